@@ -1,0 +1,57 @@
+# llm-gateway-gitops: every entry point a newcomer or CI needs.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+CHECKOV_VENV := .venv-checkov
+BIN := $(VENV)/bin
+HARNESS_DIR ?= $(abspath ../shared/litellm-harness)
+export LITELLM_HARNESS_DIR := $(HARNESS_DIR)
+
+.PHONY: help setup demo test lint validate render-config bench lock clean
+
+help: ## Show this help
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+$(BIN)/gatewayctl: requirements/dev.lock pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check --require-hashes -r requirements/dev.lock
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@touch $@
+
+$(CHECKOV_VENV)/bin/checkov: requirements/checkov.lock
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check --require-hashes -r requirements/checkov.lock
+	@touch $@
+
+setup: $(BIN)/gatewayctl $(CHECKOV_VENV)/bin/checkov ## Create the virtualenvs from the hashed lock files
+	@if [ -d "$(HARNESS_DIR)" ]; then "$(HARNESS_DIR)/install" --quiet; \
+	else echo "note: $(HARNESS_DIR) not found; integration tests need it (or LITELLM_TEST_BASE_URL)"; fi
+
+demo: setup ## Set everything up and run the main job against a local embedded gateway
+	$(BIN)/python -m reconciler.demo
+
+test: setup ## Run every test (unit, integration against the genuine LiteLLM proxy, Terraform, workflows)
+	PATH="$(abspath $(CHECKOV_VENV))/bin:$$PATH" $(BIN)/python -m pytest
+
+lint: setup ## pre-commit on every file (offline: local hooks only)
+	PATH="$(abspath $(BIN)):$(abspath $(CHECKOV_VENV))/bin:$$PATH" $(BIN)/pre-commit run --all-files --show-diff-on-failure
+
+validate: $(BIN)/gatewayctl ## Validate users/ and policies/
+	$(BIN)/gatewayctl validate
+
+render-config: $(BIN)/gatewayctl ## Regenerate gateway/config.yaml from policies/models.yaml
+	$(BIN)/gatewayctl render-config
+
+bench: setup ## Benchmarks: print figures (not a test)
+	$(BIN)/python bench/run.py
+
+lock: ## Re-resolve requirements/*.lock (needs uv); versions follow the harness constraints
+	uv pip compile requirements/dev.in --generate-hashes --python-version 3.11 \
+	  -c $(HARNESS_DIR)/constraints.txt --custom-compile-command "make lock" -o requirements/dev.lock
+	uv pip compile requirements/checkov.in --generate-hashes --python-version 3.11 \
+	  --custom-compile-command "make lock" -o requirements/checkov.lock
+
+clean: ## Remove virtualenvs and caches
+	rm -rf $(VENV) $(CHECKOV_VENV) .pytest_cache .ruff_cache build *.egg-info

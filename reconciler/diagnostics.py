@@ -1,0 +1,53 @@
+"""Findings about input files, and the three ways to print them (text, json, github)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+
+
+@dataclass(frozen=True, order=True)
+class Diagnostic:
+    """One problem in one file, located at the YAML node that causes it."""
+
+    path: str
+    line: int
+    col: int
+    message: str
+    rule: str = "invalid"
+
+    def text(self) -> str:
+        return f"{self.path}:{self.line}:{self.col}: {self.message} [{self.rule}]"
+
+
+class InputError(Exception):
+    """Raised when input files are invalid; carries every diagnostic found."""
+
+    def __init__(self, diagnostics: list[Diagnostic]):
+        super().__init__("\n".join(d.text() for d in diagnostics))
+        self.diagnostics = diagnostics
+
+
+def _github_escape(value: str, *, prop: bool = False) -> str:
+    value = value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    if prop:
+        value = value.replace(":", "%3A").replace(",", "%2C")
+    return value
+
+
+def render(diagnostics: Iterable[Diagnostic], fmt: str) -> str:
+    """Render diagnostics as `text` (path:line:col: message), `json` or `github` annotations."""
+    items = sorted(diagnostics)
+    if fmt == "json":
+        return json.dumps(
+            {"valid": not items, "error_count": len(items), "errors": [asdict(d) for d in items]},
+            indent=2,
+        )
+    if fmt == "github":
+        return "\n".join(
+            f"::error file={_github_escape(d.path, prop=True)},line={d.line},col={d.col},"
+            f"title={_github_escape(d.rule, prop=True)}::{_github_escape(d.message)}"
+            for d in items
+        )
+    return "\n".join(d.text() for d in items)

@@ -1,0 +1,58 @@
+"""The desired state: policies/models.yaml, policies/tiers.yaml and users/*.yaml as typed objects."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+TEAM_PREFIX = "tier-"
+KEY_ALIAS_PREFIX = "u-"
+
+
+@dataclass(frozen=True)
+class Model:
+    alias: str
+    display_name: str
+    bedrock_model_id: str
+
+
+@dataclass(frozen=True)
+class Tier:
+    key: str
+    display_name: str
+    monthly_budget_usd: Decimal
+    rpm_limit: int
+    models: tuple[str, ...]
+
+    @property
+    def team_id(self) -> str:
+        return TEAM_PREFIX + self.key
+
+
+@dataclass(frozen=True)
+class User:
+    id: str
+    name: str
+    email: str
+    tier: str
+    owner: str
+    cost_center: str
+    justification: str
+    expires: dt.date | None
+    source: str  # file the grant came from, for messages and audit
+
+    @property
+    def key_alias(self) -> str:
+        return KEY_ALIAS_PREFIX + self.id
+
+    def expired(self, today: dt.date) -> bool:
+        return self.expires is not None and self.expires < today
+
+
+@dataclass(frozen=True)
+class DesiredState:
+    region: str
+    models: dict[str, Model]
+    tiers: dict[str, Tier]
+    users: dict[str, User]

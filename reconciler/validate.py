@@ -1,0 +1,182 @@
+"""`gatewayctl validate`: JSON Schema plus the rules a schema can't express, with file:line:col errors.
+
+`load_desired()` is the only way the rest of the tool gets a DesiredState, so nothing is ever
+planned from a file that failed validation.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import jsonschema
+
+from reconciler import bedrock, render, yamlfile
+from reconciler.diagnostics import Diagnostic, InputError
+from reconciler.policy import DesiredState, Model, Tier, User
+from reconciler.yamlfile import Document
+
+SCHEMA_DIR = "schemas"
+MODELS_FILE = "policies/models.yaml"
+TIERS_FILE = "policies/tiers.yaml"
+USERS_DIR = "users"
+CONFIG_FILE = "gateway/config.yaml"
+
+
+@functools.cache
+def _validator(root: str, name: str) -> jsonschema.protocols.Validator:
+    schema = json.loads((Path(root) / SCHEMA_DIR / name).read_text(encoding="utf-8"))
+    cls = jsonschema.validators.validator_for(schema)
+    cls.check_schema(schema)
+    return cls(schema, format_checker=cls.FORMAT_CHECKER)
+
+
+def schema_errors(root: Path, doc: Document, schema_name: str) -> list[Diagnostic]:
+    validator = _validator(str(root), schema_name)
+    out = []
+    for err in validator.iter_errors(doc.data):
+        path = tuple(err.absolute_path)
+        where = ".".join(str(p) for p in path) or "document"
+        message = err.message
+        if err.validator == "pattern":
+            message = f"{err.instance!r} does not match the allowed form ({err.schema.get('description', err.validator_value)})"
+        elif err.validator == "additionalProperties":
+            message = err.message.replace("Additional properties are not allowed", "unknown field")
+        out.append(doc.diag(path, f"{where}: {message}", f"schema/{err.validator}"))
+    return out
+
+
+def _load_docs(root: Path) -> tuple[list[Diagnostic], Document | None, Document | None, list[Document]]:
+    diags: list[Diagnostic] = []
+
+    def load(rel: str) -> Document | None:
+        try:
+            return yamlfile.load(root / rel, rel)
+        except InputError as exc:
+            diags.extend(exc.diagnostics)
+            return None
+
+    models = load(MODELS_FILE)
+    tiers = load(TIERS_FILE)
+    users_dir = root / USERS_DIR
+    user_docs = []
+    for path in sorted(users_dir.glob("*")) if users_dir.is_dir() else []:
+        rel = f"{USERS_DIR}/{path.name}"
+        if path.name.startswith(".") or path.name == "README.md":
+            continue
+        if path.suffix not in (".yaml", ".yml") or not path.is_file():
+            diags.append(Diagnostic(rel, 1, 1, "only <id>.yaml files belong in users/", "users/file-name"))
+            continue
+        doc = load(rel)
+        if doc is not None:
+            user_docs.append(doc)
+    return diags, models, tiers, user_docs
+
+
+def _cents_ok(value: Decimal) -> bool:
+    return value == value.quantize(Decimal("0.01"))
+
+
+def check(root: Path, *, today: dt.date | None = None, allow_expired: bool = False,
+          check_config: bool = True) -> tuple[list[Diagnostic], DesiredState | None]:
+    """Every diagnostic for the repository at `root`, and the state when there are none."""
+    today = today or dt.date.today()
+    diags, models_doc, tiers_doc, user_docs = _load_docs(root)
+
+    models: dict[str, Model] = {}
+    region = ""
+    if models_doc is not None:
+        errs = schema_errors(root, models_doc, "models.schema.json")
+        diags += errs
+        if not errs:
+            region = models_doc.data["region"]
+            for alias, spec in models_doc.data["models"].items():
+                models[alias] = Model(alias, spec["display_name"], spec["bedrock_model_id"])
+                for why in bedrock.problems(spec["bedrock_model_id"], region):
+                    diags.append(models_doc.diag(("models", alias, "bedrock_model_id"),
+                                                 f"{spec['bedrock_model_id']}: {why}", "bedrock/model-id"))
+
+    tiers: dict[str, Tier] = {}
+    if tiers_doc is not None:
+        errs = schema_errors(root, tiers_doc, "tiers.schema.json")
+        diags += errs
+        if not errs:
+            for key, spec in tiers_doc.data["tiers"].items():
+                budget = Decimal(spec["monthly_budget_usd"])
+                if not _cents_ok(budget):
+                    diags.append(tiers_doc.diag(("tiers", key, "monthly_budget_usd"),
+                                                f"budget {budget} has more than two decimal places (cents)",
+                                                "tiers/budget-precision"))
+                for i, alias in enumerate(spec["models"]):
+                    if models and alias not in models:
+                        diags.append(tiers_doc.diag(("tiers", key, "models", i),
+                                                    f"model alias {alias!r} is not defined in {MODELS_FILE} "
+                                                    f"(known: {', '.join(sorted(models))})", "tiers/unknown-model"))
+                tiers[key] = Tier(key, spec["display_name"], budget, spec["rpm_limit"], tuple(spec["models"]))
+
+    users: dict[str, User] = {}
+    first_email: dict[str, str] = {}
+    for doc in user_docs:
+        errs = schema_errors(root, doc, "user.schema.json")
+        diags += errs
+        if errs:
+            continue
+        d = doc.data
+        stem = Path(doc.path).stem
+        if d["id"] != stem:
+            diags.append(doc.diag(("id",), f"id {d['id']!r} must match the file name ({stem}.yaml)",
+                                  "users/id-matches-file"))
+        if d["id"] in users:
+            diags.append(doc.diag(("id",), f"id {d['id']!r} is also used by {users[d['id']].source}",
+                                  "users/unique-id"))
+        email = d["email"].lower()
+        if email in first_email:
+            diags.append(doc.diag(("email",), f"email {d['email']!r} is also used by {first_email[email]}",
+                                  "users/unique-email"))
+        first_email.setdefault(email, doc.path)
+        if d["owner"].lower() == email:
+            diags.append(doc.diag(("owner",), "owner (the approving manager) must not be the user themself",
+                                  "users/self-approval"))
+        if tiers_doc is not None and tiers and d["tier"] not in tiers:
+            diags.append(doc.diag(("tier",), f"tier {d['tier']!r} does not exist in {TIERS_FILE} "
+                                  f"(known: {', '.join(sorted(tiers))})", "users/unknown-tier"))
+        expires = dt.date.fromisoformat(d["expires"]) if "expires" in d else None
+        if expires is not None and expires < today and not allow_expired:
+            diags.append(doc.diag(("expires",), f"expiry date {expires} is in the past (today is {today}); "
+                                  "remove the file to offboard the user", "users/expired"))
+        users.setdefault(d["id"], User(d["id"], d["name"], d["email"], d["tier"], d["owner"],
+                                       d["cost_center"], d["justification"], expires, doc.path))
+
+    if check_config and models and not diags:
+        diags += config_drift(root, region, models)
+
+    if diags:
+        return sorted(set(diags)), None
+    return [], DesiredState(region, models, tiers, users)
+
+
+def config_drift(root: Path, region: str, models: dict[str, Model]) -> list[Diagnostic]:
+    """gateway/config.yaml must be exactly what policies/models.yaml renders to."""
+    path = root / CONFIG_FILE
+    expected = render.render_config(region, models)
+    actual = path.read_text(encoding="utf-8") if path.is_file() else None
+    if actual == expected:
+        return []
+    if actual is None:
+        return [Diagnostic(CONFIG_FILE, 1, 1, "missing; run `gatewayctl render-config`", "config/stale")]
+    a, e = actual.splitlines(), expected.splitlines()
+    line = next((i + 1 for i, (x, y) in enumerate(zip(a, e, strict=False)) if x != y), min(len(a), len(e)) + 1)
+    return [Diagnostic(CONFIG_FILE, line, 1, f"differs from what {MODELS_FILE} renders to; "
+                       "run `gatewayctl render-config` (edit policies/models.yaml, not this file)",
+                       "config/stale")]
+
+
+def load_desired(root: Path, *, today: dt.date | None = None, allow_expired: bool = True) -> DesiredState:
+    """The validated desired state, or InputError with every problem found."""
+    diags, state = check(root, today=today, allow_expired=allow_expired)
+    if state is None:
+        raise InputError(diags)
+    return state
