@@ -1,0 +1,89 @@
+output "alb_dns_name" {
+  description = "Point the gateway hostname (CNAME/alias) at this."
+  value       = module.gateway.alb_dns_name
+}
+
+output "cluster_name" {
+  description = "ECS cluster."
+  value       = module.gateway.cluster_name
+}
+
+output "service_name" {
+  description = "ECS service."
+  value       = module.gateway.service_name
+}
+
+output "migrate_task_definition_arn" {
+  description = "Run once before scaling the service and before each image upgrade."
+  value       = module.gateway.migrate_task_definition_arn
+}
+
+output "db_bootstrap_task_definition_arn" {
+  description = "Run once after bootstrap-secrets to create the application DB role."
+  value       = module.gateway.db_bootstrap_task_definition_arn
+}
+
+output "private_subnet_ids" {
+  description = "Subnets for one-off tasks (run-task --network-configuration)."
+  value       = module.network.private_subnet_ids
+}
+
+output "tasks_security_group_id" {
+  description = "Security group for one-off tasks."
+  value       = module.security_groups.tasks_security_group_id
+}
+
+output "master_key_secret_name" {
+  description = "Secret name of the LiteLLM master key."
+  value       = module.secrets.master_key_secret_name
+}
+
+output "salt_key_secret_name" {
+  description = "Secret name of the LiteLLM salt key."
+  value       = module.secrets.salt_key_secret_name
+}
+
+output "db_app_secret_name" {
+  description = "Secret name of the application DB login."
+  value       = module.database.app_secret_name
+}
+
+output "db_address" {
+  description = "Database host (used by bootstrap-secrets to build DATABASE_URL)."
+  value       = module.database.address
+}
+
+output "cache_auth_secret_name" {
+  description = "Secret name of the Valkey RBAC password (null without cache)."
+  value       = try(module.cache[0].auth_secret_name, null)
+}
+
+output "cache_user_id" {
+  description = "Valkey RBAC user id switched to password auth by bootstrap-secrets."
+  value       = try(module.cache[0].app_user_id, null)
+}
+
+output "reconciler_role_arn" {
+  description = "Role for the reconciler apply job."
+  value       = module.github_oidc_reconciler.reconciler_role_arn
+}
+
+output "reconciler_plan_role_arn" {
+  description = "Role for read-only PR plans."
+  value       = module.github_oidc_reconciler.plan_role_arn
+}
+
+output "alarm_topic_arn" {
+  description = "SNS topic for alarms."
+  value       = module.observability.sns_topic_arn
+}
+
+output "peak_db_connections" {
+  description = "Worst-case PostgreSQL connections given the autoscaling settings."
+  value       = module.gateway.peak_db_connections
+}
+
+output "bedrock_model_ids" {
+  description = "Model IDs the task role may invoke (from policies/models.yaml)."
+  value       = local.bedrock_ids
+}

@@ -1,0 +1,280 @@
+variable "aws_region" {
+  description = "AWS Region of the stack; must equal region in policies/models.yaml."
+  type        = string
+  default     = "ap-south-1"
+
+  validation {
+    condition     = can(regex("^[a-z]{2}(-gov)?-[a-z]+-[0-9]$", var.aws_region))
+    error_message = "aws_region must be an AWS Region code such as ap-south-1."
+  }
+}
+
+variable "name" {
+  description = "Name prefix of all resources."
+  type        = string
+  default     = "llm-gateway"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,24}$", var.name))
+    error_message = "name must be 2-25 lowercase letters, digits or hyphens."
+  }
+}
+
+variable "tags" {
+  description = "Extra tags for every resource."
+  type        = map(string)
+  default     = {}
+}
+
+# ------------------------------------------------------------------ inputs
+variable "models_file_path" {
+  description = "Path of policies/models.yaml (null = repository default)."
+  type        = string
+  default     = null
+}
+
+variable "gateway_config_path" {
+  description = "Path of the LiteLLM config uploaded to S3 (null = gateway/config.yaml in the repository)."
+  type        = string
+  default     = null
+}
+
+variable "litellm_image" {
+  description = "LiteLLM image pinned by version. litellm-database bundles the Prisma client for Postgres. In egress_mode = endpoints it must be an ECR (pull-through cache) reference."
+  type        = string
+  default     = "ghcr.io/berriai/litellm-database:v1.108.7"
+
+  validation {
+    condition     = !can(regex(":(latest|main-latest|main-stable|main|stable|nightly|dev)$", var.litellm_image)) && can(regex("(:v?[0-9]+\\.[0-9]+\\.[0-9]+[A-Za-z0-9._-]*|@sha256:[0-9a-f]{64})$", var.litellm_image))
+    error_message = "litellm_image must be pinned to a version tag (e.g. :v1.108.7) or digest; latest/main-latest and other moving tags are rejected."
+  }
+
+  validation {
+    condition     = var.egress_mode != "endpoints" || can(regex("^[0-9]{12}\\.dkr\\.ecr\\.", var.litellm_image))
+    error_message = "egress_mode = endpoints has no route to ghcr.io: mirror the image to ECR (pull-through cache) and use the ECR reference."
+  }
+}
+
+variable "certificate_arn" {
+  description = "ACM certificate ARN (ap-south-1) for the HTTPS listener."
+  type        = string
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[0-9a-f-]{36}$", var.certificate_arn))
+    error_message = "certificate_arn must be an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<uuid>)."
+  }
+}
+
+# ------------------------------------------------------------------ network
+variable "vpc_cidr" {
+  description = "VPC CIDR."
+  type        = string
+  default     = "10.40.0.0/16"
+}
+
+variable "azs" {
+  description = "Two availability zones."
+  type        = list(string)
+  default     = ["ap-south-1a", "ap-south-1b"]
+}
+
+variable "egress_mode" {
+  description = "\"nat\" (default, cheapest that keeps tasks private and can pull from ghcr.io) or \"endpoints\". See docs/adr/0004-egress-design.md."
+  type        = string
+  default     = "nat"
+
+  validation {
+    condition     = contains(["nat", "endpoints"], var.egress_mode)
+    error_message = "egress_mode must be \"nat\" or \"endpoints\"."
+  }
+}
+
+variable "nat_gateway_per_az" {
+  description = "One NAT gateway per AZ instead of a single shared one."
+  type        = bool
+  default     = false
+}
+
+variable "alb_ingress_cidrs" {
+  description = "Client CIDRs allowed to reach the ALB."
+  type        = list(string)
+  default     = ["0.0.0.0/0"]
+}
+
+variable "proxy_port" {
+  description = "LiteLLM port inside the task."
+  type        = number
+  default     = 4000
+}
+
+# ------------------------------------------------------------------ secrets
+variable "secret_name_prefix" {
+  description = "Prefix of gateway secret names."
+  type        = string
+  default     = "llm-gateway/"
+}
+
+variable "user_secret_prefix" {
+  description = "Prefix of per-user virtual-key secrets written by the reconciler (<prefix><user_id>)."
+  type        = string
+  default     = "llm-gateway/users/"
+}
+
+# ------------------------------------------------------------------ database
+variable "db_instance_class" {
+  description = "RDS instance class."
+  type        = string
+  default     = "db.t4g.micro"
+}
+
+variable "db_deletion_protection" {
+  description = "RDS deletion protection."
+  type        = bool
+  default     = true
+}
+
+variable "db_max_connections" {
+  description = "Effective max_connections of the instance (db.t4g.micro default is ~80 after RDS overhead)."
+  type        = number
+  default     = 80
+
+  validation {
+    condition     = var.db_max_connections >= 20
+    error_message = "db_max_connections must be at least 20."
+  }
+}
+
+variable "db_reserved_connections" {
+  description = "Connections held back for admins, RDS and superuser_reserved_connections."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.db_reserved_connections >= 3
+    error_message = "Keep at least 3 connections in reserve."
+  }
+}
+
+variable "db_pool_limit" {
+  description = "database_connection_pool_limit from gateway/config.yaml (connections per worker)."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = var.db_pool_limit >= 1 && var.db_pool_limit <= 50
+    error_message = "db_pool_limit must be between 1 and 50."
+  }
+}
+
+variable "reconciler_db_connections" {
+  description = "Connections the reconciler run may cause (it talks to the admin API; budgeted conservatively)."
+  type        = number
+  default     = 5
+}
+
+variable "migration_db_connections" {
+  description = "Connections of the one-off migration task."
+  type        = number
+  default     = 5
+}
+
+# ------------------------------------------------------------------ cache
+variable "cache_enabled" {
+  description = "Valkey for shared rate-limit counters across tasks (ADR 0003)."
+  type        = bool
+  default     = true
+}
+
+variable "cache_node_type" {
+  description = "Valkey node type."
+  type        = string
+  default     = "cache.t4g.micro"
+}
+
+# ------------------------------------------------------------------ gateway
+variable "gateway_task_cpu" {
+  description = "Task CPU units."
+  type        = number
+  default     = 1024
+}
+
+variable "gateway_task_memory" {
+  description = "Task memory (MiB)."
+  type        = number
+  default     = 2048
+}
+
+variable "gateway_workers_per_task" {
+  description = "LiteLLM worker processes per task."
+  type        = number
+  default     = 1
+}
+
+variable "gateway_min_tasks" {
+  description = "Minimum tasks (1 on-demand + the rest on Spot)."
+  type        = number
+  default     = 2
+}
+
+variable "gateway_deployment_maximum_percent" {
+  description = "ECS deployment maximum percent."
+  type        = number
+  default     = 200
+}
+
+variable "gateway_max_tasks" {
+  description = "Maximum tasks. Bounded by the PostgreSQL connection budget: ceil(max_tasks * max_percent/100) * workers * pool_limit + reconciler + migration <= db_max_connections - reserve."
+  type        = number
+  default     = 4
+
+  validation {
+    condition = (
+      ceil(var.gateway_max_tasks * var.gateway_deployment_maximum_percent / 100) * var.gateway_workers_per_task * var.db_pool_limit
+      + var.reconciler_db_connections + var.migration_db_connections
+    ) <= var.db_max_connections - var.db_reserved_connections
+    error_message = "Connection budget exceeded: ceil(gateway_max_tasks * gateway_deployment_maximum_percent/100) * gateway_workers_per_task * db_pool_limit + reconciler_db_connections + migration_db_connections must be <= db_max_connections - db_reserved_connections. Lower max tasks/workers or raise the DB size. See docs/architecture.md."
+  }
+
+  validation {
+    condition     = var.gateway_max_tasks >= var.gateway_min_tasks
+    error_message = "gateway_max_tasks must be >= gateway_min_tasks."
+  }
+}
+
+# ------------------------------------------------------------------ ops
+variable "alarm_emails" {
+  description = "E-mail subscribers of the alarm topic."
+  type        = list(string)
+  default     = []
+}
+
+variable "monthly_budget_usd" {
+  description = "Monthly AWS budget for the account (USD), including Bedrock usage."
+  type        = number
+  default     = 500
+}
+
+# ------------------------------------------------------------------ CI
+variable "github_repository" {
+  description = "owner/name of this GitOps repository (OIDC trust)."
+  type        = string
+  default     = "example-org/llm-gateway-gitops"
+}
+
+variable "github_environment" {
+  description = "GitHub environment of the apply job (null = trust main branch)."
+  type        = string
+  default     = null
+}
+
+variable "create_github_oidc_provider" {
+  description = "Create the account's GitHub OIDC provider."
+  type        = bool
+  default     = true
+}
+
+variable "github_oidc_provider_arn" {
+  description = "Existing GitHub OIDC provider ARN when not creating one."
+  type        = string
+  default     = null
+}

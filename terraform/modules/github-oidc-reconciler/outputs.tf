@@ -1,0 +1,24 @@
+output "reconciler_role_arn" {
+  description = "Role assumed by the reconciler apply job (configure-aws-credentials role-to-assume)."
+  value       = aws_iam_role.reconciler.arn
+}
+
+output "plan_role_arn" {
+  description = "Read-only role for pull-request plans (null when disabled)."
+  value       = try(aws_iam_role.plan[0].arn, null)
+}
+
+output "plan_key_secret_arn" {
+  description = "Secret holding the proxy_admin_viewer key for plans."
+  value       = aws_secretsmanager_secret.plan_key.arn
+}
+
+output "oidc_provider_arn" {
+  description = "GitHub OIDC provider ARN in use."
+  value       = local.oidc_provider_arn
+}
+
+output "user_secret_prefix" {
+  description = "Prefix of per-user key secrets."
+  value       = var.user_secret_prefix
+}

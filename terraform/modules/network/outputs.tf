@@ -1,0 +1,34 @@
+output "vpc_id" {
+  description = "VPC ID."
+  value       = aws_vpc.this.id
+}
+
+output "vpc_cidr_block" {
+  description = "VPC CIDR."
+  value       = aws_vpc.this.cidr_block
+}
+
+output "public_subnet_ids" {
+  description = "Public subnet IDs (ALB only)."
+  value       = aws_subnet.public[*].id
+}
+
+output "private_subnet_ids" {
+  description = "Private subnet IDs (tasks, database, cache)."
+  value       = aws_subnet.private[*].id
+}
+
+output "s3_prefix_list_id" {
+  description = "Prefix list of the S3 gateway endpoint (for security group egress)."
+  value       = aws_vpc_endpoint.s3.prefix_list_id
+}
+
+output "nat_gateway_count" {
+  description = "Number of NAT gateways created."
+  value       = local.nat_count
+}
+
+output "interface_endpoint_ids" {
+  description = "Interface endpoint IDs by service."
+  value       = { for k, v in aws_vpc_endpoint.interface : k => v.id }
+}
