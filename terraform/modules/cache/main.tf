@@ -53,6 +53,7 @@ resource "aws_elasticache_user_group" "this" {
 }
 
 resource "aws_elasticache_replication_group" "this" {
+  #checkov:skip=CKV2_AWS_50:Single node by default for cost; counters are ephemeral, set num_cache_clusters >= 2 for automatic failover
   #checkov:skip=CKV_AWS_31:Auth uses an RBAC user group (password set out of band) instead of auth_token, which would be stored in Terraform state
   replication_group_id = var.name
   description          = "${var.name}: LiteLLM shared rate-limit counters"

@@ -1,0 +1,184 @@
+# Whole production stack against the mock provider (no AWS account needed).
+
+mock_provider "aws" {
+  mock_data "aws_caller_identity" {
+    defaults = {
+      account_id = "123456789012"
+      arn        = "arn:aws:iam::123456789012:user/test"
+    }
+  }
+
+  mock_data "aws_region" {
+    defaults = {
+      name = "ap-south-1"
+    }
+  }
+
+  mock_data "aws_partition" {
+    defaults = {
+      partition = "aws"
+    }
+  }
+
+  mock_data "aws_elb_service_account" {
+    defaults = {
+      arn = "arn:aws:iam::718504428378:root"
+    }
+  }
+
+  mock_resource "aws_iam_role" {
+    defaults = {
+      arn = "arn:aws:iam::123456789012:role/mock-role"
+    }
+  }
+
+  mock_resource "aws_lb" {
+    defaults = {
+      arn        = "arn:aws:elasticloadbalancing:ap-south-1:123456789012:loadbalancer/app/llm-gateway-alb/50dc6c495c0c9188"
+      arn_suffix = "app/llm-gateway-alb/50dc6c495c0c9188"
+      dns_name   = "llm-gateway-alb-123.ap-south-1.elb.amazonaws.com"
+    }
+  }
+
+  mock_resource "aws_lb_target_group" {
+    defaults = {
+      arn        = "arn:aws:elasticloadbalancing:ap-south-1:123456789012:targetgroup/llm-gateway-tg/73e2d6bc24d8a067"
+      arn_suffix = "targetgroup/llm-gateway-tg/73e2d6bc24d8a067"
+    }
+  }
+
+  mock_resource "aws_ecs_cluster" {
+    defaults = {
+      arn = "arn:aws:ecs:ap-south-1:123456789012:cluster/llm-gateway"
+    }
+  }
+
+  mock_resource "aws_ecs_task_definition" {
+    defaults = {
+      arn = "arn:aws:ecs:ap-south-1:123456789012:task-definition/llm-gateway:1"
+    }
+  }
+
+  mock_resource "aws_s3_bucket" {
+    defaults = {
+      arn = "arn:aws:s3:::llm-gateway-mock-bucket"
+    }
+  }
+
+  mock_resource "aws_cloudwatch_log_group" {
+    defaults = {
+      arn = "arn:aws:logs:ap-south-1:123456789012:log-group:/ecs/llm-gateway"
+    }
+  }
+
+  mock_resource "aws_sns_topic" {
+    defaults = {
+      arn = "arn:aws:sns:ap-south-1:123456789012:llm-gateway-alarms"
+    }
+  }
+
+  mock_resource "aws_kms_key" {
+    defaults = {
+      arn = "arn:aws:kms:ap-south-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+    }
+  }
+
+  mock_resource "aws_vpc" {
+    defaults = {
+      id = "vpc-0123456789abcdef0"
+    }
+  }
+
+  mock_resource "aws_vpc_endpoint" {
+    defaults = {
+      prefix_list_id = "pl-78a54011"
+    }
+  }
+
+  mock_resource "aws_secretsmanager_secret" {
+    defaults = {
+      arn = "arn:aws:secretsmanager:ap-south-1:123456789012:secret:llm-gateway/mock-AbCdEf"
+    }
+  }
+
+  mock_resource "aws_db_instance" {
+    defaults = {
+      port    = 5432
+      address = "llm-gateway.mock.ap-south-1.rds.amazonaws.com"
+      master_user_secret = [{
+        secret_arn    = "arn:aws:secretsmanager:ap-south-1:123456789012:secret:rds!db-mock-AbCdEf"
+        secret_status = "active"
+        kms_key_id    = "arn:aws:kms:ap-south-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+      }]
+    }
+  }
+
+  mock_resource "aws_iam_openid_connect_provider" {
+    defaults = {
+      arn = "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"
+    }
+  }
+
+  mock_resource "aws_elasticache_replication_group" {
+    defaults = {
+      port                     = 6379
+      primary_endpoint_address = "master.llm-gateway.mock.aps1.cache.amazonaws.com"
+    }
+  }
+}
+
+variables {
+  certificate_arn   = "arn:aws:acm:ap-south-1:123456789012:certificate/0f0e0d0c-0b0a-0908-0706-050403020100"
+  github_repository = "example-org/llm-gateway-gitops"
+}
+
+run "default_stack_applies" {
+  command = apply
+
+  assert {
+    condition     = output.bedrock_model_ids == sort(distinct([for a, m in yamldecode(file("../../../policies/models.yaml")).models : m.bedrock_model_id]))
+    error_message = "Task role models must come from policies/models.yaml."
+  }
+
+  assert {
+    condition     = output.peak_db_connections <= var.db_max_connections - var.db_reserved_connections
+    error_message = "Default settings must fit the connection budget."
+  }
+
+  assert {
+    condition     = output.cache_auth_secret_name != null && output.reconciler_role_arn != null
+    error_message = "Cache and reconciler role are part of the default stack."
+  }
+}
+
+run "connection_budget_fails_at_plan" {
+  command = plan
+
+  variables {
+    gateway_max_tasks        = 10
+    gateway_workers_per_task = 2
+  }
+
+  # ceil(10 * 200/100) * 2 * 5 + 5 + 5 = 210 > 80 - 10
+  expect_failures = [var.gateway_max_tasks]
+}
+
+run "endpoints_mode_requires_ecr_image" {
+  command = plan
+
+  variables {
+    egress_mode = "endpoints"
+  }
+
+  expect_failures = [var.litellm_image]
+}
+
+run "rejects_latest_image" {
+  command = plan
+
+  variables {
+    litellm_image = "ghcr.io/berriai/litellm-database:main-latest"
+  }
+
+  expect_failures = [var.litellm_image]
+}
