@@ -42,7 +42,8 @@ def schema_errors(root: Path, doc: Document, schema_name: str) -> list[Diagnosti
         where = ".".join(str(p) for p in path) or "document"
         message = err.message
         if err.validator == "pattern":
-            message = f"{err.instance!r} does not match the allowed form ({err.schema.get('description', err.validator_value)})"
+            form = err.schema.get("description", err.validator_value)
+            message = f"{err.instance!r} does not match the allowed form ({form})"
         elif err.validator == "additionalProperties":
             message = err.message.replace("Additional properties are not allowed", "unknown field")
         out.append(doc.diag(path, f"{where}: {message}", f"schema/{err.validator}"))

@@ -1,0 +1,191 @@
+"""Execute a plan's steps against LiteLLM, with bounded concurrency, progress and an audit line.
+
+Steps of one user run in order; different users run in parallel (bounded, so the proxy's
+5-connection database pool is not swamped). A failed user does not stop the others; the
+run ends non-zero and the next run converges, because plans are always recomputed from
+live state.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import getpass
+import json
+import os
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from reconciler.client import AdminClient, GatewayError
+from reconciler.keystore import KeyStore, key_hash, new_key
+from reconciler.plan import Action, Plan, Step
+
+DEFAULT_CONCURRENCY = 4
+
+
+class LockBusy(Exception):
+    pass
+
+
+@contextlib.contextmanager
+def apply_lock(path: Path, wait_seconds: float) -> Iterator[None]:
+    """One apply at a time per checkout (CI adds a concurrency group across runners)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as fh:
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise LockBusy(f"another apply holds {path}; refusing to run concurrently") from None
+                time.sleep(0.2)
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"{os.getpid()}\n")
+        fh.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+@dataclass
+class ActionResult:
+    kind: str
+    target: str
+    status: str  # ok | failed
+    writes: int = 0
+    key_hashes_created: list[str] = field(default_factory=list)
+    key_hashes_deleted: list[str] = field(default_factory=list)
+    error: str | None = None
+
+
+class Executor:
+    def __init__(self, client: AdminClient, store: KeyStore, *, commit: str, out=sys.stderr):
+        self.client, self.store, self.commit, self.out = client, store, commit, out
+        self._print = threading.Lock()
+
+    def _say(self, text: str) -> None:
+        with self._print:
+            print(text, file=self.out, flush=True)
+
+    def _key_create(self, args: dict, result: ActionResult) -> None:
+        raw = new_key()
+        token = key_hash(raw)
+        # The secret exists before the key does: no live key is ever missing from the store.
+        self.store.put(args["user_id"], raw, key_alias=args["key_alias"], commit=self.commit)
+        try:
+            self.client.post("/key/generate", {**args, "key": raw})
+        except GatewayError:
+            found = self.client.get("/key/list", key_alias=args["key_alias"], return_full_object="true")
+            if not any(k.get("token") == token for k in found.get("keys") or []):
+                raise
+        result.key_hashes_created.append(token)
+
+    def run_step(self, step: Step, result: ActionResult) -> None:
+        a = step.args
+        result.writes += 1
+        if step.op == "key_create":
+            self._key_create(a, result)
+        elif step.op == "key_delete":
+            self.client.post("/key/delete", {"keys": a["keys"]})
+            result.key_hashes_deleted += a["keys"]
+        elif step.op == "key_update":
+            self.client.post("/key/update", a)
+        elif step.op == "member_add":
+            try:
+                self.client.post("/team/member_add", {"team_id": a["team_id"],
+                                                      "member": {"user_id": a["user_id"], "role": "user"}})
+            except GatewayError as exc:
+                if exc.status != 400 or "already" not in exc.detail.lower():
+                    raise
+        elif step.op == "member_delete":
+            self.client.post("/team/member_delete", a)
+        elif step.op == "user_new":
+            self.client.post("/user/new", a)
+        elif step.op == "user_update":
+            self.client.post("/user/update", a)
+        elif step.op == "team_new":
+            self.client.post("/team/new", a)
+        elif step.op == "team_update":
+            self.client.post("/team/update", a)
+        else:
+            raise ValueError(f"unknown step {step.op!r}")
+
+    def run_action(self, action: Action, n: int, total: int) -> ActionResult:
+        result = ActionResult(action.kind, action.target, "ok")
+        try:
+            for step in action.steps:
+                self.run_step(step, result)
+        except (GatewayError, OSError, ValueError) as exc:
+            result.status, result.error = "failed", str(exc)
+        except Exception as exc:  # noqa: BLE001 - boto errors etc.: report, keep the others going
+            result.status, result.error = "failed", f"{type(exc).__name__}: {exc}"
+        mark = "ok" if result.status == "ok" else f"FAILED: {result.error}"
+        self._say(f"[{n}/{total}] {action.kind} {action.target} ... {mark}")
+        return result
+
+    def execute(self, plan: Plan, concurrency: int = DEFAULT_CONCURRENCY) -> list[ActionResult]:
+        total = len(plan.actions)
+        tiers = [a for a in plan.actions if a.kind.endswith("-tier")]
+        users = [a for a in plan.actions if not a.kind.endswith("-tier")]
+        results = [self.run_action(a, i + 1, total) for i, a in enumerate(tiers)]
+        if any(r.status != "ok" for r in results):
+            self._say("tier changes failed; user changes not attempted")
+            return results
+        with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+            futures = [pool.submit(self.run_action, a, len(tiers) + i + 1, total) for i, a in enumerate(users)]
+            results += [f.result() for f in futures]
+        return results
+
+
+def actor() -> str:
+    return os.environ.get("GITHUB_ACTOR") or os.environ.get("USER") or getpass.getuser()
+
+
+def append_audit(path: Path, record: dict) -> None:
+    """One JSON line per apply, flushed and fsynced: the record survives the process."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    line = json.dumps(record, sort_keys=True, default=str) + "\n"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o640)
+    try:
+        os.write(fd, line.encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def audit_record(plan: Plan, results: list[ActionResult], *, live_digest_before: str, dry_run: bool,
+                 started: float) -> dict:
+    return {
+        "ts": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "git_commit": plan.git_commit,
+        "actor": actor(),
+        "run_id": os.environ.get("GITHUB_RUN_ID"),
+        "plan_digest": plan_digest(plan),
+        "desired_digest": plan.desired_digest,
+        "live_digest_before": live_digest_before,
+        "dry_run": dry_run,
+        "duration_s": round(time.monotonic() - started, 3),
+        "status": "ok" if all(r.status == "ok" for r in results) else "failed",
+        "actions": [
+            {"kind": r.kind, "target": r.target, "result": r.status, "error": r.error,
+             "key_hashes_created": r.key_hashes_created, "key_hashes_deleted": r.key_hashes_deleted}
+            for r in results
+        ],
+    }
+
+
+def plan_digest(plan: Plan) -> str:
+    import hashlib
+
+    body = json.dumps(plan.to_json()["actions"], sort_keys=True, default=str)
+    return "sha256:" + hashlib.sha256(body.encode()).hexdigest()

@@ -1,0 +1,158 @@
+"""A small, defensive client for LiteLLM's admin API.
+
+Bounded timeouts; retries on 429, 5xx and transport errors with exponential backoff and
+jitter, honouring Retry-After. Writes that are not idempotent are retried only when the
+request provably never reached the server (connect errors), so a retry can't duplicate.
+Every request is counted, for benchmarks and for "a second apply makes zero writes".
+"""
+
+from __future__ import annotations
+
+import email.utils
+import random
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+PAGE_SIZE = 100  # the maximum LiteLLM's paged list endpoints accept
+
+
+class GatewayError(Exception):
+    """The gateway refused a request or could not be reached; `status` is 0 for transport errors."""
+
+    def __init__(self, method: str, path: str, status: int, detail: str):
+        super().__init__(f"{method} {path}: {status or 'no response'}: {detail}")
+        self.method, self.path, self.status, self.detail = method, path, status, detail
+
+
+@dataclass
+class CallStats:
+    reads: int = 0
+    writes: int = 0
+    retries: int = 0
+    by_path: dict[str, int] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def count(self, method: str, path: str) -> None:
+        with self._lock:
+            if method == "GET":
+                self.reads += 1
+            else:
+                self.writes += 1
+            self.by_path[path] = self.by_path.get(path, 0) + 1
+
+    @property
+    def total(self) -> int:
+        return self.reads + self.writes
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        parsed = email.utils.parsedate_to_datetime(value)
+        return max(0.0, parsed.timestamp() - time.time()) if parsed else None
+
+
+def _detail(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:300]
+    if isinstance(body, dict):
+        err = body.get("error", body.get("detail", body))
+        if isinstance(err, dict):
+            return str(err.get("message", err))[:300]
+        return str(err)[:300]
+    return str(body)[:300]
+
+
+class AdminClient:
+    def __init__(self, base_url: str, master_key: str, *, timeout: float = 30.0, retries: int = 5,
+                 backoff: float = 0.5, max_backoff: float = 20.0, transport: httpx.BaseTransport | None = None):
+        if not base_url:
+            raise ValueError("no gateway URL: set LITELLM_BASE_URL or pass --base-url")
+        if not master_key:
+            raise ValueError("no master key: set LITELLM_MASTER_KEY")
+        self._http = httpx.Client(
+            base_url=base_url.rstrip("/"),
+            headers={"Authorization": f"Bearer {master_key}", "User-Agent": "gatewayctl"},
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+            transport=transport,
+            trust_env=False,  # never send the master key through an ambient HTTP proxy
+        )
+        self.retries, self.backoff, self.max_backoff = retries, backoff, max_backoff
+        self.stats = CallStats()
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> AdminClient:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _sleep(self, attempt: int, hint: float | None) -> None:
+        delay = hint if hint is not None else min(self.max_backoff, self.backoff * 2**attempt)
+        time.sleep(min(self.max_backoff, delay) * (1 + random.random() * 0.25))  # noqa: S311
+
+    def request(self, method: str, path: str, *, params: dict | None = None, json: Any = None,
+                idempotent: bool | None = None) -> Any:
+        """Send one request; returns parsed JSON. Raises GatewayError when it finally fails."""
+        if idempotent is None:
+            idempotent = method == "GET"
+        attempt = 0
+        while True:
+            self.stats.count(method, path)
+            try:
+                response = self._http.request(method, path, params=params, json=json)
+            except httpx.ConnectError as exc:  # never reached the server: safe to retry any call
+                if attempt >= self.retries:
+                    raise GatewayError(method, path, 0, f"cannot connect: {exc}") from None
+            except httpx.TransportError as exc:
+                if not idempotent or attempt >= self.retries:
+                    raise GatewayError(method, path, 0, f"{type(exc).__name__}: {exc}") from None
+            else:
+                if response.status_code < 400:
+                    try:
+                        return response.json()
+                    except ValueError:
+                        raise GatewayError(method, path, response.status_code, "response is not JSON") from None
+                # 429 and 5xx are retried for every call: LiteLLM answers those before writing.
+                if response.status_code not in RETRY_STATUSES or attempt >= self.retries:
+                    raise GatewayError(method, path, response.status_code, _detail(response))
+                self.stats.retries += 1
+                self._sleep(attempt, _retry_after(response))
+                attempt += 1
+                continue
+            self.stats.retries += 1
+            self._sleep(attempt, None)
+            attempt += 1
+
+    def get(self, path: str, **params) -> Any:
+        return self.request("GET", path, params=params or None)
+
+    def post(self, path: str, body: dict, *, idempotent: bool = False) -> Any:
+        return self.request("POST", path, json=body, idempotent=idempotent)
+
+    def pages(self, path: str, items_key: str, *, size_param: str, page_size: int = PAGE_SIZE,
+              **params) -> Iterator[dict]:
+        """Every item of a paged list endpoint, one request per page of `page_size`."""
+        page = 1
+        while True:
+            body = self.get(path, page=page, **{size_param: page_size}, **params)
+            items = body.get(items_key) or []
+            yield from items
+            total_pages = body.get("total_pages") or body.get("pages") or 1
+            if page >= total_pages or not items:
+                return
+            page += 1

@@ -1,0 +1,51 @@
+"""An embedded gateway for the demo and the tests: the genuine LiteLLM proxy, run through
+../shared/litellm-harness, with the project's own gateway/config.yaml pointed at a fake Bedrock.
+
+Only two things change in the config, both because the harness, not AWS, hosts the proxy:
+the harness owns the database (so `database_url` is dropped; LiteLLM reads DATABASE_URL), and
+each model gets `aws_bedrock_runtime_endpoint` = the fake Bedrock's URL.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import yaml
+
+FAKE_BEDROCK_ENV = "os.environ/LITELLM_HARNESS_FAKE_BEDROCK_URL"
+
+
+def harness_dir(repo_root: Path) -> Path:
+    configured = os.environ.get("LITELLM_HARNESS_DIR")
+    return Path(configured) if configured else (repo_root / ".." / "shared" / "litellm-harness").resolve()
+
+
+def local_config(repo_root: Path, dest: Path) -> Path:
+    """Write the project's gateway config, adapted to the harness, to `dest`."""
+    config = yaml.safe_load((repo_root / "gateway" / "config.yaml").read_text(encoding="utf-8"))
+    config.get("general_settings", {}).pop("database_url", None)
+    for model in config["model_list"]:
+        model["litellm_params"]["aws_bedrock_runtime_endpoint"] = FAKE_BEDROCK_ENV
+    dest.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    return dest
+
+
+def start(repo_root: Path, run_dir: Path, *, litellm_args: tuple[str, ...] = (), env: dict | None = None,
+          echo=sys.stderr):
+    """Start the harness with the project's config; returns a started LiteLLMHarness."""
+    hdir = harness_dir(repo_root)
+    if not (hdir / "harness.py").is_file():
+        raise RuntimeError(f"LiteLLM harness not found at {hdir}; set LITELLM_HARNESS_DIR")
+    sys.dont_write_bytecode = True  # the harness folder is read-only
+    if str(hdir) not in sys.path:
+        sys.path.insert(0, str(hdir))
+    from harness import LiteLLMHarness
+
+    run_dir.mkdir(parents=True, exist_ok=True)
+    config = local_config(repo_root, run_dir / "gateway-config.yaml")
+    h = LiteLLMHarness(run_dir / "harness", config=str(config), timeout=600, litellm_args=litellm_args,
+                       env=env, fake_bedrock=True, echo=echo)
+    h.start()
+    return h

@@ -1,0 +1,301 @@
+"""Diff desired state against live state into an ordered list of actions.
+
+Each action is a user-facing change (create, update, move tier, rotate, revoke) made of
+steps: single admin-API calls, each computed from the live state so that re-planning after
+a crash yields exactly the steps still missing. Nothing here performs I/O.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from reconciler.live import MANAGED_BY, LiveKey, LiveState
+from reconciler.policy import DesiredState, Tier, User
+
+FORMAT_VERSION = 1
+BUDGET_DURATION = "1mo"  # calendar month, reset at midnight on the 1st in litellm_settings.timezone
+USER_MODELS = ["no-default-models"]  # a key without a team gets no model at all
+KEY_MODELS = ["all-team-models"]  # a key follows its team's (tier's) models, also across tier moves
+
+
+@dataclass
+class Step:
+    op: str
+    args: dict[str, Any]
+
+
+@dataclass
+class Action:
+    kind: str  # create | update | move | rotate | revoke | create-tier | update-tier
+    target: str
+    reason: str = ""
+    changes: list[tuple[str, Any, Any]] = field(default_factory=list)
+    steps: list[Step] = field(default_factory=list)
+    key_hashes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class SafetyLimits:
+    max_revocations: int = 10
+    max_revocation_fraction: float = 0.25
+    allow_mass_revocation: bool = False
+
+
+@dataclass
+class Plan:
+    actions: list[Action]
+    warnings: list[str]
+    desired_digest: str
+    live_digest: str
+    git_commit: str
+    managed_key_count: int
+    revocation_count: int
+    refused: str | None = None
+    created_at: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.actions)
+
+    def to_json(self) -> dict:
+        return {
+            "format_version": FORMAT_VERSION,
+            "created_at": self.created_at,
+            "git_commit": self.git_commit,
+            "desired_digest": self.desired_digest,
+            "live_digest": self.live_digest,
+            "managed_key_count": self.managed_key_count,
+            "revocation_count": self.revocation_count,
+            "refused": self.refused,
+            "summary": summary(self.actions),
+            "warnings": self.warnings,
+            "actions": [asdict(a) for a in self.actions],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> Plan:
+        if data.get("format_version") != FORMAT_VERSION:
+            raise ValueError(f"unsupported plan format_version {data.get('format_version')!r}")
+        actions = [Action(kind=a["kind"], target=a["target"], reason=a.get("reason", ""),
+                          changes=[tuple(c) for c in a["changes"]],
+                          steps=[Step(s["op"], s["args"]) for s in a["steps"]],
+                          key_hashes=a.get("key_hashes", [])) for a in data["actions"]]
+        return cls(actions=actions, warnings=data["warnings"], desired_digest=data["desired_digest"],
+                   live_digest=data["live_digest"], git_commit=data["git_commit"],
+                   managed_key_count=data["managed_key_count"], revocation_count=data["revocation_count"],
+                   refused=data.get("refused"), created_at=data["created_at"])
+
+
+def summary(actions: list[Action]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for a in actions:
+        out[a.kind] = out.get(a.kind, 0) + 1
+    return out
+
+
+def desired_digest(desired: DesiredState) -> str:
+    body = json.dumps(asdict(desired), sort_keys=True, default=str)
+    return "sha256:" + hashlib.sha256(body.encode()).hexdigest()
+
+
+def marker(user_id: str | None, commit: str) -> dict[str, str]:
+    out = {"managed_by": MANAGED_BY, "git_commit": commit}
+    if user_id is not None:
+        out["gitops_user_id"] = user_id
+    return out
+
+
+def _money(value: Decimal | None) -> str | None:
+    return None if value is None else f"{value:.2f}"
+
+
+def _tier_actions(desired: DesiredState, live: LiveState, commit: str, warnings: list[str]) -> list[Action]:
+    actions = []
+    for tier in desired.tiers.values():
+        want = {"team_alias": tier.display_name, "models": sorted(tier.models),
+                "team_member_budget": _money(tier.monthly_budget_usd),
+                "team_member_rpm_limit": tier.rpm_limit, "team_member_budget_duration": BUDGET_DURATION}
+        body = {"team_id": tier.team_id, **want, "team_member_budget": float(tier.monthly_budget_usd)}
+        team = live.teams.get(tier.team_id)
+        if team is None:
+            actions.append(Action("create-tier", f"tier:{tier.key}", f"team {tier.team_id}",
+                                  changes=[(k, None, v) for k, v in want.items()],
+                                  steps=[Step("team_new", {**body, "metadata": marker(None, commit)})]))
+            continue
+        if not team.managed:
+            warnings.append(f"team {tier.team_id} exists but is not managed by gatewayctl; tier "
+                            f"{tier.key!r} and its users are left alone")
+            continue
+        have = {"team_alias": team.alias, "models": sorted(team.models),
+                "team_member_budget": _money(team.member_budget), "team_member_rpm_limit": team.member_rpm,
+                "team_member_budget_duration": team.member_budget_duration}
+        changes = [(k, have[k], v) for k, v in want.items() if have[k] != v]
+        if changes:
+            update = {"team_id": tier.team_id}
+            for k, _, _ in changes:
+                update[k] = body[k]
+            actions.append(Action("update-tier", f"tier:{tier.key}", f"team {tier.team_id}",
+                                  changes=changes, steps=[Step("team_update", update)]))
+    return actions
+
+
+def _key_create(user: User, tier: Tier, commit: str) -> Step:
+    return Step("key_create", {"user_id": user.id, "team_id": tier.team_id, "key_alias": user.key_alias,
+                               "models": KEY_MODELS, "metadata": marker(user.id, commit)})
+
+
+def _primary_key(user: User, keys: list[LiveKey], secret_hash: str | None) -> LiveKey | None:
+    for k in keys:
+        if k.alias == user.key_alias:
+            return k
+    for k in keys:
+        if k.token == secret_hash:
+            return k
+    return keys[0] if keys else None
+
+
+def _user_action(user: User, tier: Tier, live: LiveState, commit: str, rotate: bool,
+                 warnings: list[str]) -> Action | None:
+    lu = live.users.get(user.id)
+    tier_teams = {t for t, team in live.teams.items() if team.managed and t.startswith("tier-")}
+    keys = live.managed_keys(user.id)
+    secret_hash = live.secrets.get(user.id)
+    want_user = {"user_email": user.email, "user_alias": user.name, "models": USER_MODELS,
+                 "owner": user.owner, "cost_center": user.cost_center, "tier": user.tier}
+    meta = {**marker(user.id, commit), "owner": user.owner, "cost_center": user.cost_center, "tier": user.tier}
+    steps: list[Step] = []
+    changes: list[tuple[str, Any, Any]] = []
+    kind = "update"
+
+    if lu is None:
+        kind = "create"
+        changes = [(k, None, v) for k, v in want_user.items()]
+        steps.append(Step("user_new", {"user_id": user.id, "user_email": user.email, "user_alias": user.name,
+                                       "models": USER_MODELS, "auto_create_key": False, "metadata": meta}))
+        memberships: set[str] = set()
+    else:
+        if not lu.managed:
+            warnings.append(f"user {user.id} exists in LiteLLM but is not managed by gatewayctl; left alone "
+                            "(adopt it with `gatewayctl apply --adopt`)")
+            return None
+        have_user = {"user_email": lu.email, "user_alias": lu.alias, "models": list(lu.models),
+                     "owner": lu.metadata.get("owner"), "cost_center": lu.metadata.get("cost_center"),
+                     "tier": lu.metadata.get("tier")}
+        changes = [(k, have_user[k], v) for k, v in want_user.items() if have_user[k] != v]
+        if changes:
+            steps.append(Step("user_update", {"user_id": user.id, "user_email": user.email,
+                                              "user_alias": user.name, "models": USER_MODELS, "metadata": meta}))
+        memberships = set(lu.teams) & tier_teams
+
+    old_tiers = sorted(memberships - {tier.team_id})
+    if tier.team_id not in memberships:
+        steps.append(Step("member_add", {"team_id": tier.team_id, "user_id": user.id}))
+    primary = _primary_key(user, keys, secret_hash)
+    if old_tiers and lu is not None:
+        kind = "move"
+        changes = [c for c in changes if c[0] != "tier"]
+        changes.insert(0, ("tier", ", ".join(t.removeprefix("tier-") for t in old_tiers), user.tier))
+
+    if primary is None:
+        steps.append(_key_create(user, tier, commit))
+        if lu is not None:
+            changes.append(("key", None, user.key_alias))
+    else:
+        if primary.blocked:
+            warnings.append(f"key of {user.id} ({primary.token[:12]}…) is blocked outside git (emergency "
+                            "revoke?); gatewayctl does not unblock it: remove the block by hand or offboard")
+        fix = {}
+        if primary.team_id != tier.team_id:
+            fix["team_id"] = tier.team_id
+        if list(primary.models) != KEY_MODELS:
+            fix["models"] = KEY_MODELS
+        if fix:
+            steps.append(Step("key_update", {"key": primary.token, **fix}))
+            changes += [(f"key.{k}", getattr(primary, k), v) for k, v in fix.items() if k != "team_id"]
+        needs_new_key = rotate or secret_hash != primary.token
+        if needs_new_key:
+            kind = "rotate" if kind == "update" else kind
+            reason = "rotation requested" if rotate else (
+                "key secret missing from the key store" if secret_hash is None else
+                "key secret does not match the live key")
+            changes.append(("key", primary.token[:12] + "…", f"new key ({reason})"))
+            steps.append(Step("key_update", {"key": primary.token, "key_alias": user.key_alias + "~retiring"}))
+            steps.append(_key_create(user, tier, commit))
+            steps.append(Step("key_delete", {"keys": [primary.token]}))
+        elif primary.alias != user.key_alias:
+            steps.append(Step("key_update", {"key": primary.token, "key_alias": user.key_alias}))
+            changes.append(("key_alias", primary.alias, user.key_alias))
+        extra = [k.token for k in keys if k.token != primary.token]
+        if extra:
+            steps.append(Step("key_delete", {"keys": extra}))
+            changes.append(("extra keys", len(extra), 0))
+    for team_id in old_tiers:
+        steps.append(Step("member_delete", {"team_id": team_id, "user_id": user.id}))
+
+    if not steps:
+        return None
+    return Action(kind, f"user:{user.id}", f"tier {user.tier}", changes=changes, steps=steps,
+                  key_hashes=[k.token for k in keys])
+
+
+def build_plan(desired: DesiredState, live: LiveState, *, today: dt.date, commit: str,
+               rotate: frozenset[str] = frozenset(), limits: SafetyLimits | None = None) -> Plan:
+    limits = limits or SafetyLimits()
+    warnings: list[str] = []
+    actions = _tier_actions(desired, live, commit, warnings)
+    tiers_ok = {k for k, t in desired.tiers.items()
+                if (live.teams.get(t.team_id) is None or live.teams[t.team_id].managed)}
+
+    active = {uid: u for uid, u in desired.users.items() if not u.expired(today)}
+    for uid in sorted(active):
+        user = active[uid]
+        if user.tier not in tiers_ok:
+            continue
+        action = _user_action(user, desired.tiers[user.tier], live, commit, uid in rotate, warnings)
+        if action:
+            actions.append(action)
+
+    managed_user_ids = sorted({k.metadata.get("gitops_user_id") for k in live.keys if k.managed} - {None})
+    revocations = 0
+    for uid in managed_user_ids:
+        if uid in active:
+            continue
+        keys = live.managed_keys(uid)
+        if not keys:
+            continue
+        user = desired.users.get(uid)
+        reason = f"expired on {user.expires}" if user else "no longer in users/"
+        revocations += len(keys)
+        actions.append(Action("revoke", f"user:{uid}", reason,
+                              changes=[("key", k.token[:12] + "…", None) for k in keys],
+                              steps=[Step("key_delete", {"keys": [k.token for k in keys]})],
+                              key_hashes=[k.token for k in keys]))
+
+    unmanaged_keys = [k for k in live.keys if not k.managed]
+    if unmanaged_keys:
+        names = sorted((k.alias or k.token[:12] + "…") for k in unmanaged_keys)[:20]
+        warnings.append(f"{len(unmanaged_keys)} key(s) in LiteLLM are not managed by gatewayctl and are "
+                        "left alone: " + ", ".join(names))
+    managed_keys = sum(1 for k in live.keys if k.managed)
+
+    refused = None
+    if revocations and not limits.allow_mass_revocation:
+        fraction_cap = max(3, int(limits.max_revocation_fraction * managed_keys))
+        limit = min(limits.max_revocations, fraction_cap)
+        if revocations > limit:
+            refused = (f"refusing to revoke {revocations} of {managed_keys} managed keys in one run (limit "
+                       f"{limit}: at most {limits.max_revocations} keys and "
+                       f"{limits.max_revocation_fraction:.0%} of managed keys, minimum 3); "
+                       "re-run with --allow-mass-revocation if this is intended")
+
+    # Tiers first (users need their team), then creates/updates/moves, then revocations.
+    order = {"create-tier": 0, "update-tier": 1, "create": 2, "move": 3, "update": 3, "rotate": 3, "revoke": 4}
+    actions.sort(key=lambda a: (order[a.kind], a.target))
+    return Plan(actions=actions, warnings=warnings, desired_digest=desired_digest(desired),
+                live_digest=live.digest(), git_commit=commit, managed_key_count=managed_keys,
+                revocation_count=revocations, refused=refused)
