@@ -130,6 +130,7 @@ module "gateway" {
   proxy_port                 = var.proxy_port
   task_cpu                   = var.gateway_task_cpu
   task_memory                = var.gateway_task_memory
+  paused                     = var.gateway_paused
   workers_per_task           = var.gateway_workers_per_task
   min_tasks                  = var.gateway_min_tasks
   max_tasks                  = var.gateway_max_tasks

@@ -192,6 +192,12 @@ variable "cache_node_type" {
 }
 
 # ------------------------------------------------------------------ gateway
+variable "gateway_paused" {
+  description = "First deploy only: true keeps the service at 0 tasks until terraform/scripts/bootstrap-secrets has written the secrets and run db-bootstrap + migrate."
+  type        = bool
+  default     = false
+}
+
 variable "gateway_task_cpu" {
   description = "Task CPU units."
   type        = number

@@ -702,7 +702,7 @@ resource "aws_ecs_service" "this" {
   name                               = var.name
   cluster                            = aws_ecs_cluster.this.id
   task_definition                    = aws_ecs_task_definition.gateway.arn
-  desired_count                      = var.min_tasks
+  desired_count                      = var.paused ? 0 : var.min_tasks
   platform_version                   = "LATEST"
   deployment_maximum_percent         = var.deployment_maximum_percent
   deployment_minimum_healthy_percent = 100
@@ -760,8 +760,8 @@ resource "aws_appautoscaling_target" "this" {
   service_namespace  = "ecs"
   resource_id        = "service/${aws_ecs_cluster.this.name}/${aws_ecs_service.this.name}"
   scalable_dimension = "ecs:service:DesiredCount"
-  min_capacity       = var.min_tasks
-  max_capacity       = var.max_tasks
+  min_capacity       = var.paused ? 0 : var.min_tasks
+  max_capacity       = var.paused ? 0 : var.max_tasks
   tags               = var.tags
 }
 

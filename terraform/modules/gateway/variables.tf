@@ -221,6 +221,12 @@ variable "workers_per_task" {
   }
 }
 
+variable "paused" {
+  description = "Keep the service at 0 tasks (first deploy: run bootstrap-secrets, db-bootstrap and migrate before unpausing)."
+  type        = bool
+  default     = false
+}
+
 variable "min_tasks" {
   description = "Minimum number of tasks (first one is on-demand FARGATE)."
   type        = number
