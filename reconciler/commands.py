@@ -11,12 +11,16 @@ import sys
 import time
 from pathlib import Path
 
-from reconciler import report
-from reconciler.client import AdminClient, GatewayError
-from reconciler.keystore import DEFAULT_PREFIX, FileStore, SecretsManagerStore
-from reconciler.live import read_live
-from reconciler.plan import Plan, SafetyLimits, build_plan
-from reconciler.validate import load_desired
+from reconciler.keystore import DEFAULT_PREFIX
+
+# The gateway-facing modules (httpx, boto3) load lazily so `gatewayctl validate` stays fast.
+from reconciler.lazy import lazy
+
+report = lazy("reconciler.report")
+client_mod = lazy("reconciler.client")
+keystore = lazy("reconciler.keystore")
+live_mod = lazy("reconciler.live")
+plan_mod = lazy("reconciler.plan")
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_REFUSED = 0, 1, 2, 3
 
@@ -56,12 +60,12 @@ def _limits_args(p: argparse.ArgumentParser) -> None:
 
 def _store(args):
     if args.key_store == "file":
-        return FileStore(args.key_dir if args.key_dir.is_absolute() else args.root / args.key_dir)
-    return SecretsManagerStore(args.secret_prefix)
+        return keystore.FileStore(args.key_dir if args.key_dir.is_absolute() else args.root / args.key_dir)
+    return keystore.SecretsManagerStore(args.secret_prefix)
 
 
-def _client(args) -> AdminClient:
-    return AdminClient(args.base_url or "", os.environ.get("LITELLM_MASTER_KEY", ""), timeout=args.timeout,
+def _client(args):
+    return client_mod.AdminClient(args.base_url or "", os.environ.get("LITELLM_MASTER_KEY", ""), timeout=args.timeout,
                        retries=args.retries)
 
 
@@ -69,12 +73,14 @@ def _today(args) -> dt.date:
     return args.today or dt.datetime.now(dt.UTC).date()
 
 
-def make_plan(args, client: AdminClient, store) -> Plan:
+def make_plan(args, client, store):
+    from reconciler.validate import load_desired
+
     desired = load_desired(args.root, today=_today(args))
-    live = read_live(client, store)
-    limits = SafetyLimits(getattr(args, "max_revocations", 10), getattr(args, "max_revocation_fraction", 0.25),
+    live = live_mod.read_live(client, store)
+    limits = plan_mod.SafetyLimits(getattr(args, "max_revocations", 10), getattr(args, "max_revocation_fraction", 0.25),
                           getattr(args, "allow_mass_revocation", False))
-    return build_plan(desired, live, today=_today(args), commit=git_commit(args.root),
+    return plan_mod.build_plan(desired, live, today=_today(args), commit=git_commit(args.root),
                       rotate=frozenset(args.rotate), limits=limits)
 
 
@@ -91,7 +97,7 @@ def cmd_plan(args) -> int:
             if args.show_calls:
                 print(f"calls: {client.stats.total} to LiteLLM ({client.stats.by_path}), "
                       f"{getattr(store, 'calls', 0)} to the key store", file=sys.stderr)
-    except (GatewayError, ValueError) as exc:
+    except (client_mod.GatewayError, ValueError) as exc:
         return _fail(str(exc))
     if args.out:
         args.out.write_text(json.dumps(plan.to_json(), indent=2, sort_keys=True, default=str) + "\n")
@@ -119,7 +125,7 @@ def cmd_apply(args) -> int:
             fresh = make_plan(args, client, store)
             plan = fresh
             if args.plan_file:
-                saved = Plan.from_json(json.loads(args.plan_file.read_text()))
+                saved = plan_mod.Plan.from_json(json.loads(args.plan_file.read_text()))
                 if saved.desired_digest != fresh.desired_digest:
                     return _fail("the saved plan was made from different users/ or policies/ files; re-run plan")
                 if saved.live_digest != fresh.live_digest:
@@ -146,7 +152,7 @@ def cmd_apply(args) -> int:
             append_audit(args.audit_log if args.audit_log.is_absolute() else args.root / args.audit_log, record)
     except LockBusy as exc:
         return _fail(str(exc))
-    except (GatewayError, ValueError, OSError) as exc:
+    except (client_mod.GatewayError, ValueError, OSError) as exc:
         return _fail(str(exc))
     failed = [r for r in results if r.status != "ok"]
     print(f"Apply: {len(results) - len(failed)} ok, {len(failed)} failed, {client.stats.writes} write(s). "
@@ -162,8 +168,8 @@ def cmd_import(args) -> int:
 
     try:
         with _client(args) as client:
-            live = read_live(client, None)
-    except (GatewayError, ValueError) as exc:
+            live = live_mod.read_live(client, None)
+    except (client_mod.GatewayError, ValueError) as exc:
         return _fail(str(exc))
     written = write_imports(args.root, live, only_unmanaged=not args.all, overwrite=args.overwrite)
     for path in written:

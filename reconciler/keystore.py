@@ -16,7 +16,7 @@ import secrets
 from pathlib import Path
 from typing import Protocol
 
-from reconciler.live import MANAGED_BY
+from reconciler.policy import MANAGED_BY
 
 DEFAULT_PREFIX = "llm-gateway/users/"
 HASH_TAG = "gatewayctl:key-sha256"

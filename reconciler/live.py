@@ -14,8 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from reconciler.client import AdminClient
-
-MANAGED_BY = "llm-gateway-gitops"
+from reconciler.policy import MANAGED_BY
 
 
 def is_managed(obj: dict) -> bool:

@@ -14,8 +14,8 @@ from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from reconciler.live import MANAGED_BY, LiveKey, LiveState
-from reconciler.policy import DesiredState, Tier, User
+from reconciler.live import LiveKey, LiveState
+from reconciler.policy import MANAGED_BY, DesiredState, Tier, User
 
 FORMAT_VERSION = 1
 BUDGET_DURATION = "1mo"  # calendar month, reset at midnight on the 1st in litellm_settings.timezone

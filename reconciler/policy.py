@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
+MANAGED_BY = "llm-gateway-gitops"  # ownership marker in the metadata of every object gatewayctl creates
 TEAM_PREFIX = "tier-"
 KEY_ALIAS_PREFIX = "u-"
 

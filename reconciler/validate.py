@@ -44,8 +44,12 @@ def schema_errors(root: Path, doc: Document, schema_name: str) -> list[Diagnosti
         if err.validator == "pattern":
             form = err.schema.get("description", err.validator_value)
             message = f"{err.instance!r} does not match the allowed form ({form})"
-        elif err.validator == "additionalProperties":
-            message = err.message.replace("Additional properties are not allowed", "unknown field")
+        elif err.validator == "additionalProperties" and isinstance(err.instance, dict):
+            unknown = sorted(set(err.instance) - set(err.schema.get("properties", {})))
+            if unknown:
+                path = (*path, unknown[0])
+            allowed = ", ".join(err.schema.get("properties", {}))
+            message = f"unknown field(s) {', '.join(map(repr, unknown))}; allowed: {allowed}"
         out.append(doc.diag(path, f"{where}: {message}", f"schema/{err.validator}"))
     return out
 

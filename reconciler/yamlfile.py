@@ -69,8 +69,10 @@ class _Builder:
             raise self.fail(node, f"document has more than {MAX_NODES} nodes", "yaml-too-large")
         if depth > MAX_DEPTH:
             raise self.fail(node, f"nesting deeper than {MAX_DEPTH} levels", "yaml-too-deep")
-        if id(node) in self.seen:
-            raise self.fail(node, "anchors and aliases are not allowed in policy files", "yaml-alias")
+        if id(node) in self.seen:  # an alias: the same node object reached twice
+            line, col = self.positions.get(path, _mark(node))
+            raise InputError([Diagnostic(self.path, line, col, "anchors and aliases are not allowed in policy files",
+                                         "yaml-alias")])
         self.seen.add(id(node))
         self.positions[path] = _mark(node)
         if isinstance(node, yaml.MappingNode):

@@ -1,0 +1,106 @@
+"""Shared fixtures: a workspace copy of the repo's policy files, generated users, the genuine
+LiteLLM proxy (../shared/litellm-harness, or LITELLM_TEST_BASE_URL for `docker compose up`),
+and moto's Secrets Manager as a real HTTP server."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "tests"))
+
+from helpers import Gateway  # noqa: E402
+
+
+@pytest.fixture
+def repo_root() -> Path:
+    return REPO
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    """A copy of the repository's policy-relevant files that a test may edit."""
+    for name in ("policies", "schemas", "users", "gateway"):
+        shutil.copytree(REPO / name, tmp_path / name)
+    return tmp_path
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[str]:
+    """moto in server mode: a real HTTP endpoint speaking the Secrets Manager API."""
+    from moto.server import ThreadedMotoServer
+
+    port = _free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    url = f"http://127.0.0.1:{port}"
+    yield url
+    server.stop()
+
+
+@pytest.fixture
+def aws_env(moto_server: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    env = {"AWS_ENDPOINT_URL": moto_server, "AWS_REGION": "ap-south-1", "AWS_DEFAULT_REGION": "ap-south-1",
+           "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    return env
+
+
+@pytest.fixture(scope="session")
+def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+    """The genuine LiteLLM proxy with the project's gateway/config.yaml on a fake Bedrock."""
+    external = os.environ.get("LITELLM_TEST_BASE_URL")
+    if external:
+        yield Gateway(external.rstrip("/"), os.environ.get("LITELLM_TEST_MASTER_KEY", "sk-local-dev-only"), None)
+        return
+    from reconciler import localgateway
+
+    try:
+        h = localgateway.start(REPO, tmp_path_factory.mktemp("gateway"))
+    except RuntimeError as exc:
+        pytest.fail(f"cannot start the LiteLLM harness: {exc}")
+    try:
+        yield Gateway(h.base_url, h.master_key, h)
+    finally:
+        h.stop()
+
+
+@pytest.fixture
+def gatewayctl(workspace: Path, gateway: Gateway, aws_env: dict[str, str]):
+    """Run `python -m reconciler` in the workspace against the gateway and moto."""
+
+    def run(*args: str, check: bool | None = None, env: dict | None = None,
+            timeout: float = 300) -> subprocess.CompletedProcess:
+        full_env = {**os.environ, **aws_env, "LITELLM_BASE_URL": gateway.base_url,
+                    "LITELLM_MASTER_KEY": gateway.master_key, "GITHUB_SHA": "0" * 40, **(env or {})}
+        proc = subprocess.run([sys.executable, "-m", "reconciler", *args], cwd=workspace, env=full_env,
+                              capture_output=True, text=True, timeout=timeout, check=False)
+        if check and proc.returncode != 0:
+            raise AssertionError(f"gatewayctl {' '.join(args)} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
+        return proc
+
+    return run
+
+
+@pytest.fixture
+def admin(gateway: Gateway) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=gateway.base_url, headers={"Authorization": f"Bearer {gateway.master_key}"},
+                      timeout=60, trust_env=False) as c:
+        yield c

@@ -1,0 +1,102 @@
+"""Test helpers: generated users, the gateway handle, and LiteLLM/moto inspection."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import httpx
+
+from reconciler.keystore import DEFAULT_PREFIX
+
+USER_TEMPLATE = """\
+# yaml-language-server: $schema=../schemas/user.schema.json
+id: {id}
+name: {name}
+email: {email}
+tier: {tier}
+owner: {owner}
+cost_center: CC-2001
+justification: Generated test user for the reconciler suite.
+"""
+
+
+@dataclass
+class Gateway:
+    base_url: str
+    master_key: str
+    harness: Any  # LiteLLMHarness or None when LITELLM_TEST_BASE_URL points at docker compose
+
+
+def write_user(root: Path, user_id: str, tier: str = "drafting", *, email: str | None = None,
+               name: str | None = None, owner: str = "approver@example.com", extra: str = "") -> Path:
+    path = root / "users" / f"{user_id}.yaml"
+    path.write_text(USER_TEMPLATE.format(id=user_id, name=name or f"User {user_id}",
+                                         email=email or f"{user_id}@example.com", tier=tier, owner=owner) + extra)
+    return path
+
+
+def generate_users(root: Path, count: int, prefix: str = "user", tiers=("drafting", "coding", "architect"),
+                   clear: bool = True) -> list[str]:
+    users = root / "users"
+    if clear:
+        for p in users.glob("*.yaml"):
+            p.unlink()
+    ids = [f"{prefix}{i:05d}" for i in range(count)]
+    for i, uid in enumerate(ids):
+        write_user(root, uid, tiers[i % len(tiers)])
+    return ids
+
+
+def secrets_client():
+    return boto3.client("secretsmanager")
+
+
+def secret_key(user_id: str, prefix: str = DEFAULT_PREFIX) -> str:
+    value = secrets_client().get_secret_value(SecretId=prefix + user_id)["SecretString"]
+    return json.loads(value)["api_key"]
+
+
+def managed_keys(admin: httpx.Client, user_id: str | None = None) -> list[dict]:
+    params = {"return_full_object": "true", "size": 100, "page": 1}
+    if user_id:
+        params["user_id"] = user_id
+    out = []
+    while True:
+        body = admin.get("/key/list", params=params).json()
+        out += [k for k in body["keys"] if (k.get("metadata") or {}).get("managed_by") == "llm-gateway-gitops"]
+        if params["page"] >= (body.get("total_pages") or 1):
+            return out
+        params["page"] += 1
+
+
+def chat(base_url: str, key: str, model: str, text: str = "hi [[usage in=10 out=5]]") -> httpx.Response:
+    return httpx.post(f"{base_url}/v1/chat/completions", headers={"Authorization": f"Bearer {key}"},
+                      json={"model": model, "messages": [{"role": "user", "content": text}]},
+                      timeout=60, trust_env=False)
+
+
+def reset_gateway(admin: httpx.Client) -> None:
+    """Delete every key, user and team, so each test starts from an empty gateway."""
+    tokens = []
+    page = 1
+    while True:
+        body = admin.get("/key/list", params={"size": 100, "page": page}).json()
+        tokens += [k if isinstance(k, str) else k["token"] for k in body["keys"]]
+        if page >= (body.get("total_pages") or 1):
+            break
+        page += 1
+    for i in range(0, len(tokens), 100):
+        admin.post("/key/delete", json={"keys": tokens[i:i + 100]}).raise_for_status()
+    while True:
+        users = [u["user_id"] for u in admin.get("/user/list", params={"page": 1, "page_size": 100}).json()["users"]
+                 if u["user_id"] != "default_user_id"]
+        if not users:
+            break
+        admin.post("/user/delete", json={"user_ids": users}).raise_for_status()
+    teams = [t["team_id"] for t in admin.get("/team/list").json()]
+    if teams:
+        admin.post("/team/delete", json={"team_ids": teams}).raise_for_status()

@@ -1,0 +1,195 @@
+"""gatewayctl validate: schema, rules, locations and output formats."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import yaml
+from helpers import write_user
+
+from reconciler.validate import check
+
+TODAY = dt.date(2026, 11, 26)
+
+
+def run_validate(root: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "reconciler", "validate", "--root", str(root),
+                           "--today", TODAY.isoformat(), *args], capture_output=True, text=True, check=False)
+
+
+def messages(root: Path) -> list[str]:
+    diags, _ = check(root, today=TODAY)
+    return [d.text() for d in diags]
+
+
+def test_repository_is_valid(repo_root):
+    proc = run_validate(repo_root)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout == ""
+
+
+def test_tiers_are_exactly_the_contract(repo_root):
+    _, state = check(repo_root, today=TODAY)
+    got = {k: (t.display_name, t.monthly_budget_usd, t.rpm_limit, t.models) for k, t in state.tiers.items()}
+    assert got == {
+        "drafting": ("Drafting", Decimal("2.00"), 10, ("model-cheap",)),
+        "coding": ("Coding", Decimal("20.00"), 50, ("model-balanced",)),
+        "architect": ("Architect", Decimal("500.00"), 100, ("model-reasoning",)),
+    }
+    assert str(state.tiers["drafting"].monthly_budget_usd) == "2.00"  # exact, not 2.0
+
+
+def test_default_models_are_global_profiles(repo_root):
+    _, state = check(repo_root, today=TODAY)
+    assert {a: m.bedrock_model_id for a, m in state.models.items()} == {
+        "model-cheap": "global.anthropic.claude-haiku-4-5-20251001-v1:0",
+        "model-balanced": "global.anthropic.claude-sonnet-4-5-20250929-v1:0",
+        "model-reasoning": "global.anthropic.claude-opus-4-5-20251101-v1:0",
+    }
+    assert state.region == "ap-south-1"
+
+
+def test_broken_user_points_at_exact_line_and_column(workspace):
+    path = workspace / "users" / "alice.yaml"
+    lines = path.read_text().splitlines()
+    idx = next(i for i, line in enumerate(lines) if line.startswith("tier:"))
+    lines[idx] = "tier: platinum"
+    path.write_text("\n".join(lines) + "\n")
+    proc = run_validate(workspace)
+    assert proc.returncode == 1
+    assert proc.stdout.strip().startswith(f"users/alice.yaml:{idx + 1}:7: tier 'platinum' does not exist")
+    assert "Traceback" not in proc.stderr
+
+
+def test_yaml_syntax_error_is_located(workspace):
+    (workspace / "users" / "bob.yaml").write_text("id: bob\nname: [unclosed\nemail: x\n")
+    proc = run_validate(workspace)
+    assert proc.returncode == 1
+    assert proc.stdout.startswith("users/bob.yaml:3:")
+    assert "invalid YAML" in proc.stdout and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("model_id, why", [
+    ("anthropic.claude-4-5-haiku-20241022-v1:0", "does not exist on Bedrock"),
+    ("us.anthropic.claude-4-5-sonnet-20241022-v2:0", "us. profiles cannot be called from ap-south-1"),
+    ("us.deepseek.r1-v1:0", "us. inference profile can be called only from US regions"),
+    ("anthropic.claude-opus-4-5-20251101-v1:0", "only through inference profiles"),
+    ("eu.anthropic.claude-sonnet-4-5-20250929-v1:0", "only from EU regions"),
+    ("global.anthropic.claude-nonexistent-9-v1:0", "not in the model registry"),
+])
+def test_customer_brief_ids_are_rejected_with_reason(workspace, model_id, why):
+    models = workspace / "policies" / "models.yaml"
+    text = models.read_text().replace("global.anthropic.claude-sonnet-4-5-20250929-v1:0", model_id)
+    models.write_text(text)
+    line = next(i + 1 for i, t in enumerate(text.splitlines()) if model_id in t)
+    out = messages(workspace)
+    hits = [m for m in out if m.startswith(f"policies/models.yaml:{line}:") and why in m]
+    assert hits, out
+
+
+def test_prefix_rules_follow_the_region(workspace):
+    models = workspace / "policies" / "models.yaml"
+    text = models.read_text().replace("region: ap-south-1", "region: us-east-1").replace(
+        "global.anthropic.claude-sonnet-4-5-20250929-v1:0", "us.anthropic.claude-sonnet-4-5-20250929-v1:0")
+    models.write_text(text)
+    out = [m for m in messages(workspace) if "bedrock/model-id" in m]
+    assert out == []  # us. is fine from a US region (config drift is reported separately)
+
+
+def test_rules_a_schema_cannot_express(workspace):
+    write_user(workspace, "dave", email="alice@example.com")  # duplicate email
+    write_user(workspace, "erin", owner="erin@example.com")  # self-approval
+    (workspace / "users" / "frank.yaml").write_text(
+        (workspace / "users" / "bob.yaml").read_text().replace("id: bob", "id: frankie").replace("bob@", "frank@"))
+    write_user(workspace, "gina", extra="expires: 2020-01-31\n")
+    tiers = workspace / "policies" / "tiers.yaml"
+    tiers.write_text(tiers.read_text().replace("monthly_budget_usd: 2.00", "monthly_budget_usd: 2.005")
+                     .replace("models: [model-balanced]", "models: [model-missing]"))
+    out = "\n".join(messages(workspace))
+    assert "users/dave.yaml:4:8: email 'alice@example.com' is also used by users/alice.yaml [users/unique-email]" in out
+    assert "users/erin.yaml:6:8: owner (the approving manager) must not be the user themself" in out
+    assert "users/frank.yaml:2:5: id 'frankie' must match the file name (frank.yaml) [users/id-matches-file]" in out
+    assert "users/gina.yaml:9:10: expiry date 2020-01-31 is in the past" in out
+    assert "budget 2.005 has more than two decimal places" in out
+    assert "model alias 'model-missing' is not defined in policies/models.yaml" in out
+
+
+def test_schema_errors_are_located(workspace):
+    write_user(workspace, "hank", extra="shoe_size: 44\n")
+    (workspace / "users" / "ivy.yaml").write_text("id: ivy\nname: Ivy\nemail: not-an-email\n")
+    out = "\n".join(messages(workspace))
+    assert "users/hank.yaml:9:12: document: unknown field(s) 'shoe_size'; allowed: id, name, email" in out
+    assert "users/ivy.yaml:3:8: email: 'not-an-email' does not match the allowed form" in out
+    assert "users/ivy.yaml:1:1: document: 'tier' is a required property" in out
+
+
+def test_duplicate_keys_and_aliases_are_refused(workspace):
+    (workspace / "users" / "jo.yaml").write_text("id: jo\nid: jo2\n")
+    (workspace / "users" / "kim.yaml").write_text("a: &x [1, 2]\nb: *x\n")
+    out = "\n".join(messages(workspace))
+    assert "users/jo.yaml:2:1: duplicate key 'id' (first defined on line 1)" in out
+    assert "users/kim.yaml:2:1: anchors and aliases are not allowed" in out
+
+
+def test_json_and_github_formats(workspace):
+    write_user(workspace, "leo", tier="gold")
+    js = json.loads(run_validate(workspace, "--format", "json").stdout)
+    assert js["valid"] is False and js["error_count"] == 1
+    err = js["errors"][0]
+    assert (err["path"], err["line"], err["col"], err["rule"]) == ("users/leo.yaml", 5, 7, "users/unknown-tier")
+    gh = run_validate(workspace, "--format", "github").stdout.strip()
+    assert gh.startswith("::error file=users/leo.yaml,line=5,col=7,title=users/unknown-tier::tier 'gold'")
+
+
+def test_stale_gateway_config_is_an_error(workspace):
+    cfg = workspace / "gateway" / "config.yaml"
+    cfg.write_text(cfg.read_text().replace("global.anthropic.claude-haiku", "global.anthropic.claude-HAIKU"))
+    out = messages(workspace)
+    assert any(m.startswith("gateway/config.yaml:") and "[config/stale]" in m for m in out), out
+    proc = subprocess.run([sys.executable, "-m", "reconciler", "render-config", "--root", str(workspace)],
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 0
+    assert messages(workspace) == []
+
+
+def test_models_yaml_and_config_cannot_drift(repo_root):
+    """gateway/config.yaml's model_list is exactly policies/models.yaml, and every tier model exists."""
+    config = yaml.safe_load((repo_root / "gateway" / "config.yaml").read_text())
+    models = yaml.safe_load((repo_root / "policies" / "models.yaml").read_text())
+    tiers = yaml.safe_load((repo_root / "policies" / "tiers.yaml").read_text())
+    got = {m["model_name"]: m["litellm_params"]["model"] for m in config["model_list"]}
+    assert got == {a: "bedrock/" + m["bedrock_model_id"] for a, m in models["models"].items()}
+    assert all(m["litellm_params"]["aws_region_name"] == models["region"] for m in config["model_list"])
+    for tier in tiers["tiers"].values():
+        assert set(tier["models"]) <= set(got)
+
+
+def test_every_yaml_file_names_its_schema(repo_root):
+    files = [*(repo_root / "users").glob("*.yaml"), *(repo_root / "policies").glob("*.yaml")]
+    for f in files:
+        first = f.read_text().splitlines()[0]
+        assert first.startswith("# yaml-language-server: $schema=../schemas/"), f
+        assert (f.parent / first.split("$schema=")[1]).resolve().is_file(), f
+
+
+def test_schemas_are_valid_2020_12(repo_root):
+    import jsonschema
+
+    for path in (repo_root / "schemas").glob("*.json"):
+        schema = json.loads(path.read_text())
+        assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+        assert schema["$id"].endswith(path.name) and schema["description"]
+        assert schema["additionalProperties"] is False
+        jsonschema.Draft202012Validator.check_schema(schema)
+
+
+def test_help_explains_itself():
+    proc = subprocess.run([sys.executable, "-m", "reconciler", "validate", "--help"], capture_output=True,
+                          text=True, check=False)
+    assert proc.returncode == 0 and "path:line:col" in proc.stdout and "--format" in proc.stdout
