@@ -21,7 +21,7 @@ sys.path.insert(0, str(REPO / "tests"))
 from helpers import Gateway  # noqa: E402
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def repo_root() -> Path:
     return REPO
 
@@ -68,7 +68,7 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     """The genuine LiteLLM proxy with the project's gateway/config.yaml on a fake Bedrock."""
     external = os.environ.get("LITELLM_TEST_BASE_URL")
     if external:
-        yield Gateway(external.rstrip("/"), os.environ.get("LITELLM_TEST_MASTER_KEY", "sk-local-dev-only"), None)
+        yield Gateway(external.rstrip("/"), os.environ.get("LITELLM_TEST_MASTER_KEY", "sk-local-dev-only-not-a-secret"), None)
         return
     from reconciler import localgateway
 

@@ -1,0 +1,187 @@
+"""gatewayctl plan/apply against the genuine LiteLLM proxy, with moto as Secrets Manager."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from helpers import managed_keys, reset_gateway, secret_key, secrets_client, write_user
+
+from reconciler.keystore import HASH_TAG, key_hash
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(autouse=True)
+def clean(admin, aws_env):
+    reset_gateway(admin)
+    sm = secrets_client()
+    for page in sm.get_paginator("list_secrets").paginate():
+        for s in page["SecretList"]:
+            sm.delete_secret(SecretId=s["ARN"], ForceDeleteWithoutRecovery=True)
+
+
+def tags_of(user_id: str) -> dict:
+    desc = secrets_client().describe_secret(SecretId=f"llm-gateway/users/{user_id}")
+    return {t["Key"]: t["Value"] for t in desc["Tags"]}
+
+
+def audit_lines(workspace):
+    return [json.loads(line) for line in (workspace / "gatewayctl-audit.jsonl").read_text().splitlines()]
+
+
+def test_create_then_second_apply_makes_zero_writes(gatewayctl, workspace, admin):
+    plan = gatewayctl("plan", "--detailed-exitcode", "--out", "plan.json")
+    assert plan.returncode == 2, plan.stderr
+    assert "+ create user:alice" in plan.stdout and "+ create-tier tier:drafting" in plan.stdout
+    applied = gatewayctl("apply", "--confirm", check=True)
+    assert "[6/6]" in applied.stderr
+    for uid, team in (("alice", "tier-drafting"), ("bob", "tier-coding"), ("carol", "tier-architect")):
+        keys = managed_keys(admin, uid)
+        assert len(keys) == 1 and keys[0]["key_alias"] == f"u-{uid}" and keys[0]["team_id"] == team
+        assert keys[0]["models"] == ["all-team-models"]
+        raw = secret_key(uid)
+        assert key_hash(raw) == keys[0]["token"] == tags_of(uid)[HASH_TAG]
+        # the raw key never reaches output, plan files or the audit log
+        for text in (plan.stdout, plan.stderr, applied.stdout, applied.stderr,
+                     (workspace / "plan.json").read_text(), (workspace / "gatewayctl-audit.jsonl").read_text()):
+            assert raw not in text
+    user = admin.get("/user/info", params={"user_id": "alice"}).json()["user_info"]
+    assert user["models"] == ["no-default-models"] and user["metadata"]["managed_by"] == "llm-gateway-gitops"
+
+    again = gatewayctl("apply", "--confirm", check=True)
+    assert "Plan: no changes" in again.stdout
+    records = audit_lines(workspace)
+    assert records[-1]["gateway_writes"] == 0 and records[-1]["actions"] == []
+    first = records[0]
+    assert first["status"] == "ok" and first["git_commit"] == "0" * 40 and first["plan_digest"].startswith("sha256:")
+    created = [h for a in first["actions"] for h in a["key_hashes_created"]]
+    assert len(created) == 3 and all(len(h) == 64 for h in created)
+    assert gatewayctl("plan", "--detailed-exitcode").returncode == 0
+
+
+def test_plan_formats(gatewayctl, workspace):
+    js = json.loads(gatewayctl("plan", "--format", "json", check=True).stdout)
+    assert js["format_version"] == 1 and js["git_commit"] == "0" * 40
+    assert js["desired_digest"].startswith("sha256:") and js["live_digest"].startswith("sha256:")
+    assert js["summary"] == {"create": 3, "create-tier": 3}
+    md = gatewayctl("plan", "--format", "markdown", check=True).stdout
+    assert md.startswith("<!-- gatewayctl-plan -->") and "| + | create | `user:alice` |" in md
+
+
+def test_tier_change_moves_team_and_keeps_the_key(gatewayctl, workspace, admin):
+    gatewayctl("apply", "--confirm", check=True)
+    before = managed_keys(admin, "alice")[0]
+    path = workspace / "users" / "alice.yaml"
+    path.write_text(path.read_text().replace("tier: drafting", "tier: coding"))
+    plan = gatewayctl("plan", "--format", "json", check=True)
+    action = next(a for a in json.loads(plan.stdout)["actions"] if a["target"] == "user:alice")
+    assert action["kind"] == "move" and action["changes"][0] == ["tier", "drafting", "coding"]
+    # Defined order: join the new team, move the key, then leave the old team (which deletes team keys).
+    ops = [s["op"] for s in action["steps"]]
+    assert ops.index("member_add") < ops.index("key_update") < ops.index("member_delete")
+    gatewayctl("apply", "--confirm", check=True)
+    after = managed_keys(admin, "alice")
+    assert [k["token"] for k in after] == [before["token"]] and after[0]["team_id"] == "tier-coding"
+    user = admin.get("/user/info", params={"user_id": "alice"}).json()["user_info"]
+    assert user["teams"] == ["tier-coding"]
+    assert gatewayctl("plan", "--detailed-exitcode").returncode == 0
+
+
+def test_offboarding_revokes_and_keeps_history(gatewayctl, workspace, admin):
+    gatewayctl("apply", "--confirm", check=True)
+    token = managed_keys(admin, "bob")[0]["token"]
+    (workspace / "users" / "bob.yaml").unlink()
+    plan = gatewayctl("plan", check=True)
+    assert "- revoke user:bob (no longer in users/)" in plan.stdout
+    gatewayctl("apply", "--confirm", check=True)
+    assert managed_keys(admin, "bob") == []
+    info = admin.get("/key/info", params={"key": token})
+    assert info.status_code == 200 and info.json()["info"].get("deleted_at")
+    assert admin.get("/user/info", params={"user_id": "bob"}).status_code == 200  # spend history stays
+    assert gatewayctl("plan", "--detailed-exitcode").returncode == 0
+
+
+def test_expired_user_is_revoked(gatewayctl, workspace, admin):
+    write_user(workspace, "temp", extra="expires: 2026-12-01\n")
+    gatewayctl("apply", "--confirm", check=True)
+    assert len(managed_keys(admin, "temp")) == 1
+    plan = gatewayctl("plan", "--today", "2026-12-02", check=True)
+    assert "- revoke user:temp (expired on 2026-12-01)" in plan.stdout
+    gatewayctl("apply", "--confirm", "--today", "2026-12-02", check=True)
+    assert managed_keys(admin, "temp") == []
+
+
+def test_rotation_issues_new_key_and_revokes_old(gatewayctl, workspace, admin, gateway):
+    gatewayctl("apply", "--confirm", check=True)
+    old_raw = secret_key("carol")
+    out = gatewayctl("apply", "--confirm", "--rotate", "carol", check=True)
+    assert "rotate user:carol" in out.stderr
+    new_raw = secret_key("carol")
+    keys = managed_keys(admin, "carol")
+    assert new_raw != old_raw and [k["token"] for k in keys] == [key_hash(new_raw)]
+    assert keys[0]["key_alias"] == "u-carol" and tags_of("carol")[HASH_TAG] == key_hash(new_raw)
+
+
+def test_missing_secret_is_repaired_with_a_new_key(gatewayctl, workspace, admin):
+    gatewayctl("apply", "--confirm", check=True)
+    secrets_client().delete_secret(SecretId="llm-gateway/users/alice", ForceDeleteWithoutRecovery=True)
+    plan = gatewayctl("plan", check=True)
+    assert "rotate user:alice" in plan.stdout and "key secret missing" in plan.stdout
+    gatewayctl("apply", "--confirm", check=True)
+    assert key_hash(secret_key("alice")) == managed_keys(admin, "alice")[0]["token"]
+
+
+def test_saved_plan_is_refused_when_live_state_changed(gatewayctl, workspace, admin):
+    gatewayctl("plan", "--out", "plan.json", check=True)
+    admin.post("/team/new", json={"team_id": "someone-elses-team"}).raise_for_status()
+    stale = gatewayctl("apply", "plan.json", "--confirm")
+    assert stale.returncode == 1 and "live state changed since the plan was made" in stale.stderr
+    assert managed_keys(admin) == []
+    gatewayctl("plan", "--out", "plan.json", check=True)
+    gatewayctl("apply", "plan.json", "--confirm", check=True)
+    assert len(managed_keys(admin)) == 3
+
+
+def test_dry_run_without_confirm_changes_nothing(gatewayctl, admin):
+    out = gatewayctl("apply", check=True)
+    assert "dry run" in out.stderr and managed_keys(admin) == []
+
+
+def test_mass_revocation_is_refused(gatewayctl, workspace, admin):
+    for i in range(12):
+        write_user(workspace, f"mass{i:02d}")
+    gatewayctl("apply", "--confirm", check=True)
+    for p in (workspace / "users").glob("mass*.yaml"):
+        p.unlink()
+    refused = gatewayctl("apply", "--confirm")
+    assert refused.returncode == 3 and "refusing to revoke 12 of 15 managed keys" in refused.stdout
+    assert len(managed_keys(admin)) == 15
+    assert gatewayctl("plan").returncode == 3
+    gatewayctl("apply", "--confirm", "--allow-mass-revocation", check=True)
+    assert len(managed_keys(admin)) == 3
+
+
+def test_unmanaged_objects_are_reported_and_never_touched(gatewayctl, workspace, admin):
+    hand = admin.post("/key/generate", json={"key_alias": "hand-made", "models": ["model-cheap"]}).json()
+    admin.post("/user/new", json={"user_id": "alice", "user_email": "alice@example.com",
+                                  "auto_create_key": False}).raise_for_status()
+    plan = gatewayctl("plan", check=True)
+    assert "user alice exists in LiteLLM but is not managed by gatewayctl" in plan.stdout
+    assert "hand-made" in plan.stdout
+    gatewayctl("apply", "--confirm", check=True)
+    assert admin.get("/key/info", params={"key": hand["token_id"]}).json()["info"]["key_alias"] == "hand-made"
+    assert managed_keys(admin, "alice") == []
+    assert admin.get("/user/info", params={"user_id": "alice"}).json()["user_info"]["metadata"] == {}
+
+
+def test_import_writes_yaml_without_secrets(gatewayctl, workspace, admin):
+    admin.post("/team/new", json={"team_id": "tier-coding"}).raise_for_status()
+    admin.post("/user/new", json={"user_id": "zoe", "user_email": "zoe@example.com", "user_alias": "Zoe",
+                                  "auto_create_key": False, "teams": ["tier-coding"]}).raise_for_status()
+    raw = admin.post("/key/generate", json={"user_id": "zoe"}).json()["key"]
+    out = gatewayctl("import", check=True)
+    assert "wrote users/zoe.yaml" in out.stdout
+    text = (workspace / "users" / "zoe.yaml").read_text()
+    assert "tier: coding" in text and "email: zoe@example.com" in text and raw not in text and "sk-" not in text
+    assert gatewayctl("validate").returncode == 0
