@@ -155,6 +155,9 @@ def test_checkov_zero_failures(tmp_path: Path) -> None:
             "--compact",
             "--skip-path",
             r"\.terraform",
+            "--skip-path",
+            r"\.tftest\.hcl$",
+            "--skip-download",
             "-o",
             "json",
         ],
@@ -174,12 +177,11 @@ def test_checkov_zero_failures(tmp_path: Path) -> None:
         for c in r.get("results", {}).get("failed_checks", [])
     ]
     assert not failed, "checkov failures:\n" + "\n".join(failed)
+    parse_errors = sum(r.get("summary", {}).get("parsing_errors", 0) for r in reports)
+    assert parse_errors == 0, f"checkov could not parse {parse_errors} file(s); rerun without -o json to see which"
+    assert sum(r.get("summary", {}).get("passed", 0) for r in reports) > 0, "checkov scanned nothing"
     # Every skip checkov applied must be an inline, justified one.
-    skipped = {
-        (c["check_id"])
-        for r in reports
-        for c in r.get("results", {}).get("skipped_checks", [])
-    }
+    skipped = {(c["check_id"]) for r in reports for c in r.get("results", {}).get("skipped_checks", [])}
     inline_ids = {check for _, check, _, _ in _inline_skips()}
     assert skipped <= inline_ids, f"skips not declared inline: {sorted(skipped - inline_ids)}"
 
@@ -191,9 +193,7 @@ def test_checkov_skips_are_justified_and_documented() -> None:
         assert resource, f"{path}: {check} skip is not inside a resource block"
         assert len(reason) >= 15, f"{path}: {check} needs a real one-line justification"
     doc = SKIPS_DOC.read_text()
-    doc_rows = set(
-        re.findall(r"^\|\s*`(CKV2?_[A-Z0-9_]+)`\s*\|\s*`([^`]+)`\s*\|\s*`([^`]+)`\s*\|", doc, flags=re.M)
-    )
+    doc_rows = set(re.findall(r"^\|\s*`(CKV2?_[A-Z0-9_]+)`\s*\|\s*`([^`]+)`\s*\|\s*`([^`]+)`\s*\|", doc, flags=re.M))
     code_rows = {(check, path, resource) for path, check, resource, _ in skips}
     assert doc_rows == code_rows, (
         "docs/checkov-skips.md is out of sync with inline skips.\n"
