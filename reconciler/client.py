@@ -8,7 +8,9 @@ Every request is counted, for benchmarks and for "a second apply makes zero writ
 
 from __future__ import annotations
 
+import datetime as dt
 import email.utils
+import math
 import random
 import threading
 import time
@@ -46,6 +48,10 @@ class CallStats:
                 self.writes += 1
             self.by_path[path] = self.by_path.get(path, 0) + 1
 
+    def retried(self) -> None:
+        with self._lock:
+            self.retries += 1
+
     @property
     def total(self) -> int:
         return self.reads + self.writes
@@ -56,10 +62,16 @@ def _retry_after(response: httpx.Response) -> float | None:
     if not value:
         return None
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
-        parsed = email.utils.parsedate_to_datetime(value)
-        return max(0.0, parsed.timestamp() - time.time()) if parsed else None
+        try:  # an HTTP date; anything else is ignored (plain backoff), never a crash
+            parsed = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return None
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=dt.UTC)
+        return max(0.0, parsed.timestamp() - time.time())
+    return max(0.0, seconds) if math.isfinite(seconds) else None
 
 
 def _detail(response: httpx.Response) -> str:
@@ -115,7 +127,7 @@ class AdminClient:
             self.stats.count(method, path)
             try:
                 response = self._http.request(method, path, params=params, json=json)
-            except httpx.ConnectError as exc:  # never reached the server: safe to retry any call
+            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:  # never reached the server: safe to retry
                 if attempt >= self.retries:
                     raise GatewayError(method, path, 0, f"cannot connect: {exc}") from None
             except httpx.TransportError as exc:
@@ -130,11 +142,11 @@ class AdminClient:
                 # 429 and 5xx are retried for every call: LiteLLM answers those before writing.
                 if response.status_code not in RETRY_STATUSES or attempt >= self.retries:
                     raise GatewayError(method, path, response.status_code, _detail(response))
-                self.stats.retries += 1
+                self.stats.retried()
                 self._sleep(attempt, _retry_after(response))
                 attempt += 1
                 continue
-            self.stats.retries += 1
+            self.stats.retried()
             self._sleep(attempt, None)
             attempt += 1
 
