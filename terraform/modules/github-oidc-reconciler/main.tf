@@ -68,9 +68,16 @@ resource "aws_iam_role_policy" "reconciler" {
           "secretsmanager:UpdateSecret",
           "secretsmanager:TagResource",
           "secretsmanager:DescribeSecret",
-          "secretsmanager:GetSecretValue",
         ]
         Resource = local.user_secrets_arn
+      },
+      {
+        # gatewayctl inventories per-user secrets by name prefix and reads only their tags
+        # (the key-hash tag), never their values. ListSecrets has no resource-level scoping.
+        Sid      = "InventoryKeySecrets"
+        Effect   = "Allow"
+        Action   = "secretsmanager:ListSecrets"
+        Resource = "*"
       },
       {
         Sid      = "WritePlanViewerKey"
@@ -147,6 +154,12 @@ resource "aws_iam_role_policy" "plan" {
         Effect   = "Allow"
         Action   = "secretsmanager:DescribeSecret"
         Resource = local.user_secrets_arn
+      },
+      {
+        Sid      = "InventoryKeySecrets"
+        Effect   = "Allow"
+        Action   = "secretsmanager:ListSecrets"
+        Resource = "*"
       },
       {
         Sid      = "DecryptViaSecretsManager"
