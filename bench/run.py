@@ -66,8 +66,12 @@ def run_measured(args: list[str], cwd: Path, env: dict | None = None) -> dict:
                 "maxrss_mb": usage.ru_maxrss / 1024, "stdout": out.read(), "stderr": err.read()}
 
 
+def load() -> str:
+    return "load average {:.1f} {:.1f} {:.1f}".format(*os.getloadavg())
+
+
 def bench_validate(sizes: list[int]) -> None:
-    say("== validate (generated users; one gatewayctl process each) ==")
+    say(f"== validate (generated users; one gatewayctl process each; {load()}) ==")
     say(f"{'users':>7} {'wall s':>8} {'cpu s':>8} {'peak RSS MB':>12} {'us/user':>9}")
     rows = []
     for n in sizes:
@@ -90,19 +94,30 @@ def free_port() -> int:
 
 
 class Env:
+    """moto + the harness; or, with LITELLM_BENCH_BASE_URL/LITELLM_BENCH_MASTER_KEY, a running
+    gateway (every key, user and team on it is deleted)."""
+
     def __init__(self):
+        import logging
+
         from moto.server import ThreadedMotoServer
+
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
         from reconciler import localgateway
 
         self.moto = ThreadedMotoServer(ip_address="127.0.0.1", port=free_port(), verbose=False)
         self.moto.start()
-        self.tmp = Path(tempfile.mkdtemp(prefix="gatewayctl-bench-gw-"))
-        say("starting the LiteLLM harness (about 45 s)...")
-        self.h = localgateway.start(REPO, self.tmp / "gw", echo=open(os.devnull, "w"))
-        self.admin = httpx.Client(base_url=self.h.base_url, headers={"Authorization": f"Bearer {self.h.master_key}"},
+        self.h = None
+        base_url, master_key = os.environ.get("LITELLM_BENCH_BASE_URL"), os.environ.get("LITELLM_BENCH_MASTER_KEY")
+        if not base_url:
+            say("starting the LiteLLM harness (about 45 s)...")
+            self.h = localgateway.start(REPO, Path(tempfile.mkdtemp(prefix="gatewayctl-bench-gw-")),
+                                        echo=open(os.devnull, "w"))
+            base_url, master_key = self.h.base_url, self.h.master_key
+        self.admin = httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {master_key}"},
                                   timeout=120, trust_env=False)
-        self.env = {**os.environ, "LITELLM_BASE_URL": self.h.base_url, "LITELLM_MASTER_KEY": self.h.master_key,
+        self.env = {**os.environ, "LITELLM_BASE_URL": base_url, "LITELLM_MASTER_KEY": master_key,
                     "AWS_ENDPOINT_URL": f"http://127.0.0.1:{self.moto._port}", "AWS_REGION": "ap-south-1",
                     "AWS_DEFAULT_REGION": "ap-south-1", "AWS_ACCESS_KEY_ID": "testing",
                     "AWS_SECRET_ACCESS_KEY": "testing", "GITHUB_SHA": "0" * 40}
@@ -110,7 +125,8 @@ class Env:
 
     def close(self):
         self.admin.close()
-        self.h.stop()
+        if self.h is not None:
+            self.h.stop()
         self.moto.stop()
 
 
@@ -123,7 +139,7 @@ def apply(env: Env, ws: Path, concurrency: int, prefix: str) -> dict:
 
 
 def bench_apply(env: Env, n: int, levels: list[int]) -> None:
-    say(f"\n== apply --confirm creating {n} users from an empty gateway ==")
+    say(f"\n== apply --confirm creating {n} users from an empty gateway ({load()}) ==")
     say(f"{'concurrency':>11} {'wall s':>8} {'users/s':>8} {'cpu s':>7} {'LiteLLM writes':>15}")
     ws = new_workspace()
     generate_users(ws, n, prefix="bench")
@@ -135,7 +151,8 @@ def bench_apply(env: Env, n: int, levels: list[int]) -> None:
         rows.append({"concurrency": c, "users": n, "wall_s": round(r["wall"], 2),
                      "users_per_s": round(n / r["wall"], 1), "cpu_s": round(r["cpu"], 2),
                      "writes": int(writes.group(1)) if writes else None})
-        say(f"{c:>11} {r['wall']:>8.1f} {n / r['wall']:>8.1f} {r['cpu']:>7.1f} {rows[-1]['writes']!s:>15}")
+        say(f"{c:>11} {r['wall']:>8.1f} {n / r['wall']:>8.1f} {r['cpu']:>7.1f} {rows[-1]['writes']!s:>15}  ({load()})")
+        rows[-1]["load"] = os.getloadavg()
     RESULTS["apply"] = rows
     shutil.rmtree(ws)
 
@@ -147,7 +164,7 @@ def floor_calls(n_users: int) -> dict:
 
 
 def bench_plan(env: Env, sizes: list[int]) -> None:
-    say("\n== zero-change plan --show-calls (managed users seeded through apply --concurrency 8) ==")
+    say(f"\n== zero-change plan --show-calls (managed users seeded through apply --concurrency 8; {load()}) ==")
     say(f"{'users':>7} {'seed s':>8} {'seed u/s':>8} {'plan wall s':>11} {'plan cpu s':>10} "
         f"{'RSS MB':>7} {'LiteLLM calls':>13} {'floor':>6} {'SM calls':>8} {'floor':>6}")
     ws = new_workspace()
@@ -172,7 +189,7 @@ def bench_plan(env: Env, sizes: list[int]) -> None:
                      "by_path": by_path, "key_store_calls": sm, "floor": fl})
         say(f"{n:>7} {seed:>8.1f} {(n - have) / seed:>8.1f} {r['wall']:>11.2f} {r['cpu']:>10.2f} "
             f"{r['maxrss_mb']:>7.1f} {calls:>13} {fl['litellm']:>6} {sm:>8} {fl['key_store']:>6}")
-        say(f"        by path: {by_path}")
+        say(f"        by path: {by_path}; {load()}")
         have = n
     RESULTS.setdefault("plan", []).extend(rows)
     shutil.rmtree(ws)
