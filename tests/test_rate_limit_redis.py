@@ -84,9 +84,9 @@ def proxies(redis_port, tmp_path_factory):
 
     def start(name):
         try:
-            started[name] = localgateway.start(REPO, tmp_path_factory.mktemp(f"gw-{name}"),
-                                               litellm_args=("--num_workers", "2", "--timeout_worker_healthcheck", "120"),
-                                               env=setups[name])
+            started[name] = localgateway.start(
+                REPO, tmp_path_factory.mktemp(f"gw-{name}"), env=setups[name],
+                litellm_args=("--num_workers", "2", "--timeout_worker_healthcheck", "120"))
         except Exception as exc:  # noqa: BLE001 - reported below
             errors[name] = exc
 
@@ -134,9 +134,8 @@ def test_two_workers_with_redis_admit_exactly_the_tier_rpm(proxies, workspace, a
     assert time.monotonic() - started < 50, "the burst must fit in one rate-limit window"
     assert set(codes) <= {200, 429}, codes
     assert codes.get(200) == LIMIT, f"with Redis, 2 workers admitted {codes.get(200)} of {REQUESTS}: {codes}"
-    log = Path(h.env.get("LITELLM_HARNESS_PROXY_LOG", "")).read_text(errors="replace") if h.env.get(
-        "LITELLM_HARNESS_PROXY_LOG") else ""
-    assert "not reachable" not in log, "the proxy could not reach Redis"
+    log = Path(h.proxy_log).read_text(errors="replace")
+    assert "Redis is not configured" not in log and "not reachable" not in log, "the proxy did not use Redis"
 
 
 def test_two_workers_without_redis_over_admit(proxies, workspace, aws_env):
@@ -149,3 +148,4 @@ def test_two_workers_without_redis_over_admit(proxies, workspace, aws_env):
     # request to one worker (then this test proves nothing and fails loudly).
     assert LIMIT < admitted <= 2 * LIMIT, f"without Redis, 2 workers admitted {admitted}: {codes}"
     assert httpx.get(f"{h.base_url}/health/liveliness", timeout=10, trust_env=False).status_code == 200
+    assert "Redis is not configured" in Path(h.proxy_log).read_text(errors="replace")
