@@ -77,13 +77,26 @@ class Executor:
         with self._print:
             print(text, file=self.out, flush=True)
 
+    @staticmethod
+    def _with_duration(args: dict) -> dict:
+        """`expires_at` (absolute, from the plan) -> LiteLLM's relative `duration`, computed now, so
+        applying a saved plan later still expires the key at the planned instant."""
+        out = {k: v for k, v in args.items() if k != "expires_at"}
+        if "expires_at" in args:
+            if args["expires_at"] is None:
+                out["duration"] = None
+            else:
+                end = dt.datetime.fromisoformat(args["expires_at"])
+                out["duration"] = f"{max(1, int((end - dt.datetime.now(dt.UTC)).total_seconds()))}s"
+        return out
+
     def _key_create(self, args: dict, result: ActionResult) -> None:
         raw = new_key()
         token = key_hash(raw)
         # The secret exists before the key does: no live key is ever missing from the store.
         self.store.put(args["user_id"], raw, key_alias=args["key_alias"], commit=self.commit)
         try:
-            self.client.post("/key/generate", {**args, "key": raw})
+            self.client.post("/key/generate", {**self._with_duration(args), "key": raw})
         except GatewayError:
             found = self.client.get("/key/list", key_alias=args["key_alias"], return_full_object="true")
             if not any(k.get("token") == token for k in found.get("keys") or []):
@@ -99,7 +112,7 @@ class Executor:
             self.client.post("/key/delete", {"keys": a["keys"]})
             result.key_hashes_deleted += a["keys"]
         elif step.op == "key_update":
-            self.client.post("/key/update", a)
+            self.client.post("/key/update", self._with_duration(a))
         elif step.op == "member_add":
             try:
                 self.client.post("/team/member_add", {"team_id": a["team_id"],

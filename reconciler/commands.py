@@ -48,6 +48,15 @@ def _gateway_args(p: argparse.ArgumentParser) -> None:
                    help="directory for --key-store file (default .gatewayctl/keys)")
     p.add_argument("--rotate", action="append", default=[], metavar="USER_ID",
                    help="issue a new key for this user and revoke the old one (repeatable)")
+    p.add_argument("--plan-viewer", action="store_true",
+                   help="also manage the read-only proxy_admin_viewer key PR plans use, stored as "
+                        "<secret-prefix>gatewayctl-plan-viewer (without this flag that key is ignored)")
+
+
+def _adopt_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--adopt", action="store_true",
+                   help="take over LiteLLM users that match users/ but lack gatewayctl's marker "
+                        "(after `gatewayctl import`); their existing unmanaged keys stay untouched")
 
 
 def _limits_args(p: argparse.ArgumentParser) -> None:
@@ -81,7 +90,8 @@ def make_plan(args, client, store):
     limits = plan_mod.SafetyLimits(getattr(args, "max_revocations", 10), getattr(args, "max_revocation_fraction", 0.25),
                           getattr(args, "allow_mass_revocation", False))
     return plan_mod.build_plan(desired, live, today=_today(args), commit=git_commit(args.root),
-                      rotate=frozenset(args.rotate), limits=limits)
+                               rotate=frozenset(args.rotate), limits=limits, adopt=getattr(args, "adopt", False),
+                               plan_viewer=args.plan_viewer)
 
 
 def _fail(message: str) -> int:
@@ -190,6 +200,7 @@ def register(sub, common) -> None:
     p.add_argument("--format", choices=("text", "json", "markdown"), default="text")
     p.add_argument("--detailed-exitcode", action="store_true", help="exit 2 when there are changes")
     p.add_argument("--show-calls", action="store_true", help="print the number of API calls made")
+    _adopt_arg(p)
     p.set_defaults(func=cmd_plan)
 
     p = sub.add_parser("apply", help="make the gateway match users/ and policies/ (dry run without --confirm)",
@@ -200,6 +211,7 @@ def register(sub, common) -> None:
     _limits_args(p)
     p.add_argument("plan_file", nargs="?", type=Path, metavar="PLAN", help="plan JSON from `plan --out`")
     p.add_argument("--confirm", action="store_true", help="really apply")
+    _adopt_arg(p)
     p.add_argument("--concurrency", type=int, default=None, help="users applied in parallel (default 4)")
     p.add_argument("--audit-log", type=Path, default=Path("gatewayctl-audit.jsonl"),
                    help="append the audit record here (default gatewayctl-audit.jsonl)")

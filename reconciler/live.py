@@ -41,6 +41,7 @@ class LiveUser:
     teams: tuple[str, ...]
     metadata: dict
     managed: bool
+    role: str | None = None
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ class LiveKey:
     blocked: bool
     metadata: dict
     managed: bool
+    expires: str | None = None  # ISO 8601, UTC
 
 
 @dataclass
@@ -93,12 +95,12 @@ def read_live(client: AdminClient, key_store=None) -> LiveState:
         state.users[u["user_id"]] = LiveUser(
             user_id=u["user_id"], email=u.get("user_email"), alias=u.get("user_alias"),
             models=tuple(u.get("models") or ()), teams=tuple(sorted(u.get("teams") or ())),
-            metadata=u.get("metadata") or {}, managed=is_managed(u))
+            metadata=u.get("metadata") or {}, managed=is_managed(u), role=u.get("user_role"))
     for k in client.pages("/key/list", "keys", size_param="size", return_full_object="true"):
         state.keys.append(LiveKey(
             token=k["token"], alias=k.get("key_alias"), user_id=k.get("user_id"), team_id=k.get("team_id"),
             models=tuple(k.get("models") or ()), blocked=bool(k.get("blocked")),
-            metadata=k.get("metadata") or {}, managed=is_managed(k)))
+            metadata=k.get("metadata") or {}, managed=is_managed(k), expires=k.get("expires")))
     if key_store is not None:
         state.secrets = key_store.inventory()
     return state

@@ -13,13 +13,19 @@ import json
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from reconciler.live import LiveKey, LiveState
-from reconciler.policy import MANAGED_BY, DesiredState, Tier, User
+from reconciler.policy import MANAGED_BY, TEAM_PREFIX, DesiredState, Tier, User
 
 FORMAT_VERSION = 1
 BUDGET_DURATION = "1mo"  # calendar month, reset at midnight on the 1st in litellm_settings.timezone
-USER_MODELS = ["no-default-models"]  # a key without a team gets no model at all
+EXPIRY_TZ = ZoneInfo("Asia/Kolkata")  # same clock as budget resets
+EXPIRY_TOLERANCE_S = 300
+USER_MODELS = ["no-default-models"]
+VIEWER_ID = "gatewayctl-plan-viewer"  # reserved user id (validate rejects users/ ids starting with gatewayctl-)
+VIEWER_ROLE = "proxy_admin_viewer"
+SERVICE_MARKER = "gitops_service"  # a key without a team gets no model at all
 KEY_MODELS = ["all-team-models"]  # a key follows its team's (tier's) models, also across tier moves
 
 
@@ -144,14 +150,45 @@ def _tier_actions(desired: DesiredState, live: LiveState, commit: str, warnings:
     return actions
 
 
-def _key_create(user: User, tier: Tier, commit: str) -> Step:
-    return Step("key_create", {"user_id": user.id, "team_id": tier.team_id, "key_alias": user.key_alias,
-                               "models": KEY_MODELS, "metadata": marker(user.id, commit)})
+def key_expiry(user: User) -> str | None:
+    """When LiteLLM itself must stop the key: the end of `expires` in Asia/Kolkata, as UTC ISO 8601.
+    So access ends on time even if no reconcile runs that night."""
+    if user.expires is None:
+        return None
+    end = dt.datetime.combine(user.expires + dt.timedelta(days=1), dt.time(0, 0), tzinfo=EXPIRY_TZ)
+    return end.astimezone(dt.UTC).isoformat(timespec="seconds")
 
 
-def _primary_key(user: User, keys: list[LiveKey], secret_hash: str | None) -> LiveKey | None:
+def _same_instant(a: str | None, b: str | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    ta = dt.datetime.fromisoformat(a.replace("Z", "+00:00"))
+    tb = dt.datetime.fromisoformat(b.replace("Z", "+00:00"))
+    return abs((ta - tb).total_seconds()) <= EXPIRY_TOLERANCE_S
+
+
+@dataclass(frozen=True)
+class KeySpec:
+    """The one managed key an identity (a user, or the plan-viewer service account) must hold."""
+
+    owner_id: str
+    alias: str
+    team_id: str | None
+    models: tuple[str, ...]
+    expires_at: str | None
+    metadata: dict
+
+    def create_step(self) -> Step:
+        args = {"user_id": self.owner_id, "key_alias": self.alias, "models": list(self.models),
+                "metadata": self.metadata, "expires_at": self.expires_at}
+        if self.team_id:
+            args["team_id"] = self.team_id
+        return Step("key_create", args)
+
+
+def _primary_key(spec: KeySpec, keys: list[LiveKey], secret_hash: str | None) -> LiveKey | None:
     for k in keys:
-        if k.alias == user.key_alias:
+        if k.alias == spec.alias:
             return k
     for k in keys:
         if k.token == secret_hash:
@@ -159,81 +196,98 @@ def _primary_key(user: User, keys: list[LiveKey], secret_hash: str | None) -> Li
     return keys[0] if keys else None
 
 
-def _user_action(user: User, tier: Tier, live: LiveState, commit: str, rotate: bool,
+def _key_steps(spec: KeySpec, keys: list[LiveKey], secret_hash: str | None, rotate: bool,
+               warnings: list[str]) -> tuple[list[Step], list[tuple[str, Any, Any]], bool]:
+    """Steps that leave exactly one healthy managed key whose raw value is in the key store.
+    Returns (steps, changes, rotated)."""
+    primary = _primary_key(spec, keys, secret_hash)
+    if primary is None:
+        return [spec.create_step()], [("key", None, spec.alias)], False
+    steps: list[Step] = []
+    changes: list[tuple[str, Any, Any]] = []
+    if primary.blocked:
+        warnings.append(f"key of {spec.owner_id} ({primary.token[:12]}…) is blocked outside git (emergency "
+                        "revoke?); gatewayctl does not unblock it: remove the block by hand or offboard")
+    fix: dict[str, Any] = {}
+    if spec.team_id and primary.team_id != spec.team_id:
+        fix["team_id"] = spec.team_id
+    if tuple(primary.models) != spec.models:
+        fix["models"] = list(spec.models)
+    if not _same_instant(primary.expires, spec.expires_at):
+        fix["expires_at"] = spec.expires_at
+    if fix:
+        steps.append(Step("key_update", {"key": primary.token, **fix}))
+        old = {"models": list(primary.models), "expires_at": primary.expires}
+        changes += [(f"key.{k}", old[k], v) for k, v in fix.items() if k != "team_id"]
+    rotated = rotate or secret_hash != primary.token
+    if rotated:
+        reason = "rotation requested" if rotate else (
+            "key secret missing from the key store" if secret_hash is None else
+            "key secret does not match the live key")
+        changes.append(("key", primary.token[:12] + "…", f"new key ({reason})"))
+        # Aliases are unique: retire the old alias, mint the new key (secret first), then delete the old key.
+        steps.append(Step("key_update", {"key": primary.token, "key_alias": spec.alias + "~retiring"}))
+        steps.append(spec.create_step())
+        steps.append(Step("key_delete", {"keys": [primary.token]}))
+    elif primary.alias != spec.alias:
+        steps.append(Step("key_update", {"key": primary.token, "key_alias": spec.alias}))
+        changes.append(("key_alias", primary.alias, spec.alias))
+    extra = [k.token for k in keys if k.token != primary.token]
+    if extra:
+        steps.append(Step("key_delete", {"keys": extra}))
+        changes.append(("extra keys", len(extra), 0))
+    return steps, changes, rotated
+
+
+def _user_action(user: User, tier: Tier, live: LiveState, commit: str, rotate: bool, adopt: bool,
                  warnings: list[str]) -> Action | None:
     lu = live.users.get(user.id)
-    tier_teams = {t for t, team in live.teams.items() if team.managed and t.startswith("tier-")}
-    keys = live.managed_keys(user.id)
-    secret_hash = live.secrets.get(user.id)
+    tier_teams = {t for t, team in live.teams.items() if team.managed and t.startswith(TEAM_PREFIX)}
     want_user = {"user_email": user.email, "user_alias": user.name, "models": USER_MODELS,
                  "owner": user.owner, "cost_center": user.cost_center, "tier": user.tier}
     meta = {**marker(user.id, commit), "owner": user.owner, "cost_center": user.cost_center, "tier": user.tier}
+    user_body = {"user_id": user.id, "user_email": user.email, "user_alias": user.name, "models": USER_MODELS,
+                 "metadata": meta}
     steps: list[Step] = []
-    changes: list[tuple[str, Any, Any]] = []
     kind = "update"
 
     if lu is None:
         kind = "create"
         changes = [(k, None, v) for k, v in want_user.items()]
-        steps.append(Step("user_new", {"user_id": user.id, "user_email": user.email, "user_alias": user.name,
-                                       "models": USER_MODELS, "auto_create_key": False, "metadata": meta}))
+        steps.append(Step("user_new", {**user_body, "auto_create_key": False}))
         memberships: set[str] = set()
     else:
-        if not lu.managed:
+        if not lu.managed and not adopt:
             warnings.append(f"user {user.id} exists in LiteLLM but is not managed by gatewayctl; left alone "
-                            "(adopt it with `gatewayctl apply --adopt`)")
+                            "(take it over with `gatewayctl apply --adopt`)")
             return None
         have_user = {"user_email": lu.email, "user_alias": lu.alias, "models": list(lu.models),
                      "owner": lu.metadata.get("owner"), "cost_center": lu.metadata.get("cost_center"),
                      "tier": lu.metadata.get("tier")}
         changes = [(k, have_user[k], v) for k, v in want_user.items() if have_user[k] != v]
+        if not lu.managed:
+            kind = "adopt"
+            changes.insert(0, ("managed_by", None, MANAGED_BY))
         if changes:
-            steps.append(Step("user_update", {"user_id": user.id, "user_email": user.email,
-                                              "user_alias": user.name, "models": USER_MODELS, "metadata": meta}))
+            steps.append(Step("user_update", user_body))
         memberships = set(lu.teams) & tier_teams
 
     old_tiers = sorted(memberships - {tier.team_id})
     if tier.team_id not in memberships:
         steps.append(Step("member_add", {"team_id": tier.team_id, "user_id": user.id}))
-    primary = _primary_key(user, keys, secret_hash)
     if old_tiers and lu is not None:
         kind = "move"
         changes = [c for c in changes if c[0] != "tier"]
-        changes.insert(0, ("tier", ", ".join(t.removeprefix("tier-") for t in old_tiers), user.tier))
+        changes.insert(0, ("tier", ", ".join(t.removeprefix(TEAM_PREFIX) for t in old_tiers), user.tier))
 
-    if primary is None:
-        steps.append(_key_create(user, tier, commit))
-        if lu is not None:
-            changes.append(("key", None, user.key_alias))
-    else:
-        if primary.blocked:
-            warnings.append(f"key of {user.id} ({primary.token[:12]}…) is blocked outside git (emergency "
-                            "revoke?); gatewayctl does not unblock it: remove the block by hand or offboard")
-        fix = {}
-        if primary.team_id != tier.team_id:
-            fix["team_id"] = tier.team_id
-        if list(primary.models) != KEY_MODELS:
-            fix["models"] = KEY_MODELS
-        if fix:
-            steps.append(Step("key_update", {"key": primary.token, **fix}))
-            changes += [(f"key.{k}", getattr(primary, k), v) for k, v in fix.items() if k != "team_id"]
-        needs_new_key = rotate or secret_hash != primary.token
-        if needs_new_key:
-            kind = "rotate" if kind == "update" else kind
-            reason = "rotation requested" if rotate else (
-                "key secret missing from the key store" if secret_hash is None else
-                "key secret does not match the live key")
-            changes.append(("key", primary.token[:12] + "…", f"new key ({reason})"))
-            steps.append(Step("key_update", {"key": primary.token, "key_alias": user.key_alias + "~retiring"}))
-            steps.append(_key_create(user, tier, commit))
-            steps.append(Step("key_delete", {"keys": [primary.token]}))
-        elif primary.alias != user.key_alias:
-            steps.append(Step("key_update", {"key": primary.token, "key_alias": user.key_alias}))
-            changes.append(("key_alias", primary.alias, user.key_alias))
-        extra = [k.token for k in keys if k.token != primary.token]
-        if extra:
-            steps.append(Step("key_delete", {"keys": extra}))
-            changes.append(("extra keys", len(extra), 0))
+    keys = live.managed_keys(user.id)
+    spec = KeySpec(user.id, user.key_alias, tier.team_id, tuple(KEY_MODELS), key_expiry(user), marker(user.id, commit))
+    key_steps, key_changes, rotated = _key_steps(spec, keys, live.secrets.get(user.id), rotate, warnings)
+    steps += key_steps
+    if lu is not None:
+        changes += key_changes
+    if rotated and kind == "update":
+        kind = "rotate"
     for team_id in old_tiers:
         steps.append(Step("member_delete", {"team_id": team_id, "user_id": user.id}))
 
@@ -243,11 +297,42 @@ def _user_action(user: User, tier: Tier, live: LiveState, commit: str, rotate: b
                   key_hashes=[k.token for k in keys])
 
 
+def _viewer_action(live: LiveState, commit: str, rotate: bool, warnings: list[str]) -> Action | None:
+    """The read-only `proxy_admin_viewer` identity whose key PR plans use instead of the master key.
+    Its key lives in the key store like a user's, under the id `gatewayctl-plan-viewer`."""
+    lu = live.users.get(VIEWER_ID)
+    meta = {**marker(None, commit), SERVICE_MARKER: "plan-viewer"}
+    steps: list[Step] = []
+    if lu is None:
+        steps.append(Step("user_new", {"user_id": VIEWER_ID, "user_role": VIEWER_ROLE, "models": USER_MODELS,
+                                       "auto_create_key": False, "metadata": meta}))
+    elif not lu.managed:
+        warnings.append(f"user {VIEWER_ID} exists but is not managed by gatewayctl; plan-viewer key not managed")
+        return None
+    elif lu.role != VIEWER_ROLE:
+        steps.append(Step("user_update", {"user_id": VIEWER_ID, "user_role": VIEWER_ROLE}))
+    keys = [k for k in live.keys if k.managed and k.metadata.get(SERVICE_MARKER) == "plan-viewer"]
+    spec = KeySpec(VIEWER_ID, VIEWER_ID, None, (), None, meta)
+    key_steps, changes, rotated = _key_steps(spec, keys, live.secrets.get(VIEWER_ID), rotate, warnings)
+    steps += key_steps
+    if not steps:
+        return None
+    kind = "create" if lu is None else ("rotate" if rotated else "update")
+    return Action(kind, f"service:{VIEWER_ID}", f"{VIEWER_ROLE} key for PR plans", changes=changes, steps=steps,
+                  key_hashes=[k.token for k in keys])
+
+
 def build_plan(desired: DesiredState, live: LiveState, *, today: dt.date, commit: str,
-               rotate: frozenset[str] = frozenset(), limits: SafetyLimits | None = None) -> Plan:
+               rotate: frozenset[str] = frozenset(), limits: SafetyLimits | None = None,
+               adopt: bool = False, plan_viewer: bool = False) -> Plan:
+    """`plan_viewer` also manages the read-only key PR plans use; without it that key is ignored."""
     limits = limits or SafetyLimits()
     warnings: list[str] = []
     actions = _tier_actions(desired, live, commit, warnings)
+    if plan_viewer:
+        viewer = _viewer_action(live, commit, VIEWER_ID in rotate, warnings)
+        if viewer:
+            actions.append(viewer)
     tiers_ok = {k for k, t in desired.tiers.items()
                 if (live.teams.get(t.team_id) is None or live.teams[t.team_id].managed)}
 
@@ -256,7 +341,7 @@ def build_plan(desired: DesiredState, live: LiveState, *, today: dt.date, commit
         user = active[uid]
         if user.tier not in tiers_ok:
             continue
-        action = _user_action(user, desired.tiers[user.tier], live, commit, uid in rotate, warnings)
+        action = _user_action(user, desired.tiers[user.tier], live, commit, uid in rotate, adopt, warnings)
         if action:
             actions.append(action)
 
@@ -294,7 +379,8 @@ def build_plan(desired: DesiredState, live: LiveState, *, today: dt.date, commit
                        "re-run with --allow-mass-revocation if this is intended")
 
     # Tiers first (users need their team), then creates/updates/moves, then revocations.
-    order = {"create-tier": 0, "update-tier": 1, "create": 2, "move": 3, "update": 3, "rotate": 3, "revoke": 4}
+    order = {"create-tier": 0, "update-tier": 1, "create": 2, "adopt": 2, "move": 3, "update": 3, "rotate": 3,
+             "revoke": 4}
     actions.sort(key=lambda a: (order[a.kind], a.target))
     return Plan(actions=actions, warnings=warnings, desired_digest=desired_digest(desired),
                 live_digest=live.digest(), git_commit=commit, managed_key_count=managed_keys,

@@ -7,8 +7,8 @@ import json
 
 from reconciler.plan import Plan
 
-SYMBOL = {"create": "+", "create-tier": "+", "update": "~", "update-tier": "~", "move": ">", "rotate": "@",
-          "revoke": "-"}
+SYMBOL = {"create": "+", "create-tier": "+", "adopt": "&", "update": "~", "update-tier": "~", "move": ">",
+          "rotate": "@", "revoke": "-"}
 COMMENT_MARKER = "<!-- gatewayctl-plan -->"
 
 

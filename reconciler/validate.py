@@ -134,6 +134,9 @@ def check(root: Path, *, today: dt.date | None = None, allow_expired: bool = Fal
         if d["id"] != stem:
             diags.append(doc.diag(("id",), f"id {d['id']!r} must match the file name ({stem}.yaml)",
                                   "users/id-matches-file"))
+        if d["id"].startswith("gatewayctl-"):
+            diags.append(doc.diag(("id",), "ids starting with 'gatewayctl-' are reserved for gatewayctl's own "
+                                  "service accounts", "users/reserved-id"))
         if d["id"] in users:
             diags.append(doc.diag(("id",), f"id {d['id']!r} is also used by {users[d['id']].source}",
                                   "users/unique-id"))

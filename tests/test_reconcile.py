@@ -185,3 +185,44 @@ def test_import_writes_yaml_without_secrets(gatewayctl, workspace, admin):
     text = (workspace / "users" / "zoe.yaml").read_text()
     assert "tier: coding" in text and "email: zoe@example.com" in text and raw not in text and "sk-" not in text
     assert gatewayctl("validate").returncode == 0
+
+
+def test_expiry_is_enforced_by_litellm_too(gatewayctl, workspace, admin):
+    write_user(workspace, "tina", extra="expires: 2027-06-30\n")
+    gatewayctl("apply", "--confirm", check=True)
+    key = managed_keys(admin, "tina")[0]
+    assert key["expires"].startswith("2027-06-30T18:2") or key["expires"].startswith("2027-06-30T18:30")
+    path = workspace / "users" / "tina.yaml"
+    path.write_text(path.read_text().replace("expires: 2027-06-30\n", ""))
+    plan = gatewayctl("plan", check=True)
+    assert "key.expires_at: 2027-06-30T18:" in plan.stdout and "-> (none)" in plan.stdout
+    gatewayctl("apply", "--confirm", check=True)
+    assert managed_keys(admin, "tina")[0]["expires"] is None
+    assert gatewayctl("plan", "--detailed-exitcode").returncode == 0
+
+
+def test_plan_viewer_key_is_read_only_and_enough_for_plans(gatewayctl, workspace, admin):
+    gatewayctl("apply", "--confirm", "--plan-viewer", check=True)
+    viewer = secret_key("gatewayctl-plan-viewer")
+    info = admin.get("/user/info", params={"user_id": "gatewayctl-plan-viewer"}).json()["user_info"]
+    assert info["user_role"] == "proxy_admin_viewer"
+    as_viewer = {"LITELLM_MASTER_KEY": viewer}
+    assert gatewayctl("plan", "--detailed-exitcode", env=as_viewer).returncode == 0  # without the flag: ignored
+    assert gatewayctl("plan", "--plan-viewer", "--detailed-exitcode", env=as_viewer).returncode == 0
+    write_user(workspace, "uma")
+    denied = gatewayctl("apply", "--confirm", env=as_viewer)
+    assert denied.returncode == 1 and "403" in denied.stderr
+    assert managed_keys(admin, "uma") == []
+
+
+def test_adopt_takes_over_an_imported_user(gatewayctl, workspace, admin):
+    admin.post("/user/new", json={"user_id": "alice", "user_email": "alice@example.com",
+                                  "auto_create_key": False}).raise_for_status()
+    assert "not managed by gatewayctl" in gatewayctl("plan", check=True).stdout
+    assert "& adopt user:alice" in gatewayctl("plan", "--adopt", check=True).stdout
+    out = gatewayctl("apply", "--confirm", "--adopt", check=True)
+    assert "adopt user:alice" in out.stderr
+    user = admin.get("/user/info", params={"user_id": "alice"}).json()["user_info"]
+    assert user["metadata"]["managed_by"] == "llm-gateway-gitops" and user["models"] == ["no-default-models"]
+    assert len(managed_keys(admin, "alice")) == 1
+    assert gatewayctl("plan", "--detailed-exitcode").returncode == 0

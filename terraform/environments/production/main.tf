@@ -170,7 +170,6 @@ module "github_oidc_reconciler" {
   oidc_provider_arn     = var.github_oidc_provider_arn
   master_key_secret_arn = module.secrets.master_key_secret_arn
   user_secret_prefix    = var.user_secret_prefix
-  secret_name_prefix    = var.secret_name_prefix
   kms_key_arn           = module.kms.key_arn
   tags                  = local.tags
 }

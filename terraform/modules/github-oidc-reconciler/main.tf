@@ -15,6 +15,10 @@ locals {
   plan_subject  = "repo:${var.github_repository}:pull_request"
 
   user_secrets_arn = "arn:${local.partition}:secretsmanager:${local.region}:${local.account_id}:secret:${var.user_secret_prefix}*"
+  # `gatewayctl apply --plan-viewer` keeps a proxy_admin_viewer key in <user prefix>gatewayctl-plan-viewer;
+  # Secrets Manager appends a random 6-character suffix to secret ARNs.
+  plan_viewer_secret_name = "${var.user_secret_prefix}gatewayctl-plan-viewer"
+  plan_viewer_secret_arn  = "arn:${local.partition}:secretsmanager:${local.region}:${local.account_id}:secret:${local.plan_viewer_secret_name}-??????"
 }
 
 resource "aws_iam_openid_connect_provider" "github" {
@@ -80,12 +84,6 @@ resource "aws_iam_role_policy" "reconciler" {
         Resource = "*"
       },
       {
-        Sid      = "WritePlanViewerKey"
-        Effect   = "Allow"
-        Action   = ["secretsmanager:PutSecretValue", "secretsmanager:DescribeSecret"]
-        Resource = aws_secretsmanager_secret.plan_key.arn
-      },
-      {
         Sid      = "UseGatewayKeyForSecrets"
         Effect   = "Allow"
         Action   = ["kms:Decrypt", "kms:GenerateDataKey", "kms:Encrypt"]
@@ -101,17 +99,9 @@ resource "aws_iam_role_policy" "reconciler" {
 # ----------------------------------------------------------------- plan role
 # PR plans must list keys through the LiteLLM admin API. Giving pull requests
 # the master key would make every PR workflow a gateway admin, so the plan
-# role can only read a separate secret holding a "proxy_admin_viewer" virtual
-# key that the reconciler (apply) mints and rotates.
-resource "aws_secretsmanager_secret" "plan_key" {
-  #checkov:skip=CKV2_AWS_57:The reconciler re-mints the viewer key on every apply run; no Lambda rotator needed
-  name                    = "${var.secret_name_prefix}reconciler-plan-viewer-key"
-  description             = "LiteLLM proxy_admin_viewer key for read-only PR plans. Written by the reconciler, never by Terraform."
-  kms_key_id              = var.kms_key_arn
-  recovery_window_in_days = 7
-  tags                    = var.tags
-}
-
+# role can only read the secret holding a "proxy_admin_viewer" virtual key,
+# which the reconciler's apply (`gatewayctl apply --plan-viewer`) mints,
+# stores under its own prefix and repairs when it goes missing.
 resource "aws_iam_role" "plan" {
   count = var.create_plan_role ? 1 : 0
 
@@ -147,7 +137,7 @@ resource "aws_iam_role_policy" "plan" {
         Sid      = "ReadPlanViewerKey"
         Effect   = "Allow"
         Action   = ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"]
-        Resource = aws_secretsmanager_secret.plan_key.arn
+        Resource = local.plan_viewer_secret_arn
       },
       {
         Sid      = "DescribePerUserKeySecrets"

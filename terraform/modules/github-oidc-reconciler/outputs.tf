@@ -8,9 +8,9 @@ output "plan_role_arn" {
   value       = try(aws_iam_role.plan[0].arn, null)
 }
 
-output "plan_key_secret_arn" {
-  description = "Secret holding the proxy_admin_viewer key for plans."
-  value       = aws_secretsmanager_secret.plan_key.arn
+output "plan_viewer_secret_name" {
+  description = "Secret (written by `gatewayctl apply --plan-viewer`) holding the proxy_admin_viewer key PR plans use."
+  value       = local.plan_viewer_secret_name
 }
 
 output "oidc_provider_arn" {

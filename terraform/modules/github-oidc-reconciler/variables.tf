@@ -79,17 +79,6 @@ variable "user_secret_prefix" {
   }
 }
 
-variable "secret_name_prefix" {
-  description = "Prefix of gateway-level secrets (plan viewer key)."
-  type        = string
-  default     = "llm-gateway/"
-
-  validation {
-    condition     = can(regex("^[a-zA-Z0-9/_+=.@-]{1,200}$", var.secret_name_prefix))
-    error_message = "secret_name_prefix may contain only Secrets Manager name characters."
-  }
-}
-
 variable "kms_key_arn" {
   description = "KMS key encrypting the gateway secrets."
   type        = string

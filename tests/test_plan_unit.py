@@ -1,0 +1,146 @@
+"""The diff on plain data: no gateway, no I/O."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from reconciler.keystore import key_hash
+from reconciler.live import LiveKey, LiveState, LiveTeam, LiveUser
+from reconciler.plan import Plan, SafetyLimits, build_plan, key_expiry
+from reconciler.policy import MANAGED_BY, DesiredState, Model, Tier, User
+
+TODAY = dt.date(2026, 11, 26)
+MARK = {"managed_by": MANAGED_BY}
+
+
+def desired(*users: User) -> DesiredState:
+    models = {"model-cheap": Model("model-cheap", "Haiku", "global.x"),
+              "model-balanced": Model("model-balanced", "Sonnet", "global.y")}
+    tiers = {"drafting": Tier("drafting", "Drafting", Decimal("2.00"), 10, ("model-cheap",)),
+             "coding": Tier("coding", "Coding", Decimal("20.00"), 50, ("model-balanced",))}
+    return DesiredState("ap-south-1", models, tiers, {u.id: u for u in users})
+
+
+def user(uid: str, tier: str = "drafting", expires: dt.date | None = None) -> User:
+    return User(uid, uid.title(), f"{uid}@example.com", tier, "boss@example.com", "CC-1", "because reasons",
+                expires, f"users/{uid}.yaml")
+
+
+def converged(*users: User) -> LiveState:
+    """The live state a successful apply of `users` leaves behind."""
+    state = LiveState()
+    for key, tier in desired().tiers.items():
+        state.teams[tier.team_id] = LiveTeam(tier.team_id, tier.display_name, tier.models, tier.monthly_budget_usd,
+                                             tier.rpm_limit, "1mo", True)
+    for u in users:
+        meta = {**MARK, "gitops_user_id": u.id, "git_commit": "c0", "owner": u.owner, "cost_center": u.cost_center,
+                "tier": u.tier}
+        state.users[u.id] = LiveUser(u.id, u.email, u.name, ("no-default-models",), (f"tier-{u.tier}",), meta, True)
+        token = key_hash("sk-" + u.id)
+        state.keys.append(LiveKey(token, u.key_alias, u.id, f"tier-{u.tier}", ("all-team-models",), False,
+                                  {**MARK, "gitops_user_id": u.id}, True, key_expiry(u)))
+        state.secrets[u.id] = token
+    return state
+
+
+def plan_for(d: DesiredState, live: LiveState, **kw) -> Plan:
+    return build_plan(d, live, today=TODAY, commit="c1", **kw)
+
+
+def test_converged_state_plans_nothing():
+    users = [user("ann"), user("ben", "coding", dt.date(2027, 1, 31))]
+    p = plan_for(desired(*users), converged(*users))
+    assert p.actions == [] and p.warnings == []
+
+
+def test_move_tier_steps_in_safe_order():
+    live = converged(user("ann"))
+    p = plan_for(desired(user("ann", "coding")), live)
+    (action,) = p.actions
+    assert action.kind == "move" and action.changes[0] == ("tier", "drafting", "coding")
+    assert [s.op for s in action.steps] == ["user_update", "member_add", "key_update", "member_delete"]
+    assert action.steps[2].args == {"key": key_hash("sk-ann"), "team_id": "tier-coding"}
+
+
+def test_half_done_move_only_finishes():
+    live = converged(user("ann"))
+    u = live.users["ann"]
+    live.users["ann"] = LiveUser(u.user_id, u.email, u.alias, u.models, ("tier-coding", "tier-drafting"),
+                                 {**u.metadata, "tier": "coding"}, True)
+    k = live.keys[0]
+    live.keys[0] = LiveKey(k.token, k.alias, k.user_id, "tier-coding", k.models, False, k.metadata, True)
+    (action,) = plan_for(desired(user("ann", "coding")), live).actions
+    assert [s.op for s in action.steps] == ["member_delete"]
+
+
+def test_secret_mismatch_rotates_secret_first():
+    live = converged(user("ann"))
+    live.secrets["ann"] = "somethingelse"
+    (action,) = plan_for(desired(user("ann")), live).actions
+    assert action.kind == "rotate"
+    assert [s.op for s in action.steps] == ["key_update", "key_create", "key_delete"]
+    assert action.steps[0].args["key_alias"] == "u-ann~retiring"
+
+
+def test_duplicate_keys_after_a_crash_are_cleaned_up():
+    live = converged(user("ann"))
+    live.keys.append(LiveKey("dead" * 16, "u-ann~retiring", "ann", "tier-drafting", ("all-team-models",), False,
+                             {**MARK, "gitops_user_id": "ann"}, True))
+    (action,) = plan_for(desired(user("ann")), live).actions
+    assert [(s.op, s.args) for s in action.steps] == [("key_delete", {"keys": ["dead" * 16]})]
+
+
+def test_revocations_and_the_safety_limit():
+    users = [user(f"u{i}") for i in range(8)]
+    live = converged(*users)
+    p = plan_for(desired(*users[:6]), live)
+    assert [a.kind for a in p.actions] == ["revoke", "revoke"] and p.refused is None
+    p = plan_for(desired(*users[:4]), live)
+    assert p.revocation_count == 4 and "refusing to revoke 4 of 8" in p.refused
+    p = plan_for(desired(*users[:4]), live, limits=SafetyLimits(allow_mass_revocation=True))
+    assert p.refused is None
+
+
+def test_expired_user_is_revoked_with_reason():
+    u = user("ann", expires=dt.date(2026, 11, 25))
+    (action,) = plan_for(desired(u), converged(u)).actions
+    assert action.kind == "revoke" and action.reason == "expired on 2026-11-25"
+
+
+def test_expiry_instant_is_midnight_kolkata():
+    assert key_expiry(user("ann", expires=dt.date(2027, 6, 30))) == "2027-06-30T18:30:00+00:00"
+
+
+def test_unmanaged_objects_are_warned_about_not_touched():
+    live = converged()
+    live.users["ann"] = LiveUser("ann", "ann@example.com", None, (), (), {}, False)
+    live.keys.append(LiveKey("f" * 64, "hand-made", None, None, (), False, {}, False))
+    p = plan_for(desired(user("ann")), live)
+    assert p.actions == []
+    assert any("user ann exists in LiteLLM but is not managed" in w for w in p.warnings)
+    assert any("hand-made" in w for w in p.warnings)
+
+
+def test_blocked_key_is_reported_not_unblocked():
+    live = converged(user("ann"))
+    k = live.keys[0]
+    live.keys[0] = LiveKey(k.token, k.alias, k.user_id, k.team_id, k.models, True, k.metadata, True, k.expires)
+    p = plan_for(desired(user("ann")), live)
+    assert p.actions == [] and "blocked outside git" in p.warnings[0]
+
+
+def test_tier_budget_change_is_one_team_update():
+    live = converged(user("ann"))
+    d = desired(user("ann"))
+    d.tiers["drafting"] = Tier("drafting", "Drafting", Decimal("3.50"), 12, ("model-cheap",))
+    (action,) = plan_for(d, live).actions
+    assert action.kind == "update-tier"
+    assert action.changes == [("team_member_budget", "2.00", "3.50"), ("team_member_rpm_limit", 10, 12)]
+    assert action.steps[0].args == {"team_id": "tier-drafting", "team_member_budget": 3.5, "team_member_rpm_limit": 12}
+
+
+def test_plan_json_round_trips():
+    p = plan_for(desired(user("ann")), converged())
+    again = Plan.from_json(p.to_json())
+    assert again.to_json() == p.to_json()
