@@ -352,7 +352,13 @@ def test_crash_between_secret_value_and_tag_is_detected_by_the_next_plan(aws_env
     store = SecretsManagerStore()
     old = new_key()
     store.put(uid, old, key_alias=f"u-{uid}", commit="0" * 40)  # the live key, say
-    store._sm.tag_resource = lambda **kw: (_ for _ in ()).throw(_Died())
+    real_put = store._sm.put_secret_value
+
+    def put_then_die(**kwargs):
+        real_put(**kwargs)
+        raise _Died
+
+    store._sm.put_secret_value = put_then_die
     with pytest.raises(_Died):
         store.put(uid, new_key(), key_alias=f"u-{uid}", commit="0" * 40)  # rotation, killed halfway
     tag = SecretsManagerStore().inventory()[uid]
