@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from reconciler.client import AdminClient, GatewayError
@@ -69,9 +69,17 @@ class ActionResult:
 
 
 class Executor:
-    def __init__(self, client: AdminClient, store: KeyStore, *, commit: str, out=sys.stderr):
+    def __init__(self, client: AdminClient, store: KeyStore, *, commit: str, journal: Path | None = None,
+                 out=sys.stderr):
         self.client, self.store, self.commit, self.out = client, store, commit, out
+        self.journal = journal
         self._print = threading.Lock()
+
+    def _record(self, entry: dict) -> None:
+        """Journal each finished action at once, so a killed apply still leaves its record behind."""
+        if self.journal is not None:
+            with self._print:
+                append_jsonl(self.journal, entry)
 
     def _say(self, text: str) -> None:
         with self._print:
@@ -142,12 +150,15 @@ class Executor:
             result.status, result.error = "failed", str(exc)
         except Exception as exc:  # noqa: BLE001 - boto errors etc.: report, keep the others going
             result.status, result.error = "failed", f"{type(exc).__name__}: {exc}"
+        self._record(asdict(result))
         mark = "ok" if result.status == "ok" else f"FAILED: {result.error}"
         self._say(f"[{n}/{total}] {action.kind} {action.target} ... {mark}")
         return result
 
     def execute(self, plan: Plan, concurrency: int = DEFAULT_CONCURRENCY) -> list[ActionResult]:
         total = len(plan.actions)
+        self._record({"started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "actor": actor(),
+                      "git_commit": plan.git_commit, "plan_digest": plan_digest(plan), "actions": total})
         tiers = [a for a in plan.actions if a.kind.endswith("-tier")]
         users = [a for a in plan.actions if not a.kind.endswith("-tier")]
         results = [self.run_action(a, i + 1, total) for i, a in enumerate(tiers)]
@@ -164,8 +175,21 @@ def actor() -> str:
     return os.environ.get("GITHUB_ACTOR") or os.environ.get("USER") or getpass.getuser()
 
 
-def append_audit(path: Path, record: dict) -> None:
-    """One JSON line per apply, flushed and fsynced: the record survives the process."""
+def read_journal(path: Path) -> list[dict]:
+    """Entries an interrupted apply left behind (empty when the last apply finished)."""
+    if not path.is_file():
+        return []
+    entries = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            entries.append(json.loads(line))
+        except ValueError:
+            entries.append({"unreadable": line[:200]})  # a line cut short by the kill
+    return entries
+
+
+def append_jsonl(path: Path, record: dict) -> None:
+    """Append one JSON line, fsynced: the record survives the process."""
     path.parent.mkdir(parents=True, exist_ok=True)
     line = json.dumps(record, sort_keys=True, default=str) + "\n"
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o640)

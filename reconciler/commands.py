@@ -126,11 +126,26 @@ def cmd_drift(args) -> int:
 
 
 def cmd_apply(args) -> int:
-    from reconciler.apply import DEFAULT_CONCURRENCY, Executor, LockBusy, append_audit, apply_lock, audit_record
+    from reconciler.apply import (
+        DEFAULT_CONCURRENCY,
+        Executor,
+        LockBusy,
+        append_jsonl,
+        apply_lock,
+        audit_record,
+        read_journal,
+    )
 
     started = time.monotonic()
     try:
-        with apply_lock(args.root / ".gatewayctl" / "apply.lock", args.wait_lock), _client(args) as client:
+        state_dir = args.root / ".gatewayctl"
+        journal = state_dir / "apply-journal.jsonl"
+        with apply_lock(state_dir / "apply.lock", args.wait_lock), _client(args) as client:
+            interrupted = read_journal(journal)
+            if interrupted:
+                print(f"note: the previous apply was interrupted after {len(interrupted) - 1} action(s); "
+                      "its journal goes into this run's audit record, and this plan finishes its work",
+                      file=sys.stderr)
             store = _store(args)
             fresh = make_plan(args, client, store)
             plan = fresh
@@ -154,12 +169,15 @@ def cmd_apply(args) -> int:
             else:
                 print(f"applying {len(plan.actions)} action(s) to {client._http.base_url} "
                       f"(keys to {store.describe()})", file=sys.stderr)
-                results = Executor(client, store, commit=plan.git_commit).execute(plan, args.concurrency or
-                                                                                  DEFAULT_CONCURRENCY)
+                executor = Executor(client, store, commit=plan.git_commit, journal=journal)
+                results = executor.execute(plan, args.concurrency or DEFAULT_CONCURRENCY)
             record = audit_record(plan, results, live_digest_before=fresh.live_digest, dry_run=False,
                                   started=started)
             record["gateway_writes"] = client.stats.writes
-            append_audit(args.audit_log if args.audit_log.is_absolute() else args.root / args.audit_log, record)
+            if interrupted:
+                record["interrupted_run"] = interrupted
+            append_jsonl(args.audit_log if args.audit_log.is_absolute() else args.root / args.audit_log, record)
+            journal.unlink(missing_ok=True)
     except LockBusy as exc:
         return _fail(str(exc))
     except (client_mod.GatewayError, ValueError, OSError) as exc:

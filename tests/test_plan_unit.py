@@ -30,7 +30,7 @@ def user(uid: str, tier: str = "drafting", expires: dt.date | None = None) -> Us
 def converged(*users: User) -> LiveState:
     """The live state a successful apply of `users` leaves behind."""
     state = LiveState()
-    for key, tier in desired().tiers.items():
+    for tier in desired().tiers.values():
         state.teams[tier.team_id] = LiveTeam(tier.team_id, tier.display_name, tier.models, tier.monthly_budget_usd,
                                              tier.rpm_limit, "1mo", True)
     for u in users:

@@ -226,3 +226,31 @@ def test_adopt_takes_over_an_imported_user(gatewayctl, workspace, admin):
     assert user["metadata"]["managed_by"] == "llm-gateway-gitops" and user["models"] == ["no-default-models"]
     assert len(managed_keys(admin, "alice")) == 1
     assert gatewayctl("plan", "--detailed-exitcode").returncode == 0
+
+
+def test_killed_apply_leaves_a_journal_that_the_next_audit_keeps(gatewayctl, workspace, gateway, aws_env):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    for i in range(20):
+        write_user(workspace, f"jr{i:02d}")
+    env = {**os.environ, **aws_env, "LITELLM_BASE_URL": gateway.base_url, "LITELLM_MASTER_KEY": gateway.master_key}
+    proc = subprocess.Popen([sys.executable, "-m", "reconciler", "apply", "--confirm", "--concurrency", "1"],
+                            cwd=workspace, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    journal = workspace / ".gatewayctl" / "apply-journal.jsonl"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and (not journal.exists() or len(journal.read_text().splitlines()) < 6):
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done = len(journal.read_text().splitlines()) - 1
+    assert done >= 5 and not (workspace / "gatewayctl-audit.jsonl").exists()
+    out = gatewayctl("apply", "--confirm", check=True)
+    assert "previous apply was interrupted" in out.stderr
+    record = audit_lines(workspace)[-1]
+    assert record["interrupted_run"][0]["started"] and len(record["interrupted_run"]) - 1 >= done
+    assert not journal.exists()
+    assert gatewayctl("plan", "--detailed-exitcode").returncode == 0
