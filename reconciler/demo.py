@@ -51,7 +51,8 @@ def main() -> int:
     gateway = localgateway.start(ROOT, work, echo=open(os.devnull, "w"))
     try:
         env = {**os.environ, "LITELLM_BASE_URL": gateway.base_url, "LITELLM_MASTER_KEY": gateway.master_key}
-        keys = ["--key-store", "file", "--key-dir", str(work / "keys"), "--audit-log", str(work / "audit.jsonl")]
+        rel = work.relative_to(ROOT)  # commands run from the repository root
+        keys = ["--key-store", "file", "--key-dir", str(rel / "keys"), "--audit-log", str(rel / "audit.jsonl")]
         _run("schema + rules, file:line:col errors", ["validate"], env, ok=(0,))
         _run("what would change", ["plan", "--detailed-exitcode", *keys[:4]], env)
         _run("make it so", ["apply", "--confirm", *keys], env, ok=(0,))
