@@ -131,7 +131,7 @@ def test_control_characters_in_names_are_rejected(workspace, bad):
 
 NAMES = {
     "sqlname": "O'Brien; DROP TABLE \"LiteLLM_UserTable\";--",
-    "shellname": "$(id) `id` ; rm -rf / && echo pwned > /tmp/x | cat",
+    "shellname": "$(id) `id` ; rm -rf / && echo pwned > x.txt | cat",
     "pathname": "../../etc/passwd %00 C:\\Windows\\system32",
     "htmlname": "<script>alert('x')</script> & \"quotes\"",
     "uniname": "Zo\u00eb \u5c71\u7530 \u0645\u0631\u062d\u0628\u0627 \u202eevil \U0001f680",
