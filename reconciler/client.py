@@ -139,7 +139,9 @@ class AdminClient:
                         return response.json()
                     except ValueError:
                         raise GatewayError(method, path, response.status_code, "response is not JSON") from None
-                # 429 and 5xx are retried for every call: LiteLLM answers those before writing.
+                # 429 and 5xx are retried for every call: LiteLLM answers 429 before doing anything and
+                # rolls its transaction back before a 5xx. A write that did land behind a 5xx (a load
+                # balancer's 502) comes back on retry as "already exists", which the caller checks.
                 if response.status_code not in RETRY_STATUSES or attempt >= self.retries:
                     raise GatewayError(method, path, response.status_code, _detail(response))
                 self.stats.retried()
