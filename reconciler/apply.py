@@ -128,6 +128,12 @@ class Executor:
             except GatewayError as exc:
                 if exc.status != 400 or "already" not in exc.detail.lower():
                     raise
+                # "already a member" may answer a retried call whose first attempt was rolled back: check.
+                info = self.client.get("/user/info", user_id=a["user_id"])
+                if a["team_id"] not in ((info.get("user_info") or {}).get("teams") or []):
+                    raise GatewayError("POST", "/team/member_add", 409,
+                                       f"LiteLLM says {a['user_id']} is already in {a['team_id']}, "
+                                       "but /user/info disagrees") from None
         elif step.op == "member_delete":
             self.client.post("/team/member_delete", a)
         elif step.op == "user_new":

@@ -89,8 +89,10 @@ class SecretsManagerStore:
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ResourceExistsException":
                 raise
-        # Existing secret: tag the new hash only after the value is in place.
-        self.calls += 2
+        # Existing secret: mark the hash tag stale first, so a crash between the new value and the new
+        # tag reads as "mismatch" (repaired next run), never as "in sync" with the old hash.
+        self.calls += 3
+        self._sm.tag_resource(SecretId=name, Tags=[{"Key": HASH_TAG, "Value": "pending"}])
         self._sm.put_secret_value(SecretId=name, SecretString=value)
         self._sm.tag_resource(SecretId=name, Tags=tags)
 

@@ -76,6 +76,8 @@ class _Builder:
         self.seen.add(id(node))
         self.positions[path] = _mark(node)
         if isinstance(node, yaml.MappingNode):
+            if node.tag != "tag:yaml.org,2002:map":
+                raise self.fail(node, f"unsupported YAML tag {node.tag}", "yaml-tag")
             out: dict[str, Any] = {}
             for key_node, value_node in node.value:
                 if key_node.tag == "tag:yaml.org,2002:merge":
@@ -91,6 +93,8 @@ class _Builder:
                 out[key] = self.build(value_node, (*path, key), depth + 1)
             return out
         if isinstance(node, yaml.SequenceNode):
+            if node.tag != "tag:yaml.org,2002:seq":
+                raise self.fail(node, f"unsupported YAML tag {node.tag}", "yaml-tag")
             return [self.build(item, (*path, i), depth + 1) for i, item in enumerate(node.value)]
         return self.scalar(node)
 
@@ -144,6 +148,12 @@ def parse(text_or_bytes: str | bytes, path: str) -> Document:
         raise InputError([Diagnostic(path, line, 1, "file contains a NUL character", "encoding")])
     try:
         nodes = list(yaml.compose_all(text, Loader=_Loader))
+    except yaml.reader.ReaderError as exc:  # a character YAML forbids, e.g. a raw control character
+        before = text[: exc.position]
+        line, col = before.count("\n") + 1, exc.position - (before.rfind("\n") + 1) + 1
+        char = exc.character if isinstance(exc.character, str) else chr(exc.character)
+        raise InputError([Diagnostic(path, line, col, f"character {char!r} is not allowed in YAML",
+                                     "encoding")]) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)

@@ -345,9 +345,6 @@ class _Died(BaseException):
     """Stands for SIGKILL between two Secrets Manager calls."""
 
 
-@pytest.mark.xfail(strict=True, reason="keystore.SecretsManagerStore.put updates an existing secret's value "
-                   "before its hash tag: a crash between the two leaves the tag naming the OLD live key while "
-                   "the secret holds a key LiteLLM never saw, and the next plan reports 'in sync'")
 def test_crash_between_secret_value_and_tag_is_detected_by_the_next_plan(aws_env):
     from reconciler.keystore import SecretsManagerStore, new_key
 

@@ -108,9 +108,6 @@ def test_metacharacters_in_emails_are_rejected_by_the_email_pattern(workspace, b
     assert ("users/meta.yaml", line, "schema/pattern") in {(d.path, d.line, d.rule) for d in diags}, diags
 
 
-@pytest.mark.xfail(strict=True, reason="schemas/user.schema.json email/owner/cost_center patterns end in `$`, "
-                   "which Python's re (used by jsonschema) also matches before a trailing newline, so "
-                   "'x@example.com\\n' is accepted and sent to LiteLLM; fix: end the patterns with `$(?!\\n)`")
 @pytest.mark.parametrize("field,value", [("email", "meta@example.com\n"), ("cost_center", "CC-2001\n")])
 def test_trailing_newline_in_email_or_cost_center_is_rejected(workspace, field, value):
     only_user(workspace, "meta")

@@ -550,7 +550,9 @@ resource "aws_ecs_task_definition" "gateway" {
     name      = local.container_name
     image     = var.image
     essential = true
-    command   = ["--port", tostring(var.proxy_port), "--num_workers", tostring(var.workers_per_task)]
+    # With several workers uvicorn kills a worker that misses its 5 s health ping while still
+    # importing LiteLLM (seen on a busy 2-vCPU host); allow it 120 s to come up.
+    command = ["--port", tostring(var.proxy_port), "--num_workers", tostring(var.workers_per_task), "--timeout_worker_healthcheck", "120"]
     portMappings = [{
       containerPort = var.proxy_port
       protocol      = "tcp"
