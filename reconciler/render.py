@@ -31,7 +31,9 @@ litellm_settings:
 
 router_settings:
   # With REDIS_HOST set (the ElastiCache option) RPM counters are shared by every task and
-  # worker, so a 10 RPM tier admits exactly 10 requests a minute. Unset: counted per process.
+  # worker, so a 10 RPM tier admits exactly 10 requests a minute (tests/test_rate_limit_redis.py).
+  # Unset: counted per worker process. REDIS_USERNAME and REDIS_SSL are read from the
+  # environment by LiteLLM's Redis client.
   redis_host: os.environ/REDIS_HOST
   redis_port: os.environ/REDIS_PORT
   redis_password: os.environ/REDIS_PASSWORD
