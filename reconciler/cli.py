@@ -102,9 +102,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except InputError as exc:
-        print(render(exc.diagnostics, getattr(args, "format", "text") if getattr(args, "format", "text")
-                     in ("text", "json", "github") else "text"), file=sys.stderr)
+    except InputError as exc:  # invalid users/ or policies/: never plan from them
+        fmt = getattr(args, "format", "text")
+        print(render(exc.diagnostics, fmt if fmt in ("json", "github") else "text"), file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
