@@ -4,6 +4,19 @@ data "aws_region" "current" {}
 data "aws_elb_service_account" "this" {}
 
 locals {
+  # Trust for every role an ECS task of this module assumes (execution, task, one-off tasks).
+  ecs_tasks_assume_role_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect    = "Allow"
+      Principal = { Service = "ecs-tasks.amazonaws.com" }
+      Action    = "sts:AssumeRole"
+      Condition = {
+        StringEquals = { "aws:SourceAccount" = local.account_id }
+      }
+    }]
+  })
+
   account_id = data.aws_caller_identity.current.account_id
   partition  = data.aws_partition.current.partition
   region     = data.aws_region.current.name
@@ -396,19 +409,9 @@ resource "aws_cloudwatch_log_group" "this" {
 
 # =================================================================== IAM
 resource "aws_iam_role" "execution" {
-  name = "${var.name}-ecs-execution"
-  assume_role_policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [{
-      Effect    = "Allow"
-      Principal = { Service = "ecs-tasks.amazonaws.com" }
-      Action    = "sts:AssumeRole"
-      Condition = {
-        StringEquals = { "aws:SourceAccount" = local.account_id }
-      }
-    }]
-  })
-  tags = var.tags
+  name               = "${var.name}-ecs-execution"
+  assume_role_policy = local.ecs_tasks_assume_role_policy
+  tags               = var.tags
 }
 
 resource "aws_iam_role_policy" "execution" {
@@ -457,19 +460,9 @@ resource "aws_iam_role_policy" "execution" {
 }
 
 resource "aws_iam_role" "task" {
-  name = "${var.name}-ecs-task"
-  assume_role_policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [{
-      Effect    = "Allow"
-      Principal = { Service = "ecs-tasks.amazonaws.com" }
-      Action    = "sts:AssumeRole"
-      Condition = {
-        StringEquals = { "aws:SourceAccount" = local.account_id }
-      }
-    }]
-  })
-  tags = var.tags
+  name               = "${var.name}-ecs-task"
+  assume_role_policy = local.ecs_tasks_assume_role_policy
+  tags               = var.tags
 }
 
 resource "aws_iam_role_policy" "task_bedrock" {
@@ -616,19 +609,9 @@ resource "aws_ecs_task_definition" "migrate" {
 # that bootstrap-secrets wrote to the app secret. Uses the RDS-managed master
 # secret, which only this task's execution role may read.
 resource "aws_iam_role" "db_bootstrap_execution" {
-  name = "${var.name}-db-bootstrap-execution"
-  assume_role_policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [{
-      Effect    = "Allow"
-      Principal = { Service = "ecs-tasks.amazonaws.com" }
-      Action    = "sts:AssumeRole"
-      Condition = {
-        StringEquals = { "aws:SourceAccount" = local.account_id }
-      }
-    }]
-  })
-  tags = var.tags
+  name               = "${var.name}-db-bootstrap-execution"
+  assume_role_policy = local.ecs_tasks_assume_role_policy
+  tags               = var.tags
 }
 
 resource "aws_iam_role_policy" "db_bootstrap_execution" {
