@@ -120,7 +120,7 @@ class Env:
         self.env = {**os.environ, "LITELLM_BASE_URL": base_url, "LITELLM_MASTER_KEY": master_key,
                     "AWS_ENDPOINT_URL": f"http://127.0.0.1:{self.moto._port}", "AWS_REGION": "ap-south-1",
                     "AWS_DEFAULT_REGION": "ap-south-1", "AWS_ACCESS_KEY_ID": "testing",
-                    "AWS_SECRET_ACCESS_KEY": "testing", "GITHUB_SHA": "0" * 40}
+                    "AWS_SECRET_ACCESS_KEY": "testing", "GITHUB_SHA": "0" * 40}  # pragma: allowlist secret
         self.env.pop("AWS_PROFILE", None)
 
     def close(self):

@@ -36,7 +36,7 @@ router_settings:
   # environment by LiteLLM's Redis client.
   redis_host: os.environ/REDIS_HOST
   redis_port: os.environ/REDIS_PORT
-  redis_password: os.environ/REDIS_PASSWORD
+  redis_password: os.environ/REDIS_PASSWORD  # pragma: allowlist secret (an env reference)
 
 general_settings:
   master_key: os.environ/LITELLM_MASTER_KEY

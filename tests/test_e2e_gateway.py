@@ -101,7 +101,10 @@ def test_revocation_gives_401_and_keeps_spend(gatewayctl, workspace, gateway, ad
     key = secret_key("hal")
     token = managed_keys(admin, "hal")[0]["token"]
     assert chat(gateway.base_url, key, "model-cheap", "x [[usage in=100000 out=0]]").status_code == 200
-    time.sleep(3)
+    deadline = time.monotonic() + 60  # spend reaches the key row in batches (about every 10 s)
+    while admin.get("/key/info", params={"key": token}).json()["info"]["spend"] < 0.09:
+        assert time.monotonic() < deadline, "spend never reached the key"
+        time.sleep(1)
     (workspace / "users" / "hal.yaml").unlink()
     gatewayctl("apply", "--confirm", check=True)
     r = wait_for_status(gateway.base_url, key, "model-cheap", 401, seconds=70)

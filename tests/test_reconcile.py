@@ -125,7 +125,8 @@ def test_rotation_issues_new_key_and_revokes_old(gatewayctl, workspace, admin, g
 
 def test_missing_secret_is_repaired_with_a_new_key(gatewayctl, workspace, admin):
     gatewayctl("apply", "--confirm", check=True)
-    secrets_client().delete_secret(SecretId="llm-gateway/users/alice", ForceDeleteWithoutRecovery=True)
+    name = "llm-gateway/users/alice"  # pragma: allowlist secret
+    secrets_client().delete_secret(SecretId=name, ForceDeleteWithoutRecovery=True)
     plan = gatewayctl("plan", check=True)
     assert "rotate user:alice" in plan.stdout and "key secret missing" in plan.stdout
     gatewayctl("apply", "--confirm", check=True)

@@ -14,11 +14,11 @@ locals {
   apply_subject = var.github_environment != null ? "repo:${var.github_repository}:environment:${var.github_environment}" : "repo:${var.github_repository}:ref:refs/heads/${var.github_branch}"
   plan_subject  = "repo:${var.github_repository}:pull_request"
 
-  user_secrets_arn = "arn:${local.partition}:secretsmanager:${local.region}:${local.account_id}:secret:${var.user_secret_prefix}*"
+  user_secrets_arn = "arn:${local.partition}:secretsmanager:${local.region}:${local.account_id}:secret:${var.user_secret_prefix}*" # pragma: allowlist secret
   # `gatewayctl apply --plan-viewer` keeps a proxy_admin_viewer key in <user prefix>gatewayctl-plan-viewer;
   # Secrets Manager appends a random 6-character suffix to secret ARNs.
   plan_viewer_secret_name = "${var.user_secret_prefix}gatewayctl-plan-viewer"
-  plan_viewer_secret_arn  = "arn:${local.partition}:secretsmanager:${local.region}:${local.account_id}:secret:${local.plan_viewer_secret_name}-??????"
+  plan_viewer_secret_arn  = "arn:${local.partition}:secretsmanager:${local.region}:${local.account_id}:secret:${local.plan_viewer_secret_name}-??????" # pragma: allowlist secret
 }
 
 resource "aws_iam_openid_connect_provider" "github" {
