@@ -63,9 +63,20 @@ class LiveState:
     users: dict[str, LiveUser] = field(default_factory=dict)
     keys: list[LiveKey] = field(default_factory=list)
     secrets: dict[str, str | None] = field(default_factory=dict)  # user id -> key hash tag
+    _keys_by_user: dict[str, list[LiveKey]] | None = field(default=None, repr=False, compare=False)
+    _indexed_count: int = field(default=-1, repr=False, compare=False)
 
     def managed_keys(self, user_id: str) -> list[LiveKey]:
-        return [k for k in self.keys if k.managed and k.metadata.get("gitops_user_id") == user_id]
+        """The managed keys of one user. Indexed on first use: a plan asks once per user, and a
+        scan per call would make planning quadratic in the number of users."""
+        if self._keys_by_user is None or self._indexed_count != len(self.keys):
+            index: dict[str, list[LiveKey]] = {}
+            for k in self.keys:
+                uid = k.metadata.get("gitops_user_id")
+                if k.managed and uid:
+                    index.setdefault(uid, []).append(k)
+            self._keys_by_user, self._indexed_count = index, len(self.keys)
+        return list(self._keys_by_user.get(user_id, ()))
 
     def digest(self) -> str:
         """A hash of everything the reconciler owns or reads, excluding spend and timestamps."""
