@@ -68,7 +68,7 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     """The genuine LiteLLM proxy with the project's gateway/config.yaml on a fake Bedrock."""
     external = os.environ.get("LITELLM_TEST_BASE_URL")
     if external:
-        key = os.environ.get("LITELLM_TEST_MASTER_KEY", "sk-local-dev-only-not-a-secret")  # compose.yaml's default
+        key = os.environ.get("LITELLM_TEST_MASTER_KEY", "sk-local-dev-only")  # compose.yaml's default
         yield Gateway(external.rstrip("/"), key, None)
         return
     from reconciler import localgateway

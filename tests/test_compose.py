@@ -82,7 +82,7 @@ def test_fake_bedrock_is_the_shared_harness_script(compose):
 def test_credentials_are_obviously_fake(compose):
     env = compose["services"]["litellm"]["environment"]
     master = re.sub(r"^\$\{LITELLM_MASTER_KEY:-(.*)\}$", r"\1", env["LITELLM_MASTER_KEY"])
-    assert master == "sk-local-dev-only-not-a-secret"
+    assert master == "sk-local-dev-only"
     for key in ("LITELLM_SALT_KEY", "AWS_SECRET_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "DATABASE_URL"):
         assert "local-dev" in env[key], key
     text = COMPOSE.read_text(encoding="utf-8")
