@@ -64,7 +64,7 @@ def test_real_litellm_loader_accepts_config(repo_root, monkeypatch):
     """litellm's ProxyConfig reads the file, resolves os.environ/... and builds the model list."""
     from litellm.proxy.proxy_server import ProxyConfig
 
-    monkeypatch.setenv("LITELLM_MASTER_KEY", "sk-test-master-not-a-secret")
+    monkeypatch.setenv("LITELLM_MASTER_KEY", "sk-test-master")
     monkeypatch.setenv("DATABASE_URL", "postgresql://u@127.0.0.1:1/db")
     loader = ProxyConfig()
     raw = asyncio.run(loader.get_config(config_file_path=str(repo_root / "gateway" / "config.yaml")))
@@ -72,4 +72,4 @@ def test_real_litellm_loader_accepts_config(repo_root, monkeypatch):
     assert names == ["model-balanced", "model-cheap", "model-reasoning"]
     assert raw["general_settings"]["database_connection_pool_limit"] == 5
     resolved = loader._check_for_os_environ_vars(config={"k": raw["general_settings"]["master_key"]})
-    assert resolved["k"] == "sk-test-master-not-a-secret"
+    assert resolved["k"] == "sk-test-master"
