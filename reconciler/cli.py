@@ -37,7 +37,16 @@ def _common(p: argparse.ArgumentParser) -> None:
 def cmd_validate(args: argparse.Namespace) -> int:
     from reconciler.validate import check
 
-    diags, state = check(args.root, today=args.today or dt.datetime.now(dt.UTC).date())
+    base_users = None
+    if args.base:
+        from reconciler.history import HistoryError, users_at
+
+        try:
+            base_users = users_at(args.root, args.base)
+        except HistoryError as exc:
+            print(f"error: --base {args.base}: {exc}", file=sys.stderr)
+            return EXIT_ERROR
+    diags, state = check(args.root, today=args.today or dt.datetime.now(dt.UTC).date(), base_users=base_users)
     out = render(diags, args.format)
     if out:
         print(out)
@@ -78,8 +87,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("validate", help="check users/ and policies/ (schema + rules), print file:line:col errors",
                        description="Validate users/*.yaml, policies/*.yaml and gateway/config.yaml. "
-                       "Errors are path:line:col: message [rule]. Exit 0 when valid, 1 when not.")
+                       "Errors are path:line:col: message [rule], warnings path:line:col: warning: message "
+                       "[rule]. Exit 0 when valid (warnings allowed), 1 when not.")
     _common(p)
+    p.add_argument("--base", metavar="GIT_REF", default=None,
+                   help="the revision this change is compared with, e.g. a pull request's base (origin/main). "
+                        "A grant whose expiry date has passed is then an error if this change adds or alters it; "
+                        "otherwise it is a warning, because the next deploy revokes it")
     p.add_argument("--format", choices=("text", "json", "github"), default="text",
                    help="text (default), json, or github workflow annotations")
     p.set_defaults(func=cmd_validate)

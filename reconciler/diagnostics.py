@@ -16,9 +16,15 @@ class Diagnostic:
     col: int
     message: str
     rule: str = "invalid"
+    severity: str = "error"  # "error" fails validation; "warning" is reported and passes
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == "error"
 
     def text(self) -> str:
-        return f"{self.path}:{self.line}:{self.col}: {self.message} [{self.rule}]"
+        level = "" if self.is_error else f"{self.severity}: "
+        return f"{self.path}:{self.line}:{self.col}: {level}{self.message} [{self.rule}]"
 
 
 class InputError(Exception):
@@ -39,14 +45,16 @@ def _github_escape(value: str, *, prop: bool = False) -> str:
 def render(diagnostics: Iterable[Diagnostic], fmt: str) -> str:
     """Render diagnostics as `text` (path:line:col: message), `json` or `github` annotations."""
     items = sorted(diagnostics)
+    errors = [d for d in items if d.is_error]
     if fmt == "json":
         return json.dumps(
-            {"valid": not items, "error_count": len(items), "errors": [asdict(d) for d in items]},
+            {"valid": not errors, "error_count": len(errors), "warning_count": len(items) - len(errors),
+             "errors": [asdict(d) for d in errors], "warnings": [asdict(d) for d in items if not d.is_error]},
             indent=2,
         )
     if fmt == "github":
         return "\n".join(
-            f"::error file={_github_escape(d.path, prop=True)},line={d.line},col={d.col},"
+            f"::{d.severity} file={_github_escape(d.path, prop=True)},line={d.line},col={d.col},"
             f"title={_github_escape(d.rule, prop=True)}::{_github_escape(d.message)}"
             for d in items
         )

@@ -127,6 +127,27 @@ def _parse(text: str) -> tuple[dict | None, str | None]:
     return doc, None
 
 
+def users_at(root: Path, ref: str) -> dict[str, dict]:
+    """users/*.yaml as they were at git revision `ref`, parsed, by id (unparseable files are left out)."""
+    try:
+        top = Path(_git(root, "rev-parse", "--show-toplevel").strip())
+    except HistoryError as exc:
+        raise HistoryError(f"{root} is not inside a git repository ({exc})") from None
+    users_dir = (Path(root).resolve() / "users").relative_to(top.resolve()).as_posix()
+    try:
+        _git(top, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+    except HistoryError:
+        raise HistoryError(f"no such revision {ref!r} (in CI, fetch the base branch first)") from None
+    paths = [p for p in _git(top, "ls-tree", "-r", "--name-only", ref, "--", f"{users_dir}/").splitlines()
+             if p.endswith(".yaml")]
+    found: dict[str, dict] = {}
+    for path in paths:
+        doc, _ = _parse(_git(top, "show", f"{ref}:{path}"))
+        if doc is not None:
+            found[str(doc.get("id", Path(path).stem))] = doc
+    return found
+
+
 def _pr_from_subject(subject: str) -> int | None:
     m = PR_SQUASH.search(subject) or PR_MERGE.match(subject)
     return int(m.group(1)) if m else None

@@ -85,9 +85,18 @@ def _cents_ok(value: Decimal) -> bool:
     return value == value.quantize(Decimal("0.01"))
 
 
+def _grant(user: dict) -> tuple[str, str]:
+    return str(user.get("tier")), str(user.get("expires"))
+
+
 def check(root: Path, *, today: dt.date | None = None, allow_expired: bool = False,
+          base_users: dict[str, dict] | None = None,
           check_config: bool = True) -> tuple[list[Diagnostic], DesiredState | None]:
-    """Every diagnostic for the repository at `root`, and the state when there are none."""
+    """Every diagnostic for the repository at `root`, and the state when none of them is an error.
+
+    A grant whose `expires` has passed is a warning (the next apply revokes it), unless `base_users`
+    (users/ at the change's base, by id) shows that this change adds or alters that grant: then it is
+    an error. With `allow_expired` (plan, apply) it is not reported at all."""
     today = today or dt.date.today()
     diags, models_doc, tiers_doc, user_docs = _load_docs(root)
 
@@ -153,17 +162,25 @@ def check(root: Path, *, today: dt.date | None = None, allow_expired: bool = Fal
                                   f"(known: {', '.join(sorted(tiers))})", "users/unknown-tier"))
         expires = dt.date.fromisoformat(d["expires"]) if "expires" in d else None
         if expires is not None and expires < today and not allow_expired:
-            diags.append(doc.diag(("expires",), f"expiry date {expires} is in the past (today is {today}); "
-                                  "remove the file to offboard the user", "users/expired"))
+            base = None if base_users is None else base_users.get(d["id"])
+            if base_users is not None and (base is None or _grant(base) != _grant(d)):
+                diags.append(doc.diag(("expires",), f"expiry date {expires} is in the past (today is {today}): "
+                                      f"this change {'adds' if base is None else 'alters'} a grant that has "
+                                      "already expired", "users/expired"))
+            else:
+                diags.append(doc.diag(("expires",), f"expired on {expires}: the next deploy revokes "
+                                      f"{d['id']}'s access; delete this file to finish offboarding",
+                                      "users/expired", severity="warning"))
         users.setdefault(d["id"], User(d["id"], d["name"], d["email"], d["tier"], d["owner"],
                                        d["cost_center"], d["justification"], expires, doc.path))
 
-    if check_config and models and not diags:
+    if check_config and models and not any(d.is_error for d in diags):
         diags += config_drift(root, region, models)
 
-    if diags:
-        return sorted(set(diags)), None
-    return [], DesiredState(region, models, tiers, users)
+    diags = sorted(set(diags))
+    if any(d.is_error for d in diags):
+        return diags, None
+    return diags, DesiredState(region, models, tiers, users)
 
 
 def config_drift(root: Path, region: str, models: dict[str, Model]) -> list[Diagnostic]:

@@ -43,9 +43,9 @@ class Document:
             p = p[:-1]
         return self.positions.get(p, (1, 1))
 
-    def diag(self, json_path: JsonPath, message: str, rule: str) -> Diagnostic:
+    def diag(self, json_path: JsonPath, message: str, rule: str, severity: str = "error") -> Diagnostic:
         line, col = self.where(json_path)
-        return Diagnostic(self.path, line, col, message, rule)
+        return Diagnostic(self.path, line, col, message, rule, severity)
 
 
 def _mark(node: yaml.Node) -> Location:

@@ -115,7 +115,7 @@ def test_rules_a_schema_cannot_express(workspace):
     assert "users/dave.yaml:4:8: email 'alice@example.com' is also used by users/alice.yaml [users/unique-email]" in out
     assert "users/erin.yaml:6:8: owner (the approving manager) must not be the user themself" in out
     assert "users/frank.yaml:2:5: id 'frankie' must match the file name (frank.yaml) [users/id-matches-file]" in out
-    assert "users/gina.yaml:9:10: expiry date 2020-01-31 is in the past" in out
+    assert "users/gina.yaml:9:10: warning: expired on 2020-01-31: the next deploy revokes gina's access" in out
     assert "budget 2.005 has more than two decimal places" in out
     assert "model alias 'model-missing' is not defined in policies/models.yaml" in out
 
@@ -193,3 +193,56 @@ def test_help_explains_itself():
     proc = subprocess.run([sys.executable, "-m", "reconciler", "validate", "--help"], capture_output=True,
                           text=True, check=False)
     assert proc.returncode == 0 and "path:line:col" in proc.stdout and "--format" in proc.stdout
+
+
+def _git(cwd: Path, *args: str) -> None:
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args], cwd=cwd, check=True,
+                   capture_output=True)
+
+
+@pytest.fixture
+def committed(workspace: Path) -> Path:
+    """The workspace as a git repository whose HEAD holds the example users, alice expiring 2027-06-30."""
+    _git(workspace, "init", "-q", "-b", "main")
+    _git(workspace, "add", ".")
+    _git(workspace, "commit", "-q", "-m", "base")
+    return workspace
+
+
+def test_expired_grant_warns_and_still_validates(committed):
+    """On main, an expired grant must not block every deploy: it is a warning and apply revokes it."""
+    proc = run_validate(committed, "--today", "2030-01-01", "--format", "github")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.startswith("::warning file=users/alice.yaml,line=9,col=10,title=users/expired::expired on")
+    # Unchanged since the base: still only a warning.
+    assert run_validate(committed, "--today", "2030-01-01", "--base", "HEAD").returncode == 0
+
+
+@pytest.mark.parametrize("change, verb", [
+    ("extend", "alters"),  # a new, still-past expiry date
+    ("retier", "alters"),  # a tier change on a grant that has run out
+    ("add", "adds"),  # a new user whose grant has already run out
+])
+def test_pr_that_adds_or_alters_an_expired_grant_is_refused(committed, change, verb):
+    alice = committed / "users" / "alice.yaml"
+    if change == "extend":
+        alice.write_text(alice.read_text().replace("2027-06-30", "2029-12-31"))
+        path = "users/alice.yaml"
+    elif change == "retier":
+        alice.write_text(alice.read_text().replace("tier: drafting", "tier: coding"))
+        path = "users/alice.yaml"
+    else:
+        write_user(committed, "gina", extra="expires: 2029-12-31\n")
+        path = "users/gina.yaml"
+    proc = run_validate(committed, "--today", "2030-01-01", "--base", "HEAD")
+    assert proc.returncode == 1
+    assert f"{path}:9:10: expiry date" in proc.stdout and f"this change {verb} a grant that has already expired" \
+        in proc.stdout, proc.stdout
+    # Without a base (the deploy on main) the same tree only warns.
+    assert run_validate(committed, "--today", "2030-01-01").returncode == 0
+
+
+def test_base_must_be_a_revision(committed):
+    proc = run_validate(committed, "--base", "no-such-branch")
+    assert proc.returncode == 1
+    assert "no such revision 'no-such-branch'" in proc.stderr
