@@ -87,3 +87,13 @@ output "bedrock_model_ids" {
   description = "Model IDs the task role may invoke (from policies/models.yaml)."
   value       = local.bedrock_ids
 }
+
+output "github_actions_secrets" {
+  description = "Repository secrets the deploy, pull-request and drift workflows read, with their values (no secret values: role ARNs and secret names). docs/runbook.md, \"First deploy\"."
+  value = merge({
+    AWS_RECONCILER_ROLE_ARN      = module.github_oidc_reconciler.reconciler_role_arn
+    AWS_PLAN_ROLE_ARN            = module.github_oidc_reconciler.plan_role_arn
+    LITELLM_MASTER_KEY_SECRET_ID = module.secrets.master_key_secret_name
+    LITELLM_PLAN_KEY_SECRET_ID   = module.github_oidc_reconciler.plan_viewer_secret_name
+  }, var.gateway_url == null ? {} : { LITELLM_BASE_URL = var.gateway_url })
+}

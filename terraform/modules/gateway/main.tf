@@ -135,7 +135,7 @@ resource "aws_s3_bucket" "config" {
   #checkov:skip=CKV_AWS_144:Config is reproducible from git; cross-region replication is not needed
   #checkov:skip=CKV2_AWS_62:No consumer for object events; tasks read the object at start-up
   bucket_prefix = "${var.name}-config-"
-  force_destroy = false
+  force_destroy = var.force_destroy_buckets
   tags          = var.tags
 }
 
@@ -191,6 +191,9 @@ resource "aws_s3_bucket_logging" "config" {
   bucket        = aws_s3_bucket.config.id
   target_bucket = aws_s3_bucket.logs.id
   target_prefix = "s3-access/config/"
+
+  # S3 checks that the target bucket lets the logging service write, which only its policy does.
+  depends_on = [aws_s3_bucket_policy.logs]
 }
 
 resource "aws_s3_bucket_policy" "config" {
@@ -232,7 +235,7 @@ resource "aws_s3_bucket" "logs" {
   #checkov:skip=CKV_AWS_144:Access logs are not replicated cross-region (cost); retention is handled by lifecycle
   #checkov:skip=CKV2_AWS_62:No consumer for object events on the log sink
   bucket_prefix = "${var.name}-logs-"
-  force_destroy = false
+  force_destroy = var.force_destroy_buckets
   tags          = var.tags
 }
 

@@ -344,6 +344,12 @@ variable "alb_idle_timeout" {
   }
 }
 
+variable "force_destroy_buckets" {
+  description = "Let `terraform destroy` delete the config and log buckets with their objects (teardown only)."
+  type        = bool
+  default     = false
+}
+
 variable "alb_deletion_protection" {
   description = "Enable deletion protection on the ALB."
   type        = bool
