@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from reconciler.keystore import key_hash
 from reconciler.live import LiveKey, LiveState, LiveTeam, LiveUser
-from reconciler.plan import Plan, SafetyLimits, build_plan, key_expiry
+from reconciler.plan import USER_KEY_ROUTES, USER_ROLE, Plan, SafetyLimits, build_plan, key_expiry
 from reconciler.policy import MANAGED_BY, DesiredState, Model, Tier, User
 
 TODAY = dt.date(2026, 11, 26)
@@ -36,10 +36,11 @@ def converged(*users: User) -> LiveState:
     for u in users:
         meta = {**MARK, "gitops_user_id": u.id, "git_commit": "c0", "owner": u.owner, "cost_center": u.cost_center,
                 "tier": u.tier}
-        state.users[u.id] = LiveUser(u.id, u.email, u.name, ("no-default-models",), (f"tier-{u.tier}",), meta, True)
+        state.users[u.id] = LiveUser(u.id, u.email, u.name, ("no-default-models",), (f"tier-{u.tier}",), meta, True,
+                                     USER_ROLE)
         token = key_hash("sk-" + u.id)
         state.keys.append(LiveKey(token, u.key_alias, u.id, f"tier-{u.tier}", ("all-team-models",), False,
-                                  {**MARK, "gitops_user_id": u.id}, True, key_expiry(u)))
+                                  {**MARK, "gitops_user_id": u.id}, True, key_expiry(u), USER_KEY_ROUTES))
         state.secrets[u.id] = token
     return state
 
@@ -67,9 +68,10 @@ def test_half_done_move_only_finishes():
     live = converged(user("ann"))
     u = live.users["ann"]
     live.users["ann"] = LiveUser(u.user_id, u.email, u.alias, u.models, ("tier-coding", "tier-drafting"),
-                                 {**u.metadata, "tier": "coding"}, True)
+                                 {**u.metadata, "tier": "coding"}, True, USER_ROLE)
     k = live.keys[0]
-    live.keys[0] = LiveKey(k.token, k.alias, k.user_id, "tier-coding", k.models, False, k.metadata, True)
+    live.keys[0] = LiveKey(k.token, k.alias, k.user_id, "tier-coding", k.models, False, k.metadata, True,
+                           allowed_routes=USER_KEY_ROUTES)
     (action,) = plan_for(desired(user("ann", "coding")), live).actions
     assert [s.op for s in action.steps] == ["member_delete"]
 
@@ -112,22 +114,28 @@ def test_expiry_instant_is_midnight_kolkata():
     assert key_expiry(user("ann", expires=dt.date(2027, 6, 30))) == "2027-06-30T18:30:00+00:00"
 
 
-def test_unmanaged_objects_are_warned_about_not_touched():
+def test_unmanaged_objects_are_drift_but_not_touched():
     live = converged()
     live.users["ann"] = LiveUser("ann", "ann@example.com", None, (), (), {}, False)
     live.keys.append(LiveKey("f" * 64, "hand-made", None, None, (), False, {}, False))
     p = plan_for(desired(user("ann")), live)
-    assert p.actions == []
-    assert any("user ann exists in LiteLLM but is not managed" in w for w in p.warnings)
-    assert any("hand-made" in w for w in p.warnings)
+    assert p.actions == [] and p.has_changes
+    found = {(a.kind, a.target): a.reason for a in p.out_of_band}
+    assert "exists in LiteLLM but is not managed by gatewayctl" in found[("report", "user:ann")]
+    assert found[("prune", "key:hand-made")] == "key without a user not issued by gatewayctl"
+    pruned = plan_for(desired(user("ann")), live, prune_unmanaged=True)
+    assert [(a.kind, a.steps[0].op) for a in pruned.actions] == [("prune", "key_delete")]
 
 
 def test_blocked_key_is_reported_not_unblocked():
     live = converged(user("ann"))
     k = live.keys[0]
-    live.keys[0] = LiveKey(k.token, k.alias, k.user_id, k.team_id, k.models, True, k.metadata, True, k.expires)
+    live.keys[0] = LiveKey(k.token, k.alias, k.user_id, k.team_id, k.models, True, k.metadata, True, k.expires,
+                           k.allowed_routes)
     p = plan_for(desired(user("ann")), live)
-    assert p.actions == [] and "blocked outside git" in p.warnings[0]
+    assert p.actions == [] and p.has_changes
+    (report,) = p.out_of_band
+    assert report.kind == "report" and "blocked outside git" in report.reason and report.steps == []
 
 
 def test_tier_budget_change_is_one_team_update():
