@@ -314,3 +314,17 @@ def test_plan_viewer_key_lives_outside_the_user_prefix_and_reads_only_what_plans
 def test_http_base_url_outside_this_machine_is_refused(gatewayctl):
     out = gatewayctl("plan", "--base-url", "http://gateway.example.com")
     assert out.returncode == 1 and "sent in clear text" in out.stderr
+
+
+# ---------------------------------------------------------------- path 1: why validate rejects sentinels
+def test_litellm_reads_all_proxy_models_as_every_model(admin, gateway):
+    """What `validate` guards against (tests/test_validate.py rejects the name): a tier team whose
+    models list holds all-proxy-models gives its members' keys every model, Opus included."""
+    admin.post("/team/new", json={"team_id": "tier-sentinel", "models": ["all-proxy-models"]}).raise_for_status()
+    admin.post("/user/new", json={"user_id": "sam", "models": ["no-default-models"],
+                                  "auto_create_key": False}).raise_for_status()
+    admin.post("/team/member_add", json={"team_id": "tier-sentinel",
+                                         "member": {"user_id": "sam", "role": "user"}}).raise_for_status()
+    raw = admin.post("/key/generate", json={"user_id": "sam", "team_id": "tier-sentinel",
+                                            "models": ["all-team-models"]}).json()["key"]
+    assert chat(gateway.base_url, raw, "model-reasoning").status_code == 200

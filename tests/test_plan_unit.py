@@ -152,3 +152,59 @@ def test_plan_json_round_trips():
     p = plan_for(desired(user("ann")), converged())
     again = Plan.from_json(p.to_json())
     assert again.to_json() == p.to_json()
+
+
+def test_markdown_escapes_user_controlled_text():
+    """PR comments and drift issues show names from users/ and key aliases chosen by whoever holds
+    the master key: they must render as text, notify nobody, and stay inside their table cell."""
+    from reconciler.report import markdown
+
+    hostile = "<img src=x onerror=alert(1)> @octocat | **bold** [x](https://evil.example) #99 `code`"
+    u = User("ann", hostile, "ann@example.com", "drafting", "boss@example.com", "CC-1", "because reasons", None,
+             "users/ann.yaml")
+    live = converged()
+    live.keys.append(LiveKey("e" * 64, "@admins <b>side</b> | door", None, None, (), False, {}, False))
+    md = markdown(plan_for(desired(u), live))
+    for raw in ("<img", "<b>", "@octocat", "@admins", "**bold**", "](https", "#99", "`code`"):
+        assert raw not in md, raw
+    rows = [line for line in md.splitlines() if line.startswith("| ") and ("ann" in line or "door" in line)]
+    assert len(rows) == 2 and all(line.count("|") == 5 for line in rows), rows
+    assert "@&#8203;octocat" in md and "&lt;img" in md
+
+
+def test_text_output_shows_control_characters_instead_of_sending_them():
+    from reconciler.report import text
+
+    live = converged()
+    live.keys.append(LiveKey("e" * 64, "evil\x1b]0;owned\x07alias", None, None, (), False, {}, False))
+    out = text(plan_for(desired(), live))
+    assert "\x1b" not in out and "\x07" not in out and "evil\\x1b]0;owned\\x07alias" in out
+
+
+def test_plain_http_gateway_url_is_refused_unless_local():
+    import pytest
+
+    from reconciler.client import AdminClient
+
+    for url in ("http://gateway.example.com", "http://10.0.0.5:4000", "http://127.0.0.1.example.com", "gw:4000"):
+        with pytest.raises(ValueError, match="clear text"):
+            AdminClient(url, "sk-test")  # pragma: allowlist secret
+    for url in ("https://gateway.example.com", "http://127.0.0.1:4000", "http://localhost:4000", "http://[::1]:1"):
+        AdminClient(url, "sk-test").close()  # pragma: allowlist secret
+
+
+def test_every_destructive_kind_counts_toward_its_limit_and_the_total():
+    users = [user(f"u{i}") for i in range(8)]  # 8 managed keys: 2 per kind, 4 in total
+    live = converged(*users)
+    live.secrets.clear()  # a wrong region or prefix: every secret "missing"
+    p = plan_for(desired(*users), live)
+    assert p.counts["rotation"] == 8 and "refusing to rotate 8 of 8" in p.refused
+    assert "wrong AWS region or --secret-prefix" in p.refused
+    p = plan_for(desired(*users), live, limits=SafetyLimits(allow_mass_rotation=True))
+    assert "--allow-mass-change" in p.refused and "--allow-mass-rotation" not in p.refused
+    assert plan_for(desired(*users), live, limits=SafetyLimits(allow_mass_rotation=True,
+                                                               allow_mass_change=True)).refused is None
+    # One of a kind is always allowed, also on a gateway with a single user.
+    only = [user("solo")]
+    assert plan_for(desired(), converged(*only)).refused is None
+    assert plan_for(desired(), converged(*only, user("duo"))).refused is not None
