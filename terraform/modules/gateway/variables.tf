@@ -104,6 +104,49 @@ variable "alb_security_group_id" {
   type        = string
 }
 
+variable "admin_ingress_cidrs" {
+  description = "IPv4 CIDRs whose requests reach every path of LiteLLM, its admin API included: where the reconciler (gatewayctl plan/apply/drift) runs, e.g. the NAT gateway addresses of a runner in the VPC. They must also be admitted by the ALB security group. Empty (the default): the admin API answers 403 to every address. docs/adr/0006-admin-api-not-on-the-internet.md"
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for c in var.admin_ingress_cidrs : can(cidrnetmask(c)) && try(tonumber(split("/", c)[1]) >= 8, false)])
+    error_message = "admin_ingress_cidrs must be IPv4 CIDRs of /8 or narrower; the admin API is never opened to the whole internet."
+  }
+
+  validation {
+    condition     = length(var.admin_ingress_cidrs) <= 50
+    error_message = "admin_ingress_cidrs takes at most 50 CIDRs (10 listener rules of 5)."
+  }
+}
+
+variable "public_paths" {
+  description = "Exact request paths of the model APIs that any client the ALB admits may call with a virtual key. Every other path is served only to admin_ingress_cidrs."
+  type        = list(string)
+  default = [
+    "/v1/chat/completions", "/chat/completions", "/v1/completions", "/completions",
+    "/v1/embeddings", "/embeddings", "/v1/messages", "/v1/messages/count_tokens",
+    "/v1/models", "/models", "/health/liveliness", "/health/readiness",
+  ]
+
+  validation {
+    # Exact paths only: a wildcard such as /v1/* would also publish admin routes LiteLLM serves
+    # under /v1 (/v1/access_group, /v1/mcp/server, /v1/agents, ...).
+    condition     = length(var.public_paths) > 0 && alltrue([for p in var.public_paths : can(regex("^/[A-Za-z0-9/_.-]+$", p))])
+    error_message = "public_paths must be exact paths (letters, digits, / _ . -): no wildcards, no query strings."
+  }
+
+  validation {
+    condition     = alltrue([for p in var.public_paths : !can(regex("^/(key|user|team|budget|spend|global|ui|model|customer|organization|sso|config|credentials|access_group|v1/(access_group|agents|mcp|logs|model|tool|unified_access_group))(/|$)", p))])
+    error_message = "public_paths must not contain LiteLLM admin routes."
+  }
+
+  validation {
+    condition     = length(var.public_paths) <= 45
+    error_message = "public_paths takes at most 45 paths (9 listener rules of 5)."
+  }
+}
+
 variable "tasks_security_group_id" {
   description = "Security group of the tasks."
   type        = string

@@ -15,10 +15,9 @@ locals {
   plan_subject  = "repo:${var.github_repository}:pull_request"
 
   user_secrets_arn = "arn:${local.partition}:secretsmanager:${local.region}:${local.account_id}:secret:${var.user_secret_prefix}*" # pragma: allowlist secret
-  # `gatewayctl apply --plan-viewer` keeps a proxy_admin_viewer key in <user prefix>gatewayctl-plan-viewer;
-  # Secrets Manager appends a random 6-character suffix to secret ARNs.
-  plan_viewer_secret_name = "${var.user_secret_prefix}gatewayctl-plan-viewer"
-  plan_viewer_secret_arn  = "arn:${local.partition}:secretsmanager:${local.region}:${local.account_id}:secret:${local.plan_viewer_secret_name}-??????" # pragma: allowlist secret
+  # `gatewayctl apply --plan-viewer` keeps a proxy_admin_viewer key in this secret, outside the user
+  # prefix; Secrets Manager appends a random 6-character suffix to secret ARNs.
+  plan_viewer_secret_arn = "arn:${local.partition}:secretsmanager:${local.region}:${local.account_id}:secret:${var.plan_viewer_secret_name}-??????" # pragma: allowlist secret
 }
 
 resource "aws_iam_openid_connect_provider" "github" {
@@ -74,6 +73,12 @@ resource "aws_iam_role_policy" "reconciler" {
           "secretsmanager:DescribeSecret",
         ]
         Resource = local.user_secrets_arn
+      },
+      {
+        Sid      = "ManagePlanViewerKeySecret"
+        Effect   = "Allow"
+        Action   = ["secretsmanager:CreateSecret", "secretsmanager:UpdateSecret", "secretsmanager:TagResource", "secretsmanager:DescribeSecret"]
+        Resource = local.plan_viewer_secret_arn
       },
       {
         # gatewayctl inventories per-user secrets by name prefix and reads only their tags
