@@ -123,6 +123,10 @@ def test_unmanaged_objects_are_drift_but_not_touched():
     found = {(a.kind, a.target): a.reason for a in p.out_of_band}
     assert "exists in LiteLLM but is not managed by gatewayctl" in found[("report", "user:ann")]
     assert found[("prune", "key:hand-made")] == "key without a user not issued by gatewayctl"
+    shadow = converged()
+    shadow.teams["tier-coding"] = LiveTeam("tier-coding", "Someone's", (), None, None, None, False)
+    (team,) = [a for a in plan_for(desired(user("ann")), shadow).out_of_band if a.target == "team:tier-coding"]
+    assert team.kind == "report" and "did not create it" in team.reason
     pruned = plan_for(desired(user("ann")), live, prune_unmanaged=True)
     assert [(a.kind, a.steps[0].op) for a in pruned.actions] == [("prune", "key_delete")]
 
