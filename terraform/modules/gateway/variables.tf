@@ -9,13 +9,13 @@ variable "name" {
 }
 
 variable "image" {
-  description = "LiteLLM container image pinned by version (e.g. ghcr.io/berriai/litellm-database:v1.108.7) or digest. Moving tags are rejected."
+  description = "LiteLLM container image pinned by version tag, best with its digest alongside (ghcr.io/berriai/litellm-database:v1.108.7@sha256:<digest>): a tag can be re-pointed, a digest cannot. Moving tags are rejected."
   type        = string
 
   validation {
     condition = (
-      can(regex("^[a-z0-9.-]+(:[0-9]+)?/[a-z0-9._/-]+(:[A-Za-z0-9._-]+|@sha256:[0-9a-f]{64})$", var.image)) &&
-      !can(regex(":(latest|main-latest|main-stable|main|stable|nightly|dev)$", var.image))
+      can(regex("^[a-z0-9.-]+(:[0-9]+)?/[a-z0-9._/-]+(:[A-Za-z0-9._-]+|@sha256:[0-9a-f]{64}|:[A-Za-z0-9._-]+@sha256:[0-9a-f]{64})$", var.image)) &&
+      !can(regex(":(latest|main-latest|main-stable|main|stable|nightly|dev)(@|$)", var.image))
     )
     error_message = "image must be a fully qualified reference pinned to a version tag or digest; latest, main-latest, main-stable and other moving tags are not allowed."
   }
@@ -27,18 +27,18 @@ variable "migration_image" {
   default     = null
 
   validation {
-    condition     = var.migration_image == null || !can(regex(":(latest|main-latest|main-stable|main|stable|nightly|dev)$", coalesce(var.migration_image, "x:1")))
+    condition     = var.migration_image == null || !can(regex(":(latest|main-latest|main-stable|main|stable|nightly|dev)(@|$)", coalesce(var.migration_image, "x:1")))
     error_message = "migration_image must be pinned; moving tags are not allowed."
   }
 }
 
 variable "db_bootstrap_image" {
-  description = "PostgreSQL client image for the one-off db-bootstrap task, pinned by version."
+  description = "PostgreSQL client image for the one-off db-bootstrap task, pinned by version tag, best with its digest alongside (name:tag@sha256:<digest>)."
   type        = string
   default     = "public.ecr.aws/docker/library/postgres:17.6-alpine"
 
   validation {
-    condition     = !can(regex(":(latest|alpine)$", var.db_bootstrap_image)) && can(regex(":[0-9]", var.db_bootstrap_image))
+    condition     = !can(regex(":(latest|alpine)(@|$)", var.db_bootstrap_image)) && can(regex(":[0-9]", var.db_bootstrap_image))
     error_message = "db_bootstrap_image must be pinned to a version tag."
   }
 }

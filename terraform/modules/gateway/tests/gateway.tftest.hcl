@@ -341,3 +341,30 @@ run "rejects_admin_route_as_public_path" {
 
   expect_failures = [var.public_paths]
 }
+
+# ------------------------------------------------------------ images pinned by digest (issue #10)
+run "images_pinned_by_tag_and_digest_are_accepted" {
+  command = plan
+
+  variables {
+    # The form name:tag@sha256:<digest>; test inputs, not the real digests of these images.
+    image              = "ghcr.io/berriai/litellm-database:v1.108.7@sha256:0000000000000000000000000000000000000000000000000000000000000001"
+    migration_image    = "ghcr.io/berriai/litellm-database:v1.108.8@sha256:0000000000000000000000000000000000000000000000000000000000000003"
+    db_bootstrap_image = "public.ecr.aws/docker/library/postgres:17.6-alpine@sha256:0000000000000000000000000000000000000000000000000000000000000002"
+  }
+
+  assert {
+    condition     = jsondecode(aws_ecs_task_definition.db_bootstrap.container_definitions)[0].image == var.db_bootstrap_image
+    error_message = "The bootstrap task runs the digest-pinned image."
+  }
+}
+
+run "rejects_moving_tag_even_with_a_digest" {
+  command = plan
+
+  variables {
+    image = "ghcr.io/berriai/litellm-database:main-latest@sha256:0000000000000000000000000000000000000000000000000000000000000001"
+  }
+
+  expect_failures = [var.image]
+}
