@@ -78,8 +78,8 @@ class LiveState:
     _indexed_count: int = field(default=-1, repr=False, compare=False)
 
     def managed_keys(self, user_id: str) -> list[LiveKey]:
-        """The keys gatewayctl issued to one user (see LiveKey.owner_id). Indexed on first use: a plan asks once per user, and a
-        scan per call would make planning quadratic in the number of users."""
+        """The keys gatewayctl issued to one user (see LiveKey.owner_id). Indexed on first use: a plan
+        asks once per user, and a scan per call would make planning quadratic in the number of users."""
         if self._keys_by_user is None or self._indexed_count != len(self.keys):
             index: dict[str, list[LiveKey]] = {}
             for k in self.keys:

@@ -79,10 +79,10 @@ def markdown(plan: Plan, title: str = "gatewayctl plan") -> str:
     if plan.refused:
         out += [f"> [!CAUTION]\n> **Refused by a safety limit:** {escape_markdown(plan.refused)}", ""]
     if plan.actions:
-        out += _markdown_table(plan.actions) + [""]
+        out += [*_markdown_table(plan.actions), ""]
     if plan.out_of_band:
         out += [f"**{OUT_OF_BAND_TITLE}** ({OUT_OF_BAND_NOTE.replace('`', '')}):", ""]
-        out += _markdown_table(plan.out_of_band, reasons=True) + [""]
+        out += [*_markdown_table(plan.out_of_band, reasons=True), ""]
     if plan.warnings:
         out += ["<details><summary>Warnings</summary>", ""] + [f"- {escape_markdown(w)}" for w in plan.warnings]
         out += ["", "</details>"]

@@ -11,7 +11,7 @@ import json
 
 import httpx
 import pytest
-from helpers import chat, managed_keys, reset_gateway, secret_key, secrets_client, write_user
+from helpers import chat, managed_keys, reset_gateway, reset_secrets, secret_key, secrets_client, write_user
 
 from reconciler.keystore import DEFAULT_SERVICE_PREFIX, key_hash
 
@@ -51,10 +51,7 @@ ADMIN_ROUTES = [
 @pytest.fixture(autouse=True)
 def clean(admin, aws_env):
     reset_gateway(admin)
-    sm = secrets_client()
-    for page in sm.get_paginator("list_secrets").paginate():
-        for s in page["SecretList"]:
-            sm.delete_secret(SecretId=s["ARN"], ForceDeleteWithoutRecovery=True)
+    reset_secrets()
 
 
 def _fill(value, ids: dict):

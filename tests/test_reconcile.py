@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from helpers import managed_keys, reset_gateway, secret_key, secrets_client, write_user
+from helpers import managed_keys, reset_gateway, reset_secrets, secret_key, secrets_client, write_user
 
 from reconciler.keystore import HASH_TAG, key_hash
 
@@ -15,10 +15,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(autouse=True)
 def clean(admin, aws_env):
     reset_gateway(admin)
-    sm = secrets_client()
-    for page in sm.get_paginator("list_secrets").paginate():
-        for s in page["SecretList"]:
-            sm.delete_secret(SecretId=s["ARN"], ForceDeleteWithoutRecovery=True)
+    reset_secrets()
 
 
 def tags_of(user_id: str) -> dict:
