@@ -237,18 +237,18 @@ def test_wildcards_and_provider_routes_are_rejected_in_tiers(workspace, name):
 
 
 # ---------------------------------------------------------------- issue #10: symlinks and special files
-SECRET_TEXT = "id: top-secret-content-of-another-file\n"
+OUTSIDE_TEXT = "id: private-content-of-another-file\n"
 
 
 def test_symlinked_user_file_is_refused_and_never_read(workspace, tmp_path_factory):
     outside = tmp_path_factory.mktemp("outside") / "secret.yaml"
-    outside.write_text(SECRET_TEXT)
+    outside.write_text(OUTSIDE_TEXT)
     (workspace / "users" / "mallory.yaml").symlink_to(outside)
     for fmt in ("text", "github", "json"):
         proc = run_validate(workspace, "--format", fmt)
         assert proc.returncode == 1
         assert "users/mallory.yaml" in proc.stdout and "not-a-regular-file" in proc.stdout
-        assert "top-secret" not in proc.stdout + proc.stderr
+        assert "private-content" not in proc.stdout + proc.stderr
 
 
 def test_symlink_to_a_file_inside_the_repo_is_refused_too(workspace):
@@ -258,12 +258,12 @@ def test_symlink_to_a_file_inside_the_repo_is_refused_too(workspace):
 
 def test_symlinked_policy_file_and_folder_are_refused(workspace, tmp_path_factory):
     outside = tmp_path_factory.mktemp("outside") / "tiers.yaml"
-    outside.write_text(SECRET_TEXT)
+    outside.write_text(OUTSIDE_TEXT)
     tiers = workspace / "policies" / "tiers.yaml"
     tiers.unlink()
     tiers.symlink_to(outside)
     out = "\n".join(messages(workspace))
-    assert "policies/tiers.yaml:1:1: symbolic links are not allowed here" in out and "top-secret" not in out
+    assert "policies/tiers.yaml:1:1: symbolic links are not allowed here" in out and "private-content" not in out
 
     elsewhere = tmp_path_factory.mktemp("users-elsewhere")
     (workspace / "users").rename(elsewhere / "users")

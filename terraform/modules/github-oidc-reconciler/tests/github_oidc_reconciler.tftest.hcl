@@ -63,7 +63,7 @@ run "rejects_viewer_secret_under_the_user_prefix" {
   command = plan
 
   variables {
-    plan_viewer_secret_name = "llm-gateway/users/gatewayctl-plan-viewer"
+    plan_viewer_secret_name = "llm-gateway/users/gatewayctl-plan-viewer" # pragma: allowlist secret
   }
 
   expect_failures = [var.plan_viewer_secret_name]
