@@ -75,6 +75,10 @@ def admin_route_statuses(base_url: str, raw_key: str, ids: dict) -> dict[str, in
     return out
 
 
+def audit_records(workspace) -> list[dict]:
+    return [json.loads(line) for line in (workspace / "gatewayctl-audit.jsonl").read_text().splitlines()]
+
+
 def drift(gatewayctl, *args):
     return gatewayctl("drift", *args)
 
@@ -156,13 +160,14 @@ def test_forged_marker_is_drift_not_a_revocation(gatewayctl, admin):
 
 
 # ---------------------------------------------------------------- path 4: admin-made access is drift
-def test_side_door_key_is_drift_and_pruned_only_with_the_flag(gatewayctl, admin, gateway):
+def test_side_door_key_is_drift_and_pruned_only_with_the_flag(gatewayctl, workspace, admin, gateway):
     gatewayctl("apply", "--confirm", check=True)
     side = admin.post("/key/generate", json={"user_id": "carol", "key_alias": "side-door"}).json()
     found = drift(gatewayctl, "--format", "markdown")
     assert found.returncode == DRIFT and "side\\-door" in found.stdout and "Access outside git" in found.stdout
     gatewayctl("apply", "--confirm", check=True)
     assert key_info(admin, side["token_id"])["key_alias"] == "side-door"  # left alone without the flag
+    assert "prune key:side-door" in audit_records(workspace)[-1]["out_of_band_left"]
     assert drift(gatewayctl).returncode == DRIFT
     out = gatewayctl("apply", "--confirm", "--prune-unmanaged", check=True)
     assert "prune key:side-door" in out.stderr
@@ -270,6 +275,7 @@ def test_saved_plan_needs_the_override_flags_again(gatewayctl, workspace, admin)
     assert again.returncode == REFUSED and len(managed_keys(admin)) == 7
     gatewayctl("apply", "plan.json", "--confirm", "--allow-mass-revocation", "--allow-mass-change", check=True)
     assert len(managed_keys(admin)) == 3
+    assert audit_records(workspace)[-1]["overrides"] == ["--allow-mass-revocation", "--allow-mass-change"]
 
 
 # ---------------------------------------------------------------- secrets
