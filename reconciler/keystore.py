@@ -13,13 +13,18 @@ import hashlib
 import json
 import os
 import secrets
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Protocol
 
 from reconciler.policy import MANAGED_BY
 
 DEFAULT_PREFIX = "llm-gateway/users/"
+# Service keys (the plan-viewer key) live OUTSIDE the per-user prefix, so no policy that lets a
+# user read "their own" secret under the prefix can ever reach them.
+DEFAULT_SERVICE_PREFIX = "llm-gateway/service/"
 HASH_TAG = "gatewayctl:key-sha256"
+KMS_KEY_ENV = "GATEWAYCTL_KMS_KEY_ID"
 
 
 def new_key() -> str:
@@ -32,20 +37,27 @@ def key_hash(raw: str) -> str:
 
 
 class KeyStore(Protocol):
-    def inventory(self) -> dict[str, str | None]: ...  # user id -> key hash
+    def inventory(self, services: Iterable[str] = ()) -> dict[str, str | None]: ...  # id -> key hash
     def put(self, user_id: str, raw_key: str, *, key_alias: str, commit: str) -> None: ...
     def describe(self) -> str: ...
 
 
 class SecretsManagerStore:
     """AWS Secrets Manager, reached through boto3's standard environment (AWS_REGION,
-    AWS_ENDPOINT_URL, credentials). Secret name: <prefix><user id>."""
+    AWS_ENDPOINT_URL, credentials). Secret name: <prefix><user id>; a service account's (the
+    plan-viewer's): <service prefix><service id>. Secrets are written encrypted with the project's
+    KMS key (`kms_key_id`), never with the account's default aws/secretsmanager key."""
 
-    def __init__(self, prefix: str = DEFAULT_PREFIX, kms_key_id: str | None = None):
+    def __init__(self, prefix: str = DEFAULT_PREFIX, kms_key_id: str | None = None, *,
+                 service_prefix: str = DEFAULT_SERVICE_PREFIX, service_ids: Iterable[str] = ()):
         import boto3
         from botocore.config import Config
 
+        if service_prefix.startswith(prefix) or prefix.startswith(service_prefix):
+            raise ValueError(f"the service secret prefix {service_prefix!r} must lie outside the per-user "
+                             f"prefix {prefix!r}")
         self.prefix, self.kms_key_id = prefix, kms_key_id
+        self.service_prefix, self.service_ids = service_prefix, frozenset(service_ids)
         self._sm = boto3.client("secretsmanager", config=Config(
             retries={"max_attempts": 8, "mode": "adaptive"}, connect_timeout=5, read_timeout=20))
         self.calls = 0
@@ -54,9 +66,19 @@ class SecretsManagerStore:
         return f"AWS Secrets Manager ({self.prefix}<user id>)"
 
     def name(self, user_id: str) -> str:
-        return self.prefix + user_id
+        return (self.service_prefix if user_id in self.service_ids else self.prefix) + user_id
 
-    def inventory(self) -> dict[str, str | None]:
+    def write_problem(self) -> str | None:
+        """Why this store must not write secrets, or None."""
+        if not self.kms_key_id:
+            return (f"per-user key secrets must be encrypted with the project's KMS key: pass --kms-key-id or set "
+                    f"{KMS_KEY_ENV} (terraform output kms_key_arn)")
+        return None
+
+    def inventory(self, services: Iterable[str] = ()) -> dict[str, str | None]:
+        """Key-hash tag of every secret: one listing per 100 users, one describe per service id."""
+        from botocore.exceptions import ClientError
+
         out: dict[str, str | None] = {}
         kwargs = {"Filters": [{"Key": "name", "Values": [self.prefix]}], "MaxResults": 100}
         while True:
@@ -68,23 +90,36 @@ class SecretsManagerStore:
                 tags = {t["Key"]: t["Value"] for t in s.get("Tags", [])}
                 out[s["Name"][len(self.prefix):]] = tags.get(HASH_TAG)
             if not page.get("NextToken"):
-                return out
+                break
             kwargs["NextToken"] = page["NextToken"]
+        for sid in services:
+            # Only the secret outside the user prefix counts (one an older version left under the
+            # prefix does not): a service key found only there is re-issued to the right place.
+            out.pop(sid, None)
+            self.calls += 1
+            try:
+                desc = self._sm.describe_secret(SecretId=self.name(sid))
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] != "ResourceNotFoundException":
+                    raise
+                continue
+            out[sid] = {t["Key"]: t["Value"] for t in desc.get("Tags", [])}.get(HASH_TAG)
+        return out
 
     def put(self, user_id: str, raw_key: str, *, key_alias: str, commit: str) -> None:
         from botocore.exceptions import ClientError
 
+        problem = self.write_problem()
+        if problem:
+            raise ValueError(problem)
         value = json.dumps({"api_key": raw_key, "user_id": user_id, "key_alias": key_alias})
         tags = [{"Key": HASH_TAG, "Value": key_hash(raw_key)}, {"Key": "managed-by", "Value": MANAGED_BY},
                 {"Key": "user-id", "Value": user_id}, {"Key": "git-commit", "Value": commit[:40] or "unknown"}]
         name = self.name(user_id)
         self.calls += 1
         try:
-            args = {"Name": name, "SecretString": value, "Tags": tags,
-                    "Description": f"LiteLLM virtual key of {user_id} (managed by gatewayctl)"}
-            if self.kms_key_id:
-                args["KmsKeyId"] = self.kms_key_id
-            self._sm.create_secret(**args)
+            self._sm.create_secret(Name=name, SecretString=value, Tags=tags, KmsKeyId=self.kms_key_id,
+                                   Description=f"LiteLLM virtual key of {user_id} (managed by gatewayctl)")
             return
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ResourceExistsException":
@@ -93,7 +128,8 @@ class SecretsManagerStore:
         # tag reads as "mismatch" (repaired next run), never as "in sync" with the old hash.
         self.calls += 3
         self._sm.tag_resource(SecretId=name, Tags=[{"Key": HASH_TAG, "Value": "pending"}])
-        self._sm.put_secret_value(SecretId=name, SecretString=value)
+        # UpdateSecret (not PutSecretValue) also moves a secret made before with another key to ours.
+        self._sm.update_secret(SecretId=name, SecretString=value, KmsKeyId=self.kms_key_id)
         self._sm.tag_resource(SecretId=name, Tags=tags)
 
 
@@ -107,7 +143,10 @@ class FileStore:
     def describe(self) -> str:
         return f"files in {self.dir}/ (mode 0600)"
 
-    def inventory(self) -> dict[str, str | None]:
+    def write_problem(self) -> str | None:
+        return None
+
+    def inventory(self, services: Iterable[str] = ()) -> dict[str, str | None]:
         out: dict[str, str | None] = {}
         for path in sorted(self.dir.glob("*.json")) if self.dir.is_dir() else []:
             try:

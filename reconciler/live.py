@@ -55,6 +55,17 @@ class LiveKey:
     metadata: dict
     managed: bool
     expires: str | None = None  # ISO 8601, UTC
+    allowed_routes: tuple[str, ...] | None = None  # None: LiteLLM's default, every route the role allows
+
+    @property
+    def owner_id(self) -> str | None:
+        """The user gatewayctl issued this key to, or None. The marker alone is not trusted: it is
+        metadata, and a key's holder could once write any metadata on a key it minted. A key counts
+        as issued to a user only when the marker names the user LiteLLM itself binds the key to
+        (only an admin can set another user's user_id). Which of a user's keys is *the* key is
+        decided by the key store's hash tag (plan._primary_key)."""
+        uid = self.metadata.get("gitops_user_id")
+        return uid if self.managed and uid and uid == self.user_id else None
 
 
 @dataclass
@@ -67,13 +78,13 @@ class LiveState:
     _indexed_count: int = field(default=-1, repr=False, compare=False)
 
     def managed_keys(self, user_id: str) -> list[LiveKey]:
-        """The managed keys of one user. Indexed on first use: a plan asks once per user, and a
-        scan per call would make planning quadratic in the number of users."""
+        """The keys gatewayctl issued to one user (see LiveKey.owner_id). Indexed on first use: a plan
+        asks once per user, and a scan per call would make planning quadratic in the number of users."""
         if self._keys_by_user is None or self._indexed_count != len(self.keys):
             index: dict[str, list[LiveKey]] = {}
             for k in self.keys:
-                uid = k.metadata.get("gitops_user_id")
-                if k.managed and uid:
+                uid = k.owner_id
+                if uid:
                     index.setdefault(uid, []).append(k)
             self._keys_by_user, self._indexed_count = index, len(self.keys)
         return list(self._keys_by_user.get(user_id, ()))
@@ -93,7 +104,8 @@ def _dec(value: Any) -> Decimal | None:
     return None if value is None else Decimal(str(value)).quantize(Decimal("0.01"))
 
 
-def read_live(client: AdminClient, key_store=None) -> LiveState:
+def read_live(client: AdminClient, key_store=None, *, services: tuple[str, ...] = ()) -> LiveState:
+    """`services`: ids of service accounts (the plan-viewer) whose secrets live outside the user prefix."""
     state = LiveState()
     budgets = {b["budget_id"]: b for b in client.get("/budget/list") or []}
     for t in client.pages("/v2/team/list", "teams", size_param="page_size"):
@@ -111,7 +123,8 @@ def read_live(client: AdminClient, key_store=None) -> LiveState:
         state.keys.append(LiveKey(
             token=k["token"], alias=k.get("key_alias"), user_id=k.get("user_id"), team_id=k.get("team_id"),
             models=tuple(k.get("models") or ()), blocked=bool(k.get("blocked")),
-            metadata=k.get("metadata") or {}, managed=is_managed(k), expires=k.get("expires")))
+            metadata=k.get("metadata") or {}, managed=is_managed(k), expires=k.get("expires"),
+            allowed_routes=None if k.get("allowed_routes") is None else tuple(k["allowed_routes"])))
     if key_store is not None:
-        state.secrets = key_store.inventory()
+        state.secrets = key_store.inventory(services)
     return state

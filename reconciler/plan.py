@@ -15,17 +15,28 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from reconciler.limits import SafetyLimits, refusal
 from reconciler.live import LiveKey, LiveState
 from reconciler.policy import MANAGED_BY, TEAM_PREFIX, DesiredState, Tier, User
 
-FORMAT_VERSION = 1
+__all__ = ["Action", "Plan", "SafetyLimits", "Step", "build_plan", "key_expiry"]
+
+FORMAT_VERSION = 2
 BUDGET_DURATION = "1mo"  # calendar month, reset at midnight on the 1st in litellm_settings.timezone
 EXPIRY_TZ = ZoneInfo("Asia/Kolkata")  # same clock as budget resets
 EXPIRY_TOLERANCE_S = 300
 USER_MODELS = ["no-default-models"]
+# The least role whose keys can call models: measured on LiteLLM 1.108.7, an internal_user_viewer's key
+# gets 200 on /v1/chat/completions and 401 on /key/generate and /key/delete (tests/test_escalation.py).
+USER_ROLE = "internal_user_viewer"
+# Users' keys may call the model APIs and nothing else: every admin route answers 403, whatever the
+# user's role (also after a promotion to proxy_admin). Only a proxy admin can set or change this.
+USER_KEY_ROUTES = ("llm_api_routes",)
 VIEWER_ID = "gatewayctl-plan-viewer"  # reserved user id (validate rejects users/ ids starting with gatewayctl-)
 VIEWER_ROLE = "proxy_admin_viewer"
 SERVICE_MARKER = "gitops_service"  # a key without a team gets no model at all
+# What `gatewayctl plan` reads, and /key/info for auditors; nothing else (no spend logs, no writes).
+VIEWER_KEY_ROUTES = ("/budget/list", "/key/info", "/key/list", "/user/list", "/v2/team/list")
 KEY_MODELS = ["all-team-models"]  # a key follows its team's (tier's) models, also across tier moves
 
 
@@ -37,19 +48,13 @@ class Step:
 
 @dataclass
 class Action:
-    kind: str  # create | update | move | rotate | revoke | create-tier | update-tier
+    kind: str  # create | adopt | update | move | rotate | revoke | prune | report | create-tier | update-tier
     target: str
     reason: str = ""
     changes: list[tuple[str, Any, Any]] = field(default_factory=list)
     steps: list[Step] = field(default_factory=list)
     key_hashes: list[str] = field(default_factory=list)
-
-
-@dataclass
-class SafetyLimits:
-    max_revocations: int = 10
-    max_revocation_fraction: float = 0.25
-    allow_mass_revocation: bool = False
+    counts: dict[str, int] = field(default_factory=dict)  # destructive changes by kind (reconciler.limits)
 
 
 @dataclass
@@ -63,10 +68,16 @@ class Plan:
     revocation_count: int
     refused: str | None = None
     created_at: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
+    # Access no file grants (reconciler.outofband): drift, but not applied (prunes need --prune-unmanaged).
+    out_of_band: list[Action] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)  # destructive changes in `actions`, by kind
+    inputs: dict[str, Any] = field(default_factory=dict)  # what the plan was asked to do (apply checks them)
+    overrides: list[str] = field(default_factory=list)  # safety-limit flags in force
 
     @property
     def has_changes(self) -> bool:
-        return bool(self.actions)
+        """Drift: something to apply, or access outside git that someone must settle."""
+        return bool(self.actions or self.out_of_band)
 
     def to_json(self) -> dict:
         return {
@@ -79,22 +90,30 @@ class Plan:
             "revocation_count": self.revocation_count,
             "refused": self.refused,
             "summary": summary(self.actions),
+            "counts": self.counts,
+            "inputs": self.inputs,
+            "overrides": self.overrides,
             "warnings": self.warnings,
             "actions": [asdict(a) for a in self.actions],
+            "out_of_band": [asdict(a) for a in self.out_of_band],
         }
 
     @classmethod
     def from_json(cls, data: dict) -> Plan:
         if data.get("format_version") != FORMAT_VERSION:
             raise ValueError(f"unsupported plan format_version {data.get('format_version')!r}")
-        actions = [Action(kind=a["kind"], target=a["target"], reason=a.get("reason", ""),
-                          changes=[tuple(c) for c in a["changes"]],
-                          steps=[Step(s["op"], s["args"]) for s in a["steps"]],
-                          key_hashes=a.get("key_hashes", [])) for a in data["actions"]]
-        return cls(actions=actions, warnings=data["warnings"], desired_digest=data["desired_digest"],
+        def actions(items: list[dict]) -> list[Action]:
+            return [Action(kind=a["kind"], target=a["target"], reason=a.get("reason", ""),
+                           changes=[tuple(c) for c in a["changes"]],
+                           steps=[Step(s["op"], s["args"]) for s in a["steps"]],
+                           key_hashes=a.get("key_hashes", []), counts=a.get("counts", {})) for a in items]
+
+        return cls(actions=actions(data["actions"]), warnings=data["warnings"], desired_digest=data["desired_digest"],
                    live_digest=data["live_digest"], git_commit=data["git_commit"],
                    managed_key_count=data["managed_key_count"], revocation_count=data["revocation_count"],
-                   refused=data.get("refused"), created_at=data["created_at"])
+                   refused=data.get("refused"), created_at=data["created_at"],
+                   out_of_band=actions(data.get("out_of_band", [])), counts=data.get("counts", {}),
+                   inputs=data.get("inputs", {}), overrides=data.get("overrides", []))
 
 
 def summary(actions: list[Action]) -> dict[str, int]:
@@ -134,9 +153,7 @@ def _tier_actions(desired: DesiredState, live: LiveState, commit: str, warnings:
                                   steps=[Step("team_new", {**body, "metadata": marker(None, commit)})]))
             continue
         if not team.managed:
-            warnings.append(f"team {tier.team_id} exists but is not managed by gatewayctl; tier "
-                            f"{tier.key!r} and its users are left alone")
-            continue
+            continue  # reported as out-of-band (reconciler.outofband)
         have = {"team_alias": team.alias, "models": sorted(team.models),
                 "team_member_budget": _money(team.member_budget), "team_member_rpm_limit": team.member_rpm,
                 "team_member_budget_duration": team.member_budget_duration}
@@ -177,21 +194,25 @@ class KeySpec:
     models: tuple[str, ...]
     expires_at: str | None
     metadata: dict
+    allowed_routes: tuple[str, ...]
 
     def create_step(self) -> Step:
         args = {"user_id": self.owner_id, "key_alias": self.alias, "models": list(self.models),
-                "metadata": self.metadata, "expires_at": self.expires_at}
+                "metadata": self.metadata, "expires_at": self.expires_at,
+                "allowed_routes": list(self.allowed_routes)}
         if self.team_id:
             args["team_id"] = self.team_id
         return Step("key_create", args)
 
 
 def _primary_key(spec: KeySpec, keys: list[LiveKey], secret_hash: str | None) -> LiveKey | None:
-    for k in keys:
-        if k.alias == spec.alias:
-            return k
+    """The key store decides which key is the user's: the one whose hash the secret is tagged with.
+    Without such a key (a crash between steps), the one under the user's alias is kept and rotated."""
     for k in keys:
         if k.token == secret_hash:
+            return k
+    for k in keys:
+        if k.alias == spec.alias:
             return k
     return keys[0] if keys else None
 
@@ -205,9 +226,6 @@ def _key_steps(spec: KeySpec, keys: list[LiveKey], secret_hash: str | None, rota
         return [spec.create_step()], [("key", None, spec.alias)], False
     steps: list[Step] = []
     changes: list[tuple[str, Any, Any]] = []
-    if primary.blocked:
-        warnings.append(f"key of {spec.owner_id} ({primary.token[:12]}…) is blocked outside git (emergency "
-                        "revoke?); gatewayctl does not unblock it: remove the block by hand or offboard")
     fix: dict[str, Any] = {}
     if spec.team_id and primary.team_id != spec.team_id:
         fix["team_id"] = spec.team_id
@@ -215,9 +233,12 @@ def _key_steps(spec: KeySpec, keys: list[LiveKey], secret_hash: str | None, rota
         fix["models"] = list(spec.models)
     if not _same_instant(primary.expires, spec.expires_at):
         fix["expires_at"] = spec.expires_at
+    if tuple(primary.allowed_routes or ()) != spec.allowed_routes:
+        fix["allowed_routes"] = list(spec.allowed_routes)
     if fix:
         steps.append(Step("key_update", {"key": primary.token, **fix}))
-        old = {"models": list(primary.models), "expires_at": primary.expires}
+        old = {"models": list(primary.models), "expires_at": primary.expires,
+               "allowed_routes": None if primary.allowed_routes is None else list(primary.allowed_routes)}
         changes += [(f"key.{k}", old[k], v) for k, v in fix.items() if k != "team_id"]
     rotated = rotate or secret_hash != primary.token
     if rotated:
@@ -243,11 +264,11 @@ def _user_action(user: User, tier: Tier, live: LiveState, commit: str, rotate: b
                  warnings: list[str]) -> Action | None:
     lu = live.users.get(user.id)
     tier_teams = {t for t, team in live.teams.items() if team.managed and t.startswith(TEAM_PREFIX)}
-    want_user = {"user_email": user.email, "user_alias": user.name, "models": USER_MODELS,
+    want_user = {"user_email": user.email, "user_alias": user.name, "models": USER_MODELS, "user_role": USER_ROLE,
                  "owner": user.owner, "cost_center": user.cost_center, "tier": user.tier}
     meta = {**marker(user.id, commit), "owner": user.owner, "cost_center": user.cost_center, "tier": user.tier}
     user_body = {"user_id": user.id, "user_email": user.email, "user_alias": user.name, "models": USER_MODELS,
-                 "metadata": meta}
+                 "user_role": USER_ROLE, "metadata": meta}
     steps: list[Step] = []
     kind = "update"
 
@@ -258,10 +279,8 @@ def _user_action(user: User, tier: Tier, live: LiveState, commit: str, rotate: b
         memberships: set[str] = set()
     else:
         if not lu.managed and not adopt:
-            warnings.append(f"user {user.id} exists in LiteLLM but is not managed by gatewayctl; left alone "
-                            "(take it over with `gatewayctl apply --adopt`)")
-            return None
-        have_user = {"user_email": lu.email, "user_alias": lu.alias, "models": list(lu.models),
+            return None  # reported as out-of-band (reconciler.outofband)
+        have_user = {"user_email": lu.email, "user_alias": lu.alias, "models": list(lu.models), "user_role": lu.role,
                      "owner": lu.metadata.get("owner"), "cost_center": lu.metadata.get("cost_center"),
                      "tier": lu.metadata.get("tier")}
         changes = [(k, have_user[k], v) for k, v in want_user.items() if have_user[k] != v]
@@ -281,7 +300,8 @@ def _user_action(user: User, tier: Tier, live: LiveState, commit: str, rotate: b
         changes.insert(0, ("tier", ", ".join(t.removeprefix(TEAM_PREFIX) for t in old_tiers), user.tier))
 
     keys = live.managed_keys(user.id)
-    spec = KeySpec(user.id, user.key_alias, tier.team_id, tuple(KEY_MODELS), key_expiry(user), marker(user.id, commit))
+    spec = KeySpec(user.id, user.key_alias, tier.team_id, tuple(KEY_MODELS), key_expiry(user), marker(user.id, commit),
+                   USER_KEY_ROUTES)
     key_steps, key_changes, rotated = _key_steps(spec, keys, live.secrets.get(user.id), rotate, warnings)
     steps += key_steps
     if lu is not None:
@@ -294,7 +314,14 @@ def _user_action(user: User, tier: Tier, live: LiveState, commit: str, rotate: b
     if not steps:
         return None
     return Action(kind, f"user:{user.id}", f"tier {user.tier}", changes=changes, steps=steps,
-                  key_hashes=[k.token for k in keys])
+                  key_hashes=[k.token for k in keys], counts=_counts(key_changes, rotated, moved=bool(old_tiers)))
+
+
+def _counts(key_changes: list[tuple[str, Any, Any]], rotated: bool, *, moved: bool = False) -> dict[str, int]:
+    """The destructive part of a user's or the viewer's action, for the safety limits."""
+    out = {"rotation": int(rotated), "move": int(moved),
+           "prune": sum(old for name, old, _ in key_changes if name == "extra keys")}
+    return {k: n for k, n in out.items() if n}
 
 
 def _viewer_action(live: LiveState, commit: str, rotate: bool, warnings: list[str]) -> Action | None:
@@ -311,21 +338,55 @@ def _viewer_action(live: LiveState, commit: str, rotate: bool, warnings: list[st
         return None
     elif lu.role != VIEWER_ROLE:
         steps.append(Step("user_update", {"user_id": VIEWER_ID, "user_role": VIEWER_ROLE}))
-    keys = [k for k in live.keys if k.managed and k.metadata.get(SERVICE_MARKER) == "plan-viewer"]
-    spec = KeySpec(VIEWER_ID, VIEWER_ID, None, (), None, meta)
+    keys = [k for k in live.keys
+            if k.managed and k.user_id == VIEWER_ID and k.metadata.get(SERVICE_MARKER) == "plan-viewer"]
+    spec = KeySpec(VIEWER_ID, VIEWER_ID, None, (), None, meta, VIEWER_KEY_ROUTES)
     key_steps, changes, rotated = _key_steps(spec, keys, live.secrets.get(VIEWER_ID), rotate, warnings)
     steps += key_steps
     if not steps:
         return None
     kind = "create" if lu is None else ("rotate" if rotated else "update")
     return Action(kind, f"service:{VIEWER_ID}", f"{VIEWER_ROLE} key for PR plans", changes=changes, steps=steps,
-                  key_hashes=[k.token for k in keys])
+                  key_hashes=[k.token for k in keys], counts=_counts(changes, rotated))
+
+
+def _revocations(active: dict[str, User], desired: DesiredState, live: LiveState) -> list[Action]:
+    """Offboarding: every key of a user gatewayctl manages who is no longer (or no longer validly) in
+    users/, whoever issued the key, and their tier-team memberships. The LiteLLM user stays, for
+    its spend history."""
+    tier_teams = {t for t, team in live.teams.items() if team.managed and t.startswith(TEAM_PREFIX)}
+    managed_ids = {uid for uid, lu in live.users.items() if lu.managed and lu.metadata.get("gitops_user_id") == uid}
+    managed_ids |= {k.owner_id for k in live.keys if k.owner_id}
+    actions = []
+    for uid in sorted(managed_ids - set(active)):
+        keys = sorted((k for k in live.keys if k.user_id == uid), key=lambda k: k.token)
+        lu = live.users.get(uid)
+        teams = sorted(set(lu.teams if lu else ()) & tier_teams)
+        if not keys and not teams:
+            continue
+        user = desired.users.get(uid)
+        reason = f"expired on {user.expires}" if user else "no longer in users/"
+        steps = [Step("key_delete", {"keys": [k.token for k in keys]})] if keys else []
+        # Leaving the team last: member_delete also deletes the user's team keys, and it is the step
+        # that must happen even when the keys are already gone.
+        steps += [Step("member_delete", {"team_id": t, "user_id": uid}) for t in teams]
+        actions.append(Action("revoke", f"user:{uid}", reason,
+                              changes=[("key", k.token[:12] + "…", None) for k in keys]
+                              + [("member", t, None) for t in teams],
+                              steps=steps, key_hashes=[k.token for k in keys],
+                              # The user's managed keys (at least 1: their access); keys someone else made
+                              # for them go along without counting.
+                              counts={"revocation": max(1, sum(1 for k in keys if k.owner_id == uid))}))
+    return actions
 
 
 def build_plan(desired: DesiredState, live: LiveState, *, today: dt.date, commit: str,
                rotate: frozenset[str] = frozenset(), limits: SafetyLimits | None = None,
-               adopt: bool = False, plan_viewer: bool = False) -> Plan:
-    """`plan_viewer` also manages the read-only key PR plans use; without it that key is ignored."""
+               adopt: bool = False, plan_viewer: bool = False, prune_unmanaged: bool = False) -> Plan:
+    """`plan_viewer` also manages the read-only key PR plans use; without it that key is ignored.
+    `prune_unmanaged` makes the removal of out-of-band keys and memberships part of the actions."""
+    from reconciler import outofband
+
     limits = limits or SafetyLimits()
     warnings: list[str] = []
     actions = _tier_actions(desired, live, commit, warnings)
@@ -345,43 +406,28 @@ def build_plan(desired: DesiredState, live: LiveState, *, today: dt.date, commit
         if action:
             actions.append(action)
 
-    managed_user_ids = sorted({k.metadata.get("gitops_user_id") for k in live.keys if k.managed} - {None})
-    revocations = 0
-    for uid in managed_user_ids:
-        if uid in active:
-            continue
-        keys = live.managed_keys(uid)
-        if not keys:
-            continue
-        user = desired.users.get(uid)
-        reason = f"expired on {user.expires}" if user else "no longer in users/"
-        revocations += len(keys)
-        actions.append(Action("revoke", f"user:{uid}", reason,
-                              changes=[("key", k.token[:12] + "…", None) for k in keys],
-                              steps=[Step("key_delete", {"keys": [k.token for k in keys]})],
-                              key_hashes=[k.token for k in keys]))
+    revokes = _revocations(active, desired, live)
+    actions += revokes
+    found = outofband.find(desired, active, live, revoked={a.target.removeprefix("user:") for a in revokes},
+                           adopt=adopt, service_id=VIEWER_ID, service_marker=SERVICE_MARKER)
+    if prune_unmanaged:
+        actions += [a for a in found if a.kind == "prune"]
+        found = [a for a in found if a.kind != "prune"]
 
-    unmanaged_keys = [k for k in live.keys if not k.managed]
-    if unmanaged_keys:
-        names = sorted((k.alias or k.token[:12] + "…") for k in unmanaged_keys)[:20]
-        warnings.append(f"{len(unmanaged_keys)} key(s) in LiteLLM are not managed by gatewayctl and are "
-                        "left alone: " + ", ".join(names))
-    managed_keys = sum(1 for k in live.keys if k.managed)
+    managed_keys = sum(1 for k in live.keys if k.owner_id)
+    counts = {kind: sum(a.counts.get(kind, 0) for a in actions) for kind in ("revocation", "rotation", "move",
+                                                                             "prune")}
+    hint = ("the key store lists no secret at all: wrong AWS region or --secret-prefix?"
+            if counts["rotation"] and managed_keys and not any(live.secrets.values()) else "")
+    refused = refusal(counts, managed_keys, limits, hint=hint)
 
-    refused = None
-    if revocations and not limits.allow_mass_revocation:
-        fraction_cap = max(3, int(limits.max_revocation_fraction * managed_keys))
-        limit = min(limits.max_revocations, fraction_cap)
-        if revocations > limit:
-            refused = (f"refusing to revoke {revocations} of {managed_keys} managed keys in one run (limit "
-                       f"{limit}: at most {limits.max_revocations} keys and "
-                       f"{limits.max_revocation_fraction:.0%} of managed keys, minimum 3); "
-                       "re-run with --allow-mass-revocation if this is intended")
-
-    # Tiers first (users need their team), then creates/updates/moves, then revocations.
+    # Tiers first (users need their team), then creates/updates/moves, then revocations and prunes.
     order = {"create-tier": 0, "update-tier": 1, "create": 2, "adopt": 2, "move": 3, "update": 3, "rotate": 3,
-             "revoke": 4}
+             "revoke": 4, "prune": 5}
     actions.sort(key=lambda a: (order[a.kind], a.target))
+    inputs = {"rotate": sorted(rotate), "adopt": adopt, "plan_viewer": plan_viewer,
+              "prune_unmanaged": prune_unmanaged, "today": today.isoformat()}
     return Plan(actions=actions, warnings=warnings, desired_digest=desired_digest(desired),
                 live_digest=live.digest(), git_commit=commit, managed_key_count=managed_keys,
-                revocation_count=revocations, refused=refused)
+                revocation_count=counts["revocation"], refused=refused, out_of_band=found, counts=counts,
+                inputs=inputs, overrides=limits.overrides())

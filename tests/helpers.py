@@ -100,3 +100,11 @@ def reset_gateway(admin: httpx.Client) -> None:
     teams = [t["team_id"] for t in admin.get("/team/list").json()]
     if teams:
         admin.post("/team/delete", json={"team_ids": teams}).raise_for_status()
+
+
+def reset_secrets() -> None:
+    """Delete every secret in moto's Secrets Manager."""
+    sm = secrets_client()
+    for page in sm.get_paginator("list_secrets").paginate():
+        for s in page["SecretList"]:
+            sm.delete_secret(SecretId=s["ARN"], ForceDeleteWithoutRecovery=True)

@@ -119,6 +119,7 @@ module "gateway" {
   tasks_security_group_id = module.security_groups.tasks_security_group_id
   certificate_arn         = var.certificate_arn
   kms_key_arn             = module.kms.key_arn
+  admin_ingress_cidrs     = var.gateway_admin_ingress_cidrs
 
   master_key_secret_arn = module.secrets.master_key_secret_arn
   salt_key_secret_arn   = module.secrets.salt_key_secret_arn

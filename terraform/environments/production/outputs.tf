@@ -95,5 +95,6 @@ output "github_actions_secrets" {
     AWS_PLAN_ROLE_ARN            = module.github_oidc_reconciler.plan_role_arn
     LITELLM_MASTER_KEY_SECRET_ID = module.secrets.master_key_secret_name
     LITELLM_PLAN_KEY_SECRET_ID   = module.github_oidc_reconciler.plan_viewer_secret_name
+    GATEWAYCTL_KMS_KEY_ID        = module.kms.key_arn
   }, var.gateway_url == null ? {} : { LITELLM_BASE_URL = var.gateway_url })
 }

@@ -112,6 +112,12 @@ variable "alb_ingress_cidrs" {
   default     = ["0.0.0.0/0"]
 }
 
+variable "gateway_admin_ingress_cidrs" {
+  description = "IPv4 CIDRs that may reach LiteLLM's admin API through the ALB: where gatewayctl runs (passed to modules/gateway admin_ingress_cidrs; must also be in alb_ingress_cidrs). Empty: the admin API answers 403 everywhere. docs/adr/0006-admin-api-not-on-the-internet.md"
+  type        = list(string)
+  default     = []
+}
+
 variable "proxy_port" {
   description = "LiteLLM port inside the task."
   type        = number

@@ -25,6 +25,10 @@ locals {
   config_sha256  = filesha256(var.config_file_path)
   image_is_ecr   = can(regex("^[0-9]{12}\\.dkr\\.ecr\\.", var.image))
 
+  # An ALB rule matches at most 5 condition values.
+  admin_cidr_chunks  = chunklist(var.admin_ingress_cidrs, 5)
+  public_path_chunks = chunklist(var.public_paths, 5)
+
   # Connection budget (see docs/architecture.md#connection-budget).
   peak_gateway_connections = ceil(var.max_tasks * var.deployment_maximum_percent / 100) * var.workers_per_task * var.db_pool_limit
   peak_db_connections      = local.peak_gateway_connections + var.extra_db_connections
@@ -370,6 +374,11 @@ resource "aws_lb_target_group" "this" {
   tags = var.tags
 }
 
+# Only the model APIs are on the internet (docs/adr/0006-admin-api-not-on-the-internet.md). The
+# listener forwards (1) every path from admin_ingress_cidrs, where the reconciler runs, (2) the exact
+# model-API paths in public_paths from any client the security group admits, and answers 403 to
+# everything else: LiteLLM's admin API (/key/*, /user/*, /team/*, /budget/*, /spend/*, /ui, ...) is
+# unreachable with a leaked master key from anywhere else.
 resource "aws_lb_listener" "https" {
   load_balancer_arn = aws_lb.this.arn
   port              = 443
@@ -378,8 +387,53 @@ resource "aws_lb_listener" "https" {
   certificate_arn   = var.certificate_arn
 
   default_action {
+    type = "fixed-response"
+
+    fixed_response {
+      content_type = "application/json"
+      status_code  = "403"
+      message_body = jsonencode({ error = { type = "forbidden", message = "not served from this address: the LiteLLM admin API is reachable only from the gateway's admin_ingress_cidrs (docs/adr/0006-admin-api-not-on-the-internet.md)" } })
+    }
+  }
+
+  tags = var.tags
+}
+
+resource "aws_lb_listener_rule" "admin_from_allowed_sources" {
+  count = length(local.admin_cidr_chunks)
+
+  listener_arn = aws_lb_listener.https.arn
+  priority     = 10 + count.index
+
+  action {
     type             = "forward"
     target_group_arn = aws_lb_target_group.this.arn
+  }
+
+  condition {
+    source_ip {
+      values = local.admin_cidr_chunks[count.index]
+    }
+  }
+
+  tags = var.tags
+}
+
+resource "aws_lb_listener_rule" "public_model_api" {
+  count = length(local.public_path_chunks)
+
+  listener_arn = aws_lb_listener.https.arn
+  priority     = 100 + count.index
+
+  action {
+    type             = "forward"
+    target_group_arn = aws_lb_target_group.this.arn
+  }
+
+  condition {
+    path_pattern {
+      values = local.public_path_chunks[count.index]
+    }
   }
 
   tags = var.tags
@@ -740,7 +794,7 @@ resource "aws_ecs_service" "this" {
     }
   }
 
-  depends_on = [aws_lb_listener.https, aws_ecs_cluster_capacity_providers.this]
+  depends_on = [aws_lb_listener.https, aws_lb_listener_rule.public_model_api, aws_ecs_cluster_capacity_providers.this]
 }
 
 # =================================================================== autoscaling

@@ -10,10 +10,9 @@ locals {
   main_ref = "refs/heads/${var.main_branch}"
 
   user_secrets_arn = "arn:${local.partition}:secretsmanager:${local.region}:${local.account_id}:secret:${var.user_secret_prefix}*" # pragma: allowlist secret
-  # `gatewayctl apply --plan-viewer` keeps a proxy_admin_viewer key in <user prefix>gatewayctl-plan-viewer;
-  # Secrets Manager appends a random 6-character suffix to secret ARNs.
-  plan_viewer_secret_name = "${var.user_secret_prefix}gatewayctl-plan-viewer"
-  plan_viewer_secret_arn  = "arn:${local.partition}:secretsmanager:${local.region}:${local.account_id}:secret:${local.plan_viewer_secret_name}-??????" # pragma: allowlist secret
+  # `gatewayctl apply --plan-viewer` keeps a proxy_admin_viewer key in this secret, outside the user
+  # prefix; Secrets Manager appends a random 6-character suffix to secret ARNs.
+  plan_viewer_secret_arn = "arn:${local.partition}:secretsmanager:${local.region}:${local.account_id}:secret:${var.plan_viewer_secret_name}-??????" # pragma: allowlist secret
 }
 
 # ----------------------------------------------------------------- apply role
@@ -53,6 +52,12 @@ locals {
           "secretsmanager:DescribeSecret",
         ]
         Resource = local.user_secrets_arn
+      },
+      {
+        Sid      = "ManagePlanViewerKeySecret"
+        Effect   = "Allow"
+        Action   = ["secretsmanager:CreateSecret", "secretsmanager:UpdateSecret", "secretsmanager:TagResource", "secretsmanager:DescribeSecret"]
+        Resource = local.plan_viewer_secret_arn
       },
       {
         # gatewayctl inventories per-user secrets by name prefix and reads only their tags

@@ -10,7 +10,7 @@ output "plan_role_arn" {
 
 output "plan_viewer_secret_name" {
   description = "Secret (written by `gatewayctl apply --plan-viewer`) holding the proxy_admin_viewer key PR plans use."
-  value       = local.plan_viewer_secret_name
+  value       = var.plan_viewer_secret_name
 }
 
 output "user_secret_prefix" {

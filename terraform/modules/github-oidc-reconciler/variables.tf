@@ -72,6 +72,17 @@ variable "user_secret_prefix" {
   }
 }
 
+variable "plan_viewer_secret_name" {
+  description = "Name of the secret holding the read-only plan-viewer key (gatewayctl --service-secret-prefix + gatewayctl-plan-viewer). Outside user_secret_prefix, so no per-user read policy can reach it."
+  type        = string
+  default     = "llm-gateway/service/gatewayctl-plan-viewer"
+
+  validation {
+    condition     = can(regex("^[a-zA-Z0-9/_+=.@-]+$", var.plan_viewer_secret_name)) && !startswith(var.plan_viewer_secret_name, var.user_secret_prefix)
+    error_message = "plan_viewer_secret_name must be a Secrets Manager name outside user_secret_prefix."
+  }
+}
+
 variable "kms_key_arn" {
   description = "KMS key encrypting the gateway secrets."
   type        = string
