@@ -277,7 +277,8 @@ def test_teardown_leaves_nothing_running(rh: Rehearsal, state: dict):
     roles = sorted(r["RoleName"] for r in rh.aws("iam").list_roles()["Roles"]
                    if not r["Path"].startswith("/aws-service-role/"))
     assert roles == ["llm-gateway-terraform-apply", "llm-gateway-terraform-plan"], roles
-    assert GITHUB_REPOSITORY in json.dumps(rh.aws("iam").get_role(RoleName="llm-gateway-terraform-apply")["Role"])
+    assert GITHUB_REPOSITORY in json.dumps(rh.aws("iam").get_role(RoleName="llm-gateway-terraform-apply")["Role"],
+                                           default=str)
 
 
 def leftovers(rh: Rehearsal, outputs: dict) -> list[str]:
