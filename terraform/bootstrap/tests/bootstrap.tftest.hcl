@@ -2,32 +2,9 @@
 # do, and how the state bucket is protected. (The rehearsal applies it against the AWS emulator.)
 
 mock_provider "aws" {
-  mock_data "aws_caller_identity" {
-    defaults = {
-      account_id = "123456789012"
-    }
-  }
-
-  mock_data "aws_partition" {
-    defaults = {
-      partition = "aws"
-    }
-  }
-
-  # Known at plan time: the bucket refuses destruction (prevent_destroy), so these tests only plan.
-  mock_resource "aws_s3_bucket" {
-    override_during = plan
-    defaults = {
-      arn = "arn:aws:s3:::llm-gateway-tfstate-123456789012"
-    }
-  }
-
-  mock_resource "aws_kms_key" {
-    override_during = plan
-    defaults = {
-      arn = "arn:aws:kms:ap-south-1:123456789012:key/11111111-2222-3333-4444-555555555555"
-    }
-  }
+  source = "../tests/mocks/aws"
+  # Known at plan time: the state bucket refuses destruction (prevent_destroy), so these tests only plan.
+  override_during = plan
 }
 
 variables {

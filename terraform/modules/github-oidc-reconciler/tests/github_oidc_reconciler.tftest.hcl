@@ -1,22 +1,5 @@
 mock_provider "aws" {
-  mock_data "aws_caller_identity" {
-    defaults = {
-      account_id = "123456789012"
-    }
-  }
-
-  mock_data "aws_region" {
-    defaults = {
-      name = "ap-south-1"
-    }
-  }
-
-  mock_data "aws_partition" {
-    defaults = {
-      partition = "aws"
-    }
-  }
-
+  source = "../../tests/mocks/aws"
 }
 
 variables {

@@ -1,11 +1,7 @@
 # The SG chain: internet -> ALB 443/80 -> tasks 4000 -> RDS 5432 / cache 6379.
 
 mock_provider "aws" {
-  mock_resource "aws_security_group" {
-    defaults = {
-      id = "sg-0123456789abcdef0"
-    }
-  }
+  source = "../../tests/mocks/aws"
 }
 
 variables {
