@@ -1,11 +1,11 @@
 output "bucket" {
   description = "State bucket name (backend setting `bucket`)."
-  value       = aws_s3_bucket.this.id
+  value       = module.bucket.id
 }
 
 output "bucket_arn" {
   description = "State bucket ARN."
-  value       = aws_s3_bucket.this.arn
+  value       = module.bucket.arn
 }
 
 output "kms_key_arn" {
