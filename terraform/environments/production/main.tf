@@ -11,6 +11,8 @@ locals {
   bedrock_ids = sort(distinct([for alias, m in local.models_doc.models : m.bedrock_model_id]))
 
   gateway_config_file = coalesce(var.gateway_config_path, "${path.module}/../../../gateway/config.yaml")
+  # Connections per LiteLLM worker, as the gateway reads it (the connection budget's unit).
+  db_pool_limit = yamldecode(file(local.gateway_config_file)).general_settings.database_connection_pool_limit
 
   endpoints_enabled = var.egress_mode == "endpoints"
 
@@ -104,22 +106,86 @@ module "cache" {
   tags               = local.tags
 }
 
-module "gateway" {
-  source = "../../modules/gateway"
+# ------------------------------------------------------------------ the gateway
+# Its config bucket, the access-log bucket, the load balancer, the cluster, the tasks' roles and
+# definitions, and the service: one module each (moved.tf maps the addresses of the former single
+# modules/gateway onto them).
+module "config_bucket" {
+  source = "../../modules/s3-bucket"
 
-  name              = var.name
-  image             = var.litellm_image
-  config_file_path  = local.gateway_config_file
-  bedrock_model_ids = local.bedrock_ids
+  bucket_prefix                      = "${var.name}-config-"
+  kms_key_arn                        = module.kms.key_arn
+  lifecycle_rule_id                  = "expire-old-config-versions"
+  noncurrent_version_expiration_days = 90
+  access_log                         = { bucket = module.access_logs_bucket.id, prefix = "s3-access/config/" }
+  force_destroy                      = !var.deletion_protection
+  tags                               = local.tags
+}
 
-  vpc_id                  = module.network.vpc_id
-  public_subnet_ids       = module.network.public_subnet_ids
-  private_subnet_ids      = module.network.private_subnet_ids
-  alb_security_group_id   = module.security_groups.alb_security_group_id
-  tasks_security_group_id = module.security_groups.tasks_security_group_id
-  certificate_arn         = var.certificate_arn
-  kms_key_arn             = module.kms.key_arn
-  admin_ingress_cidrs     = var.gateway_admin_ingress_cidrs
+# ALB access logs and the config bucket's S3 access logs. SSE-S3: ALB log delivery supports no other.
+module "access_logs_bucket" {
+  source = "../../modules/s3-bucket"
+
+  bucket_prefix                      = "${var.name}-logs-"
+  lifecycle_rule_id                  = "expire-logs"
+  expiration_days                    = 90
+  noncurrent_version_expiration_days = 7
+  alb_access_log_prefix              = "alb"
+  server_access_log_delivery         = { prefix = "s3-access", source_bucket_arn = module.config_bucket.arn }
+  force_destroy                      = !var.deletion_protection
+  tags                               = local.tags
+}
+
+module "load_balancer" {
+  source = "../../modules/gateway-load-balancer"
+
+  name                = var.name
+  vpc_id              = module.network.vpc_id
+  subnet_ids          = module.network.public_subnet_ids
+  security_group_id   = module.security_groups.alb_security_group_id
+  certificate_arn     = var.certificate_arn
+  target_port         = var.proxy_port
+  admin_ingress_cidrs = var.gateway_admin_ingress_cidrs
+  access_logs_bucket  = module.access_logs_bucket.id
+  access_logs_prefix  = "alb"
+  deletion_protection = var.deletion_protection
+  tags                = local.tags
+}
+
+module "ecs_cluster" {
+  source = "../../modules/ecs-cluster"
+
+  name = var.name
+  tags = local.tags
+}
+
+module "gateway_task_roles" {
+  source = "../../modules/gateway-task-roles"
+
+  name                 = var.name
+  image                = var.litellm_image
+  bedrock_model_ids    = local.bedrock_ids
+  gateway_secret_arns  = module.gateway_tasks.gateway_secret_arns
+  db_master_secret_arn = module.database.master_user_secret_arn
+  db_app_secret_arn    = module.database.app_secret_arn
+  kms_key_arn          = module.kms.key_arn
+  config_object_arn    = module.gateway_tasks.config_object_arn
+  log_group_arn        = module.gateway_tasks.log_group_arn
+  tags                 = local.tags
+}
+
+module "gateway_tasks" {
+  source = "../../modules/gateway-tasks"
+
+  name             = var.name
+  image            = var.litellm_image
+  config_file_path = local.gateway_config_file
+  config_bucket    = module.config_bucket.id
+  kms_key_arn      = module.kms.key_arn
+
+  execution_role_arn              = module.gateway_task_roles.execution_role_arn
+  task_role_arn                   = module.gateway_task_roles.task_role_arn
+  db_bootstrap_execution_role_arn = module.gateway_task_roles.db_bootstrap_execution_role_arn
 
   master_key_secret_arn = module.secrets.master_key_secret_arn
   salt_key_secret_arn   = module.secrets.salt_key_secret_arn
@@ -136,23 +202,38 @@ module "gateway" {
     auth_secret_arn = module.cache[0].auth_secret_arn
   } : null
 
-  proxy_port                 = var.proxy_port
-  task_cpu                   = var.gateway_task_cpu
-  task_memory                = var.gateway_task_memory
+  proxy_port       = var.proxy_port
+  task_cpu         = var.gateway_task_cpu
+  task_memory      = var.gateway_task_memory
+  workers_per_task = var.gateway_workers_per_task
+  tags             = local.tags
+}
+
+module "gateway_service" {
+  source = "../../modules/gateway-service"
+
+  name                    = var.name
+  cluster_name            = module.ecs_cluster.name
+  cluster_arn             = module.ecs_cluster.arn
+  task_definition_arn     = module.gateway_tasks.gateway_task_definition_arn
+  container_name          = module.gateway_tasks.container_name
+  container_port          = var.proxy_port
+  target_group_arn        = module.load_balancer.target_group_arn
+  alb_arn_suffix          = module.load_balancer.arn_suffix
+  target_group_arn_suffix = module.load_balancer.target_group_arn_suffix
+  subnet_ids              = module.network.private_subnet_ids
+  security_group_id       = module.security_groups.tasks_security_group_id
+
   paused                     = var.gateway_paused
-  workers_per_task           = var.gateway_workers_per_task
   min_tasks                  = var.gateway_min_tasks
   max_tasks                  = var.gateway_max_tasks
   deployment_maximum_percent = var.gateway_deployment_maximum_percent
-  db_pool_limit              = var.db_pool_limit
+  workers_per_task           = var.gateway_workers_per_task
+  db_pool_limit              = local.db_pool_limit
   db_max_connections         = var.db_max_connections
   db_reserved_connections    = var.db_reserved_connections
   extra_db_connections       = var.reconciler_db_connections + var.migration_db_connections
-
-  alb_deletion_protection = var.deletion_protection
-  force_destroy_buckets   = !var.deletion_protection
-
-  tags = local.tags
+  tags                       = local.tags
 }
 
 module "observability" {
@@ -161,11 +242,11 @@ module "observability" {
   name                      = var.name
   kms_key_arn               = module.kms.key_arn
   alarm_emails              = var.alarm_emails
-  alb_arn_suffix            = module.gateway.alb_arn_suffix
-  target_group_arn_suffix   = module.gateway.target_group_arn_suffix
-  ecs_cluster_name          = module.gateway.cluster_name
-  ecs_cluster_arn           = module.gateway.cluster_arn
-  ecs_service_name          = module.gateway.service_name
+  alb_arn_suffix            = module.load_balancer.arn_suffix
+  target_group_arn_suffix   = module.load_balancer.target_group_arn_suffix
+  ecs_cluster_name          = module.ecs_cluster.name
+  ecs_cluster_arn           = module.ecs_cluster.arn
+  ecs_service_name          = module.gateway_service.name
   db_instance_id            = module.database.instance_id
   rds_connections_threshold = var.db_max_connections - var.db_reserved_connections
   monthly_budget_usd        = var.monthly_budget_usd

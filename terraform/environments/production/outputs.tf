@@ -1,26 +1,26 @@
 output "alb_dns_name" {
   description = "Point the gateway hostname (CNAME/alias) at this."
-  value       = module.gateway.alb_dns_name
+  value       = module.load_balancer.dns_name
 }
 
 output "cluster_name" {
   description = "ECS cluster."
-  value       = module.gateway.cluster_name
+  value       = module.ecs_cluster.name
 }
 
 output "service_name" {
   description = "ECS service."
-  value       = module.gateway.service_name
+  value       = module.gateway_service.name
 }
 
 output "migrate_task_definition_arn" {
   description = "Run once before scaling the service and before each image upgrade."
-  value       = module.gateway.migrate_task_definition_arn
+  value       = module.gateway_tasks.migrate_task_definition_arn
 }
 
 output "db_bootstrap_task_definition_arn" {
   description = "Run once after bootstrap-secrets to create the application DB role."
-  value       = module.gateway.db_bootstrap_task_definition_arn
+  value       = module.gateway_tasks.db_bootstrap_task_definition_arn
 }
 
 output "private_subnet_ids" {
@@ -80,7 +80,7 @@ output "alarm_topic_arn" {
 
 output "peak_db_connections" {
   description = "Worst-case PostgreSQL connections given the autoscaling settings."
-  value       = module.gateway.peak_db_connections
+  value       = module.gateway_service.peak_db_connections
 }
 
 output "bedrock_model_ids" {

@@ -172,17 +172,6 @@ variable "db_reserved_connections" {
   }
 }
 
-variable "db_pool_limit" {
-  description = "database_connection_pool_limit from gateway/config.yaml (connections per worker)."
-  type        = number
-  default     = 5
-
-  validation {
-    condition     = var.db_pool_limit >= 1 && var.db_pool_limit <= 50
-    error_message = "db_pool_limit must be between 1 and 50."
-  }
-}
-
 variable "reconciler_db_connections" {
   description = "Connections the reconciler run may cause (it talks to the admin API; budgeted conservatively)."
   type        = number
@@ -252,10 +241,10 @@ variable "gateway_max_tasks" {
 
   validation {
     condition = (
-      ceil(var.gateway_max_tasks * var.gateway_deployment_maximum_percent / 100) * var.gateway_workers_per_task * var.db_pool_limit
+      ceil(var.gateway_max_tasks * var.gateway_deployment_maximum_percent / 100) * var.gateway_workers_per_task * local.db_pool_limit
       + var.reconciler_db_connections + var.migration_db_connections
     ) <= var.db_max_connections - var.db_reserved_connections
-    error_message = "Connection budget exceeded: ceil(gateway_max_tasks * gateway_deployment_maximum_percent/100) * gateway_workers_per_task * db_pool_limit + reconciler_db_connections + migration_db_connections must be <= db_max_connections - db_reserved_connections. Lower max tasks/workers or raise the DB size. See docs/architecture.md."
+    error_message = "Connection budget exceeded: ceil(gateway_max_tasks * gateway_deployment_maximum_percent/100) * gateway_workers_per_task * database_connection_pool_limit (gateway/config.yaml) + reconciler_db_connections + migration_db_connections must be <= db_max_connections - db_reserved_connections. Lower max tasks/workers or raise the DB size. See docs/architecture.md."
   }
 
   validation {

@@ -1,136 +1,7 @@
 # Whole production stack against the mock provider (no AWS account needed).
 
 mock_provider "aws" {
-  mock_data "aws_caller_identity" {
-    defaults = {
-      account_id = "123456789012"
-      arn        = "arn:aws:iam::123456789012:user/test"
-    }
-  }
-
-  mock_data "aws_region" {
-    defaults = {
-      name = "ap-south-1"
-    }
-  }
-
-  mock_data "aws_partition" {
-    defaults = {
-      partition = "aws"
-    }
-  }
-
-  mock_data "aws_elb_service_account" {
-    defaults = {
-      arn = "arn:aws:iam::718504428378:root"
-    }
-  }
-
-  mock_resource "aws_iam_role" {
-    defaults = {
-      arn = "arn:aws:iam::123456789012:role/mock-role"
-    }
-  }
-
-  mock_resource "aws_lb" {
-    defaults = {
-      arn        = "arn:aws:elasticloadbalancing:ap-south-1:123456789012:loadbalancer/app/llm-gateway-alb/50dc6c495c0c9188"
-      arn_suffix = "app/llm-gateway-alb/50dc6c495c0c9188"
-      dns_name   = "llm-gateway-alb-123.ap-south-1.elb.amazonaws.com"
-    }
-  }
-
-  mock_resource "aws_lb_listener" {
-    defaults = {
-      arn = "arn:aws:elasticloadbalancing:ap-south-1:123456789012:listener/app/llm-gateway-alb/50dc6c495c0c9188/f2f7dc8efc522ab2"
-    }
-  }
-
-  mock_resource "aws_lb_target_group" {
-    defaults = {
-      arn        = "arn:aws:elasticloadbalancing:ap-south-1:123456789012:targetgroup/llm-gateway-tg/73e2d6bc24d8a067"
-      arn_suffix = "targetgroup/llm-gateway-tg/73e2d6bc24d8a067"
-    }
-  }
-
-  mock_resource "aws_ecs_cluster" {
-    defaults = {
-      arn = "arn:aws:ecs:ap-south-1:123456789012:cluster/llm-gateway"
-    }
-  }
-
-  mock_resource "aws_ecs_task_definition" {
-    defaults = {
-      arn = "arn:aws:ecs:ap-south-1:123456789012:task-definition/llm-gateway:1"
-    }
-  }
-
-  mock_resource "aws_s3_bucket" {
-    defaults = {
-      arn = "arn:aws:s3:::llm-gateway-mock-bucket"
-    }
-  }
-
-  mock_resource "aws_cloudwatch_log_group" {
-    defaults = {
-      arn = "arn:aws:logs:ap-south-1:123456789012:log-group:/ecs/llm-gateway"
-    }
-  }
-
-  mock_resource "aws_sns_topic" {
-    defaults = {
-      arn = "arn:aws:sns:ap-south-1:123456789012:llm-gateway-alarms"
-    }
-  }
-
-  mock_resource "aws_kms_key" {
-    defaults = {
-      arn = "arn:aws:kms:ap-south-1:123456789012:key/11111111-2222-3333-4444-555555555555"
-    }
-  }
-
-  mock_resource "aws_vpc" {
-    defaults = {
-      id = "vpc-0123456789abcdef0"
-    }
-  }
-
-  mock_resource "aws_vpc_endpoint" {
-    defaults = {
-      prefix_list_id = "pl-78a54011"
-    }
-  }
-
-  mock_resource "aws_secretsmanager_secret" {
-    defaults = {
-      arn = "arn:aws:secretsmanager:ap-south-1:123456789012:secret:llm-gateway/mock-AbCdEf"
-    }
-  }
-
-  mock_resource "aws_db_instance" {
-    defaults = {
-      port    = 5432
-      address = "llm-gateway.mock.ap-south-1.rds.amazonaws.com"
-      master_user_secret = [{
-        secret_arn    = "arn:aws:secretsmanager:ap-south-1:123456789012:secret:rds!db-mock-AbCdEf" # pragma: allowlist secret
-        secret_status = "active"                                                                   # pragma: allowlist secret
-        kms_key_id    = "arn:aws:kms:ap-south-1:123456789012:key/11111111-2222-3333-4444-555555555555"
-      }]
-    }
-  }
-
-  mock_data "aws_iam_openid_connect_provider" {
-    defaults = {
-      arn = "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"
-    }
-  }
-
-  mock_resource "aws_elasticache_replication_group" {
-    defaults = {
-      port                     = 6379
-      primary_endpoint_address = "master.llm-gateway.mock.aps1.cache.amazonaws.com"
-    }
-  }
+  source = "../../tests/mocks/aws"
 }
 
 variables {
@@ -155,6 +26,37 @@ run "default_stack_applies" {
     condition     = output.cache_auth_secret_name != null && output.reconciler_role_arn != null
     error_message = "Cache and reconciler role are part of the default stack."
   }
+
+  # 4 tasks * 200 % * 1 worker * database_connection_pool_limit + 5 reconciler + 5 migration
+  assert {
+    condition     = output.peak_db_connections == 8 * yamldecode(file("../../../gateway/config.yaml")).general_settings.database_connection_pool_limit + 10
+    error_message = "The connection budget counts the pool limit gateway/config.yaml gives LiteLLM."
+  }
+
+  # ------------------------------------------------------------ how the gateway's modules are wired
+  assert {
+    condition = (
+      module.config_bucket.kms_key_arn == module.kms.key_arn &&
+      module.access_logs_bucket.kms_key_arn == null
+    )
+    error_message = "The config bucket is encrypted with the stack's key; the access-log bucket with SSE-S3, the only encryption ALB log delivery supports."
+  }
+
+  assert {
+    condition     = module.gateway_tasks.config_sha256 == filesha256("../../../gateway/config.yaml")
+    error_message = "The uploaded config is gateway/config.yaml."
+  }
+}
+
+run "connection_budget_follows_the_gateway_config" {
+  command = plan
+
+  variables {
+    # database_connection_pool_limit 10: 8 * 10 + 10 = 90 > 80 - 10
+    gateway_config_path = "tests/fixtures/config-pool-10.yaml"
+  }
+
+  expect_failures = [var.gateway_max_tasks]
 }
 
 run "connection_budget_fails_at_plan" {

@@ -1,0 +1,153 @@
+variable "name" {
+  description = "Name prefix of the ALB (<name>-alb) and target group (<name>-tg), each cut to 32 characters."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,24}$", var.name))
+    error_message = "name must be 2-25 lowercase letters, digits or hyphens, starting with a letter."
+  }
+}
+
+variable "vpc_id" {
+  description = "VPC of the target group."
+  type        = string
+}
+
+variable "subnet_ids" {
+  description = "Public subnets of the ALB (two AZs)."
+  type        = list(string)
+
+  validation {
+    condition     = length(var.subnet_ids) >= 2
+    error_message = "The ALB needs subnets in at least two AZs."
+  }
+}
+
+variable "security_group_id" {
+  description = "Security group of the ALB."
+  type        = string
+}
+
+variable "certificate_arn" {
+  description = "ACM certificate ARN for the HTTPS listener."
+  type        = string
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[0-9a-f-]{36}$", var.certificate_arn))
+    error_message = "certificate_arn must be an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<uuid>)."
+  }
+}
+
+variable "target_port" {
+  description = "Port the tasks listen on (LiteLLM's proxy port)."
+  type        = number
+
+  validation {
+    condition     = var.target_port > 1024 && var.target_port < 65536
+    error_message = "target_port must be between 1025 and 65535."
+  }
+}
+
+variable "health_check_path" {
+  description = "Path the target group checks on every task."
+  type        = string
+  default     = "/health/liveliness"
+
+  validation {
+    condition     = can(regex("^/[A-Za-z0-9/_.-]*$", var.health_check_path))
+    error_message = "health_check_path must be an absolute path."
+  }
+}
+
+variable "admin_ingress_cidrs" {
+  description = "IPv4 CIDRs whose requests reach every path of LiteLLM, its admin API included: where the reconciler (gatewayctl plan/apply/drift) runs, e.g. the NAT gateway addresses of a runner in the VPC. They must also be admitted by the ALB security group. Empty (the default): the admin API answers 403 to every address. docs/adr/0006-admin-api-not-on-the-internet.md"
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for c in var.admin_ingress_cidrs : can(cidrnetmask(c)) && try(tonumber(split("/", c)[1]) >= 8, false)])
+    error_message = "admin_ingress_cidrs must be IPv4 CIDRs of /8 or narrower; the admin API is never opened to the whole internet."
+  }
+
+  validation {
+    condition     = length(var.admin_ingress_cidrs) <= 50
+    error_message = "admin_ingress_cidrs takes at most 50 CIDRs (10 listener rules of 5)."
+  }
+}
+
+variable "public_paths" {
+  description = "Exact request paths of the model APIs that any client the ALB admits may call with a virtual key. Every other path is served only to admin_ingress_cidrs."
+  type        = list(string)
+  default = [
+    "/v1/chat/completions", "/chat/completions", "/v1/completions", "/completions",
+    "/v1/embeddings", "/embeddings", "/v1/messages", "/v1/messages/count_tokens",
+    "/v1/models", "/models", "/health/liveliness", "/health/readiness",
+  ]
+
+  validation {
+    # Exact paths only: a wildcard such as /v1/* would also publish admin routes LiteLLM serves
+    # under /v1 (/v1/access_group, /v1/mcp/server, /v1/agents, ...).
+    condition     = length(var.public_paths) > 0 && alltrue([for p in var.public_paths : can(regex("^/[A-Za-z0-9/_.-]+$", p))])
+    error_message = "public_paths must be exact paths (letters, digits, / _ . -): no wildcards, no query strings."
+  }
+
+  validation {
+    condition     = alltrue([for p in var.public_paths : !can(regex("^/(key|user|team|budget|spend|global|ui|model|customer|organization|sso|config|credentials|access_group|v1/(access_group|agents|mcp|logs|model|tool|unified_access_group))(/|$)", p))])
+    error_message = "public_paths must not contain LiteLLM admin routes."
+  }
+
+  validation {
+    condition     = length(var.public_paths) <= 45
+    error_message = "public_paths takes at most 45 paths (9 listener rules of 5)."
+  }
+}
+
+variable "access_logs_bucket" {
+  description = "Bucket receiving the ALB access logs; its policy must already let the Region's ELB account write under <access_logs_prefix>/AWSLogs/<account>/ (pass an output that is known only after the policy)."
+  type        = string
+}
+
+variable "access_logs_prefix" {
+  description = "Key prefix of the ALB access logs."
+  type        = string
+  default     = "alb"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9!_.*'()-]+(/[A-Za-z0-9!_.*'()-]+)*$", var.access_logs_prefix))
+    error_message = "access_logs_prefix must be a key prefix without leading or trailing slash."
+  }
+}
+
+variable "idle_timeout" {
+  description = "ALB idle timeout (seconds); long enough for streamed completions."
+  type        = number
+  default     = 300
+
+  validation {
+    condition     = var.idle_timeout >= 60 && var.idle_timeout <= 4000
+    error_message = "idle_timeout must be between 60 and 4000."
+  }
+}
+
+variable "deregistration_delay" {
+  description = "Target group deregistration delay (seconds); must be below the 120 s Spot warning."
+  type        = number
+  default     = 60
+
+  validation {
+    condition     = var.deregistration_delay >= 0 && var.deregistration_delay < 120
+    error_message = "deregistration_delay must be below 120 seconds so draining finishes before a Spot task is reclaimed."
+  }
+}
+
+variable "deletion_protection" {
+  description = "Enable deletion protection on the ALB."
+  type        = bool
+  default     = true
+}
+
+variable "tags" {
+  description = "Tags applied to every resource."
+  type        = map(string)
+  default     = {}
+}

@@ -1,0 +1,201 @@
+# Who the gateway's ECS tasks are, and what each may do: the execution role (pull the image, read
+# the gateway's secrets, write logs), the task role (invoke the configured Bedrock models, read the
+# config object) and the db-bootstrap task's execution role (the only one that reads the RDS master
+# secret). Every policy names its resources; none uses a wildcard resource it could avoid.
+
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+data "aws_region" "current" {}
+
+locals {
+  account_id = data.aws_caller_identity.current.account_id
+  partition  = data.aws_partition.current.partition
+  region     = data.aws_region.current.name
+
+  # Trust for every role an ECS task of this module assumes (execution, task, one-off tasks).
+  ecs_tasks_assume_role_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect    = "Allow"
+      Principal = { Service = "ecs-tasks.amazonaws.com" }
+      Action    = "sts:AssumeRole"
+      Condition = {
+        StringEquals = { "aws:SourceAccount" = local.account_id }
+      }
+    }]
+  })
+
+  image_is_ecr = can(regex("^[0-9]{12}\\.dkr\\.ecr\\.", var.image))
+
+  # Secrets Manager decrypts with the KMS key on the caller's behalf, and only for this service.
+  decrypt_secrets_statement = {
+    Effect   = "Allow"
+    Action   = "kms:Decrypt"
+    Resource = var.kms_key_arn
+    Condition = {
+      StringEquals = { "kms:ViaService" = "secretsmanager.${local.region}.amazonaws.com" }
+    }
+  }
+
+  write_logs_statement = {
+    Effect   = "Allow"
+    Action   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    Resource = "${var.log_group_arn}:*"
+  }
+
+  # ---------------------------------------------------------------- bedrock
+  profile_prefix_regex = "^(global|us|eu|apac|jp|au|ca|us-gov)\\."
+  models = {
+    for id in var.bedrock_model_ids : id => {
+      prefix      = try(regex(local.profile_prefix_regex, id)[0], null)
+      fm_id       = replace(id, "/${local.profile_prefix_regex}/", "")
+      profile_arn = "arn:${local.partition}:bedrock:${local.region}:${local.account_id}:inference-profile/${id}"
+    }
+  }
+  invoke_actions = ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"]
+
+  profile_models = { for id, m in local.models : id => m if m.prefix != null }
+  global_models  = { for id, m in local.models : id => m if m.prefix == "global" }
+  direct_models  = { for id, m in local.models : id => m if m.prefix == null }
+
+  bedrock_statements = concat(
+    length(local.profile_models) == 0 ? [] : [{
+      Sid      = "InvokeConfiguredInferenceProfiles"
+      Effect   = "Allow"
+      Action   = local.invoke_actions
+      Resource = sort([for m in values(local.profile_models) : m.profile_arn])
+    }],
+    [for id in sort(keys(local.profile_models)) : {
+      Sid      = "InvokeRegionalModelViaProfile${index(sort(keys(local.profile_models)), id)}"
+      Effect   = "Allow"
+      Action   = local.invoke_actions
+      Resource = "arn:${local.partition}:bedrock:*::foundation-model/${local.models[id].fm_id}"
+      Condition = {
+        StringEquals = { "bedrock:InferenceProfileArn" = local.models[id].profile_arn }
+      }
+    }],
+    # Global cross-Region inference: the global foundation-model ARN has no Region and
+    # the request carries aws:RequestedRegion = "unspecified".
+    [for id in sort(keys(local.global_models)) : {
+      Sid      = "InvokeGlobalModelViaProfile${index(sort(keys(local.global_models)), id)}"
+      Effect   = "Allow"
+      Action   = local.invoke_actions
+      Resource = "arn:${local.partition}:bedrock:::foundation-model/${local.models[id].fm_id}"
+      Condition = {
+        StringEquals = {
+          "aws:RequestedRegion"         = "unspecified"
+          "bedrock:InferenceProfileArn" = local.models[id].profile_arn
+        }
+      }
+    }],
+    length(local.direct_models) == 0 ? [] : [{
+      Sid      = "InvokeInRegionFoundationModels"
+      Effect   = "Allow"
+      Action   = local.invoke_actions
+      Resource = sort([for id in keys(local.direct_models) : "arn:${local.partition}:bedrock:${local.region}::foundation-model/${id}"])
+    }],
+  )
+}
+
+# =================================================================== the gateway's tasks
+resource "aws_iam_role" "execution" {
+  name               = "${var.name}-ecs-execution"
+  assume_role_policy = local.ecs_tasks_assume_role_policy
+  tags               = var.tags
+}
+
+resource "aws_iam_role_policy" "execution" {
+  name = "gateway-secrets-and-logs"
+  role = aws_iam_role.execution.id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = concat([
+      {
+        Sid      = "ReadGatewaySecretsOnly"
+        Effect   = "Allow"
+        Action   = "secretsmanager:GetSecretValue"
+        Resource = var.gateway_secret_arns
+      },
+      merge({ Sid = "DecryptGatewaySecrets" }, local.decrypt_secrets_statement),
+      merge({ Sid = "WriteGatewayLogs" }, local.write_logs_statement),
+      ], [for st in [
+        {
+          Sid      = "PullGatewayImage"
+          Effect   = "Allow"
+          Action   = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability", "ecr:BatchImportUpstreamImage"]
+          Resource = "arn:${local.partition}:ecr:${local.region}:${local.account_id}:repository/${try(regex("^[^/]+/([^:@]+)", var.image)[0], "none")}"
+        },
+        {
+          # GetAuthorizationToken has no resource-level permissions.
+          Sid      = "EcrLogin"
+          Effect   = "Allow"
+          Action   = "ecr:GetAuthorizationToken"
+          Resource = "*"
+        },
+    ] : st if local.image_is_ecr])
+  })
+}
+
+resource "aws_iam_role" "task" {
+  name               = "${var.name}-ecs-task"
+  assume_role_policy = local.ecs_tasks_assume_role_policy
+  tags               = var.tags
+}
+
+resource "aws_iam_role_policy" "task_bedrock" {
+  name   = "invoke-configured-bedrock-models"
+  role   = aws_iam_role.task.id
+  policy = jsonencode({ Version = "2012-10-17", Statement = local.bedrock_statements })
+}
+
+resource "aws_iam_role_policy" "task_config" {
+  name = "read-gateway-config"
+  role = aws_iam_role.task.id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid      = "ReadConfigObjectOnly"
+        Effect   = "Allow"
+        Action   = "s3:GetObject"
+        Resource = var.config_object_arn
+      },
+      {
+        Sid      = "DecryptConfigObject"
+        Effect   = "Allow"
+        Action   = "kms:Decrypt"
+        Resource = var.kms_key_arn
+        Condition = {
+          StringEquals = { "kms:ViaService" = "s3.${local.region}.amazonaws.com" }
+        }
+      },
+    ]
+  })
+}
+
+# =================================================================== the one-off db-bootstrap task
+# It creates the application role with the password bootstrap-secrets wrote to the app secret,
+# logging in with the RDS-managed master secret, which only this role may read.
+resource "aws_iam_role" "db_bootstrap_execution" {
+  name               = "${var.name}-db-bootstrap-execution"
+  assume_role_policy = local.ecs_tasks_assume_role_policy
+  tags               = var.tags
+}
+
+resource "aws_iam_role_policy" "db_bootstrap_execution" {
+  name = "db-bootstrap-secrets-and-logs"
+  role = aws_iam_role.db_bootstrap_execution.id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid      = "ReadMasterAndAppSecret"
+        Effect   = "Allow"
+        Action   = "secretsmanager:GetSecretValue"
+        Resource = [var.db_master_secret_arn, var.db_app_secret_arn]
+      },
+      merge({ Sid = "DecryptSecrets" }, local.decrypt_secrets_statement),
+      merge({ Sid = "WriteLogs" }, local.write_logs_statement),
+    ]
+  })
+}

@@ -1,0 +1,161 @@
+# The gateway's IAM: Bedrock invoke without wildcards, secrets and config read by name only.
+
+mock_provider "aws" {
+  source = "../../tests/mocks/aws"
+}
+
+variables {
+  name  = "llm-gateway"
+  image = "ghcr.io/berriai/litellm-database:v1.108.7"
+  bedrock_model_ids = [
+    "global.anthropic.claude-haiku-4-5-20251001-v1:0",
+    "global.anthropic.claude-sonnet-4-5-20250929-v1:0",
+  ]
+  gateway_secret_arns = [
+    "arn:aws:secretsmanager:ap-south-1:123456789012:secret:llm-gateway/litellm-master-key-AbCdEf", # pragma: allowlist secret
+    "arn:aws:secretsmanager:ap-south-1:123456789012:secret:llm-gateway/litellm-salt-key-AbCdEf",   # pragma: allowlist secret
+    "arn:aws:secretsmanager:ap-south-1:123456789012:secret:llm-gateway/db-app-AbCdEf",             # pragma: allowlist secret
+  ]
+  db_app_secret_arn    = "arn:aws:secretsmanager:ap-south-1:123456789012:secret:llm-gateway/db-app-AbCdEf" # pragma: allowlist secret
+  db_master_secret_arn = "arn:aws:secretsmanager:ap-south-1:123456789012:secret:rds!db-mock-AbCdEf"        # pragma: allowlist secret
+  kms_key_arn          = "arn:aws:kms:ap-south-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+  config_object_arn    = "arn:aws:s3:::llm-gateway-config-123/litellm/config.yaml"
+  log_group_arn        = "arn:aws:logs:ap-south-1:123456789012:log-group:/ecs/llm-gateway"
+}
+
+run "least_privilege" {
+  command = apply
+
+  # ------------------------------------------------------------ Bedrock
+  assert {
+    condition = alltrue([
+      for st in jsondecode(aws_iam_role_policy.task_bedrock.policy).Statement :
+      alltrue([for a in flatten([st.Action]) : !strcontains(a, "*")]) &&
+      alltrue([for r in flatten([st.Resource]) : r != "*" && !endswith(r, "/*") && !strcontains(r, "foundation-model/*") && !strcontains(r, "inference-profile/*")])
+    ])
+    error_message = "Bedrock invoke permissions must not use wildcard actions or wildcard resources."
+  }
+
+  assert {
+    condition = toset(flatten([
+      for st in jsondecode(aws_iam_role_policy.task_bedrock.policy).Statement : flatten([st.Action])
+    ])) == toset(["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"])
+    error_message = "Only InvokeModel and InvokeModelWithResponseStream are allowed."
+  }
+
+  assert {
+    condition = contains(
+      flatten([for st in jsondecode(aws_iam_role_policy.task_bedrock.policy).Statement : flatten([st.Resource])]),
+      "arn:aws:bedrock:ap-south-1:123456789012:inference-profile/global.anthropic.claude-haiku-4-5-20251001-v1:0"
+    )
+    error_message = "The global inference profile ARN must be allowed."
+  }
+
+  assert {
+    condition = length([
+      for st in jsondecode(aws_iam_role_policy.task_bedrock.policy).Statement : st
+      if st.Resource == "arn:aws:bedrock:::foundation-model/anthropic.claude-haiku-4-5-20251001-v1:0"
+      && try(st.Condition.StringEquals["aws:RequestedRegion"], "") == "unspecified"
+      && try(st.Condition.StringEquals["bedrock:InferenceProfileArn"], "") == "arn:aws:bedrock:ap-south-1:123456789012:inference-profile/global.anthropic.claude-haiku-4-5-20251001-v1:0"
+    ]) == 1
+    error_message = "Global foundation-model ARN must be conditioned on the profile ARN and aws:RequestedRegion = unspecified."
+  }
+
+  assert {
+    condition = alltrue([
+      for st in jsondecode(aws_iam_role_policy.task_bedrock.policy).Statement :
+      can(st.Condition.StringEquals["bedrock:InferenceProfileArn"]) if strcontains(jsonencode(st.Resource), "foundation-model/")
+    ])
+    error_message = "Foundation-model access must be conditioned on bedrock:InferenceProfileArn."
+  }
+
+  # ------------------------------------------------------------ secrets, config, logs
+  assert {
+    condition = tolist(one([
+      for st in jsondecode(aws_iam_role_policy.execution.policy).Statement : st.Resource
+      if st.Action == "secretsmanager:GetSecretValue"
+    ])) == var.gateway_secret_arns
+    error_message = "The execution role reads exactly the gateway's secrets."
+  }
+
+  assert {
+    condition = !strcontains(aws_iam_role_policy.execution.policy, var.db_master_secret_arn) && contains(
+      one([for st in jsondecode(aws_iam_role_policy.db_bootstrap_execution.policy).Statement : st.Resource if st.Action == "secretsmanager:GetSecretValue"]),
+      var.db_master_secret_arn
+    )
+    error_message = "Only the db-bootstrap task's execution role reads the RDS master secret."
+  }
+
+  assert {
+    condition = alltrue([
+      for p in [aws_iam_role_policy.execution.policy, aws_iam_role_policy.db_bootstrap_execution.policy] :
+      alltrue([for st in jsondecode(p).Statement : st.Condition.StringEquals["kms:ViaService"] == "secretsmanager.ap-south-1.amazonaws.com" if st.Action == "kms:Decrypt"])
+    ])
+    error_message = "Execution roles decrypt only through Secrets Manager."
+  }
+
+  assert {
+    condition = (
+      one([for st in jsondecode(aws_iam_role_policy.task_config.policy).Statement : st.Resource if st.Action == "s3:GetObject"]) == var.config_object_arn &&
+      one([for st in jsondecode(aws_iam_role_policy.task_config.policy).Statement : st.Condition.StringEquals["kms:ViaService"] if st.Action == "kms:Decrypt"]) == "s3.ap-south-1.amazonaws.com"
+    )
+    error_message = "The task role reads the config object and nothing else of S3."
+  }
+
+  assert {
+    condition     = !strcontains(aws_iam_role_policy.execution.policy, "ecr:")
+    error_message = "An image outside ECR needs no ECR permission."
+  }
+
+  assert {
+    condition = alltrue([
+      for r in [aws_iam_role.execution, aws_iam_role.task, aws_iam_role.db_bootstrap_execution] :
+      jsondecode(r.assume_role_policy).Statement[0].Principal.Service == "ecs-tasks.amazonaws.com" &&
+      jsondecode(r.assume_role_policy).Statement[0].Condition.StringEquals["aws:SourceAccount"] == "123456789012"
+    ])
+    error_message = "Only ECS tasks of this account assume the roles."
+  }
+}
+
+run "ecr_image_pulls_its_own_repository_only" {
+  command = apply
+
+  variables {
+    image = "123456789012.dkr.ecr.ap-south-1.amazonaws.com/ghcr/berriai/litellm-database:v1.108.7"
+  }
+
+  assert {
+    condition = one([
+      for st in jsondecode(aws_iam_role_policy.execution.policy).Statement : st.Resource if st.Sid == "PullGatewayImage"
+    ]) == "arn:aws:ecr:ap-south-1:123456789012:repository/ghcr/berriai/litellm-database"
+    error_message = "The execution role may pull the gateway's repository and no other."
+  }
+}
+
+run "direct_model_ids_stay_in_region" {
+  command = apply
+
+  variables {
+    bedrock_model_ids = ["amazon.titan-embed-text-v2:0"]
+  }
+
+  assert {
+    condition = jsondecode(aws_iam_role_policy.task_bedrock.policy).Statement == [{
+      Sid      = "InvokeInRegionFoundationModels"
+      Effect   = "Allow"
+      Action   = ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"]
+      Resource = ["arn:aws:bedrock:ap-south-1::foundation-model/amazon.titan-embed-text-v2:0"]
+    }]
+    error_message = "A model without an inference profile is invoked in the gateway's Region only."
+  }
+}
+
+run "rejects_wildcard_model" {
+  command = plan
+
+  variables {
+    bedrock_model_ids = ["anthropic.*"]
+  }
+
+  expect_failures = [var.bedrock_model_ids]
+}

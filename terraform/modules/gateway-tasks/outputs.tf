@@ -1,0 +1,44 @@
+output "gateway_task_definition_arn" {
+  description = "Task definition of the service."
+  value       = aws_ecs_task_definition.gateway.arn
+}
+
+output "migrate_task_definition_arn" {
+  description = "One-off schema migration task definition."
+  value       = aws_ecs_task_definition.migrate.arn
+}
+
+output "db_bootstrap_task_definition_arn" {
+  description = "One-off database role bootstrap task definition."
+  value       = aws_ecs_task_definition.db_bootstrap.arn
+}
+
+output "container_name" {
+  description = "Name of the LiteLLM container in the gateway task (the load balancer's target)."
+  value       = local.container_name
+}
+
+output "gateway_secret_arns" {
+  description = "Secrets Manager ARNs the gateway and migrate tasks are started with (what their execution role must read, and nothing else)."
+  value       = local.app_secret_arns
+}
+
+output "log_group_name" {
+  description = "Log group of all three tasks."
+  value       = aws_cloudwatch_log_group.this.name
+}
+
+output "log_group_arn" {
+  description = "ARN of the log group."
+  value       = aws_cloudwatch_log_group.this.arn
+}
+
+output "config_object_arn" {
+  description = "ARN of the uploaded config object."
+  value       = "arn:${data.aws_partition.current.partition}:s3:::${aws_s3_object.config.bucket}/${aws_s3_object.config.key}"
+}
+
+output "config_sha256" {
+  description = "SHA-256 of the uploaded config (also in the task environment)."
+  value       = local.config_sha256
+}

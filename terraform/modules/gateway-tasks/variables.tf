@@ -1,0 +1,215 @@
+variable "name" {
+  description = "Name prefix: task definition families <name>-gateway, <name>-migrate, <name>-db-bootstrap and log group /ecs/<name>."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,24}$", var.name))
+    error_message = "name must be 2-25 lowercase letters, digits or hyphens, starting with a letter."
+  }
+}
+
+variable "image" {
+  description = "LiteLLM container image pinned by version tag, best with its digest alongside (ghcr.io/berriai/litellm-database:v1.108.7@sha256:<digest>): a tag can be re-pointed, a digest cannot. Moving tags are rejected."
+  type        = string
+
+  validation {
+    condition = (
+      can(regex("^[a-z0-9.-]+(:[0-9]+)?/[a-z0-9._/-]+(:[A-Za-z0-9._-]+|@sha256:[0-9a-f]{64}|:[A-Za-z0-9._-]+@sha256:[0-9a-f]{64})$", var.image)) &&
+      !can(regex(":(latest|main-latest|main-stable|main|stable|nightly|dev)(@|$)", var.image))
+    )
+    error_message = "image must be a fully qualified reference pinned to a version tag or digest; latest, main-latest, main-stable and other moving tags are not allowed."
+  }
+}
+
+variable "migration_image" {
+  description = "Image for the one-off migrate task; defaults to image. Set it to the new version first during upgrades (expand, then roll)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.migration_image == null || !can(regex(":(latest|main-latest|main-stable|main|stable|nightly|dev)(@|$)", coalesce(var.migration_image, "x:1")))
+    error_message = "migration_image must be pinned; moving tags are not allowed."
+  }
+}
+
+variable "db_bootstrap_image" {
+  description = "PostgreSQL client image for the one-off db-bootstrap task, pinned by version tag, best with its digest alongside (name:tag@sha256:<digest>)."
+  type        = string
+  default     = "public.ecr.aws/docker/library/postgres:17.6-alpine"
+
+  validation {
+    condition     = !can(regex(":(latest|alpine)(@|$)", var.db_bootstrap_image)) && can(regex(":[0-9]", var.db_bootstrap_image))
+    error_message = "db_bootstrap_image must be pinned to a version tag."
+  }
+}
+
+variable "config_file_path" {
+  description = "Path of the LiteLLM proxy config (gateway/config.yaml) uploaded to S3."
+  type        = string
+
+  validation {
+    condition     = fileexists(var.config_file_path)
+    error_message = "config_file_path must point to an existing file."
+  }
+}
+
+variable "config_bucket" {
+  description = "Bucket the config is uploaded to (an s3-bucket module's id, so the upload waits for its encryption settings)."
+  type        = string
+}
+
+variable "config_object_key" {
+  description = "S3 key of the uploaded config."
+  type        = string
+  default     = "litellm/config.yaml"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9!_.*'()/-]+\\.ya?ml$", var.config_object_key))
+    error_message = "config_object_key must be a safe S3 key ending in .yaml or .yml."
+  }
+}
+
+variable "kms_key_arn" {
+  description = "Customer-managed KMS key of the config object and the log group."
+  type        = string
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.kms_key_arn))
+    error_message = "kms_key_arn must be a KMS key ARN."
+  }
+}
+
+variable "execution_role_arn" {
+  description = "Execution role of the gateway and migrate tasks."
+  type        = string
+}
+
+variable "task_role_arn" {
+  description = "Task role of the gateway and migrate tasks."
+  type        = string
+}
+
+variable "db_bootstrap_execution_role_arn" {
+  description = "Execution role of the db-bootstrap task (the one that may read the RDS master secret)."
+  type        = string
+}
+
+variable "master_key_secret_arn" {
+  description = "Secret with the LiteLLM master key."
+  type        = string
+}
+
+variable "salt_key_secret_arn" {
+  description = "Secret with the LiteLLM salt key."
+  type        = string
+}
+
+variable "db_app_secret_arn" {
+  description = "Secret with the application DB login (keys username, password, DATABASE_URL)."
+  type        = string
+}
+
+variable "db_master_secret_arn" {
+  description = "RDS-managed master user secret (only the db-bootstrap task reads it)."
+  type        = string
+}
+
+variable "db_address" {
+  description = "Database host name."
+  type        = string
+}
+
+variable "db_port" {
+  description = "Database port."
+  type        = number
+  default     = 5432
+}
+
+variable "db_name" {
+  description = "Database name."
+  type        = string
+  default     = "litellm"
+}
+
+variable "cache" {
+  description = "Valkey connection (null = no cache). Password comes from auth_secret_arn (key: password)."
+  type = object({
+    host            = string
+    port            = number
+    username        = string
+    auth_secret_arn = string
+  })
+  default = null
+}
+
+variable "proxy_port" {
+  description = "Port LiteLLM listens on."
+  type        = number
+  default     = 4000
+
+  validation {
+    condition     = var.proxy_port > 1024 && var.proxy_port < 65536
+    error_message = "proxy_port must be between 1025 and 65535."
+  }
+}
+
+variable "task_cpu" {
+  description = "Fargate task CPU units of the gateway and migrate tasks."
+  type        = number
+  default     = 1024
+
+  validation {
+    condition     = contains([256, 512, 1024, 2048, 4096, 8192, 16384], var.task_cpu)
+    error_message = "task_cpu must be a Fargate CPU size."
+  }
+}
+
+variable "task_memory" {
+  description = "Fargate task memory (MiB) of the gateway and migrate tasks."
+  type        = number
+  default     = 2048
+
+  validation {
+    condition     = var.task_memory >= 512 && var.task_memory <= 122880
+    error_message = "task_memory must be between 512 and 122880 MiB."
+  }
+}
+
+variable "workers_per_task" {
+  description = "LiteLLM worker processes per task (--num_workers)."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.workers_per_task >= 1 && var.workers_per_task <= 8
+    error_message = "workers_per_task must be between 1 and 8."
+  }
+}
+
+variable "stop_timeout" {
+  description = "Seconds between SIGTERM and SIGKILL (Fargate max 120; Spot warning is 120)."
+  type        = number
+  default     = 110
+
+  validation {
+    condition     = var.stop_timeout >= 30 && var.stop_timeout <= 120
+    error_message = "stop_timeout must be between 30 and 120 seconds (Fargate limit)."
+  }
+}
+
+variable "log_retention_days" {
+  description = "Retention of the tasks' log group."
+  type        = number
+  default     = 365
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days must be a CloudWatch Logs retention value."
+  }
+}
+
+variable "tags" {
+  description = "Tags applied to every resource."
+  type        = map(string)
+  default     = {}
+}
