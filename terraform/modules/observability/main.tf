@@ -38,125 +38,122 @@ resource "aws_sns_topic_subscription" "email" {
   endpoint  = each.value
 }
 
-# ------------------------------------------------------------------- ALB
-resource "aws_cloudwatch_metric_alarm" "alb_5xx" {
-  alarm_name          = "${var.name}-alb-5xx"
-  alarm_description   = "Gateway returns 5xx (ELB or target) above threshold"
-  namespace           = "AWS/ApplicationELB"
-  metric_name         = "HTTPCode_Target_5XX_Count"
-  statistic           = "Sum"
-  period              = 300
-  evaluation_periods  = 1
-  threshold           = var.alb_5xx_threshold
-  comparison_operator = "GreaterThanOrEqualToThreshold"
-  treat_missing_data  = "notBreaching"
-  dimensions          = { LoadBalancer = var.alb_arn_suffix }
-  alarm_actions       = local.alarm_actions
-  ok_actions          = local.alarm_actions
-  tags                = var.tags
-}
+# ------------------------------------------------------------------- alarms
+# One CloudWatch alarm per entry; each notifies the topic when it fires and when it clears.
+locals {
+  # map(string) throughout, so that every alarm below has the same type.
+  alb_dimensions = tomap({ LoadBalancer = var.alb_arn_suffix })
+  rds_dimensions = tomap({ DBInstanceIdentifier = var.db_instance_id })
 
-resource "aws_cloudwatch_metric_alarm" "alb_elb_5xx" {
-  alarm_name          = "${var.name}-alb-elb-5xx"
-  alarm_description   = "ALB itself returns 5xx (no healthy target, timeouts)"
-  namespace           = "AWS/ApplicationELB"
-  metric_name         = "HTTPCode_ELB_5XX_Count"
-  statistic           = "Sum"
-  period              = 300
-  evaluation_periods  = 1
-  threshold           = var.alb_5xx_threshold
-  comparison_operator = "GreaterThanOrEqualToThreshold"
-  treat_missing_data  = "notBreaching"
-  dimensions          = { LoadBalancer = var.alb_arn_suffix }
-  alarm_actions       = local.alarm_actions
-  ok_actions          = local.alarm_actions
-  tags                = var.tags
-}
-
-resource "aws_cloudwatch_metric_alarm" "unhealthy_targets" {
-  alarm_name          = "${var.name}-unhealthy-targets"
-  alarm_description   = "At least one gateway task fails the /health/liveliness check"
-  namespace           = "AWS/ApplicationELB"
-  metric_name         = "UnHealthyHostCount"
-  statistic           = "Maximum"
-  period              = 60
-  evaluation_periods  = 3
-  threshold           = 1
-  comparison_operator = "GreaterThanOrEqualToThreshold"
-  treat_missing_data  = "notBreaching"
-  dimensions = {
-    LoadBalancer = var.alb_arn_suffix
-    TargetGroup  = var.target_group_arn_suffix
+  alarms = {
+    alb_5xx = {
+      suffix      = "alb-5xx"
+      description = "Gateway returns 5xx (ELB or target) above threshold"
+      namespace   = "AWS/ApplicationELB"
+      metric      = "HTTPCode_Target_5XX_Count"
+      statistic   = "Sum"
+      period      = 300
+      periods     = 1
+      threshold   = var.alb_5xx_threshold
+      operator    = "GreaterThanOrEqualToThreshold"
+      missing     = "notBreaching"
+      dimensions  = local.alb_dimensions
+    }
+    alb_elb_5xx = {
+      suffix      = "alb-elb-5xx"
+      description = "ALB itself returns 5xx (no healthy target, timeouts)"
+      namespace   = "AWS/ApplicationELB"
+      metric      = "HTTPCode_ELB_5XX_Count"
+      statistic   = "Sum"
+      period      = 300
+      periods     = 1
+      threshold   = var.alb_5xx_threshold
+      operator    = "GreaterThanOrEqualToThreshold"
+      missing     = "notBreaching"
+      dimensions  = local.alb_dimensions
+    }
+    unhealthy_targets = {
+      suffix      = "unhealthy-targets"
+      description = "At least one gateway task fails the /health/liveliness check"
+      namespace   = "AWS/ApplicationELB"
+      metric      = "UnHealthyHostCount"
+      statistic   = "Maximum"
+      period      = 60
+      periods     = 3
+      threshold   = 1
+      operator    = "GreaterThanOrEqualToThreshold"
+      missing     = "notBreaching"
+      dimensions  = merge(local.alb_dimensions, tomap({ TargetGroup = var.target_group_arn_suffix }))
+    }
+    ecs_cpu = {
+      suffix      = "ecs-cpu"
+      description = "Gateway service CPU high (autoscaling at max?)"
+      namespace   = "AWS/ECS"
+      metric      = "CPUUtilization"
+      statistic   = "Average"
+      period      = 300
+      periods     = 3
+      threshold   = var.ecs_cpu_threshold
+      operator    = "GreaterThanOrEqualToThreshold"
+      missing     = "missing"
+      dimensions  = tomap({ ClusterName = var.ecs_cluster_name, ServiceName = var.ecs_service_name })
+    }
+    rds_connections = {
+      suffix      = "rds-connections"
+      description = "PostgreSQL connections approach the connection budget"
+      namespace   = "AWS/RDS"
+      metric      = "DatabaseConnections"
+      statistic   = "Maximum"
+      period      = 300
+      periods     = 1
+      threshold   = var.rds_connections_threshold
+      operator    = "GreaterThanOrEqualToThreshold"
+      missing     = "missing"
+      dimensions  = local.rds_dimensions
+    }
+    rds_cpu = {
+      suffix      = "rds-cpu"
+      description = "PostgreSQL CPU high (t4g burst credits at risk)"
+      namespace   = "AWS/RDS"
+      metric      = "CPUUtilization"
+      statistic   = "Average"
+      period      = 300
+      periods     = 3
+      threshold   = var.rds_cpu_threshold
+      operator    = "GreaterThanOrEqualToThreshold"
+      missing     = "missing"
+      dimensions  = local.rds_dimensions
+    }
+    rds_free_storage = {
+      suffix      = "rds-free-storage"
+      description = "PostgreSQL free storage below 2 GiB"
+      namespace   = "AWS/RDS"
+      metric      = "FreeStorageSpace"
+      statistic   = "Minimum"
+      period      = 300
+      periods     = 1
+      threshold   = 2147483648
+      operator    = "LessThanOrEqualToThreshold"
+      missing     = "missing"
+      dimensions  = local.rds_dimensions
+    }
   }
-  alarm_actions = local.alarm_actions
-  ok_actions    = local.alarm_actions
-  tags          = var.tags
 }
 
-# ------------------------------------------------------------------- ECS
-resource "aws_cloudwatch_metric_alarm" "ecs_cpu" {
-  alarm_name          = "${var.name}-ecs-cpu"
-  alarm_description   = "Gateway service CPU high (autoscaling at max?)"
-  namespace           = "AWS/ECS"
-  metric_name         = "CPUUtilization"
-  statistic           = "Average"
-  period              = 300
-  evaluation_periods  = 3
-  threshold           = var.ecs_cpu_threshold
-  comparison_operator = "GreaterThanOrEqualToThreshold"
-  dimensions = {
-    ClusterName = var.ecs_cluster_name
-    ServiceName = var.ecs_service_name
-  }
-  alarm_actions = local.alarm_actions
-  ok_actions    = local.alarm_actions
-  tags          = var.tags
-}
+resource "aws_cloudwatch_metric_alarm" "this" {
+  for_each = local.alarms
 
-# ------------------------------------------------------------------- RDS
-resource "aws_cloudwatch_metric_alarm" "rds_connections" {
-  alarm_name          = "${var.name}-rds-connections"
-  alarm_description   = "PostgreSQL connections approach the connection budget"
-  namespace           = "AWS/RDS"
-  metric_name         = "DatabaseConnections"
-  statistic           = "Maximum"
-  period              = 300
-  evaluation_periods  = 1
-  threshold           = var.rds_connections_threshold
-  comparison_operator = "GreaterThanOrEqualToThreshold"
-  dimensions          = { DBInstanceIdentifier = var.db_instance_id }
-  alarm_actions       = local.alarm_actions
-  ok_actions          = local.alarm_actions
-  tags                = var.tags
-}
-
-resource "aws_cloudwatch_metric_alarm" "rds_cpu" {
-  alarm_name          = "${var.name}-rds-cpu"
-  alarm_description   = "PostgreSQL CPU high (t4g burst credits at risk)"
-  namespace           = "AWS/RDS"
-  metric_name         = "CPUUtilization"
-  statistic           = "Average"
-  period              = 300
-  evaluation_periods  = 3
-  threshold           = var.rds_cpu_threshold
-  comparison_operator = "GreaterThanOrEqualToThreshold"
-  dimensions          = { DBInstanceIdentifier = var.db_instance_id }
-  alarm_actions       = local.alarm_actions
-  ok_actions          = local.alarm_actions
-  tags                = var.tags
-}
-
-resource "aws_cloudwatch_metric_alarm" "rds_free_storage" {
-  alarm_name          = "${var.name}-rds-free-storage"
-  alarm_description   = "PostgreSQL free storage below 2 GiB"
-  namespace           = "AWS/RDS"
-  metric_name         = "FreeStorageSpace"
-  statistic           = "Minimum"
-  period              = 300
-  evaluation_periods  = 1
-  threshold           = 2147483648
-  comparison_operator = "LessThanOrEqualToThreshold"
-  dimensions          = { DBInstanceIdentifier = var.db_instance_id }
+  alarm_name          = "${var.name}-${each.value.suffix}"
+  alarm_description   = each.value.description
+  namespace           = each.value.namespace
+  metric_name         = each.value.metric
+  statistic           = each.value.statistic
+  period              = each.value.period
+  evaluation_periods  = each.value.periods
+  threshold           = each.value.threshold
+  comparison_operator = each.value.operator
+  treat_missing_data  = each.value.missing
+  dimensions          = each.value.dimensions
   alarm_actions       = local.alarm_actions
   ok_actions          = local.alarm_actions
   tags                = var.tags
