@@ -20,8 +20,10 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 TF_ROOT = REPO / "terraform"
 MODULES = sorted(p for p in (TF_ROOT / "modules").iterdir() if (p / "main.tf").is_file())
-ROOTS = sorted(p for p in (TF_ROOT / "environments").iterdir() if (p / "main.tf").is_file()) + [TF_ROOT / "bootstrap"]
-CONFIG_DIRS = MODULES + ROOTS
+ROOTS = [*sorted(p for p in (TF_ROOT / "environments").iterdir() if (p / "main.tf").is_file()), TF_ROOT / "bootstrap"]
+# The example roots of reusable modules (terraform/modules/*/examples/*): their READMEs show them.
+EXAMPLES = sorted(p.parent for p in (TF_ROOT / "modules").glob("*/examples/*/main.tf"))
+CONFIG_DIRS = MODULES + ROOTS + EXAMPLES
 TEST_DIRS = [d for d in CONFIG_DIRS if list((d / "tests").glob("*.tftest.hcl"))]
 SKIPS_DOC = REPO / "docs" / "checkov-skips.md"
 

@@ -1,0 +1,28 @@
+# A Fargate cluster whose services keep two on-demand tasks and run the rest on Spot.
+terraform {
+  required_version = ">= 1.9"
+
+  required_providers {
+    aws = {
+      source  = "hashicorp/aws"
+      version = "~> 5.100"
+    }
+  }
+}
+
+provider "aws" {
+  region = "ap-south-1"
+}
+
+module "cluster" {
+  source = "../.."
+
+  name           = "example"
+  on_demand_base = 2
+  tags           = { Team = "platform" }
+}
+
+output "cluster_arn" {
+  description = "The cluster (known once its capacity providers are attached)."
+  value       = module.cluster.arn
+}
