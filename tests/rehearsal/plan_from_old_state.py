@@ -131,7 +131,8 @@ def main(argv: list[str] | None = None) -> int:
             if changed:
                 failed = True
                 print(f"  NOT a pure move; the plan is in {new / root / 'tfplan'} (--keep to look at it)")
-                print("\n".join("  " + line for line in text.splitlines() if line.lstrip().startswith(("#", "~", "-/+"))))
+                changes = [line for line in text.splitlines() if line.lstrip().startswith(("#", "~", "-/+"))]
+                print("\n".join("  " + line for line in changes))
     finally:
         rh.close()
         if not args.keep:

@@ -120,7 +120,7 @@ moved {
 
 moved {
   from = module.gateway.aws_iam_role.execution
-  to   = module.gateway_task_roles.aws_iam_role.execution
+  to   = module.gateway_task_roles.aws_iam_role.this["execution"]
 }
 
 moved {
@@ -130,7 +130,7 @@ moved {
 
 moved {
   from = module.gateway.aws_iam_role.task
-  to   = module.gateway_task_roles.aws_iam_role.task
+  to   = module.gateway_task_roles.aws_iam_role.this["task"]
 }
 
 moved {
@@ -145,7 +145,7 @@ moved {
 
 moved {
   from = module.gateway.aws_iam_role.db_bootstrap_execution
-  to   = module.gateway_task_roles.aws_iam_role.db_bootstrap_execution
+  to   = module.gateway_task_roles.aws_iam_role.this["db_bootstrap_execution"]
 }
 
 moved {
@@ -190,10 +190,10 @@ moved {
 
 moved {
   from = module.gateway.aws_appautoscaling_policy.cpu
-  to   = module.gateway_service.aws_appautoscaling_policy.cpu
+  to   = module.gateway_service.aws_appautoscaling_policy.this["cpu"]
 }
 
 moved {
   from = module.gateway.aws_appautoscaling_policy.requests
-  to   = module.gateway_service.aws_appautoscaling_policy.requests
+  to   = module.gateway_service.aws_appautoscaling_policy.this["requests"]
 }

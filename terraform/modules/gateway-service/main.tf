@@ -72,39 +72,27 @@ resource "aws_appautoscaling_target" "this" {
   tags               = var.tags
 }
 
-resource "aws_appautoscaling_policy" "cpu" {
-  name               = "${var.name}-cpu"
-  policy_type        = "TargetTrackingScaling"
-  service_namespace  = aws_appautoscaling_target.this.service_namespace
-  resource_id        = aws_appautoscaling_target.this.resource_id
-  scalable_dimension = aws_appautoscaling_target.this.scalable_dimension
-
-  target_tracking_scaling_policy_configuration {
-    target_value       = var.cpu_target_percent
-    scale_in_cooldown  = 300
-    scale_out_cooldown = 60
-
-    predefined_metric_specification {
-      predefined_metric_type = "ECSServiceAverageCPUUtilization"
-    }
+# Target tracking on two metrics; the service scales out when either is above its target.
+resource "aws_appautoscaling_policy" "this" {
+  for_each = {
+    cpu      = { metric = "ECSServiceAverageCPUUtilization", target = var.cpu_target_percent, label = null }
+    requests = { metric = "ALBRequestCountPerTarget", target = var.requests_per_target, label = "${var.alb_arn_suffix}/${var.target_group_arn_suffix}" }
   }
-}
 
-resource "aws_appautoscaling_policy" "requests" {
-  name               = "${var.name}-requests"
+  name               = "${var.name}-${each.key}"
   policy_type        = "TargetTrackingScaling"
   service_namespace  = aws_appautoscaling_target.this.service_namespace
   resource_id        = aws_appautoscaling_target.this.resource_id
   scalable_dimension = aws_appautoscaling_target.this.scalable_dimension
 
   target_tracking_scaling_policy_configuration {
-    target_value       = var.requests_per_target
+    target_value       = each.value.target
     scale_in_cooldown  = 300
     scale_out_cooldown = 60
 
     predefined_metric_specification {
-      predefined_metric_type = "ALBRequestCountPerTarget"
-      resource_label         = "${var.alb_arn_suffix}/${var.target_group_arn_suffix}"
+      predefined_metric_type = each.value.metric
+      resource_label         = each.value.label
     }
   }
 }

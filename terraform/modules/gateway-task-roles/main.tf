@@ -97,16 +97,31 @@ locals {
   )
 }
 
-# =================================================================== the gateway's tasks
-resource "aws_iam_role" "execution" {
-  name               = "${var.name}-ecs-execution"
+# =================================================================== roles
+# Three roles, each trusting ECS tasks of this account only:
+# - execution: what ECS needs to start the gateway and migrate tasks (image, secrets, logs);
+# - task: what LiteLLM itself does (invoke Bedrock, read its config);
+# - db_bootstrap_execution: starts the one-off db-bootstrap task, which creates the application
+#   role with the password bootstrap-secrets wrote to the app secret, logging in with the
+#   RDS-managed master secret. No other role may read that secret.
+# The policies below are one resource each, not a table: checkov evaluates a policy document only
+# when it is written out in the resource.
+resource "aws_iam_role" "this" {
+  for_each = {
+    execution              = "${var.name}-ecs-execution"
+    task                   = "${var.name}-ecs-task"
+    db_bootstrap_execution = "${var.name}-db-bootstrap-execution"
+  }
+
+  name               = each.value
   assume_role_policy = local.ecs_tasks_assume_role_policy
   tags               = var.tags
 }
 
+# =================================================================== execution
 resource "aws_iam_role_policy" "execution" {
   name = "gateway-secrets-and-logs"
-  role = aws_iam_role.execution.id
+  role = aws_iam_role.this["execution"].id
   policy = jsonencode({
     Version = "2012-10-17"
     Statement = concat([
@@ -136,21 +151,16 @@ resource "aws_iam_role_policy" "execution" {
   })
 }
 
-resource "aws_iam_role" "task" {
-  name               = "${var.name}-ecs-task"
-  assume_role_policy = local.ecs_tasks_assume_role_policy
-  tags               = var.tags
-}
-
+# =================================================================== task
 resource "aws_iam_role_policy" "task_bedrock" {
   name   = "invoke-configured-bedrock-models"
-  role   = aws_iam_role.task.id
+  role   = aws_iam_role.this["task"].id
   policy = jsonencode({ Version = "2012-10-17", Statement = local.bedrock_statements })
 }
 
 resource "aws_iam_role_policy" "task_config" {
   name = "read-gateway-config"
-  role = aws_iam_role.task.id
+  role = aws_iam_role.this["task"].id
   policy = jsonencode({
     Version = "2012-10-17"
     Statement = [
@@ -173,18 +183,10 @@ resource "aws_iam_role_policy" "task_config" {
   })
 }
 
-# =================================================================== the one-off db-bootstrap task
-# It creates the application role with the password bootstrap-secrets wrote to the app secret,
-# logging in with the RDS-managed master secret, which only this role may read.
-resource "aws_iam_role" "db_bootstrap_execution" {
-  name               = "${var.name}-db-bootstrap-execution"
-  assume_role_policy = local.ecs_tasks_assume_role_policy
-  tags               = var.tags
-}
-
+# =================================================================== db_bootstrap_execution
 resource "aws_iam_role_policy" "db_bootstrap_execution" {
   name = "db-bootstrap-secrets-and-logs"
-  role = aws_iam_role.db_bootstrap_execution.id
+  role = aws_iam_role.this["db_bootstrap_execution"].id
   policy = jsonencode({
     Version = "2012-10-17"
     Statement = [

@@ -39,41 +39,40 @@ resource "aws_sns_topic_subscription" "email" {
 }
 
 # ------------------------------------------------------------------- alarms
-# One CloudWatch alarm per entry; each notifies the topic when it fires and when it clears.
+# One CloudWatch alarm per row; each notifies the topic when it fires and when it clears. A row
+# gives what differs from alarm_defaults.
 locals {
-  # map(string) throughout, so that every alarm below has the same type.
+  # map(string) throughout, so that every row has the same type.
   alb_dimensions = tomap({ LoadBalancer = var.alb_arn_suffix })
   rds_dimensions = tomap({ DBInstanceIdentifier = var.db_instance_id })
 
-  alarms = {
+  alarm_defaults = {
+    period   = 300
+    periods  = 1
+    operator = "GreaterThanOrEqualToThreshold"
+    missing  = "missing"
+  }
+
+  alarms = { for key, row in {
     alb_5xx = {
-      suffix      = "alb-5xx"
       description = "Gateway returns 5xx (ELB or target) above threshold"
       namespace   = "AWS/ApplicationELB"
       metric      = "HTTPCode_Target_5XX_Count"
       statistic   = "Sum"
-      period      = 300
-      periods     = 1
       threshold   = var.alb_5xx_threshold
-      operator    = "GreaterThanOrEqualToThreshold"
       missing     = "notBreaching"
       dimensions  = local.alb_dimensions
     }
     alb_elb_5xx = {
-      suffix      = "alb-elb-5xx"
       description = "ALB itself returns 5xx (no healthy target, timeouts)"
       namespace   = "AWS/ApplicationELB"
       metric      = "HTTPCode_ELB_5XX_Count"
       statistic   = "Sum"
-      period      = 300
-      periods     = 1
       threshold   = var.alb_5xx_threshold
-      operator    = "GreaterThanOrEqualToThreshold"
       missing     = "notBreaching"
       dimensions  = local.alb_dimensions
     }
     unhealthy_targets = {
-      suffix      = "unhealthy-targets"
       description = "At least one gateway task fails the /health/liveliness check"
       namespace   = "AWS/ApplicationELB"
       metric      = "UnHealthyHostCount"
@@ -81,69 +80,51 @@ locals {
       period      = 60
       periods     = 3
       threshold   = 1
-      operator    = "GreaterThanOrEqualToThreshold"
       missing     = "notBreaching"
       dimensions  = merge(local.alb_dimensions, tomap({ TargetGroup = var.target_group_arn_suffix }))
     }
     ecs_cpu = {
-      suffix      = "ecs-cpu"
       description = "Gateway service CPU high (autoscaling at max?)"
       namespace   = "AWS/ECS"
       metric      = "CPUUtilization"
       statistic   = "Average"
-      period      = 300
       periods     = 3
       threshold   = var.ecs_cpu_threshold
-      operator    = "GreaterThanOrEqualToThreshold"
-      missing     = "missing"
       dimensions  = tomap({ ClusterName = var.ecs_cluster_name, ServiceName = var.ecs_service_name })
     }
     rds_connections = {
-      suffix      = "rds-connections"
       description = "PostgreSQL connections approach the connection budget"
       namespace   = "AWS/RDS"
       metric      = "DatabaseConnections"
       statistic   = "Maximum"
-      period      = 300
-      periods     = 1
       threshold   = var.rds_connections_threshold
-      operator    = "GreaterThanOrEqualToThreshold"
-      missing     = "missing"
       dimensions  = local.rds_dimensions
     }
     rds_cpu = {
-      suffix      = "rds-cpu"
       description = "PostgreSQL CPU high (t4g burst credits at risk)"
       namespace   = "AWS/RDS"
       metric      = "CPUUtilization"
       statistic   = "Average"
-      period      = 300
       periods     = 3
       threshold   = var.rds_cpu_threshold
-      operator    = "GreaterThanOrEqualToThreshold"
-      missing     = "missing"
       dimensions  = local.rds_dimensions
     }
     rds_free_storage = {
-      suffix      = "rds-free-storage"
       description = "PostgreSQL free storage below 2 GiB"
       namespace   = "AWS/RDS"
       metric      = "FreeStorageSpace"
       statistic   = "Minimum"
-      period      = 300
-      periods     = 1
       threshold   = 2147483648
       operator    = "LessThanOrEqualToThreshold"
-      missing     = "missing"
       dimensions  = local.rds_dimensions
     }
-  }
+  } : key => merge(local.alarm_defaults, row) }
 }
 
 resource "aws_cloudwatch_metric_alarm" "this" {
   for_each = local.alarms
 
-  alarm_name          = "${var.name}-${each.value.suffix}"
+  alarm_name          = "${var.name}-${replace(each.key, "_", "-")}"
   alarm_description   = each.value.description
   namespace           = each.value.namespace
   metric_name         = each.value.metric

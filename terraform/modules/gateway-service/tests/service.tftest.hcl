@@ -58,9 +58,19 @@ run "spot_service" {
   assert {
     condition = (
       aws_appautoscaling_target.this.min_capacity == 2 && aws_appautoscaling_target.this.max_capacity == 4 &&
-      one(one(aws_appautoscaling_policy.requests.target_tracking_scaling_policy_configuration).predefined_metric_specification).resource_label == "app/llm-gateway-alb/50dc6c495c0c9188/targetgroup/llm-gateway-tg/73e2d6bc24d8a067"
+      one(one(aws_appautoscaling_policy.this["requests"].target_tracking_scaling_policy_configuration).predefined_metric_specification).resource_label == "app/llm-gateway-alb/50dc6c495c0c9188/targetgroup/llm-gateway-tg/73e2d6bc24d8a067"
     )
     error_message = "Unpaused, it scales from min_tasks to max_tasks on CPU and on requests per target of this ALB's target group."
+  }
+
+  assert {
+    condition = {
+      for k, p in aws_appautoscaling_policy.this : p.name => "${one(one(p.target_tracking_scaling_policy_configuration).predefined_metric_specification).predefined_metric_type} ${one(p.target_tracking_scaling_policy_configuration).target_value}"
+      } == {
+      "llm-gateway-cpu"      = "ECSServiceAverageCPUUtilization 60"
+      "llm-gateway-requests" = "ALBRequestCountPerTarget 300"
+    }
+    error_message = "Target tracking on average CPU (60 %) and on requests per task (300 a minute)."
   }
 
   # 4 tasks * 200 % * 1 worker * 5 + 10 = 50

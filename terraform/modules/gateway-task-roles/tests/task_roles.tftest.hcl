@@ -26,6 +26,17 @@ variables {
 run "least_privilege" {
   command = apply
 
+  assert {
+    condition = (
+      { for k, r in aws_iam_role.this : k => r.name } == {
+        execution              = "llm-gateway-ecs-execution"
+        task                   = "llm-gateway-ecs-task"
+        db_bootstrap_execution = "llm-gateway-db-bootstrap-execution"
+      }
+    )
+    error_message = "Three roles: execution, task, db-bootstrap execution."
+  }
+
   # ------------------------------------------------------------ Bedrock
   assert {
     condition = alltrue([
@@ -109,7 +120,7 @@ run "least_privilege" {
 
   assert {
     condition = alltrue([
-      for r in [aws_iam_role.execution, aws_iam_role.task, aws_iam_role.db_bootstrap_execution] :
+      for r in aws_iam_role.this :
       jsondecode(r.assume_role_policy).Statement[0].Principal.Service == "ecs-tasks.amazonaws.com" &&
       jsondecode(r.assume_role_policy).Statement[0].Condition.StringEquals["aws:SourceAccount"] == "123456789012"
     ])

@@ -23,17 +23,18 @@ run "alarms" {
 
   assert {
     condition = {
-      for k, a in aws_cloudwatch_metric_alarm.this : a.alarm_name => "${a.namespace} ${a.metric_name} ${a.statistic} ${a.comparison_operator} ${a.threshold}"
+      for k, a in aws_cloudwatch_metric_alarm.this :
+      a.alarm_name => "${a.namespace} ${a.metric_name} ${a.statistic} ${a.period}s x${a.evaluation_periods} ${a.comparison_operator} ${a.threshold} missing:${a.treat_missing_data}"
       } == {
-      "llm-gateway-alb-5xx"           = "AWS/ApplicationELB HTTPCode_Target_5XX_Count Sum GreaterThanOrEqualToThreshold 10"
-      "llm-gateway-alb-elb-5xx"       = "AWS/ApplicationELB HTTPCode_ELB_5XX_Count Sum GreaterThanOrEqualToThreshold 10"
-      "llm-gateway-unhealthy-targets" = "AWS/ApplicationELB UnHealthyHostCount Maximum GreaterThanOrEqualToThreshold 1"
-      "llm-gateway-ecs-cpu"           = "AWS/ECS CPUUtilization Average GreaterThanOrEqualToThreshold 85"
-      "llm-gateway-rds-connections"   = "AWS/RDS DatabaseConnections Maximum GreaterThanOrEqualToThreshold 70"
-      "llm-gateway-rds-cpu"           = "AWS/RDS CPUUtilization Average GreaterThanOrEqualToThreshold 80"
-      "llm-gateway-rds-free-storage"  = "AWS/RDS FreeStorageSpace Minimum LessThanOrEqualToThreshold 2147483648"
+      "llm-gateway-alb-5xx"           = "AWS/ApplicationELB HTTPCode_Target_5XX_Count Sum 300s x1 GreaterThanOrEqualToThreshold 10 missing:notBreaching"
+      "llm-gateway-alb-elb-5xx"       = "AWS/ApplicationELB HTTPCode_ELB_5XX_Count Sum 300s x1 GreaterThanOrEqualToThreshold 10 missing:notBreaching"
+      "llm-gateway-unhealthy-targets" = "AWS/ApplicationELB UnHealthyHostCount Maximum 60s x3 GreaterThanOrEqualToThreshold 1 missing:notBreaching"
+      "llm-gateway-ecs-cpu"           = "AWS/ECS CPUUtilization Average 300s x3 GreaterThanOrEqualToThreshold 85 missing:missing"
+      "llm-gateway-rds-connections"   = "AWS/RDS DatabaseConnections Maximum 300s x1 GreaterThanOrEqualToThreshold 70 missing:missing"
+      "llm-gateway-rds-cpu"           = "AWS/RDS CPUUtilization Average 300s x3 GreaterThanOrEqualToThreshold 80 missing:missing"
+      "llm-gateway-rds-free-storage"  = "AWS/RDS FreeStorageSpace Minimum 300s x1 LessThanOrEqualToThreshold 2147483648 missing:missing"
     }
-    error_message = "The seven alarms, each on its metric and threshold."
+    error_message = "The seven alarms, each on its metric, statistic, window and threshold."
   }
 
   assert {

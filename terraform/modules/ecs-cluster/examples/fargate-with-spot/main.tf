@@ -1,16 +1,6 @@
 # A Fargate cluster whose services keep two on-demand tasks and run the rest on Spot.
-terraform {
-  required_version = ">= 1.9"
-
-  required_providers {
-    aws = {
-      source  = "hashicorp/aws"
-      version = "~> 5.100"
-    }
-  }
-}
-
 provider "aws" {
+  # Terraform and AWS provider versions: the module's versions.tf.
   region = "ap-south-1"
 }
 

@@ -1,16 +1,6 @@
 # A role that only the production job of deploy.yml, run from main, can assume; it may read one bucket.
-terraform {
-  required_version = ">= 1.9"
-
-  required_providers {
-    aws = {
-      source  = "hashicorp/aws"
-      version = "~> 5.100"
-    }
-  }
-}
-
 provider "aws" {
+  # Terraform and AWS provider versions: the module's versions.tf.
   region = "ap-south-1"
 }
 

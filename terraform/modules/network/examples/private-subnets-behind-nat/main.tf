@@ -1,17 +1,7 @@
 # A two-AZ VPC: public subnets for a load balancer, private subnets whose tasks reach the internet
 # through one shared NAT gateway, flow logs encrypted with a key of the kms module.
-terraform {
-  required_version = ">= 1.9"
-
-  required_providers {
-    aws = {
-      source  = "hashicorp/aws"
-      version = "~> 5.100"
-    }
-  }
-}
-
 provider "aws" {
+  # Terraform and AWS provider versions: the module's versions.tf.
   region = "ap-south-1"
 }
 

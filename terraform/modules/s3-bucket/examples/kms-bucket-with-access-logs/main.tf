@@ -1,17 +1,7 @@
 # A KMS-encrypted bucket whose server access logs go to an SSE-S3 log bucket that also takes
 # ALB access logs: the two ways this stack uses the module (environments/production).
-terraform {
-  required_version = ">= 1.9"
-
-  required_providers {
-    aws = {
-      source  = "hashicorp/aws"
-      version = "~> 5.100"
-    }
-  }
-}
-
 provider "aws" {
+  # Terraform and AWS provider versions: the module's versions.tf.
   region = "ap-south-1"
 }
 

@@ -1,16 +1,6 @@
 # The S3 state backend of an account: a versioned bucket that refuses destruction, and its own key.
-terraform {
-  required_version = ">= 1.9"
-
-  required_providers {
-    aws = {
-      source  = "hashicorp/aws"
-      version = "~> 5.100"
-    }
-  }
-}
-
 provider "aws" {
+  # Terraform and AWS provider versions: the module's versions.tf.
   region = "ap-south-1"
 }
 
