@@ -222,4 +222,3 @@ class Rehearsal:
                 self.emulator.wait(10)
             except subprocess.TimeoutExpired:
                 self.emulator.kill()
-
