@@ -16,6 +16,9 @@ locals {
 
   endpoints_enabled = var.egress_mode == "endpoints"
 
+  # Where the ALB writes its access logs in the log bucket, and where that bucket lets it write.
+  alb_access_log_prefix = "alb"
+
   github_oidc_provider_arn = coalesce(var.github_oidc_provider_arn, try(data.aws_iam_openid_connect_provider.github[0].arn, null))
 }
 
@@ -130,7 +133,7 @@ module "access_logs_bucket" {
   lifecycle_rule_id                  = "expire-logs"
   expiration_days                    = 90
   noncurrent_version_expiration_days = 7
-  alb_access_log_prefix              = "alb"
+  alb_access_log_prefix              = local.alb_access_log_prefix
   server_access_log_delivery         = { prefix = "s3-access", source_bucket_arn = module.config_bucket.arn }
   force_destroy                      = !var.deletion_protection
   tags                               = local.tags
@@ -147,7 +150,7 @@ module "load_balancer" {
   target_port         = var.proxy_port
   admin_ingress_cidrs = var.gateway_admin_ingress_cidrs
   access_logs_bucket  = module.access_logs_bucket.id
-  access_logs_prefix  = "alb"
+  access_logs_prefix  = local.alb_access_log_prefix
   deletion_protection = var.deletion_protection
   tags                = local.tags
 }
