@@ -166,14 +166,72 @@ def bench_apply(env: Env, n: int, levels: list[int]) -> None:
     shutil.rmtree(ws)
 
 
-def floor_calls(n_users: int) -> dict:
+def floor_calls(n_users: int, tiers: int = 3) -> dict:
     pages = lambda k: max(1, math.ceil(k / 100))  # noqa: E731
-    # /budget/list 1 + /v2/team/list 1 (3 tiers) + /user/list (+ LiteLLM's default_user_id) + /key/list
-    return {"litellm": 1 + 1 + pages(n_users + 1) + pages(n_users), "key_store": pages(n_users)}
+    # /budget/list 1 + /v2/team/list 1 (3 tiers) + /team/info 1 per tier (memberships and their budget rows)
+    # + /user/list (+ LiteLLM's default_user_id) + /key/list
+    return {"litellm": 1 + 1 + tiers + pages(n_users + 1) + pages(n_users), "key_store": pages(n_users)}
+
+
+def audit_tail(ws: Path) -> dict:
+    return json.loads((ws / "gatewayctl-audit.jsonl").read_text().splitlines()[-1])
+
+
+def bench_apply_growth(env: Env, total: int, step: int, concurrency: int, member_batch: int) -> Path:
+    """Grow one gateway from 0 to `total` users, `step` new users per `apply --confirm`: users per
+    second for each step, end to end (process wall, including reading the live state, which grows)
+    and for the apply itself (the audit record's execute_s). Returns the seeded workspace."""
+    say(f"\n== apply --confirm growing the gateway to {total} users, {step} new users per run, concurrency "
+        f"{concurrency}, --member-batch {member_batch}; keys to moto's Secrets Manager ({load()}) ==")
+    say(f"{'users':>13} {'wall s':>7} {'users/s':>8} {'execute s':>9} {'users/s':>8} {'cpu s':>6} {'writes':>7}  load")
+    ws = new_workspace()
+    reset_gateway(env.admin)
+    rows = []
+    for start in range(0, total, step):
+        end = min(total, start + step)
+        generate_users(ws, end, prefix="grow")
+        r = run_measured(["apply", "--confirm", "--allow-mass-revocation", "--concurrency", str(concurrency),
+                          "--member-batch", str(member_batch), "--secret-prefix", "bench/grow/", "--timeout", "120"],
+                         ws, env.env)
+        if r["rc"] != 0:
+            raise SystemExit(f"apply failed at {start}-{end}: {r['stderr'][-2000:]}")
+        audit = audit_tail(ws)
+        n = end - start
+        la = os.getloadavg()
+        rows.append({"users_from": start, "users_to": end, "wall_s": round(r["wall"], 1),
+                     "users_per_s": round(n / r["wall"], 1), "execute_s": audit.get("execute_s"),
+                     "execute_users_per_s": round(n / audit["execute_s"], 1) if audit.get("execute_s") else None,
+                     "cpu_s": round(r["cpu"], 1), "writes": audit.get("gateway_writes"), "load": la})
+        row = rows[-1]
+        say(f"{start:>6}-{end:<6} {r['wall']:>7.1f} {row['users_per_s']:>8.1f} {row['execute_s'] or 0:>9.1f} "
+            f"{row['execute_users_per_s'] or 0:>8.1f} {r['cpu']:>6.1f} {row['writes']!s:>7}  "
+            f"{la[0]:.1f} {la[1]:.1f} {la[2]:.1f}")
+    first, last = rows[0], rows[-1]
+    for key in ("users_per_s", "execute_users_per_s"):
+        if first[key] and last[key]:
+            say(f"        {key}: last step / first step = {last[key] / first[key]:.2f}")
+    RESULTS["apply_growth"] = rows
+    return ws
+
+
+def measure_plan(env: Env, ws: Path, n: int, prefix: str) -> dict:
+    plan_args = ["plan", "--show-calls", "--detailed-exitcode", "--secret-prefix", prefix, "--timeout", "300"]
+    r = run_measured(plan_args, ws, env.env)
+    if r["rc"] != 0:
+        raise SystemExit(f"plan at {n} is not zero-change (exit {r['rc']}): {r['stdout'][-1500:]}")
+    m = re.search(r"calls: (\d+) to LiteLLM \((\{.*?\})\), (\d+) to the key store", r["stderr"])
+    fl = floor_calls(n)
+    row = {"users": n, "plan_wall_s": round(r["wall"], 2), "plan_cpu_s": round(r["cpu"], 2),
+           "plan_peak_rss_mb": round(r["maxrss_mb"], 1), "litellm_calls": int(m.group(1)), "by_path": m.group(2),
+           "key_store_calls": int(m.group(3)), "floor": fl, "load": os.getloadavg()}
+    say(f"{n:>7} {'':>8} {'':>8} {r['wall']:>11.2f} {r['cpu']:>10.2f} {r['maxrss_mb']:>7.1f} "
+        f"{row['litellm_calls']:>13} {fl['litellm']:>6} {row['key_store_calls']:>8} {fl['key_store']:>6}")
+    say(f"        by path: {row['by_path']}; {load()}")
+    return row
 
 
 def bench_plan(env: Env, sizes: list[int]) -> None:
-    say(f"\n== zero-change plan --show-calls (managed users seeded through apply --concurrency 8; {load()}) ==")
+    say(f"\n== zero-change plan --show-calls (managed users seeded through apply; {load()}) ==")
     say(f"{'users':>7} {'seed s':>8} {'seed u/s':>8} {'plan wall s':>11} {'plan cpu s':>10} "
         f"{'RSS MB':>7} {'LiteLLM calls':>13} {'floor':>6} {'SM calls':>8} {'floor':>6}")
     ws = new_workspace()
@@ -183,29 +241,11 @@ def bench_plan(env: Env, sizes: list[int]) -> None:
     for n in sorted(sizes):
         generate_users(ws, n, prefix="plan")
         started = time.monotonic()
-        apply(env, ws, 8, "bench/plan/")
+        apply(env, ws, 4, "bench/plan/")
         seed = time.monotonic() - started
-        plan_args = ["plan", "--show-calls", "--detailed-exitcode", "--secret-prefix", "bench/plan/",
-                     "--timeout", "300"]
-        r = run_measured(plan_args, ws, env.env)
-        reapplied = None
-        if r["rc"] == 2:  # apply said ok but left drift (see docs/performance.md); converge, then measure
-            reapplied = r["stdout"].strip().splitlines()[-1]
-            say(f"        plan after seeding was not empty ({reapplied}); applying again")
-            apply(env, ws, 8, "bench/plan/")
-            r = run_measured(plan_args, ws, env.env)
-        if r["rc"] != 0:
-            raise SystemExit(f"plan at {n} is not zero-change (exit {r['rc']}): {r['stdout'][-1500:]}")
-        m = re.search(r"calls: (\d+) to LiteLLM \((\{.*?\})\), (\d+) to the key store", r["stderr"])
-        calls, by_path, sm = int(m.group(1)), m.group(2), int(m.group(3))
-        fl = floor_calls(n)
-        rows.append({"users": n, "seed_s": round(seed, 1), "seed_users_per_s": round((n - have) / seed, 1),
-                     "plan_wall_s": round(r["wall"], 2), "plan_cpu_s": round(r["cpu"], 2),
-                     "plan_peak_rss_mb": round(r["maxrss_mb"], 1), "litellm_calls": calls,
-                     "by_path": by_path, "key_store_calls": sm, "floor": fl, "drift_after_seed": reapplied})
-        say(f"{n:>7} {seed:>8.1f} {(n - have) / seed:>8.1f} {r['wall']:>11.2f} {r['cpu']:>10.2f} "
-            f"{r['maxrss_mb']:>7.1f} {calls:>13} {fl['litellm']:>6} {sm:>8} {fl['key_store']:>6}")
-        say(f"        by path: {by_path}; {load()}")
+        say(f"        seeded {n - have} users in {seed:.1f} s ({(n - have) / seed:.1f} users/s)")
+        rows.append({**measure_plan(env, ws, n, "bench/plan/"), "seed_s": round(seed, 1),
+                     "seed_users_per_s": round((n - have) / seed, 1)})
         have = n
     RESULTS.setdefault("plan", []).extend(rows)
     shutil.rmtree(ws)
@@ -216,10 +256,15 @@ def main() -> int:
     ints = lambda s: [int(x) for x in s.split(",") if x]  # noqa: E731
     p.add_argument("--validate-sizes", type=ints, default=[100, 1000, 10000])
     p.add_argument("--plan-sizes", type=ints, default=[100, 1000],
-                   help="add 10000 for the largest size (seeding it through apply takes ~35 min on 2 cores)")
-    p.add_argument("--apply-users", type=int, default=1000)
-    p.add_argument("--concurrency", type=ints, default=[1, 2, 4, 8])
-    p.add_argument("--skip", default="", help="comma-separated: validate,apply,plan")
+                   help="gateways seeded through apply for the zero-change plan (the grown gateway adds its size)")
+    p.add_argument("--apply-users", type=int, default=1000, help="users per level of the concurrency sweep")
+    p.add_argument("--concurrency", type=ints, default=[],
+                   help="concurrency sweep, e.g. 1,2,4,8 (default: none; the growth run uses 4)")
+    p.add_argument("--grow-to", type=int, default=10000,
+                   help="apply growth run: users in the end (default 10000; then the zero-change plan there)")
+    p.add_argument("--grow-step", type=int, default=1000, help="new users per apply in the growth run")
+    p.add_argument("--member-batch", type=int, default=100, help="apply --member-batch for the growth run")
+    p.add_argument("--skip", default="", help="comma-separated: validate,apply,grow,plan")
     p.add_argument("--json", type=Path, help="also write the figures as JSON")
     args = p.parse_args()
     skip = set(args.skip.split(","))
@@ -238,10 +283,17 @@ def main() -> int:
                 big = [n for n in args.plan_sizes if n > 1000]
                 if "plan" not in skip and small:
                     bench_plan(env, small)
-                if "apply" not in skip:
+                if "apply" not in skip and args.concurrency:
                     bench_apply(env, args.apply_users, args.concurrency)
-                if "plan" not in skip and big:  # last: seeding 10,000 users is the slowest part
+                if "plan" not in skip and big:
                     bench_plan(env, big)
+                if "grow" not in skip and args.grow_to:  # last: the slowest part
+                    ws = bench_apply_growth(env, args.grow_to, args.grow_step, 4, args.member_batch)
+                    say(f"\n== zero-change plan on the grown gateway ({load()}) ==")
+                    say(f"{'users':>7} {'':>8} {'':>8} {'plan wall s':>11} {'plan cpu s':>10} "
+                        f"{'RSS MB':>7} {'LiteLLM calls':>13} {'floor':>6} {'SM calls':>8} {'floor':>6}")
+                    RESULTS.setdefault("plan", []).append(measure_plan(env, ws, args.grow_to, "bench/grow/"))
+                    shutil.rmtree(ws)
             finally:
                 env.close()
     finally:
