@@ -318,7 +318,8 @@ def register(sub, common) -> None:
     p.set_defaults(func=cmd_import)
 
     try:
-        from reconciler import history
+        from reconciler import chargeback, history
     except ImportError:
         return
     history.register(sub, common)
+    chargeback.register(sub, common)
