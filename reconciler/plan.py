@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from reconciler import member_budget
+from reconciler import commitment, member_budget
 from reconciler.limits import SafetyLimits, refusal
 from reconciler.live import LiveKey, LiveState
 from reconciler.policy import BUDGET_DURATION, MANAGED_BY, TEAM_PREFIX, DesiredState, Tier, User, end_of_day_utc
@@ -71,6 +71,7 @@ class Plan:
     counts: dict[str, int] = field(default_factory=dict)  # destructive changes in `actions`, by kind
     inputs: dict[str, Any] = field(default_factory=dict)  # what the plan was asked to do (apply checks them)
     overrides: list[str] = field(default_factory=list)  # safety-limit flags in force
+    finops: dict | None = None  # what the change costs (reconciler/commitment.py); not part of the digest
 
     @property
     def has_changes(self) -> bool:
@@ -94,6 +95,7 @@ class Plan:
             "warnings": self.warnings,
             "actions": [asdict(a) for a in self.actions],
             "out_of_band": [asdict(a) for a in self.out_of_band],
+            "finops": self.finops,
         }
 
     @classmethod
@@ -111,7 +113,7 @@ class Plan:
                    managed_key_count=data["managed_key_count"], revocation_count=data["revocation_count"],
                    refused=data.get("refused"), created_at=data["created_at"],
                    out_of_band=actions(data.get("out_of_band", [])), counts=data.get("counts", {}),
-                   inputs=data.get("inputs", {}), overrides=data.get("overrides", []))
+                   inputs=data.get("inputs", {}), overrides=data.get("overrides", []), finops=data.get("finops"))
 
 
 def summary(actions: list[Action]) -> dict[str, int]:
@@ -443,7 +445,9 @@ def build_plan(desired: DesiredState, live: LiveState, *, today: dt.date, commit
     actions.sort(key=lambda a: (order[a.kind], a.target))
     inputs = {"rotate": sorted(rotate), "adopt": adopt, "plan_viewer": plan_viewer,
               "prune_unmanaged": prune_unmanaged, "today": today.isoformat()}
+    touched = {a.target.removeprefix("user:") for a in actions if a.target.startswith("user:")}
     return Plan(actions=actions, warnings=warnings, desired_digest=desired_digest(desired),
                 live_digest=live.digest(), git_commit=commit, managed_key_count=managed_keys,
                 revocation_count=counts["revocation"], refused=refused, out_of_band=found, counts=counts,
-                inputs=inputs, overrides=limits.overrides())
+                inputs=inputs, overrides=limits.overrides(),
+                finops=commitment.summarise(desired, live, touched, today, now or dt.datetime.now(dt.UTC)))
