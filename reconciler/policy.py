@@ -29,6 +29,7 @@ class Tier:
     rpm_limit: int
     models: tuple[str, ...]
     max_exception_usd: Decimal | None = None  # cap on a user's budget_exception.extra_usd; None: not allowed
+    max_request_usd: Decimal | None = None  # stated overshoot bound: the most one request can cost
 
     @property
     def team_id(self) -> str:

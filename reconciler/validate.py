@@ -176,8 +176,18 @@ def check(root: Path, *, today: dt.date | None = None, allow_expired: bool = Fal
                     diags.append(tiers_doc.diag(("tiers", key, "max_exception_usd"),
                                                 f"max_exception_usd {cap} has more than two decimal places (cents)",
                                                 "tiers/budget-precision"))
+                bound = Decimal(spec["max_request_usd"])
+                for alias in spec["models"]:
+                    worst = bedrock.worst_request_usd(models[alias].bedrock_model_id) if alias in models else None
+                    if worst is not None and worst > bound:
+                        diags.append(tiers_doc.diag(
+                            ("tiers", key, "max_request_usd"),
+                            f"max_request_usd {bound} is below what one request to {alias} can cost: ${worst:.4f} "
+                            f"({models[alias].bedrock_model_id}: whole context in, maximum output out, at the "
+                            "pinned LiteLLM's prices); the stated overshoot bound would not hold",
+                            "tiers/request-bound"))
                 tiers[key] = Tier(key, spec["display_name"], budget, spec["rpm_limit"], tuple(spec["models"]),
-                                  max_exception_usd=cap)
+                                  max_exception_usd=cap, max_request_usd=bound)
 
     users: dict[str, User] = {}
     first_email: dict[str, str] = {}

@@ -157,3 +157,11 @@ def test_carry_ends_with_the_budget_window():
     (action,) = build_plan(desired(user("ann", "coding")), live, today=dt.date(2026, 12, 1), commit="c1",
                            now=december).actions
     assert [s.op for s in action.steps] == ["member_budget_reset"]
+
+
+def test_stated_overshoot_bound_must_cover_one_request_to_the_tiers_models(workspace):
+    tiers = workspace / "policies" / "tiers.yaml"
+    tiers.write_text(tiers.read_text().replace("max_request_usd: 1.56", "max_request_usd: 1.00"))
+    out = "\n".join(problems(workspace))
+    assert "max_request_usd 1.00 is below what one request to model-balanced can cost: $1.5600" in out
+    assert "[tiers/request-bound]" in out
