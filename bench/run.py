@@ -251,6 +251,74 @@ def bench_plan(env: Env, sizes: list[int]) -> None:
     shutil.rmtree(ws)
 
 
+SEED_SPEND_SQL = """
+INSERT INTO "LiteLLM_SpendLogs" (request_id, call_type, api_key, spend, total_tokens, prompt_tokens,
+    completion_tokens, "startTime", "endTime", model, model_group, custom_llm_provider, "user", team_id,
+    metadata, status)
+SELECT 'bench-' || g, 'acompletion', md5('bench-key-' || (g % {users})), (g % 997) * 0.000013, 1100, 1000, 100,
+       t, t + interval '2 second', 'global.anthropic.claude-haiku-4-5-20251001-v1:0', 'model-cheap', 'bedrock',
+       'report' || lpad((g % {users})::text, 5, '0'), 'tier-drafting', {metadata}::jsonb, 'success'
+FROM generate_series({first}, {last}) AS g,
+     LATERAL (SELECT timestamp '{start}' + g * interval '{step} microseconds') AS s(t)
+"""
+
+
+def bench_report(env: Env, sizes: list[int], users: int = 1000) -> None:
+    """`gatewayctl report` over a month holding N spend-log rows. The API cannot write a million rows
+    in reasonable time on this machine (about 45 paid calls/s on one worker), so the rows are seeded
+    straight into the harness's PostgreSQL with one INSERT ... SELECT generate_series, shaped like the
+    rows LiteLLM writes (user, key hash, team, model, spend, a ~700-byte metadata document)."""
+    if env.h is None:
+        say("\n== report: skipped (needs the harness's database; not available with LITELLM_BENCH_BASE_URL) ==")
+        return
+    month, start = "2026-11", "2026-10-31 18:30:00"  # November in Asia/Kolkata, as UTC
+    say(f"\n== report --month {month} over N spend-log rows seeded into PostgreSQL ({users} users; {load()}) ==")
+    say(f"{'rows':>9} {'seed s':>7} {'wall s':>8} {'rows/s':>8} {'cpu s':>7} {'peak RSS MB':>11} {'calls':>6}  load")
+    ws = new_workspace()
+    generate_users(ws, users, prefix="report")
+    git_env = {**os.environ, "GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@example.com",
+               "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@example.com",
+               "GIT_AUTHOR_DATE": "2026-10-01T00:00:00Z", "GIT_COMMITTER_DATE": "2026-10-01T00:00:00Z"}
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "bench users"]):
+        subprocess.run(["git", *args], cwd=ws, env=git_env, check=True, capture_output=True)
+    metadata = json.dumps({"user_api_key_alias": "u-report00001", "user_api_key_team_id": "tier-drafting",
+                           "user_api_key_user_id": "report00001", "model_group": "model-cheap",
+                           "additional_usage_values": {"prompt_tokens_details": None}, "status": "success",
+                           "mcp_tool_call_metadata": None, "requester_ip_address": "10.0.3.17",
+                           "spend_logs_metadata": None, "usage_object": {"completion_tokens": 100,
+                           "prompt_tokens": 1000, "total_tokens": 1100}, "model_map_information": {
+                           "model_map_key": "global.anthropic.claude-haiku-4-5-20251001-v1:0",
+                           "model_map_value": {"input_cost_per_token": 1e-06, "output_cost_per_token": 5e-06}},
+                           "x": "y" * 200})
+    seeded, rows = 0, []
+    for n in sorted(sizes):
+        step_us = int(30 * 86400 * 1e6 / (max(sizes) + 1))  # spread the largest size over the month
+        t0 = time.monotonic()
+        sql = SEED_SPEND_SQL.format(users=users, first=seeded + 1, last=n, start=start, step=step_us,
+                                    metadata="'" + metadata.replace("'", "''") + "'")
+        subprocess.run(["psql", env.h.database_url, "-q", "-v", "ON_ERROR_STOP=1", "-c", sql], check=True,
+                       capture_output=True)
+        subprocess.run(["psql", env.h.database_url, "-q", "-c", 'ANALYZE "LiteLLM_SpendLogs"'], check=True,
+                       capture_output=True)
+        seed_s, seeded = time.monotonic() - t0, n
+        r = run_measured(["report", "--month", month, "--format", "json", "--timeout", "300"], ws, env.env)
+        if r["rc"] != 0:
+            raise SystemExit(f"report failed at {n} rows: {r['stderr'][-2000:]}")
+        report = json.loads(r["stdout"])
+        la = os.getloadavg()
+        rows.append({"rows": report["spend_rows"], "seed_s": round(seed_s, 1), "wall_s": round(r["wall"], 1),
+                     "rows_per_s": round(report["spend_rows"] / r["wall"]), "cpu_s": round(r["cpu"], 1),
+                     "peak_rss_mb": round(r["maxrss_mb"], 1), "calls": report["gateway_calls"],
+                     "total_usd": report["gateway_total_usd"], "difference_usd": report["difference_usd"], "load": la})
+        row = rows[-1]
+        say(f"{row['rows']:>9,} {seed_s:>7.1f} {r['wall']:>8.1f} {row['rows_per_s']:>8,} {r['cpu']:>7.1f} "
+            f"{r['maxrss_mb']:>11.1f} {row['calls']:>6}  {la[0]:.1f} {la[1]:.1f} {la[2]:.1f}")
+        if row["rows"] != n:
+            raise SystemExit(f"report read {row['rows']} rows, {n} were seeded")
+    RESULTS["report"] = rows
+    shutil.rmtree(ws)
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ints = lambda s: [int(x) for x in s.split(",") if x]  # noqa: E731
@@ -264,7 +332,9 @@ def main() -> int:
                    help="apply growth run: users in the end (default 10000; then the zero-change plan there)")
     p.add_argument("--grow-step", type=int, default=1000, help="new users per apply in the growth run")
     p.add_argument("--member-batch", type=int, default=100, help="apply --member-batch for the growth run")
-    p.add_argument("--skip", default="", help="comma-separated: validate,apply,grow,plan")
+    p.add_argument("--report-rows", type=ints, default=[100000, 1000000],
+                   help="spend-log rows in the report month (each size adds rows to the last; default 100000,1000000)")
+    p.add_argument("--skip", default="", help="comma-separated: validate,apply,grow,plan,report")
     p.add_argument("--json", type=Path, help="also write the figures as JSON")
     args = p.parse_args()
     skip = set(args.skip.split(","))
@@ -276,9 +346,11 @@ def main() -> int:
     try:
         if "validate" not in skip:
             bench_validate(args.validate_sizes)
-        if {"apply", "plan"} - skip:
+        if {"apply", "plan", "grow", "report"} - skip:
             env = Env()
             try:
+                if "report" not in skip and args.report_rows:
+                    bench_report(env, args.report_rows)
                 small = [n for n in args.plan_sizes if n <= 1000]
                 big = [n for n in args.plan_sizes if n > 1000]
                 if "plan" not in skip and small:

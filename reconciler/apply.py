@@ -76,6 +76,7 @@ class Executor:
         self.client, self.store, self.commit, self.out = client, store, commit, out
         self.journal = journal
         self._print = threading.Lock()
+        self.phase_s: dict[str, float] = {}  # wall time of each phase of the last execute()
 
     def _record(self, entry: dict) -> None:
         """Journal each finished action at once, so a killed apply still leaves its record behind."""
@@ -196,13 +197,19 @@ class Executor:
         if member_batch <= 1:
             split = [None] * len(users)
         workers = max(1, concurrency)
+        clock = time.monotonic()
         with ThreadPoolExecutor(max_workers=workers) as pool:
             list(pool.map(lambda i: self.run_steps(users[i].steps[:split[i]], user_results[i]),
                           [i for i in range(len(users)) if split[i] is not None]))
+            self.phase_s["before_membership"] = round(time.monotonic() - clock, 3)
+            clock = time.monotonic()
             self._add_memberships(users, split, user_results, workers, member_batch)
+            self.phase_s["memberships"] = round(time.monotonic() - clock, 3)
+            clock = time.monotonic()
             futures = [pool.submit(self._finish_user, users[i], split[i], user_results[i], len(tiers) + i + 1, total)
                        for i in range(len(users))]
             results += [f.result() for f in futures]
+            self.phase_s["after_membership"] = round(time.monotonic() - clock, 3)
         return results
 
     def _finish_user(self, action: Action, split: int | None, result: ActionResult, n: int,

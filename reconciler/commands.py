@@ -234,6 +234,7 @@ def cmd_apply(args) -> int:
                 record["out_of_band_left"] = [f"{a.kind} {a.target}" for a in plan.out_of_band]
             if plan.actions:
                 record["execute_s"] = executed_s  # the apply itself, without reading live state
+                record["phases_s"] = executor.phase_s
             if interrupted:
                 record["interrupted_run"] = interrupted
             append_jsonl(args.audit_log if args.audit_log.is_absolute() else args.root / args.audit_log, record)

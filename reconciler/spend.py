@@ -6,7 +6,8 @@ on `start_date`/`end_date` (inclusive, to the second, UTC), pages with OFFSET (p
 and orders by `startTime` only, with no tie-breaker, so OFFSET pages are not a stable walk of a
 growing or tied result, and deep OFFSETs cost the database more and more. So the range is walked
 in time windows instead, each small enough to fit on one page (the answer's `total`, counted up to
-10,000, says whether it does): a window that does not fit is halved, a sparse one doubles the next.
+10,000, says whether it does): a window that does not fit is shrunk and asked again, and each next
+window is sized from the density of the last one, so a month costs about one call per page.
 A row stamped exactly on a window's end is answered by both windows and is kept once.
 Rows are yielded as they arrive; only one page is ever held, so a month of a million rows needs
 no more memory than a page.
@@ -26,6 +27,7 @@ PAGE_SIZE = 1000  # the largest page /spend/logs/v2 accepts
 MIN_WINDOW = dt.timedelta(seconds=1)  # the filter's resolution
 FIRST_WINDOW = dt.timedelta(hours=6)
 MAX_WINDOW = dt.timedelta(days=4)
+TARGET = 0.8 * PAGE_SIZE  # rows per window aimed at: room for a busier stretch without a retry
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +76,7 @@ def spend_rows(client: AdminClient, start: dt.datetime, end: dt.datetime, *,
         body = _page(client, t, t2, 1, progress)
         total, capped = int(body.get("total") or 0), bool(body.get("total_is_capped"))
         if (total > PAGE_SIZE or capped) and (t2 - t) > MIN_WINDOW:
-            window = max(MIN_WINDOW, (t2 - t) / 2)
+            window = max(MIN_WINDOW, (t2 - t) * (TARGET / max(total, 2 * PAGE_SIZE if capped else total)))
             continue
         pages = [body]
         for page in range(2, -(-total // PAGE_SIZE) + 1):  # only a one-second window holds > 1 page
@@ -98,9 +100,10 @@ def spend_rows(client: AdminClient, start: dt.datetime, end: dt.datetime, *,
         progress.reached = t2
         if on_page:
             on_page(progress)
+        # Size the next window from this one's density, aiming at a page that is ~80% full.
+        window = min(MAX_WINDOW, (t2 - t) * min(4.0, TARGET / max(total, 1)))
+        window = max(window, MIN_WINDOW)
         t = t2
-        if total < PAGE_SIZE // 4:
-            window = min(MAX_WINDOW, window * 2)
 
 
 def _page(client: AdminClient, t: dt.datetime, t2: dt.datetime, page: int, progress: Progress) -> dict:
