@@ -201,11 +201,14 @@ def bench_apply_growth(env: Env, total: int, step: int, concurrency: int, member
         rows.append({"users_from": start, "users_to": end, "wall_s": round(r["wall"], 1),
                      "users_per_s": round(n / r["wall"], 1), "execute_s": audit.get("execute_s"),
                      "execute_users_per_s": round(n / audit["execute_s"], 1) if audit.get("execute_s") else None,
-                     "cpu_s": round(r["cpu"], 1), "writes": audit.get("gateway_writes"), "load": la})
+                     "cpu_s": round(r["cpu"], 1), "writes": audit.get("gateway_writes"), "load": la,
+                     "phases_s": audit.get("phases_s")})
         row = rows[-1]
+        ph = row["phases_s"] or {}
         say(f"{start:>6}-{end:<6} {r['wall']:>7.1f} {row['users_per_s']:>8.1f} {row['execute_s'] or 0:>9.1f} "
             f"{row['execute_users_per_s'] or 0:>8.1f} {r['cpu']:>6.1f} {row['writes']!s:>7}  "
-            f"{la[0]:.1f} {la[1]:.1f} {la[2]:.1f}")
+            f"{la[0]:.1f} {la[1]:.1f} {la[2]:.1f}  (users {ph.get('before_membership', 0):.0f} s, memberships "
+            f"{ph.get('memberships', 0):.0f} s, keys {ph.get('after_membership', 0):.0f} s)")
     first, last = rows[0], rows[-1]
     for key in ("users_per_s", "execute_users_per_s"):
         if first[key] and last[key]:

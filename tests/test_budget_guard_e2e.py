@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from helpers import chat, reset_gateway, secret_key, write_user
+from helpers import chat, reset_gateway, secret_key, wait_for_status, write_user
 
 from reconciler.policy import BUDGET_TZ
 
@@ -75,15 +75,6 @@ def wait_for_spend(base_url, master_key, team_id, user_id, at_least: float, seco
         spend = member_row(base_url, master_key, team_id, user_id)["spend"]
         if spend >= at_least - 1e-9 or time.monotonic() > deadline:
             return spend
-        time.sleep(1)
-
-
-def status_after_spend_lands(base_url, key, model, want, text=CHEAP, seconds=20):
-    deadline = time.monotonic() + seconds
-    while True:
-        r = chat(base_url, key, model, text)
-        if r.status_code == want or time.monotonic() > deadline:
-            return r
         time.sleep(1)
 
 
@@ -168,10 +159,10 @@ def test_a_tier_move_keeps_the_months_spend(slowctl, workspace, slow_gateway):
     slowctl("apply", "--confirm")
     row = member_row(h.base_url, h.master_key, "tier-coding", "mover")
     assert row["litellm_budget_table"]["max_budget"] == 18.5 and row["spend"] == 0
-    assert status_after_spend_lands(h.base_url, key, "model-balanced", 200, seconds=70).status_code == 200
+    assert wait_for_status(h.base_url, key, "model-balanced", 200, seconds=70).status_code == 200
     # $18.60 more is past what is left of the month's $20.00 ($18.50), though under a fresh $20.00
     assert chat(h.base_url, key, "model-balanced", "x [[usage in=6200000 out=0]]").status_code == 200
-    r = status_after_spend_lands(h.base_url, key, "model-balanced", 422)
+    r = wait_for_status(h.base_url, key, "model-balanced", 422)
     assert r.status_code == 422 and r.json()["error"]["type"] == "budget_exceeded", r.text
     assert slowctl("plan", "--detailed-exitcode").returncode == 0  # the carry is the desired state
 

@@ -11,8 +11,10 @@ import hashlib
 import json
 import os
 import subprocess
+import sys
 import time
 from decimal import Decimal
+from pathlib import Path
 
 import boto3
 import pytest
@@ -20,6 +22,8 @@ from helpers import chat, reset_gateway, secret_key, write_user
 
 from reconciler.chargeback import month_range
 from reconciler.policy import BUDGET_TZ
+
+REPO = Path(__file__).resolve().parent.parent
 
 pytestmark = pytest.mark.integration
 
@@ -113,7 +117,9 @@ def test_month_reconciles_to_the_cent_with_a_move_a_rotation_and_a_revocation(
     assert len(rows) == 7, rows
     assert len({r["api_key"] for r in rows if r["user"] == "cb-cat"}) == 2  # rotated: old and new key
 
-    out = gatewayctl("report", "--month", month_now, "--format", "json", check=True)
+    gatewayctl("apply", "--confirm", "--plan-viewer", check=True)
+    viewer = {"LITELLM_MASTER_KEY": secret_key("gatewayctl-plan-viewer")}  # read-only proxy_admin_viewer is enough
+    out = gatewayctl("report", "--month", month_now, "--format", "json", check=True, env=viewer)
     report = json.loads(out.stdout)
     groups = {g["group"]: g for g in report["groups"]}
     assert groups["CC-A"]["spend_usd"] == "0.60" and groups["CC-A"]["users"] == 3  # ann 0.20, ben 0.30, dan 0.10
@@ -144,6 +150,17 @@ def test_month_reconciles_to_the_cent_with_a_move_a_rotation_and_a_revocation(
                          Key=f"chargeback/{month_now}/chargeback-segments.csv")["Body"].read()
     assert manifest["git_commit"] == "0" * 40 and manifest["csv_sha256"] == hashlib.sha256(body).hexdigest()
     assert manifest["gateway_total_usd"] == report["gateway_total_usd"]
+    script = subprocess.run(["bash", str(REPO / "scripts" / "ci" / "monthly-chargeback")], capture_output=True,
+                            text=True, check=False, timeout=300, env={
+                                **os.environ, **aws_env, **viewer, "LITELLM_BASE_URL": gateway.base_url,
+                                "MONTH": month_now, "REPO_ROOT": str(workspace), "GITHUB_SHA": "1" * 40,
+                                "GATEWAYCTL": f"{sys.executable} -m reconciler",
+                                "CHARGEBACK_S3_URI": "s3://finance-evidence/ci", "GITHUB_STEP_SUMMARY": ""})
+    assert script.returncode == 0, script.stderr
+    assert "| CC-B | $0.50 |" in script.stdout
+    ci_manifest = json.loads(s3.get_object(Bucket="finance-evidence", Key=f"ci/{month_now}/manifest.json")["Body"]
+                             .read())
+    assert ci_manifest["git_commit"] == "1" * 40
     lines = body.decode().splitlines()
     assert lines[0].startswith("month,user_id,tier,cost_center,owner,grant_commit")
     ben = [line for line in lines if ",cb-ben," in line]
