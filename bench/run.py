@@ -193,16 +193,21 @@ def bench_apply_growth(env: Env, total: int, step: int, concurrency: int, member
         r = run_measured(["apply", "--confirm", "--allow-mass-revocation", "--concurrency", str(concurrency),
                           "--member-batch", str(member_batch), "--secret-prefix", "bench/grow/", "--timeout", "120"],
                          ws, env.env)
-        if r["rc"] != 0:
-            raise SystemExit(f"apply failed at {start}-{end}: {r['stderr'][-2000:]}")
         audit = audit_tail(ws)
+        failed = [a for a in audit["actions"] if a["result"] != "ok"]
+        if r["rc"] != 0:  # a failed user does not stop the others; the next run converges (measured apart)
+            say(f"        {len(failed)} failed: {[(a['target'], a['error']) for a in failed[:3]]}; re-running apply")
+            again = run_measured(["apply", "--confirm", "--allow-mass-revocation", "--secret-prefix", "bench/grow/",
+                                  "--timeout", "120"], ws, env.env)
+            if again["rc"] != 0:
+                raise SystemExit(f"apply failed twice at {start}-{end}: {again['stderr'][-2000:]}")
         n = end - start
         la = os.getloadavg()
         rows.append({"users_from": start, "users_to": end, "wall_s": round(r["wall"], 1),
                      "users_per_s": round(n / r["wall"], 1), "execute_s": audit.get("execute_s"),
                      "execute_users_per_s": round(n / audit["execute_s"], 1) if audit.get("execute_s") else None,
                      "cpu_s": round(r["cpu"], 1), "writes": audit.get("gateway_writes"), "load": la,
-                     "phases_s": audit.get("phases_s")})
+                     "phases_s": audit.get("phases_s"), "failed_then_converged": len(failed)})
         row = rows[-1]
         ph = row["phases_s"] or {}
         say(f"{start:>6}-{end:<6} {r['wall']:>7.1f} {row['users_per_s']:>8.1f} {row['execute_s'] or 0:>9.1f} "

@@ -184,7 +184,9 @@ def read_live(client: AdminClient, key_store=None, *, services: tuple[str, ...] 
     for team_id, team in state.teams.items():
         if team.managed and team_id.startswith(TEAM_PREFIX):
             state.memberships[team_id] = read_memberships(client, team_id)
-    for u in client.pages("/user/list", "users", size_param="page_size"):
+    # /user/list orders by created_at alone by default: users created in the same millisecond (apply
+    # runs in parallel) swap places between OFFSET pages, so one is listed twice and another never.
+    for u in client.pages("/user/list", "users", size_param="page_size", sort_by="user_id", sort_order="asc"):
         state.users[u["user_id"]] = LiveUser(
             user_id=u["user_id"], email=u.get("user_email"), alias=u.get("user_alias"),
             models=tuple(u.get("models") or ()), teams=tuple(sorted(u.get("teams") or ())),
