@@ -2,17 +2,21 @@
 
 1. `validate` on 100 / 1,000 / 10,000 generated users: wall time, CPU time and peak RSS of
    the gatewayctl process (os.wait4 on that one child).
-2. `apply --confirm` creating N users (default 1,000) from an empty gateway, at concurrency
-   1, 2, 4, 8: users per second.
+2. `report --month` over a month of 100,000 and then 1,000,000 spend-log rows, seeded straight into
+   the harness's PostgreSQL: wall, rows/s, CPU, peak RSS (flat = bounded memory), calls.
 3. Zero-change `plan --show-calls` against the genuine LiteLLM proxy (the harness) holding
-   100 / 1,000 / 10,000 managed users: LiteLLM calls by path, key-store calls, wall time and
-   CPU time of the reconciler process itself, versus the floor of one call per 100 objects
-   per list endpoint. Managed users are seeded through `gatewayctl apply` itself (concurrency 8),
-   so every row is exactly what apply creates.
+   100 / 1,000 managed users (seeded through `gatewayctl apply`): LiteLLM calls by path, key-store
+   calls, wall and CPU of the reconciler process, versus the floor (one call per 100 objects per
+   list endpoint, plus one /team/info per tier).
+4. Growth: one gateway grown from 0 to 10,000 users by `apply --confirm`, 1,000 new users per run
+   (one LiteLLM worker, keys to moto's Secrets Manager): users/s per step, end to end and for the
+   apply itself, with the load average beside each figure; then the zero-change plan at 10,000.
+Optional: `--concurrency 1,2,4,8` adds a sweep of apply concurrency on `--apply-users` users.
 
-Usage: python bench/run.py [--validate-sizes 100,1000,10000] [--plan-sizes 100,1000[,10000]]
-                           [--apply-users 1000] [--concurrency 1,2,4,8] [--json FILE]
-Needs ../shared/litellm-harness (or LITELLM_HARNESS_DIR) and moto (dev requirements).
+Usage: python bench/run.py [--validate-sizes 100,1000,10000] [--plan-sizes 100,1000]
+                           [--report-rows 100000,1000000] [--grow-to 10000] [--grow-step 1000]
+                           [--concurrency 1,2,4,8] [--skip validate,apply,grow,plan,report] [--json FILE]
+Needs ../shared/litellm-harness (or LITELLM_HARNESS_DIR), psql, and moto (dev requirements).
 """
 
 from __future__ import annotations
