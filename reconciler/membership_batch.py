@@ -10,8 +10,9 @@ one rewrite per call. What each call really did is checked, never assumed:
   "All users are already in team" when every one of them was): those are confirmed against the
   team's membership rows (one /team/info call), because a retried call can be told "already"
   after its first attempt was rolled back;
-- a batch that still fails after the client's retries is split in half and tried again, down
-  to single users, so one bad user fails alone.
+- a batch that fails (under load LiteLLM's 5 s transaction can expire: 503) is retried once, then
+  split in half, and later batches stay at the smaller size until a few succeed in a row; a single
+  user that still fails gets the client's full retries and then fails alone.
 """
 
 from __future__ import annotations
@@ -32,23 +33,27 @@ def add_members(client: AdminClient, team_id: str, user_ids: list[str], *,
                 batch: int = DEFAULT_BATCH, progress: Callable[[int], None] | None = None) -> dict[str, str | None]:
     """Add `user_ids` to `team_id`. Returns user id -> None (member now) or an error message."""
     out: dict[str, str | None] = {}
-    queue = [user_ids[i:i + batch] for i in range(0, len(user_ids), max(1, batch))]
-    while queue:
-        chunk = queue.pop(0)
+    pending, size, streak = list(user_ids), max(1, batch), 0
+    while pending:
+        chunk, pending = pending[:size], pending[size:]
         try:
             body = client.post("/team/member_add", {"team_id": team_id,
-                                                    "member": [{"user_id": u, "role": "user"} for u in chunk]})
+                                                    "member": [{"user_id": u, "role": "user"} for u in chunk]},
+                               retries=1 if len(chunk) > 1 else None)
             created = {m.get("user_id") for m in body.get("updated_team_memberships") or []}
         except GatewayError as exc:
             if exc.status == 400 and "already" in exc.detail.lower():
                 created = set()
             elif len(chunk) > 1:
-                half = len(chunk) // 2
-                queue[:0] = [chunk[:half], chunk[half:]]
+                size, streak = max(1, len(chunk) // 2), 0
+                pending = chunk + pending
                 continue
             else:
                 out[chunk[0]] = str(exc)
                 continue
+        streak += 1
+        if streak >= 3 and size < batch:
+            size, streak = min(batch, size * 2), 0
         unconfirmed = [u for u in chunk if u not in created]
         present = _members_in_team(client, team_id) if unconfirmed else set()
         for u in chunk:
