@@ -10,7 +10,7 @@ from decimal import Decimal
 from helpers import write_user
 from test_plan_unit import converged, desired, plan_for, user
 
-from reconciler.live import LiveMembership, LiveUser
+from reconciler.live import LiveMembership
 from reconciler.plan import build_plan
 from reconciler.policy import BudgetException
 from reconciler.validate import check
@@ -137,8 +137,7 @@ def test_moving_back_in_the_same_month_keeps_the_whole_months_spend():
     ann_live = converged(user("ann", "coding"))
     u = ann_live.users["ann"]
     carry = {"team_id": "tier-coding", "usd": "1.50", "until": "2026-11-30T18:30:00+00:00"}
-    ann_live.users["ann"] = LiveUser(u.user_id, u.email, u.alias, u.models, u.teams,
-                                     {**u.metadata, "budget_carry": carry}, True)
+    ann_live.users["ann"] = replace(u, metadata={**u.metadata, "budget_carry": carry})
     ann_live.memberships["tier-coding"] = {"ann": custom_row("ann", "tier-coding", "18.50", 50, spend="0.40")}
     assert plan_for(desired(user("ann", "coding")), ann_live, now=NOW).actions == []
     (action,) = plan_for(desired(user("ann", "drafting")), ann_live, now=NOW).actions
@@ -150,8 +149,7 @@ def test_carry_ends_with_the_budget_window():
     live = converged(user("ann", "coding"))
     u = live.users["ann"]
     carry = {"team_id": "tier-coding", "usd": "1.50", "until": "2026-11-30T18:30:00+00:00"}
-    live.users["ann"] = LiveUser(u.user_id, u.email, u.alias, u.models, u.teams, {**u.metadata, "budget_carry": carry},
-                                 True)
+    live.users["ann"] = replace(u, metadata={**u.metadata, "budget_carry": carry})
     live.memberships["tier-coding"] = {"ann": custom_row("ann", "tier-coding", "18.50", 50)}
     december = dt.datetime(2026, 11, 30, 18, 31, tzinfo=dt.UTC)
     (action,) = build_plan(desired(user("ann", "coding")), live, today=dt.date(2026, 12, 1), commit="c1",
