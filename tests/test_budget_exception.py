@@ -163,3 +163,15 @@ def test_stated_overshoot_bound_must_cover_one_request_to_the_tiers_models(works
     out = "\n".join(problems(workspace))
     assert "max_request_usd 1.00 is below what one request to model-balanced can cost: $1.5600" in out
     assert "[tiers/request-bound]" in out
+
+
+def test_an_ended_exception_is_a_warning_unless_the_change_adds_it(workspace):
+    write_user(workspace, "old", extra=exception_yaml(until="2026-11-20"))
+    diags, state = check(workspace, today=TODAY)  # on main: LiteLLM has ended it already
+    assert state is not None and [d.severity for d in diags if d.rule == "users/exception-ended"] == ["warning"]
+    unchanged = {"old": {"budget_exception": {"extra_usd": Decimal("1.00"), "until": "2026-11-20",
+                                              "ticket": "FIN-42"}}}
+    diags, state = check(workspace, today=TODAY, base_users=unchanged)
+    assert state is not None
+    diags, state = check(workspace, today=TODAY, base_users={})  # this change adds it
+    assert state is None and [d.severity for d in diags if d.rule == "users/exception-ended"] == ["error"]
