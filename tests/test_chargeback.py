@@ -21,6 +21,7 @@ import pytest
 from helpers import chat, reset_gateway, secret_key, write_user
 
 from reconciler.chargeback import month_range
+from reconciler.keystore import DEFAULT_SERVICE_PREFIX
 from reconciler.policy import BUDGET_TZ
 
 REPO = Path(__file__).resolve().parent.parent
@@ -118,7 +119,8 @@ def test_month_reconciles_to_the_cent_with_a_move_a_rotation_and_a_revocation(
     assert len({r["api_key"] for r in rows if r["user"] == "cb-cat"}) == 2  # rotated: old and new key
 
     gatewayctl("apply", "--confirm", "--plan-viewer", check=True)
-    viewer = {"LITELLM_MASTER_KEY": secret_key("gatewayctl-plan-viewer")}  # read-only proxy_admin_viewer is enough
+    # the read-only proxy_admin_viewer key (a service secret) is enough to read the spend logs
+    viewer = {"LITELLM_MASTER_KEY": secret_key("gatewayctl-plan-viewer", prefix=DEFAULT_SERVICE_PREFIX)}
     out = gatewayctl("report", "--month", month_now, "--format", "json", check=True, env=viewer)
     report = json.loads(out.stdout)
     groups = {g["group"]: g for g in report["groups"]}
