@@ -289,7 +289,7 @@ def register(sub, common) -> None:
                         "(commit, totals, the CSV's sha256), through boto3's standard AWS environment")
     p.add_argument("--base-url", default=os.environ.get("LITELLM_BASE_URL"),
                    help="gateway URL (default: $LITELLM_BASE_URL); the key is $LITELLM_MASTER_KEY (a "
-                        "proxy_admin_viewer key is enough)")
+                        "key that may read /spend/logs/v2; the plan-viewer key may not)")
     p.add_argument("--timeout", type=float, default=60.0, help="seconds per request (default 60)")
     p.add_argument("--retries", type=int, default=5, help="retries on 429/5xx/network errors (default 5)")
     p.set_defaults(func=run_report)

@@ -33,8 +33,9 @@ USER_KEY_ROUTES = ("llm_api_routes",)
 VIEWER_ID = "gatewayctl-plan-viewer"  # reserved user id (validate rejects users/ ids starting with gatewayctl-)
 VIEWER_ROLE = "proxy_admin_viewer"
 SERVICE_MARKER = "gitops_service"  # a key without a team gets no model at all
-# What `gatewayctl plan` reads, and /key/info for auditors; nothing else (no spend logs, no writes).
-VIEWER_KEY_ROUTES = ("/budget/list", "/key/info", "/key/list", "/user/list", "/v2/team/list")
+# What `gatewayctl plan` reads (/team/info: each tier's member budget rows), and /key/info for auditors;
+# nothing else (no spend logs, no writes).
+VIEWER_KEY_ROUTES = ("/budget/list", "/key/info", "/key/list", "/team/info", "/user/list", "/v2/team/list")
 KEY_MODELS = ["all-team-models"]  # a key follows its team's (tier's) models, also across tier moves
 
 

@@ -119,9 +119,11 @@ def test_month_reconciles_to_the_cent_with_a_move_a_rotation_and_a_revocation(
     assert len({r["api_key"] for r in rows if r["user"] == "cb-cat"}) == 2  # rotated: old and new key
 
     gatewayctl("apply", "--confirm", "--plan-viewer", check=True)
-    # the read-only proxy_admin_viewer key (a service secret) is enough to read the spend logs
+    # the plan-viewer key reads only what plan needs: no spend logs (tests/test_escalation.py)
     viewer = {"LITELLM_MASTER_KEY": secret_key("gatewayctl-plan-viewer", prefix=DEFAULT_SERVICE_PREFIX)}
-    out = gatewayctl("report", "--month", month_now, "--format", "json", check=True, env=viewer)
+    refused = gatewayctl("report", "--month", month_now, env=viewer)
+    assert refused.returncode == 1 and "/spend/logs/v2" in refused.stderr
+    out = gatewayctl("report", "--month", month_now, "--format", "json", check=True)
     report = json.loads(out.stdout)
     groups = {g["group"]: g for g in report["groups"]}
     assert groups["CC-A"]["spend_usd"] == "0.60" and groups["CC-A"]["users"] == 3  # ann 0.20, ben 0.30, dan 0.10
@@ -154,7 +156,8 @@ def test_month_reconciles_to_the_cent_with_a_move_a_rotation_and_a_revocation(
     assert manifest["gateway_total_usd"] == report["gateway_total_usd"]
     script = subprocess.run(["bash", str(REPO / "scripts" / "ci" / "monthly-chargeback")], capture_output=True,
                             text=True, check=False, timeout=300, env={
-                                **os.environ, **aws_env, **viewer, "LITELLM_BASE_URL": gateway.base_url,
+                                **os.environ, **aws_env, "LITELLM_BASE_URL": gateway.base_url,
+                                "LITELLM_MASTER_KEY": gateway.master_key,
                                 "MONTH": month_now, "REPO_ROOT": str(workspace), "GITHUB_SHA": "1" * 40,
                                 "GATEWAYCTL": f"{sys.executable} -m reconciler",
                                 "CHARGEBACK_S3_URI": "s3://finance-evidence/ci", "GITHUB_STEP_SUMMARY": ""})
