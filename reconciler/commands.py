@@ -223,13 +223,18 @@ def cmd_apply(args) -> int:
                 print(f"applying {len(plan.actions)} action(s) to {client._http.base_url} "
                       f"(keys to {store.describe()})", file=sys.stderr)
                 executor = Executor(client, store, commit=plan.git_commit, journal=journal)
-                results = executor.execute(plan, args.concurrency or DEFAULT_CONCURRENCY)
+                executing = time.monotonic()
+                results = executor.execute(plan, args.concurrency or DEFAULT_CONCURRENCY, args.member_batch)
+                executed_s = round(time.monotonic() - executing, 3)
             record = audit_record(plan, results, live_digest_before=fresh.live_digest, dry_run=False,
                                   started=started)
             record["gateway_writes"] = client.stats.writes
             record["overrides"] = plan.overrides
             if plan.out_of_band:
                 record["out_of_band_left"] = [f"{a.kind} {a.target}" for a in plan.out_of_band]
+            if plan.actions:
+                record["execute_s"] = executed_s  # the apply itself, without reading live state
+                record["phases_s"] = executor.phase_s
             if interrupted:
                 record["interrupted_run"] = interrupted
             append_jsonl(args.audit_log if args.audit_log.is_absolute() else args.root / args.audit_log, record)
@@ -291,6 +296,8 @@ def register(sub, common) -> None:
     p.add_argument("--confirm", action="store_true", help="really apply")
     _adopt_arg(p)
     p.add_argument("--concurrency", type=int, default=None, help="users applied in parallel (default 4)")
+    p.add_argument("--member-batch", type=int, default=100, metavar="N",
+                   help="users added to a tier per /team/member_add call (default 100; 1 = one call per user)")
     p.add_argument("--audit-log", type=Path, default=Path("gatewayctl-audit.jsonl"),
                    help="append the audit record here (default gatewayctl-audit.jsonl)")
     p.add_argument("--wait-lock", type=float, default=0.0, metavar="SECONDS",
@@ -312,7 +319,8 @@ def register(sub, common) -> None:
     p.set_defaults(func=cmd_import)
 
     try:
-        from reconciler import history
+        from reconciler import chargeback, history
     except ImportError:
         return
     history.register(sub, common)
+    chargeback.register(sub, common)

@@ -13,17 +13,15 @@ import json
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
+from reconciler import commitment, member_budget
 from reconciler.limits import SafetyLimits, refusal
 from reconciler.live import LiveKey, LiveState
-from reconciler.policy import MANAGED_BY, TEAM_PREFIX, DesiredState, Tier, User
+from reconciler.policy import BUDGET_DURATION, MANAGED_BY, TEAM_PREFIX, DesiredState, Tier, User, end_of_day_utc
 
 __all__ = ["Action", "Plan", "SafetyLimits", "Step", "build_plan", "key_expiry"]
 
 FORMAT_VERSION = 2
-BUDGET_DURATION = "1mo"  # calendar month, reset at midnight on the 1st in litellm_settings.timezone
-EXPIRY_TZ = ZoneInfo("Asia/Kolkata")  # same clock as budget resets
 EXPIRY_TOLERANCE_S = 300
 USER_MODELS = ["no-default-models"]
 # The least role whose keys can call models: measured on LiteLLM 1.108.7, an internal_user_viewer's key
@@ -35,8 +33,9 @@ USER_KEY_ROUTES = ("llm_api_routes",)
 VIEWER_ID = "gatewayctl-plan-viewer"  # reserved user id (validate rejects users/ ids starting with gatewayctl-)
 VIEWER_ROLE = "proxy_admin_viewer"
 SERVICE_MARKER = "gitops_service"  # a key without a team gets no model at all
-# What `gatewayctl plan` reads, and /key/info for auditors; nothing else (no spend logs, no writes).
-VIEWER_KEY_ROUTES = ("/budget/list", "/key/info", "/key/list", "/user/list", "/v2/team/list")
+# What `gatewayctl plan` reads (/team/info: each tier's member budget rows), and /key/info for auditors;
+# nothing else (no spend logs, no writes).
+VIEWER_KEY_ROUTES = ("/budget/list", "/key/info", "/key/list", "/team/info", "/user/list", "/v2/team/list")
 KEY_MODELS = ["all-team-models"]  # a key follows its team's (tier's) models, also across tier moves
 
 
@@ -73,6 +72,7 @@ class Plan:
     counts: dict[str, int] = field(default_factory=dict)  # destructive changes in `actions`, by kind
     inputs: dict[str, Any] = field(default_factory=dict)  # what the plan was asked to do (apply checks them)
     overrides: list[str] = field(default_factory=list)  # safety-limit flags in force
+    finops: dict | None = None  # what the change costs (reconciler/commitment.py); not part of the digest
 
     @property
     def has_changes(self) -> bool:
@@ -96,6 +96,7 @@ class Plan:
             "warnings": self.warnings,
             "actions": [asdict(a) for a in self.actions],
             "out_of_band": [asdict(a) for a in self.out_of_band],
+            "finops": self.finops,
         }
 
     @classmethod
@@ -113,7 +114,7 @@ class Plan:
                    managed_key_count=data["managed_key_count"], revocation_count=data["revocation_count"],
                    refused=data.get("refused"), created_at=data["created_at"],
                    out_of_band=actions(data.get("out_of_band", [])), counts=data.get("counts", {}),
-                   inputs=data.get("inputs", {}), overrides=data.get("overrides", []))
+                   inputs=data.get("inputs", {}), overrides=data.get("overrides", []), finops=data.get("finops"))
 
 
 def summary(actions: list[Action]) -> dict[str, int]:
@@ -170,10 +171,7 @@ def _tier_actions(desired: DesiredState, live: LiveState, commit: str, warnings:
 def key_expiry(user: User) -> str | None:
     """When LiteLLM itself must stop the key: the end of `expires` in Asia/Kolkata, as UTC ISO 8601.
     So access ends on time even if no reconcile runs that night."""
-    if user.expires is None:
-        return None
-    end = dt.datetime.combine(user.expires + dt.timedelta(days=1), dt.time(0, 0), tzinfo=EXPIRY_TZ)
-    return end.astimezone(dt.UTC).isoformat(timespec="seconds")
+    return None if user.expires is None else end_of_day_utc(user.expires)
 
 
 def _same_instant(a: str | None, b: str | None) -> bool:
@@ -261,12 +259,21 @@ def _key_steps(spec: KeySpec, keys: list[LiveKey], secret_hash: str | None, rota
 
 
 def _user_action(user: User, tier: Tier, live: LiveState, commit: str, rotate: bool, adopt: bool,
-                 warnings: list[str]) -> Action | None:
+                 warnings: list[str], today: dt.date, now: dt.datetime) -> Action | None:
     lu = live.users.get(user.id)
     tier_teams = {t for t, team in live.teams.items() if team.managed and t.startswith(TEAM_PREFIX)}
     want_user = {"user_email": user.email, "user_alias": user.name, "models": USER_MODELS, "user_role": USER_ROLE,
                  "owner": user.owner, "cost_center": user.cost_center, "tier": user.tier}
     meta = {**marker(user.id, commit), "owner": user.owner, "cost_center": user.cost_center, "tier": user.tier}
+    old_memberships = sorted(((set(lu.teams) & tier_teams) if lu is not None else set()) - {tier.team_id})
+    carry = member_budget.live_carry(lu)
+    if carry is not None and not carry.valid(tier.team_id, now):
+        carry = None
+    if old_memberships and lu is not None:  # a move: the month's spend comes along
+        carry = member_budget.carry_for_move(lu, old_memberships, tier.team_id, live, now)
+        want_user[member_budget.CARRY_KEY] = carry.as_metadata() if carry else None
+    if carry is not None:
+        meta[member_budget.CARRY_KEY] = carry.as_metadata()
     user_body = {"user_id": user.id, "user_email": user.email, "user_alias": user.name, "models": USER_MODELS,
                  "user_role": USER_ROLE, "metadata": meta}
     steps: list[Step] = []
@@ -282,7 +289,7 @@ def _user_action(user: User, tier: Tier, live: LiveState, commit: str, rotate: b
             return None  # reported as out-of-band (reconciler.outofband)
         have_user = {"user_email": lu.email, "user_alias": lu.alias, "models": list(lu.models), "user_role": lu.role,
                      "owner": lu.metadata.get("owner"), "cost_center": lu.metadata.get("cost_center"),
-                     "tier": lu.metadata.get("tier")}
+                     "tier": lu.metadata.get("tier"), member_budget.CARRY_KEY: lu.metadata.get(member_budget.CARRY_KEY)}
         changes = [(k, have_user[k], v) for k, v in want_user.items() if have_user[k] != v]
         if not lu.managed:
             kind = "adopt"
@@ -296,8 +303,17 @@ def _user_action(user: User, tier: Tier, live: LiveState, commit: str, rotate: b
         steps.append(Step("member_add", {"team_id": tier.team_id, "user_id": user.id}))
     if old_tiers and lu is not None:
         kind = "move"
-        changes = [c for c in changes if c[0] != "tier"]
+        changes = [c for c in changes if c[0] not in ("tier", member_budget.CARRY_KEY)]
         changes.insert(0, ("tier", ", ".join(t.removeprefix(TEAM_PREFIX) for t in old_tiers), user.tier))
+        if carry is not None:
+            changes.insert(1, ("spend carried over", None, f"${carry.usd:.2f} already spent this month"))
+    else:
+        changes = [c for c in changes if c[0] != member_budget.CARRY_KEY]
+    row = member_budget.desired_row(user, tier, carry, today)
+    have_row = live.membership(tier.team_id, user.id) if tier.team_id in memberships else None
+    row_steps, row_changes = member_budget.steps_for(user.id, tier.team_id, row, have_row)
+    steps += [Step(op, args) for op, args in row_steps]
+    changes += row_changes
 
     keys = live.managed_keys(user.id)
     spec = KeySpec(user.id, user.key_alias, tier.team_id, tuple(KEY_MODELS), key_expiry(user), marker(user.id, commit),
@@ -382,9 +398,11 @@ def _revocations(active: dict[str, User], desired: DesiredState, live: LiveState
 
 def build_plan(desired: DesiredState, live: LiveState, *, today: dt.date, commit: str,
                rotate: frozenset[str] = frozenset(), limits: SafetyLimits | None = None,
-               adopt: bool = False, plan_viewer: bool = False, prune_unmanaged: bool = False) -> Plan:
+               adopt: bool = False, plan_viewer: bool = False, prune_unmanaged: bool = False,
+               now: dt.datetime | None = None) -> Plan:
     """`plan_viewer` also manages the read-only key PR plans use; without it that key is ignored.
-    `prune_unmanaged` makes the removal of out-of-band keys and memberships part of the actions."""
+    `prune_unmanaged` makes the removal of out-of-band keys and memberships part of the actions.
+    `now` (default: the clock) decides whether spend carried over a tier move is still in its window."""
     from reconciler import outofband
 
     limits = limits or SafetyLimits()
@@ -402,7 +420,8 @@ def build_plan(desired: DesiredState, live: LiveState, *, today: dt.date, commit
         user = active[uid]
         if user.tier not in tiers_ok:
             continue
-        action = _user_action(user, desired.tiers[user.tier], live, commit, uid in rotate, adopt, warnings)
+        action = _user_action(user, desired.tiers[user.tier], live, commit, uid in rotate, adopt, warnings, today,
+                              now or dt.datetime.now(dt.UTC))
         if action:
             actions.append(action)
 
@@ -427,7 +446,9 @@ def build_plan(desired: DesiredState, live: LiveState, *, today: dt.date, commit
     actions.sort(key=lambda a: (order[a.kind], a.target))
     inputs = {"rotate": sorted(rotate), "adopt": adopt, "plan_viewer": plan_viewer,
               "prune_unmanaged": prune_unmanaged, "today": today.isoformat()}
+    touched = {a.target.removeprefix("user:") for a in actions if a.target.startswith("user:")}
     return Plan(actions=actions, warnings=warnings, desired_digest=desired_digest(desired),
                 live_digest=live.digest(), git_commit=commit, managed_key_count=managed_keys,
                 revocation_count=counts["revocation"], refused=refused, out_of_band=found, counts=counts,
-                inputs=inputs, overrides=limits.overrides())
+                inputs=inputs, overrides=limits.overrides(),
+                finops=commitment.summarise(desired, live, touched, today, now or dt.datetime.now(dt.UTC)))

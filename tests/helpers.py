@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -77,6 +78,17 @@ def chat(base_url: str, key: str, model: str, text: str = "hi [[usage in=10 out=
     return httpx.post(f"{base_url}/v1/chat/completions", headers={"Authorization": f"Bearer {key}"},
                       json={"model": model, "messages": [{"role": "user", "content": text}]},
                       timeout=60, trust_env=False)
+
+
+def wait_for_status(base_url: str, key: str, model: str, want: int, text: str = "hi [[usage in=10 out=5]]",
+                    seconds: float = 15) -> httpx.Response:
+    """Call until the answer is `want` (spend and auth changes reach LiteLLM's caches a little later)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        r = chat(base_url, key, model, text)
+        if r.status_code == want or time.monotonic() > deadline:
+            return r
+        time.sleep(1)
 
 
 def reset_gateway(admin: httpx.Client) -> None:
