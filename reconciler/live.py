@@ -55,6 +55,7 @@ class LiveKey:
     metadata: dict
     managed: bool
     expires: str | None = None  # ISO 8601, UTC
+    created_at: str | None = None  # ISO 8601, UTC: the age of keys minted before gitops_issued_on existed
 
 
 @dataclass
@@ -111,7 +112,8 @@ def read_live(client: AdminClient, key_store=None) -> LiveState:
         state.keys.append(LiveKey(
             token=k["token"], alias=k.get("key_alias"), user_id=k.get("user_id"), team_id=k.get("team_id"),
             models=tuple(k.get("models") or ()), blocked=bool(k.get("blocked")),
-            metadata=k.get("metadata") or {}, managed=is_managed(k), expires=k.get("expires")))
+            metadata=k.get("metadata") or {}, managed=is_managed(k), expires=k.get("expires"),
+            created_at=k.get("created_at")))
     if key_store is not None:
         state.secrets = key_store.inventory()
     return state

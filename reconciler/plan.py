@@ -12,9 +12,10 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
+from reconciler import rotation
 from reconciler.live import LiveKey, LiveState
 from reconciler.policy import MANAGED_BY, TEAM_PREFIX, DesiredState, Tier, User
 
@@ -37,7 +38,7 @@ class Step:
 
 @dataclass
 class Action:
-    kind: str  # create | update | move | rotate | revoke | create-tier | update-tier
+    kind: str  # create | update | move | rotate | retire | revoke | create-tier | update-tier
     target: str
     reason: str = ""
     changes: list[tuple[str, Any, Any]] = field(default_factory=list)
@@ -155,8 +156,7 @@ def key_expiry(user: User) -> str | None:
     So access ends on time even if no reconcile runs that night."""
     if user.expires is None:
         return None
-    end = dt.datetime.combine(user.expires + dt.timedelta(days=1), dt.time(0, 0), tzinfo=EXPIRY_TZ)
-    return end.astimezone(dt.UTC).isoformat(timespec="seconds")
+    return rotation.end_of_day_utc(user.expires)
 
 
 def _same_instant(a: str | None, b: str | None) -> bool:
@@ -177,10 +177,13 @@ class KeySpec:
     models: tuple[str, ...]
     expires_at: str | None
     metadata: dict
+    issued_on: dt.date | None = None  # the plan's date, recorded in new keys: their age for rotation
 
     def create_step(self) -> Step:
+        meta = self.metadata if self.issued_on is None else {**self.metadata,
+                                                              rotation.ISSUED_ON: self.issued_on.isoformat()}
         args = {"user_id": self.owner_id, "key_alias": self.alias, "models": list(self.models),
-                "metadata": self.metadata, "expires_at": self.expires_at}
+                "metadata": meta, "expires_at": self.expires_at}
         if self.team_id:
             args["team_id"] = self.team_id
         return Step("key_create", args)
@@ -196,18 +199,45 @@ def _primary_key(spec: KeySpec, keys: list[LiveKey], secret_hash: str | None) ->
     return keys[0] if keys else None
 
 
+class KeyDelta(NamedTuple):
+    steps: list[Step]
+    changes: list[tuple[str, Any, Any]]
+    rotated: bool  # a new key is minted
+    retired: bool  # a retiring key whose overlap window ended is deleted
+
+
+def _retiring_steps(spec: KeySpec, inside: list[LiveKey], past: list[LiveKey],
+                    today: dt.date | None) -> tuple[list[Step], list[tuple[str, Any, Any]]]:
+    """Keys in their overlap window follow the user's tier; keys past it are deleted."""
+    steps: list[Step] = []
+    changes: list[tuple[str, Any, Any]] = []
+    for k in inside:
+        if spec.team_id and k.team_id != spec.team_id:
+            steps.append(Step("key_update", {"key": k.token, "team_id": spec.team_id}))
+    if past:
+        steps.append(Step("key_delete", {"keys": [k.token for k in past]}))
+        changes += [("retiring key", k.token[:12] + "…", f"deleted (overlap window ended {rotation.retire_after(k)})")
+                    for k in past]
+    return steps, changes
+
+
 def _key_steps(spec: KeySpec, keys: list[LiveKey], secret_hash: str | None, rotate: bool,
-               warnings: list[str]) -> tuple[list[Step], list[tuple[str, Any, Any]], bool]:
-    """Steps that leave exactly one healthy managed key whose raw value is in the key store.
-    Returns (steps, changes, rotated)."""
+               warnings: list[str], *, today: dt.date | None = None,
+               policy: rotation.RotationPolicy | None = None) -> KeyDelta:
+    """Steps that leave exactly one healthy managed key whose raw value is in the key store, plus
+    the previous key while its overlap window after a scheduled rotation lasts."""
+    inside, past, keys = rotation.split_retiring(keys, secret_hash, today)
+    retire_steps, retire_changes = _retiring_steps(spec, inside, past, today)
     primary = _primary_key(spec, keys, secret_hash)
     if primary is None:
-        return [spec.create_step()], [("key", None, spec.alias)], False
+        return KeyDelta([*retire_steps, spec.create_step()], [("key", None, spec.alias), *retire_changes],
+                        False, bool(past))
     steps: list[Step] = []
     changes: list[tuple[str, Any, Any]] = []
     if primary.blocked:
         warnings.append(f"key of {spec.owner_id} ({primary.token[:12]}…) is blocked outside git (emergency "
                         "revoke?); gatewayctl does not unblock it: remove the block by hand or offboard")
+    due = None if rotate or secret_hash != primary.token else rotation.due_reason(primary, policy, today)
     fix: dict[str, Any] = {}
     if spec.team_id and primary.team_id != spec.team_id:
         fix["team_id"] = spec.team_id
@@ -215,18 +245,31 @@ def _key_steps(spec: KeySpec, keys: list[LiveKey], secret_hash: str | None, rota
         fix["models"] = list(spec.models)
     if not _same_instant(primary.expires, spec.expires_at):
         fix["expires_at"] = spec.expires_at
+    if rotation.RETIRE_AFTER in primary.metadata and not due:  # a retirement that never finished
+        fix["metadata"] = {k: v for k, v in primary.metadata.items() if k != rotation.RETIRE_AFTER}
     if fix:
         steps.append(Step("key_update", {"key": primary.token, **fix}))
         old = {"models": list(primary.models), "expires_at": primary.expires}
-        changes += [(f"key.{k}", old[k], v) for k, v in fix.items() if k != "team_id"]
-    rotated = rotate or secret_hash != primary.token
-    if rotated:
+        changes += [(f"key.{k}", old[k], v) for k, v in fix.items() if k in old]
+    rotated = rotate or due is not None or secret_hash != primary.token
+    if due and policy is not None and today is not None:
+        # Scheduled: the old key keeps working through the window (LiteLLM's own expiry ends it).
+        until = rotation.window_end(policy, today)
+        ends = rotation.end_of_day_utc(until)
+        if spec.expires_at is not None and spec.expires_at < ends:
+            ends = spec.expires_at
+        changes.append(("key", primary.token[:12] + "…", f"new key ({due}); the old key works until {until}"))
+        steps.append(Step("key_update", {"key": primary.token, "key_alias": spec.alias + rotation.RETIRING_SUFFIX,
+                                         "metadata": {**primary.metadata, rotation.RETIRE_AFTER: until.isoformat()},
+                                         "expires_at": ends}))
+        steps.append(spec.create_step())
+    elif rotated:
         reason = "rotation requested" if rotate else (
             "key secret missing from the key store" if secret_hash is None else
             "key secret does not match the live key")
         changes.append(("key", primary.token[:12] + "…", f"new key ({reason})"))
         # Aliases are unique: retire the old alias, mint the new key (secret first), then delete the old key.
-        steps.append(Step("key_update", {"key": primary.token, "key_alias": spec.alias + "~retiring"}))
+        steps.append(Step("key_update", {"key": primary.token, "key_alias": spec.alias + rotation.RETIRING_SUFFIX}))
         steps.append(spec.create_step())
         steps.append(Step("key_delete", {"keys": [primary.token]}))
     elif primary.alias != spec.alias:
@@ -236,11 +279,11 @@ def _key_steps(spec: KeySpec, keys: list[LiveKey], secret_hash: str | None, rota
     if extra:
         steps.append(Step("key_delete", {"keys": extra}))
         changes.append(("extra keys", len(extra), 0))
-    return steps, changes, rotated
+    return KeyDelta([*steps, *retire_steps], [*changes, *retire_changes], rotated, bool(past))
 
 
 def _user_action(user: User, tier: Tier, live: LiveState, commit: str, rotate: bool, adopt: bool,
-                 warnings: list[str]) -> Action | None:
+                 warnings: list[str], today: dt.date | None = None) -> Action | None:
     lu = live.users.get(user.id)
     tier_teams = {t for t, team in live.teams.items() if team.managed and t.startswith(TEAM_PREFIX)}
     want_user = {"user_email": user.email, "user_alias": user.name, "models": USER_MODELS,
@@ -281,13 +324,18 @@ def _user_action(user: User, tier: Tier, live: LiveState, commit: str, rotate: b
         changes.insert(0, ("tier", ", ".join(t.removeprefix(TEAM_PREFIX) for t in old_tiers), user.tier))
 
     keys = live.managed_keys(user.id)
-    spec = KeySpec(user.id, user.key_alias, tier.team_id, tuple(KEY_MODELS), key_expiry(user), marker(user.id, commit))
-    key_steps, key_changes, rotated = _key_steps(spec, keys, live.secrets.get(user.id), rotate, warnings)
-    steps += key_steps
+    spec = KeySpec(user.id, user.key_alias, tier.team_id, tuple(KEY_MODELS), key_expiry(user), marker(user.id, commit),
+                   issued_on=today)
+    policy = rotation.RotationPolicy(tier.key_max_age_days, tier.key_rotation_overlap_days)
+    delta = _key_steps(spec, keys, live.secrets.get(user.id), rotate, warnings, today=today, policy=policy)
+    only_retirement = delta.retired and not steps and all(s.op == "key_delete" for s in delta.steps)
+    steps += delta.steps
     if lu is not None:
-        changes += key_changes
-    if rotated and kind == "update":
+        changes += delta.changes
+    if delta.rotated and kind == "update":
         kind = "rotate"
+    elif only_retirement and kind == "update":
+        kind = "retire"
     for team_id in old_tiers:
         steps.append(Step("member_delete", {"team_id": team_id, "user_id": user.id}))
 
@@ -313,11 +361,12 @@ def _viewer_action(live: LiveState, commit: str, rotate: bool, warnings: list[st
         steps.append(Step("user_update", {"user_id": VIEWER_ID, "user_role": VIEWER_ROLE}))
     keys = [k for k in live.keys if k.managed and k.metadata.get(SERVICE_MARKER) == "plan-viewer"]
     spec = KeySpec(VIEWER_ID, VIEWER_ID, None, (), None, meta)
-    key_steps, changes, rotated = _key_steps(spec, keys, live.secrets.get(VIEWER_ID), rotate, warnings)
-    steps += key_steps
+    delta = _key_steps(spec, keys, live.secrets.get(VIEWER_ID), rotate, warnings)
+    steps += delta.steps
+    changes = delta.changes
     if not steps:
         return None
-    kind = "create" if lu is None else ("rotate" if rotated else "update")
+    kind = "create" if lu is None else ("rotate" if delta.rotated else "update")
     return Action(kind, f"service:{VIEWER_ID}", f"{VIEWER_ROLE} key for PR plans", changes=changes, steps=steps,
                   key_hashes=[k.token for k in keys])
 
@@ -341,7 +390,7 @@ def build_plan(desired: DesiredState, live: LiveState, *, today: dt.date, commit
         user = active[uid]
         if user.tier not in tiers_ok:
             continue
-        action = _user_action(user, desired.tiers[user.tier], live, commit, uid in rotate, adopt, warnings)
+        action = _user_action(user, desired.tiers[user.tier], live, commit, uid in rotate, adopt, warnings, today)
         if action:
             actions.append(action)
 
@@ -380,7 +429,7 @@ def build_plan(desired: DesiredState, live: LiveState, *, today: dt.date, commit
 
     # Tiers first (users need their team), then creates/updates/moves, then revocations.
     order = {"create-tier": 0, "update-tier": 1, "create": 2, "adopt": 2, "move": 3, "update": 3, "rotate": 3,
-             "revoke": 4}
+             "retire": 3, "revoke": 4}
     actions.sort(key=lambda a: (order[a.kind], a.target))
     return Plan(actions=actions, warnings=warnings, desired_digest=desired_digest(desired),
                 live_digest=live.digest(), git_commit=commit, managed_key_count=managed_keys,

@@ -25,6 +25,8 @@ class Tier:
     monthly_budget_usd: Decimal
     rpm_limit: int
     models: tuple[str, ...]
+    key_max_age_days: int | None = None  # scheduled rotation (reconciler/rotation.py); None: never
+    key_rotation_overlap_days: int = 7  # how long the previous key keeps working after a rotation
 
     @property
     def team_id(self) -> str:

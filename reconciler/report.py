@@ -8,7 +8,7 @@ import json
 from reconciler.plan import Plan
 
 SYMBOL = {"create": "+", "create-tier": "+", "adopt": "&", "update": "~", "update-tier": "~", "move": ">",
-          "rotate": "@", "revoke": "-"}
+          "rotate": "@", "retire": "-", "revoke": "-"}
 COMMENT_MARKER = "<!-- gatewayctl-plan -->"
 
 

@@ -129,7 +129,14 @@ def check(root: Path, *, today: dt.date | None = None, allow_expired: bool = Fal
                         diags.append(tiers_doc.diag(("tiers", key, "models", i),
                                                     f"model alias {alias!r} is not defined in {MODELS_FILE} "
                                                     f"(known: {', '.join(sorted(models))})", "tiers/unknown-model"))
-                tiers[key] = Tier(key, spec["display_name"], budget, spec["rpm_limit"], tuple(spec["models"]))
+                max_age, overlap = spec.get("key_max_age_days"), spec.get("key_rotation_overlap_days", 7)
+                if max_age is not None and overlap >= max_age:
+                    diags.append(tiers_doc.diag(("tiers", key, "key_rotation_overlap_days"),
+                                                f"overlap {overlap} days must be shorter than key_max_age_days "
+                                                f"({max_age}), or a user would always hold two keys",
+                                                "tiers/rotation-overlap"))
+                tiers[key] = Tier(key, spec["display_name"], budget, spec["rpm_limit"], tuple(spec["models"]),
+                                  max_age, overlap)
 
     users: dict[str, User] = {}
     first_email: dict[str, str] = {}

@@ -1,0 +1,169 @@
+"""Scheduled rotation planned on plain data (reconciler/rotation.py + plan.py): no gateway, no I/O.
+
+The genuine-proxy behaviour (both keys answer inside the window, the old one is refused after it,
+SIGKILL mid-rotation) is in tests/test_rotation.py; here every crash state is built by hand and
+planned, which covers each of them deterministically."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from test_plan_unit import MARK, converged, user
+
+from reconciler import rotation
+from reconciler.keystore import key_hash
+from reconciler.live import LiveState
+from reconciler.plan import build_plan
+from reconciler.policy import DesiredState, Model, Tier
+
+ISSUED = dt.date(2026, 1, 1)
+
+
+def desired_rotating(*users, max_age: int | None = 90, overlap: int = 7) -> DesiredState:
+    models = {"model-cheap": Model("model-cheap", "Haiku", "global.x"),
+              "model-balanced": Model("model-balanced", "Sonnet", "global.y")}
+    tiers = {"drafting": Tier("drafting", "Drafting", Decimal("2.00"), 10, ("model-cheap",), max_age, overlap),
+             "coding": Tier("coding", "Coding", Decimal("20.00"), 50, ("model-balanced",), max_age, overlap)}
+    return DesiredState("ap-south-1", models, tiers, {u.id: u for u in users})
+
+
+def issued(live: LiveState, on: dt.date = ISSUED) -> LiveState:
+    live.keys = [dataclasses.replace(k, metadata={**k.metadata, rotation.ISSUED_ON: on.isoformat()}) for k in live.keys]
+    return live
+
+
+def plan_on(day: dt.date, d: DesiredState, live: LiveState, **kw):
+    return build_plan(d, live, today=day, commit="c1", **kw)
+
+
+def after_rotation(live: LiveState, uid: str, day: dt.date, until: dt.date) -> tuple[LiveState, str]:
+    """The live state a finished scheduled rotation of `uid` on `day` leaves."""
+    old = next(k for k in live.keys if k.user_id == uid)
+    retiring = dataclasses.replace(old, alias=old.alias + "~retiring",
+                                   metadata={**old.metadata, rotation.RETIRE_AFTER: until.isoformat()},
+                                   expires=rotation.end_of_day_utc(until))
+    new_token = key_hash(f"sk-new-{uid}")
+    new = dataclasses.replace(old, token=new_token, metadata={**MARK, "gitops_user_id": uid,
+                                                              rotation.ISSUED_ON: day.isoformat()})
+    live.keys = [k for k in live.keys if k is not old] + [retiring, new]
+    live.secrets[uid] = new_token
+    return live, old.token
+
+
+def test_young_keys_are_not_due():
+    d = desired_rotating(user("ann"))
+    assert plan_on(ISSUED + dt.timedelta(days=89), d, issued(converged(user("ann")))).actions == []
+
+
+def test_a_due_key_is_shown_and_rotated_with_an_overlap_window():
+    d = desired_rotating(user("ann"))
+    day = ISSUED + dt.timedelta(days=90)
+    live = issued(converged(user("ann")))
+    old = live.keys[0].token
+    (action,) = plan_on(day, d, live).actions
+    assert action.kind == "rotate" and action.target == "user:ann"
+    assert action.changes == [("key", old[:12] + "…",
+                               "new key (key is 90 days old, tier maximum 90); the old key works until 2026-04-08")]
+    retire, create = action.steps
+    assert retire.op == "key_update" and retire.args["key"] == old and retire.args["key_alias"] == "u-ann~retiring"
+    assert retire.args["metadata"][rotation.RETIRE_AFTER] == "2026-04-08"
+    assert retire.args["metadata"]["managed_by"] == MARK["managed_by"]  # metadata is replaced wholesale
+    assert retire.args["expires_at"] == "2026-04-08T18:30:00+00:00"  # midnight Asia/Kolkata
+    assert create.op == "key_create" and create.args["key_alias"] == "u-ann"
+    assert create.args["metadata"][rotation.ISSUED_ON] == day.isoformat()
+    assert "key_delete" not in [s.op for s in action.steps]  # the old key stays through the window
+
+
+def test_inside_the_window_nothing_changes_and_after_it_the_old_key_goes():
+    d = desired_rotating(user("ann"))
+    day = ISSUED + dt.timedelta(days=90)
+    live, old = after_rotation(issued(converged(user("ann"))), "ann", day, day + dt.timedelta(days=7))
+    for later in (day, day + dt.timedelta(days=7)):
+        assert plan_on(later, d, live).actions == [], later
+    (action,) = plan_on(day + dt.timedelta(days=8), d, live).actions
+    assert action.kind == "retire"
+    assert [(s.op, s.args) for s in action.steps] == [("key_delete", {"keys": [old]})]
+
+
+def test_crash_after_the_rename_resumes_the_rotation():
+    d = desired_rotating(user("ann"))
+    day = ISSUED + dt.timedelta(days=90)
+    live = issued(converged(user("ann")))
+    k = live.keys[0]
+    live.keys = [dataclasses.replace(k, alias="u-ann~retiring", metadata={**k.metadata, rotation.RETIRE_AFTER: "x"})]
+    (action,) = plan_on(day, d, live).actions  # the store still holds this key: it is current, not retiring
+    assert [s.op for s in action.steps] == ["key_update", "key_create"]
+    assert action.steps[0].args["key_alias"] == "u-ann~retiring"
+
+
+def test_crash_after_the_secret_write_keeps_the_old_key_and_mints_a_key():
+    d = desired_rotating(user("ann"))
+    day = ISSUED + dt.timedelta(days=90)
+    live, _old = after_rotation(issued(converged(user("ann"))), "ann", day, day + dt.timedelta(days=7))
+    live.keys = [k for k in live.keys if k.alias == "u-ann~retiring"]  # /key/generate never ran
+    (action,) = plan_on(day, d, live).actions
+    assert [s.op for s in action.steps] == ["key_create"]
+
+
+def test_an_unfinished_retirement_is_undone_when_no_longer_due():
+    d = desired_rotating(user("ann"), max_age=None)  # policy changed after a crash mid-rotation
+    live = issued(converged(user("ann")))
+    k = live.keys[0]
+    live.keys = [dataclasses.replace(k, alias="u-ann~retiring", expires="2026-04-07T18:30:00+00:00",
+                                     metadata={**k.metadata, rotation.RETIRE_AFTER: "2026-04-07"})]
+    (action,) = plan_on(ISSUED + dt.timedelta(days=90), d, live).actions
+    fix, rename = action.steps
+    assert fix.args["expires_at"] is None and rotation.RETIRE_AFTER not in fix.args["metadata"]
+    assert rename.args == {"key": k.token, "key_alias": "u-ann"}
+
+
+def test_requested_rotation_stays_immediate():
+    d = desired_rotating(user("ann"))
+    live = issued(converged(user("ann")))
+    (action,) = plan_on(ISSUED, d, live, rotate=frozenset({"ann"})).actions
+    assert [s.op for s in action.steps] == ["key_update", "key_create", "key_delete"]
+
+
+def test_overlap_never_outlives_the_users_own_expiry():
+    ann = user("ann", expires=ISSUED + dt.timedelta(days=92))
+    d = desired_rotating(ann)
+    (action,) = plan_on(ISSUED + dt.timedelta(days=90), d, issued(converged(ann))).actions
+    assert action.steps[0].args["expires_at"] == rotation.end_of_day_utc(ann.expires)
+
+
+def test_keys_without_issued_on_age_from_litellm_created_at():
+    d = desired_rotating(user("ann"))
+    live = converged(user("ann"))
+    live.keys = [dataclasses.replace(live.keys[0], created_at="2026-01-01T10:00:00Z")]
+    assert plan_on(dt.date(2026, 3, 31), d, live).actions == []
+    assert plan_on(dt.date(2026, 4, 1), d, live).actions[0].kind == "rotate"
+
+
+def test_a_tier_move_inside_the_window_takes_the_retiring_key_along():
+    day = ISSUED + dt.timedelta(days=90)
+    live, old = after_rotation(issued(converged(user("ann"))), "ann", day, day + dt.timedelta(days=7))
+    (action,) = plan_on(day, desired_rotating(user("ann", "coding")), live).actions
+    moved = [s.args["key"] for s in action.steps if s.op == "key_update" and s.args.get("team_id") == "tier-coding"]
+    assert old in moved and len(moved) == 2
+    ops = [s.op for s in action.steps]
+    assert ops.index("member_delete") > max(i for i, op in enumerate(ops) if op == "key_update")
+
+
+def test_rotation_only_filter_keeps_rotations_and_leaves_the_rest():
+    day = ISSUED + dt.timedelta(days=90)
+    d = desired_rotating(user("ann"), user("ben", "coding"))
+    live = issued(converged(user("ann"), user("ben")))  # ben moves tier: not a rotation
+    plan = plan_on(day, d, live)
+    keep, left = rotation.only_rotations(plan.actions)
+    assert [a.target for a in keep] == ["user:ann"] and left == 1
+
+
+@pytest.mark.parametrize("overlap", [0, 30])
+def test_window_end_is_inclusive_in_asia_kolkata(overlap):
+    day = dt.date(2026, 6, 1)
+    until = rotation.window_end(rotation.RotationPolicy(90, overlap), day)
+    assert until == day + dt.timedelta(days=overlap)
+    assert rotation.end_of_day_utc(until).endswith("T18:30:00+00:00")
