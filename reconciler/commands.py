@@ -89,9 +89,20 @@ def make_plan(args, client, store):
     live = live_mod.read_live(client, store)
     limits = plan_mod.SafetyLimits(getattr(args, "max_revocations", 10), getattr(args, "max_revocation_fraction", 0.25),
                           getattr(args, "allow_mass_revocation", False))
-    return plan_mod.build_plan(desired, live, today=_today(args), commit=git_commit(args.root),
+    plan = plan_mod.build_plan(desired, live, today=_today(args), commit=git_commit(args.root),
                                rotate=frozenset(args.rotate), limits=limits, adopt=getattr(args, "adopt", False),
                                plan_viewer=args.plan_viewer)
+    if getattr(args, "rotation_only", False):  # `gatewayctl rotate`: key rotations only, the rest waits for deploy
+        from reconciler.rotation import only_rotations
+
+        plan.actions, left = only_rotations(plan.actions)
+        if left:
+            plan.warnings.append(f"{left} other change(s) are left for the deploy job (`gatewayctl apply`)")
+    untagged = getattr(store, "missing_owner_tag", ())
+    if untagged:
+        plan.warnings.append(f"{len(set(untagged))} key secret(s) lack the {keystore.OWNER_TAG} tag that lets their "
+                             "owner read them; apply --confirm adds it")
+    return plan
 
 
 def _fail(message: str) -> int:
@@ -138,6 +149,10 @@ def cmd_apply(args) -> int:
 
     started = time.monotonic()
     try:
+        channel = _notify_channel(args)
+    except ValueError as exc:
+        return _fail(str(exc))
+    try:
         state_dir = args.root / ".gatewayctl"
         journal = state_dir / "apply-journal.jsonl"
         with apply_lock(state_dir / "apply.lock", args.wait_lock), _client(args) as client:
@@ -171,9 +186,13 @@ def cmd_apply(args) -> int:
                       f"(keys to {store.describe()})", file=sys.stderr)
                 executor = Executor(client, store, commit=plan.git_commit, journal=journal)
                 results = executor.execute(plan, args.concurrency or DEFAULT_CONCURRENCY)
+            writes = client.stats.writes
+            record_extra: dict = {}
+            _after_apply(args, client, store, record_extra, channel)
             record = audit_record(plan, results, live_digest_before=fresh.live_digest, dry_run=False,
                                   started=started)
-            record["gateway_writes"] = client.stats.writes
+            record["gateway_writes"] = writes
+            record.update(record_extra)
             if interrupted:
                 record["interrupted_run"] = interrupted
             append_jsonl(args.audit_log if args.audit_log.is_absolute() else args.root / args.audit_log, record)
@@ -183,12 +202,46 @@ def cmd_apply(args) -> int:
     except (client_mod.GatewayError, ValueError, OSError) as exc:
         return _fail(str(exc))
     failed = [r for r in results if r.status != "ok"]
-    print(f"Apply: {len(results) - len(failed)} ok, {len(failed)} failed, {client.stats.writes} write(s). "
+    print(f"Apply: {len(results) - len(failed)} ok, {len(failed)} failed, {writes} write(s). "
           f"Audit: {args.audit_log}", file=sys.stderr)
     if failed:
         print("re-run `gatewayctl apply --confirm` to converge", file=sys.stderr)
         return EXIT_ERROR
     return EXIT_OK
+
+
+def _notify_channel(args):
+    """The notification channel for this run, checked before anything is changed."""
+    from reconciler import notify
+
+    channel = notify.channel_from_args(args)
+    if channel is not None and args.key_store != "secretsmanager":
+        raise ValueError("notifications keep their ledger on the key secrets: use --key-store secretsmanager")
+    return channel
+
+
+def _after_apply(args, client, store, record: dict, channel) -> None:
+    """Housekeeping once the plan is applied; none of it can fail the apply. Owner tags go on key
+    secrets that predate them (employee self-service reads by that tag), then key notices."""
+    missing = sorted(set(getattr(store, "missing_owner_tag", ())))
+    if missing:
+        try:
+            store.tag_owners(missing)
+            record["owner_tags_added"] = missing
+            print(f"tagged {len(missing)} key secret(s) with their owner for self-service", file=sys.stderr)
+        except Exception as exc:  # noqa: BLE001 - reported; the next apply tries again
+            print(f"warning: could not tag key secrets with their owner: {exc}", file=sys.stderr)
+    if channel is None:
+        return
+    from reconciler import notices
+
+    outcome = notices.after_apply(channel, root=args.root, client=client, store=store,
+                                  secret_prefix=args.secret_prefix, today=_today(args), guide_url=args.guide_url)
+    record["notifications"] = outcome.to_json()
+    for line in outcome.failed:
+        print(f"warning: notification not delivered, retried next run: {line}", file=sys.stderr)
+    print(f"notifications via {outcome.channel}: {len(outcome.sent)} sent, {outcome.skipped} already sent, "
+          f"{len(outcome.failed)} failed", file=sys.stderr)
 
 
 def cmd_import(args) -> int:
@@ -205,6 +258,12 @@ def cmd_import(args) -> int:
     print(f"{len(written)} file(s) written; review owner, cost_center and justification before committing",
           file=sys.stderr)
     return EXIT_OK
+
+
+def _notify_args(p: argparse.ArgumentParser) -> None:
+    from reconciler import notify
+
+    notify.add_arguments(p)
 
 
 def register(sub, common) -> None:
@@ -235,7 +294,26 @@ def register(sub, common) -> None:
                    help="append the audit record here (default gatewayctl-audit.jsonl)")
     p.add_argument("--wait-lock", type=float, default=0.0, metavar="SECONDS",
                    help="wait this long for another apply to finish instead of refusing (default 0)")
+    _notify_args(p)
     p.set_defaults(func=cmd_apply)
+
+    p = sub.add_parser("rotate", help="nightly job: rotate keys past their tier's key_max_age_days (dry run "
+                       "without --confirm)",
+                       description="Apply only key rotations: keys older than their tier's key_max_age_days get a "
+                       "successor (the old key keeps working for key_rotation_overlap_days, then LiteLLM refuses "
+                       "it), keys whose overlap window ended are deleted, and a key missing from the key store is "
+                       "replaced. Every other difference is left for `gatewayctl apply` (the deploy job). Takes the "
+                       "same lock and writes the same audit record as apply.")
+    common(p)
+    _gateway_args(p)
+    p.add_argument("--confirm", action="store_true", help="really rotate")
+    p.add_argument("--concurrency", type=int, default=None, help="users applied in parallel (default 4)")
+    p.add_argument("--audit-log", type=Path, default=Path("gatewayctl-audit.jsonl"),
+                   help="append the audit record here (default gatewayctl-audit.jsonl)")
+    p.add_argument("--wait-lock", type=float, default=0.0, metavar="SECONDS",
+                   help="wait this long for another apply to finish instead of refusing (default 0)")
+    _notify_args(p)
+    p.set_defaults(func=cmd_apply, rotation_only=True, plan_file=None, adopt=False)
 
     p = sub.add_parser("drift", help="report-only plan for nightly jobs: exit 0 in sync, 2 drift, 1 error")
     common(p)

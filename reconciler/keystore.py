@@ -20,6 +20,14 @@ from reconciler.policy import MANAGED_BY
 
 DEFAULT_PREFIX = "llm-gateway/users/"
 HASH_TAG = "gatewayctl:key-sha256"
+# Whose key this is. The employee self-service policy (terraform/modules/employee-key-access) lets a
+# principal read a secret only when this tag equals its own `gitops_user_id` session tag.
+OWNER_TAG = "gitops_user_id"
+SERVICE_PREFIX = "gatewayctl-"  # reserved ids of gatewayctl's own service accounts: never employee-readable
+
+
+def owner_tags(user_id: str) -> list[dict[str, str]]:
+    return [] if user_id.startswith(SERVICE_PREFIX) else [{"Key": OWNER_TAG, "Value": user_id}]
 
 
 def new_key() -> str:
@@ -49,6 +57,7 @@ class SecretsManagerStore:
         self._sm = boto3.client("secretsmanager", config=Config(
             retries={"max_attempts": 8, "mode": "adaptive"}, connect_timeout=5, read_timeout=20))
         self.calls = 0
+        self.missing_owner_tag: list[str] = []  # user ids whose secret predates OWNER_TAG (seen by inventory)
 
     def describe(self) -> str:
         return f"AWS Secrets Manager ({self.prefix}<user id>)"
@@ -66,17 +75,27 @@ class SecretsManagerStore:
                 if not s["Name"].startswith(self.prefix):
                     continue
                 tags = {t["Key"]: t["Value"] for t in s.get("Tags", [])}
-                out[s["Name"][len(self.prefix):]] = tags.get(HASH_TAG)
+                user_id = s["Name"][len(self.prefix):]
+                out[user_id] = tags.get(HASH_TAG)
+                if owner_tags(user_id) and tags.get(OWNER_TAG) != user_id:
+                    self.missing_owner_tag.append(user_id)
             if not page.get("NextToken"):
                 return out
             kwargs["NextToken"] = page["NextToken"]
+
+    def tag_owners(self, user_ids: list[str]) -> None:
+        """Add OWNER_TAG to secrets written before it existed, so their owners can read them."""
+        for user_id in user_ids:
+            self.calls += 1
+            self._sm.tag_resource(SecretId=self.name(user_id), Tags=owner_tags(user_id))
 
     def put(self, user_id: str, raw_key: str, *, key_alias: str, commit: str) -> None:
         from botocore.exceptions import ClientError
 
         value = json.dumps({"api_key": raw_key, "user_id": user_id, "key_alias": key_alias})
         tags = [{"Key": HASH_TAG, "Value": key_hash(raw_key)}, {"Key": "managed-by", "Value": MANAGED_BY},
-                {"Key": "user-id", "Value": user_id}, {"Key": "git-commit", "Value": commit[:40] or "unknown"}]
+                {"Key": "user-id", "Value": user_id}, {"Key": "git-commit", "Value": commit[:40] or "unknown"},
+                *owner_tags(user_id)]
         name = self.name(user_id)
         self.calls += 1
         try:
