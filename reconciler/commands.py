@@ -184,6 +184,8 @@ def cmd_apply(args) -> int:
             else:
                 print(f"applying {len(plan.actions)} action(s) to {client._http.base_url} "
                       f"(keys to {store.describe()})", file=sys.stderr)
+                for warning in plan.warnings:
+                    print(f"! {warning}", file=sys.stderr)
                 executor = Executor(client, store, commit=plan.git_commit, journal=journal)
                 results = executor.execute(plan, args.concurrency or DEFAULT_CONCURRENCY)
             writes = client.stats.writes

@@ -57,9 +57,7 @@ def _active_key_message(desired: DesiredState, live: LiveState, ledger: notify.L
     if not token or token not in {k.token for k in keys}:
         return None  # not delivered yet (or half way): the run that finishes the delivery announces it
     event = _event(token)
-    last = ledger.last(user.id, TOPIC)
-    if last == event:
-        return None
+    last = ledger.last(user.id, TOPIC)  # when it equals `event`, deliver() counts the message as already sent
     retiring = [k for k in keys if k.token != token and rotation.retire_after(k) is not None]
     greeting = f"Hello {user.name},\n\n"
     if retiring:
