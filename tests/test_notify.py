@@ -26,7 +26,7 @@ class Collect:
     def __init__(self):
         self.mails: list[tuple[list[str], Mail]] = []
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+    async def handle_DATA(self, server, session, envelope):
         self.mails.append((list(envelope.rcpt_tos), email.message_from_bytes(envelope.content)))
         return "250 OK"
 

@@ -19,8 +19,8 @@ import time
 
 import pytest
 from faultproxy import FaultProxy
-from test_faults import crash_consistent
 from helpers import chat, managed_keys, reset_gateway, secret_key, secrets_client, write_user
+from test_faults import crash_consistent
 
 from reconciler import rotation
 from reconciler.keystore import DEFAULT_PREFIX, HASH_TAG, key_hash
