@@ -87,3 +87,8 @@ output "bedrock_model_ids" {
   description = "Model IDs the task role may invoke (from policies/models.yaml)."
   value       = local.bedrock_ids
 }
+
+output "employee_key_access_policy_arn" {
+  description = "Policy that lets an employee read only their own key secret (attach to their permission set or role)."
+  value       = module.employee_key_access.policy_arn
+}

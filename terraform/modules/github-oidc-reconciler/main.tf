@@ -56,7 +56,7 @@ resource "aws_iam_role_policy" "reconciler" {
   role = aws_iam_role.reconciler.id
   policy = jsonencode({
     Version = "2012-10-17"
-    Statement = [
+    Statement = concat([
       {
         Sid      = "ReadMasterKey"
         Effect   = "Allow"
@@ -92,7 +92,13 @@ resource "aws_iam_role_policy" "reconciler" {
           StringEquals = { "kms:ViaService" = "secretsmanager.${local.region}.amazonaws.com" }
         }
       },
-    ]
+      ], var.notification_sender_identity_arn == null ? [] : [{
+        # `gatewayctl apply/rotate --notify ses`: key notices from this verified identity only.
+        Sid      = "SendKeyNotices"
+        Effect   = "Allow"
+        Action   = "ses:SendEmail"
+        Resource = var.notification_sender_identity_arn
+    }])
   })
 }
 

@@ -89,6 +89,17 @@ variable "kms_key_arn" {
   }
 }
 
+variable "notification_sender_identity_arn" {
+  description = "SES identity (verified sender) the reconciler may send key notices from; null = no SES permission."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.notification_sender_identity_arn == null || can(regex("^arn:aws[a-z-]*:ses:[a-z0-9-]+:[0-9]{12}:identity/[^*]+$", coalesce(var.notification_sender_identity_arn, "x")))
+    error_message = "notification_sender_identity_arn must be an SES identity ARN without wildcards."
+  }
+}
+
 variable "tags" {
   description = "Tags applied to every resource."
   type        = map(string)
