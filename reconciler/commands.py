@@ -331,6 +331,10 @@ def register(sub, common) -> None:
     p.add_argument("--overwrite", action="store_true", help="replace existing users/<id>.yaml files")
     p.set_defaults(func=cmd_import)
 
+    from reconciler import selfservice
+
+    selfservice.register(sub, common)
+
     try:
         from reconciler import history
     except ImportError:
