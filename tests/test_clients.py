@@ -63,7 +63,7 @@ def keys(gateway, moto_server, tmp_path_factory) -> dict[str, str]:
                           capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stderr
     sm = boto3.client("secretsmanager", endpoint_url=moto_server, region_name="ap-south-1",
-                      aws_access_key_id="testing", aws_secret_access_key="testing")  # noqa: S106 - moto
+                      aws_access_key_id="testing", aws_secret_access_key="testing")
     return {name: json.loads(sm.get_secret_value(SecretId=f"{DEFAULT_PREFIX}{name}-{run}")["SecretString"])["api_key"]
             for name in names}
 
@@ -163,3 +163,13 @@ def test_over_budget_is_a_typed_error(tier, gateway, keys):
                                                    messages=[{"role": "user", "content": CHEAP}]))
     assert isinstance(exc, anthropic.UnprocessableEntityError) and exc.status_code == 422
     assert "budget_exceeded" in str(exc.body)
+
+
+def test_an_unknown_key_is_an_authentication_error(gateway):
+    with pytest.raises(openai.AuthenticationError) as err:
+        oai(gateway, "sk-not-a-gateway-key-0000000000").chat.completions.create(
+            model="model-cheap", messages=[{"role": "user", "content": CHEAP}])
+    assert err.value.status_code == 401
+    with pytest.raises(anthropic.AuthenticationError):
+        ant(gateway, "sk-not-a-gateway-key-0000000000").messages.create(
+            model="model-cheap", max_tokens=16, messages=[{"role": "user", "content": CHEAP}])
