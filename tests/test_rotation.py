@@ -194,3 +194,31 @@ def test_sigkill_mid_rotation_converges(seed, gatewayctl, workspace, gateway, ad
         assert old["token"] in stored_history(uid)
         assert chat(gateway.base_url, before[uid], "model-cheap" if uid.endswith(("0", "3")) else
                     ("model-balanced" if uid.endswith(("1", "4")) else "model-reasoning")).status_code == 200
+
+
+def test_nightly_script_rotates_due_keys_with_the_master_key_from_secrets_manager(gatewayctl, workspace, gateway,
+                                                                                  admin, aws_env, repo_root):
+    """scripts/ci/rotate, as the nightly workflow runs it: master key read with the AWS role."""
+    import shutil
+
+    if not shutil.which("aws"):
+        pytest.skip("scripts/ci/rotate reads the master key with the aws CLI, which is not on PATH")
+    write_user(workspace, "rolf", "coding")
+    gatewayctl("apply", "--confirm", check=True)
+    before = secret_key("rolf")
+    secrets_client().create_secret(Name="llm-gateway/litellm-master-key", SecretString=gateway.master_key)
+    (workspace / "scripts" / "ci").mkdir(parents=True)
+    shutil.copy(repo_root / "scripts" / "ci" / "rotate", workspace / "scripts" / "ci" / "rotate")
+    env = {**os.environ, **aws_env, "LITELLM_BASE_URL": gateway.base_url, "GITHUB_ACTIONS": "true",
+           "MASTER_KEY_SECRET_ID": "llm-gateway/litellm-master-key",
+           "GITHUB_STEP_SUMMARY": str(workspace / "summary.md"),
+           "PATH": f"{repo_root / '.venv' / 'bin'}:{os.environ['PATH']}"}
+    env.pop("LITELLM_MASTER_KEY", None)
+    proc = subprocess.run(["bash", "scripts/ci/rotate", "--today", day(90)], cwd=workspace, env=env,
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert f"::add-mask::{gateway.master_key}" in proc.stdout  # masked before anything could print it
+    assert secret_key("rolf") != before
+    assert {k["key_alias"] for k in managed_keys(admin, "rolf")} == {"u-rolf", "u-rolf~retiring"}
+    assert "### Nightly key rotation" in (workspace / "summary.md").read_text()
+    assert last_audit(workspace)["actions"][0]["kind"] == "rotate"
