@@ -132,7 +132,7 @@ run "rejects_a_wildcard_prefix" {
   command = plan
 
   variables {
-    user_secret_prefix = "llm-gateway/*/"
+    user_secret_prefix = "llm-gateway/*/" # pragma: allowlist secret
   }
 
   expect_failures = [var.user_secret_prefix]
