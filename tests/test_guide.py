@@ -3,7 +3,7 @@ employee `alice`, against the embedded gateway (genuine LiteLLM, fake Bedrock) a
 
 The only change made to a block is the gateway's address: https://llm-gateway.example.com becomes
 the embedded gateway's URL. Shell blocks share one environment, as in one terminal; the JSON block
-becomes ~/.claude/settings.json for the genuine Claude Code (tools/claude-code, `make setup`);
+becomes ~/.claude/settings.json for the genuine Claude Code (tools/claude-code, installed by `make test`);
 Python blocks run with the project's interpreter; the YAML block (Continue's config) is loaded and
 its model entry used exactly as Continue's OpenAI provider does. The guide's statements about
 Claude Code at its limits and after a rotation have their own tests below.
@@ -85,7 +85,8 @@ def employee_env(aws_env: dict, email: str, user_id: str, home: Path, bin_dir: P
 def terminal(tmp_path: Path) -> tuple[Path, Path]:
     """(home, bin dir with `claude`): the genuine Claude Code from tools/claude-code."""
     if not CLAUDE_WRAPPER.is_file():
-        pytest.fail(f"Claude Code is not installed at {CLAUDE_WRAPPER.parent}; run `make setup`")
+        pytest.fail(f"Claude Code is not installed at {CLAUDE_WRAPPER.parent}; "
+                    "run `make test` (it installs tools/claude-code)")
     home, bin_dir = tmp_path / "home", tmp_path / "bin"
     (home / ".claude").mkdir(parents=True)
     bin_dir.mkdir()
