@@ -262,9 +262,15 @@ def cmd_import(args) -> int:
     return EXIT_OK
 
 
-def _notify_args(p: argparse.ArgumentParser) -> None:
+def _run_args(p: argparse.ArgumentParser) -> None:
+    """What every command that writes to the gateway takes (apply, rotate)."""
     from reconciler import notify
 
+    p.add_argument("--concurrency", type=int, default=None, help="users applied in parallel (default 4)")
+    p.add_argument("--audit-log", type=Path, default=Path("gatewayctl-audit.jsonl"),
+                   help="append the audit record here (default gatewayctl-audit.jsonl)")
+    p.add_argument("--wait-lock", type=float, default=0.0, metavar="SECONDS",
+                   help="wait this long for another apply to finish instead of refusing (default 0)")
     notify.add_arguments(p)
 
 
@@ -291,12 +297,7 @@ def register(sub, common) -> None:
     p.add_argument("plan_file", nargs="?", type=Path, metavar="PLAN", help="plan JSON from `plan --out`")
     p.add_argument("--confirm", action="store_true", help="really apply")
     _adopt_arg(p)
-    p.add_argument("--concurrency", type=int, default=None, help="users applied in parallel (default 4)")
-    p.add_argument("--audit-log", type=Path, default=Path("gatewayctl-audit.jsonl"),
-                   help="append the audit record here (default gatewayctl-audit.jsonl)")
-    p.add_argument("--wait-lock", type=float, default=0.0, metavar="SECONDS",
-                   help="wait this long for another apply to finish instead of refusing (default 0)")
-    _notify_args(p)
+    _run_args(p)
     p.set_defaults(func=cmd_apply)
 
     p = sub.add_parser("rotate", help="nightly job: rotate keys past their tier's key_max_age_days (dry run "
@@ -309,12 +310,7 @@ def register(sub, common) -> None:
     common(p)
     _gateway_args(p)
     p.add_argument("--confirm", action="store_true", help="really rotate")
-    p.add_argument("--concurrency", type=int, default=None, help="users applied in parallel (default 4)")
-    p.add_argument("--audit-log", type=Path, default=Path("gatewayctl-audit.jsonl"),
-                   help="append the audit record here (default gatewayctl-audit.jsonl)")
-    p.add_argument("--wait-lock", type=float, default=0.0, metavar="SECONDS",
-                   help="wait this long for another apply to finish instead of refusing (default 0)")
-    _notify_args(p)
+    _run_args(p)
     p.set_defaults(func=cmd_apply, rotation_only=True, plan_file=None, adopt=False)
 
     p = sub.add_parser("drift", help="report-only plan for nightly jobs: exit 0 in sync, 2 drift, 1 error")

@@ -25,12 +25,9 @@ import sys
 import time
 from pathlib import Path
 
-import boto3
 import pytest
 import yaml
-from helpers import chat, reset_gateway, secret_key, secrets_client, write_user
-
-from reconciler.keystore import OWNER_TAG
+from helpers import chat, clean_slate, employee_credentials, secret_key, write_user
 
 pytestmark = pytest.mark.integration
 
@@ -57,28 +54,15 @@ def claude_settings(url: str, user: str) -> dict:
 
 @pytest.fixture
 def clean(admin, aws_env):
-    reset_gateway(admin)
-    sm = secrets_client()
-    for page in sm.get_paginator("list_secrets").paginate():
-        for s in page["SecretList"]:
-            sm.delete_secret(SecretId=s["ARN"], ForceDeleteWithoutRecovery=True)
+    clean_slate(admin)
 
 
 def employee_env(aws_env: dict, email: str, user_id: str, home: Path, bin_dir: Path) -> dict:
     """A fresh terminal of an employee signed in to AWS: assumed-role credentials whose session
     name is their email and whose session tag is their gateway id; nothing else inherited."""
-    iam = boto3.client("iam")
-    try:
-        iam.create_role(RoleName="EmployeeDeveloper", AssumeRolePolicyDocument="{}")
-    except iam.exceptions.EntityAlreadyExistsException:
-        pass
-    creds = boto3.client("sts").assume_role(
-        RoleArn="arn:aws:iam::123456789012:role/EmployeeDeveloper", RoleSessionName=email,
-        Tags=[{"Key": OWNER_TAG, "Value": user_id}])["Credentials"]
     return {"PATH": f"{bin_dir}:{os.environ['PATH']}", "HOME": str(home), "LANG": "C.UTF-8",
             "AWS_ENDPOINT_URL": aws_env["AWS_ENDPOINT_URL"], "AWS_REGION": aws_env["AWS_REGION"],
-            "AWS_ACCESS_KEY_ID": creds["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": creds["SecretAccessKey"],
-            "AWS_SESSION_TOKEN": creds["SessionToken"]}
+            **employee_credentials(email, user_id)}
 
 
 @pytest.fixture

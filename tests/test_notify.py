@@ -12,7 +12,7 @@ from email.message import Message as Mail
 
 import pytest
 from aiosmtpd.controller import Controller
-from helpers import managed_keys, reset_gateway, secret_key, secrets_client, write_user
+from helpers import clean_slate, managed_keys, secret_key, secrets_client, write_user
 
 from reconciler import notify
 from reconciler.keystore import DEFAULT_PREFIX
@@ -59,13 +59,7 @@ class Sink:
 
 @pytest.fixture(autouse=True)
 def clean(admin, aws_env, workspace):
-    reset_gateway(admin)
-    sm = secrets_client()
-    for page in sm.get_paginator("list_secrets").paginate():
-        for s in page["SecretList"]:
-            sm.delete_secret(SecretId=s["ARN"], ForceDeleteWithoutRecovery=True)
-    for p in (workspace / "users").glob("*.yaml"):
-        p.unlink()
+    clean_slate(admin, workspace)
 
 
 def smtp_env(port: int) -> dict:

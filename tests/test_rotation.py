@@ -19,7 +19,7 @@ import time
 
 import pytest
 from faultproxy import FaultProxy
-from helpers import chat, managed_keys, reset_gateway, secret_key, secrets_client, write_user
+from helpers import chat, clean_slate, managed_keys, secret_key, secrets_client, write_user
 from test_faults import crash_consistent
 
 from reconciler import rotation
@@ -36,13 +36,7 @@ def day(offset: int) -> str:
 
 @pytest.fixture(autouse=True)
 def clean(admin, aws_env, workspace):
-    reset_gateway(admin)
-    sm = secrets_client()
-    for page in sm.get_paginator("list_secrets").paginate():
-        for s in page["SecretList"]:
-            sm.delete_secret(SecretId=s["ARN"], ForceDeleteWithoutRecovery=True)
-    for p in (workspace / "users").glob("*.yaml"):
-        p.unlink()
+    clean_slate(admin, workspace)
 
 
 def previous_key(user_id: str) -> str:

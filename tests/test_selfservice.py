@@ -13,9 +13,8 @@ import re
 import subprocess
 import sys
 
-import boto3
 import pytest
-from helpers import reset_gateway, secret_key, secrets_client
+from helpers import clean_slate, employee_credentials, secret_key, secrets_client
 
 from reconciler.keystore import DEFAULT_PREFIX, OWNER_TAG
 from reconciler.policy import MANAGED_BY
@@ -26,11 +25,7 @@ MODULE = "terraform/modules/employee-key-access/variables.tf"
 
 @pytest.fixture(autouse=True)
 def clean(admin, aws_env):
-    reset_gateway(admin)
-    sm = secrets_client()
-    for page in sm.get_paginator("list_secrets").paginate():
-        for s in page["SecretList"]:
-            sm.delete_secret(SecretId=s["ARN"], ForceDeleteWithoutRecovery=True)
+    clean_slate(admin)
 
 
 def tf_default(repo_root, variable: str) -> str:
@@ -40,17 +35,7 @@ def tf_default(repo_root, variable: str) -> str:
 
 
 def employee_env(aws_env: dict, session: str, user_id: str) -> dict:
-    """Credentials of an employee signed in through a federated role, session-tagged with their id."""
-    iam = boto3.client("iam")
-    try:
-        iam.create_role(RoleName="EmployeeDeveloper", AssumeRolePolicyDocument="{}")
-    except iam.exceptions.EntityAlreadyExistsException:
-        pass
-    creds = boto3.client("sts").assume_role(
-        RoleArn="arn:aws:iam::123456789012:role/EmployeeDeveloper", RoleSessionName=session,
-        Tags=[{"Key": OWNER_TAG, "Value": user_id}])["Credentials"]
-    return {**aws_env, "AWS_ACCESS_KEY_ID": creds["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": creds["SecretAccessKey"],
-            "AWS_SESSION_TOKEN": creds["SessionToken"]}
+    return {**aws_env, **employee_credentials(session, user_id)}
 
 
 def test_secret_name_and_owner_tag_match_the_abac_policy(gatewayctl, repo_root):
