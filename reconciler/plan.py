@@ -206,8 +206,8 @@ class KeyDelta(NamedTuple):
     retired: bool  # a retiring key whose overlap window ended is deleted
 
 
-def _retiring_steps(spec: KeySpec, inside: list[LiveKey], past: list[LiveKey],
-                    today: dt.date | None) -> tuple[list[Step], list[tuple[str, Any, Any]]]:
+def _retiring_steps(spec: KeySpec, inside: list[LiveKey],
+                    past: list[LiveKey]) -> tuple[list[Step], list[tuple[str, Any, Any]]]:
     """Keys in their overlap window follow the user's tier; keys past it are deleted."""
     steps: list[Step] = []
     changes: list[tuple[str, Any, Any]] = []
@@ -227,7 +227,7 @@ def _key_steps(spec: KeySpec, keys: list[LiveKey], secret_hash: str | None, rota
     """Steps that leave exactly one healthy managed key whose raw value is in the key store, plus
     the previous key while its overlap window after a scheduled rotation lasts."""
     inside, past, keys = rotation.split_retiring(keys, secret_hash, today)
-    retire_steps, retire_changes = _retiring_steps(spec, inside, past, today)
+    retire_steps, retire_changes = _retiring_steps(spec, inside, past)
     primary = _primary_key(spec, keys, secret_hash)
     if primary is None:
         return KeyDelta([*retire_steps, spec.create_step()], [("key", None, spec.alias), *retire_changes],
@@ -251,6 +251,8 @@ def _key_steps(spec: KeySpec, keys: list[LiveKey], secret_hash: str | None, rota
         steps.append(Step("key_update", {"key": primary.token, **fix}))
         old = {"models": list(primary.models), "expires_at": primary.expires}
         changes += [(f"key.{k}", old[k], v) for k, v in fix.items() if k in old]
+        if "metadata" in fix:
+            changes.append((f"key.{rotation.RETIRE_AFTER}", primary.metadata[rotation.RETIRE_AFTER], None))
     rotated = rotate or due is not None or secret_hash != primary.token
     if due and policy is not None and today is not None:
         # Scheduled: the old key keeps working through the window (LiteLLM's own expiry ends it).

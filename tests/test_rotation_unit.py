@@ -117,6 +117,7 @@ def test_an_unfinished_retirement_is_undone_when_no_longer_due():
     (action,) = plan_on(ISSUED + dt.timedelta(days=90), d, live).actions
     fix, rename = action.steps
     assert fix.args["expires_at"] is None and rotation.RETIRE_AFTER not in fix.args["metadata"]
+    assert ("key.gitops_retire_after", "2026-04-07", None) in action.changes
     assert rename.args == {"key": k.token, "key_alias": "u-ann"}
 
 
