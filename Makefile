@@ -13,7 +13,7 @@ export LITELLM_HARNESS_DIR := $(HARNESS_DIR)
 # Checkov, our venv's tools and the Terraform CLI config for the local provider mirror.
 TOOLS_PATH := $(abspath $(BIN)):$(abspath $(CHECKOV_VENV))/bin:$(PATH)
 
-.PHONY: help setup demo test lint validate render-config bench lock clean
+.PHONY: help install setup demo test test-offline lint validate render-config bench lock clean
 
 help: ## Show this help
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -37,6 +37,8 @@ $(CLAUDE_CODE): tools/claude-code/package-lock.json
 	npm ci --silent --ignore-scripts --no-audit --no-fund --prefix tools/claude-code
 	@touch $@
 
+install: $(BIN)/gatewayctl ## Only the gatewayctl virtualenv (what the deploy, drift and rotate jobs need)
+
 setup: $(BIN)/gatewayctl $(CHECKOV_VENV)/bin/checkov $(ACTIONLINT) ## Create virtualenvs and tools from the hashed lock files
 	@if [ -d "$(HARNESS_DIR)" ]; then "$(HARNESS_DIR)/install" --quiet; \
 	else echo "note: $(HARNESS_DIR) not found; integration tests need it (or LITELLM_TEST_BASE_URL)"; fi
@@ -47,6 +49,9 @@ demo: setup ## Set everything up and run the main job against a local embedded g
 # Claude Code (tools/claude-code) only for the tests that run the employee guide, so deploy jobs stay lean.
 test: setup $(CLAUDE_CODE) ## Run every test: unit, integration on the genuine LiteLLM proxy, Terraform, workflows
 	PATH="$(TOOLS_PATH)" $(BIN)/python -m pytest
+
+test-offline: setup ## Tests that need no LiteLLM proxy (the pull-request workflow runs these)
+	PATH="$(TOOLS_PATH)" $(BIN)/python -m pytest -m "not integration"
 
 lint: setup ## pre-commit on every file (offline: local hooks only)
 	PATH="$(TOOLS_PATH)" $(BIN)/pre-commit run --all-files --show-diff-on-failure

@@ -122,6 +122,12 @@ class Env:
                     "AWS_DEFAULT_REGION": "ap-south-1", "AWS_ACCESS_KEY_ID": "testing",
                     "AWS_SECRET_ACCESS_KEY": "testing", "GITHUB_SHA": "0" * 40}  # pragma: allowlist secret
         self.env.pop("AWS_PROFILE", None)
+        import boto3
+
+        kms = boto3.client("kms", endpoint_url=self.env["AWS_ENDPOINT_URL"], region_name="ap-south-1",
+                           aws_access_key_id="testing",
+                           aws_secret_access_key="testing")  # noqa: S106  # pragma: allowlist secret
+        self.env["GATEWAYCTL_KMS_KEY_ID"] = kms.create_key()["KeyMetadata"]["Arn"]  # secrets need the project key
 
     def close(self):
         self.admin.close()
@@ -131,7 +137,10 @@ class Env:
 
 
 def apply(env: Env, ws: Path, concurrency: int, prefix: str) -> dict:
-    r = run_measured(["apply", "--confirm", "--allow-mass-revocation", "--concurrency", str(concurrency),
+    # A benchmark run replaces what the last one left: every safety limit is lifted on purpose.
+    overrides = ["--allow-mass-revocation", "--allow-mass-rotation", "--allow-mass-move", "--allow-mass-prune",
+                 "--allow-mass-change"]
+    r = run_measured(["apply", "--confirm", *overrides, "--concurrency", str(concurrency),
                       "--secret-prefix", prefix, "--timeout", "120"], ws, env.env)
     if r["rc"] != 0:
         raise SystemExit(f"apply failed: {r['stderr'][-2000:]}")

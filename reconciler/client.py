@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
+import ipaddress
 import math
 import random
 import threading
@@ -87,6 +88,28 @@ def _detail(response: httpx.Response) -> str:
     return str(body)[:300]
 
 
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_base_url(base_url: str) -> None:
+    """The admin key is sent on every request: only over TLS, or over plain HTTP to this machine."""
+    try:
+        url = httpx.URL(base_url)
+    except httpx.InvalidURL:
+        url = httpx.URL("invalid:")
+    host = (url.host or "").lower()
+    if host and (url.scheme == "https" or (url.scheme == "http" and _is_loopback(host))):
+        return
+    raise ValueError(f"refusing gateway URL {base_url!r}: the admin key would be sent in clear text; use https:// "
+                     "(plain http:// is accepted only for localhost and 127.0.0.0/8)")
+
+
 class AdminClient:
     def __init__(self, base_url: str, master_key: str, *, timeout: float = 30.0, retries: int = 5,
                  backoff: float = 0.5, max_backoff: float = 20.0, transport: httpx.BaseTransport | None = None):
@@ -94,6 +117,7 @@ class AdminClient:
             raise ValueError("no gateway URL: set LITELLM_BASE_URL or pass --base-url")
         if not master_key:
             raise ValueError("no master key: set LITELLM_MASTER_KEY")
+        check_base_url(base_url)
         self._http = httpx.Client(
             base_url=base_url.rstrip("/"),
             headers={"Authorization": f"Bearer {master_key}", "User-Agent": "gatewayctl"},

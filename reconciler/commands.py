@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from reconciler.keystore import DEFAULT_PREFIX
+from reconciler.keystore import DEFAULT_PREFIX, DEFAULT_SERVICE_PREFIX, KMS_KEY_ENV
 
 # The gateway-facing modules (httpx, boto3) load lazily so `gatewayctl validate` stays fast.
 from reconciler.lazy import lazy
@@ -44,33 +44,56 @@ def _gateway_args(p: argparse.ArgumentParser) -> None:
                    help="where raw keys are delivered: AWS Secrets Manager (default) or 0600 files (demo)")
     p.add_argument("--secret-prefix", default=DEFAULT_PREFIX,
                    help=f"Secrets Manager name prefix; secret = prefix + user id (default {DEFAULT_PREFIX})")
+    p.add_argument("--service-secret-prefix", default=DEFAULT_SERVICE_PREFIX,
+                   help="Secrets Manager name prefix of service keys (the plan-viewer's), outside the per-user "
+                        f"prefix (default {DEFAULT_SERVICE_PREFIX})")
+    p.add_argument("--kms-key-id", default=os.environ.get(KMS_KEY_ENV) or None, metavar="KEY",
+                   help="the project's KMS key (id, ARN or alias) that new key secrets are encrypted with; "
+                        f"required to write secrets (default: ${KMS_KEY_ENV})")
     p.add_argument("--key-dir", type=Path, default=Path(".gatewayctl/keys"),
                    help="directory for --key-store file (default .gatewayctl/keys)")
     p.add_argument("--rotate", action="append", default=[], metavar="USER_ID",
                    help="issue a new key for this user and revoke the old one (repeatable)")
     p.add_argument("--plan-viewer", action="store_true",
                    help="also manage the read-only proxy_admin_viewer key PR plans use, stored as "
-                        "<secret-prefix>gatewayctl-plan-viewer (without this flag that key is ignored)")
+                        "<service-secret-prefix>gatewayctl-plan-viewer (without this flag that key is ignored)")
 
 
 def _adopt_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("--adopt", action="store_true",
                    help="take over LiteLLM users that match users/ but lack gatewayctl's marker "
-                        "(after `gatewayctl import`); their existing unmanaged keys stay untouched")
+                        "(after `gatewayctl import`); keys they already hold are out-of-band (see --prune-unmanaged)")
+    p.add_argument("--prune-unmanaged", action="store_true",
+                   help="also remove access no file grants: keys gatewayctl did not issue and tier-team "
+                        "memberships of users not in users/ (always reported as drift; within the safety limits)")
 
 
 def _limits_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--max-revocations", type=int, default=10,
-                   help="refuse to revoke more keys than this in one run (default 10)")
-    p.add_argument("--max-revocation-fraction", type=float, default=0.25,
-                   help="refuse to revoke more than this fraction of managed keys (default 0.25; minimum 3 keys)")
-    p.add_argument("--allow-mass-revocation", action="store_true", help="override both revocation limits")
+    g = p.add_argument_group(
+        "safety limits",
+        "Destructive changes of each kind (revocations, rotations, tier moves, prunes) and in total are "
+        "limited per run to min(MAX, max(1, floor(FRACTION x managed keys))); a run over any limit is refused "
+        "(exit 3). Each limit is lifted only by its own --allow-mass-* flag, also when applying a saved plan.")
+    for kind, plural in (("revocation", "revocations"), ("rotation", "rotations"), ("move", "moves"),
+                         ("prune", "prunes")):
+        g.add_argument(f"--max-{plural}", type=int, default=10, metavar="N",
+                       help=f"at most N {plural} in one run (default 10)")
+        g.add_argument(f"--allow-mass-{kind}", action="store_true", help=f"lift the {kind} limit")
+    g.add_argument("--max-fraction", "--max-revocation-fraction", dest="max_fraction", type=float, default=0.25,
+                   metavar="F", help="per kind, at most this fraction of the managed keys (default 0.25)")
+    g.add_argument("--max-changes", type=int, default=25, metavar="N",
+                   help="at most N destructive changes of all kinds together (default 25)")
+    g.add_argument("--max-total-fraction", type=float, default=0.5, metavar="F",
+                   help="all kinds together, at most this fraction of the managed keys (default 0.5)")
+    g.add_argument("--allow-mass-change", action="store_true", help="lift the limit on the total")
 
 
 def _store(args):
     if args.key_store == "file":
         return keystore.FileStore(args.key_dir if args.key_dir.is_absolute() else args.root / args.key_dir)
-    return keystore.SecretsManagerStore(args.secret_prefix)
+    return keystore.SecretsManagerStore(args.secret_prefix, args.kms_key_id,
+                                        service_prefix=args.service_secret_prefix,
+                                        service_ids=(plan_mod.VIEWER_ID,))
 
 
 def _client(args):
@@ -86,18 +109,18 @@ def make_plan(args, client, store):
     from reconciler.validate import load_desired
 
     desired = load_desired(args.root, today=_today(args))
-    live = live_mod.read_live(client, store)
-    limits = plan_mod.SafetyLimits(getattr(args, "max_revocations", 10), getattr(args, "max_revocation_fraction", 0.25),
-                          getattr(args, "allow_mass_revocation", False))
+    live = live_mod.read_live(client, store, services=(plan_mod.VIEWER_ID,) if args.plan_viewer else ())
+    limits = plan_mod.SafetyLimits(
+        max_revocations=args.max_revocations, max_rotations=args.max_rotations, max_moves=args.max_moves,
+        max_prunes=args.max_prunes, max_changes=args.max_changes, max_fraction=args.max_fraction,
+        max_total_fraction=args.max_total_fraction, allow_mass_revocation=args.allow_mass_revocation,
+        allow_mass_rotation=args.allow_mass_rotation, allow_mass_move=args.allow_mass_move,
+        allow_mass_prune=args.allow_mass_prune, allow_mass_change=args.allow_mass_change)
+    # `gatewayctl rotate`: key rotations only, the rest waits for the deploy job.
     plan = plan_mod.build_plan(desired, live, today=_today(args), commit=git_commit(args.root),
                                rotate=frozenset(args.rotate), limits=limits, adopt=getattr(args, "adopt", False),
-                               plan_viewer=args.plan_viewer)
-    if getattr(args, "rotation_only", False):  # `gatewayctl rotate`: key rotations only, the rest waits for deploy
-        from reconciler.rotation import only_rotations
-
-        plan.actions, left = only_rotations(plan.actions)
-        if left:
-            plan.warnings.append(f"{left} other change(s) are left for the deploy job (`gatewayctl apply`)")
+                               plan_viewer=args.plan_viewer, prune_unmanaged=getattr(args, "prune_unmanaged", False),
+                               rotation_only=getattr(args, "rotation_only", False))
     untagged = getattr(store, "missing_owner_tag", ())
     if untagged:
         plan.warnings.append(f"{len(set(untagged))} key secret(s) lack the {keystore.OWNER_TAG} tag that lets their "
@@ -133,7 +156,30 @@ def cmd_drift(args) -> int:
     args.out = None
     args.show_calls = False
     args.rotate = []
+    args.prune_unmanaged = False
     return cmd_plan(args)
+
+
+def check_saved_plan(saved, fresh) -> str | None:
+    """A saved plan is applied only if recomputing it now, from its own inputs, gives exactly its
+    actions: nothing edited in the file, nothing changed in users/, policies/ or the gateway since.
+    The plan records the safety-limit overrides it was made with only for the audit: the limits
+    are checked again on the fresh plan with the flags given to apply."""
+    if saved.inputs != {**fresh.inputs, "today": saved.inputs.get("today")}:
+        differ = sorted(k for k in {**saved.inputs, **fresh.inputs} if k != "today"
+                        and saved.inputs.get(k) != fresh.inputs.get(k))
+        return (f"the saved plan was made with other options ({', '.join(differ)}: "
+                f"{', '.join(repr(saved.inputs.get(k)) for k in differ)}); give apply the same options")
+    if saved.desired_digest != fresh.desired_digest:
+        return "the saved plan was made from different users/ or policies/ files; re-run plan"
+    if saved.live_digest != fresh.live_digest:
+        return "live state changed since the plan was made; re-run plan and review it"
+    from reconciler.apply import plan_digest
+
+    if plan_digest(saved) != plan_digest(fresh):
+        return ("the saved plan's actions differ from what its inputs give now (edited, or made by another "
+                "version of gatewayctl or on another day); re-run plan and review it")
+    return None
 
 
 def cmd_apply(args) -> int:
@@ -166,11 +212,10 @@ def cmd_apply(args) -> int:
             plan = fresh
             if args.plan_file:
                 saved = plan_mod.Plan.from_json(json.loads(args.plan_file.read_text()))
-                if saved.desired_digest != fresh.desired_digest:
-                    return _fail("the saved plan was made from different users/ or policies/ files; re-run plan")
-                if saved.live_digest != fresh.live_digest:
-                    return _fail("live state changed since the plan was made; re-run plan and review it")
-                plan = saved
+                problem = check_saved_plan(saved, fresh)
+                if problem:
+                    return _fail(problem)
+                plan = fresh  # identical actions, computed here rather than read from a file
             if plan.refused:
                 print(report.text(plan))
                 return EXIT_REFUSED
@@ -178,7 +223,11 @@ def cmd_apply(args) -> int:
                 print(report.text(plan))
                 print("dry run: nothing was changed; re-run with --confirm to apply", file=sys.stderr)
                 return EXIT_OK
-            if not plan.has_changes:
+            problem = store.write_problem() if any(
+                s.op == "key_create" for a in plan.actions for s in a.steps) else None
+            if problem:
+                return _fail(problem)
+            if not plan.actions:
                 print(report.text(plan))
                 results = []
             else:
@@ -194,6 +243,9 @@ def cmd_apply(args) -> int:
             record = audit_record(plan, results, live_digest_before=fresh.live_digest, dry_run=False,
                                   started=started)
             record["gateway_writes"] = writes
+            record["overrides"] = plan.overrides
+            if plan.out_of_band:
+                record["out_of_band_left"] = [f"{a.kind} {a.target}" for a in plan.out_of_band]
             record.update(record_extra)
             if interrupted:
                 record["interrupted_run"] = interrupted
@@ -203,6 +255,10 @@ def cmd_apply(args) -> int:
         return _fail(str(exc))
     except (client_mod.GatewayError, ValueError, OSError) as exc:
         return _fail(str(exc))
+    if plan.out_of_band:
+        print(f"note: {len(plan.out_of_band)} out-of-band item(s) left as they are (still drift): "
+              + ", ".join(f"{a.kind} {report.plain(a.target)}" for a in plan.out_of_band[:10])
+              + ("" if args.prune_unmanaged else "; prunes need --prune-unmanaged"), file=sys.stderr)
     failed = [r for r in results if r.status != "ok"]
     print(f"Apply: {len(results) - len(failed)} ok, {len(failed)} failed, {writes} write(s). "
           f"Audit: {args.audit_log}", file=sys.stderr)
@@ -306,12 +362,15 @@ def register(sub, common) -> None:
                        "successor (the old key keeps working for key_rotation_overlap_days, then LiteLLM refuses "
                        "it), keys whose overlap window ended are deleted, and a key missing from the key store is "
                        "replaced. Every other difference is left for `gatewayctl apply` (the deploy job). Takes the "
-                       "same lock and writes the same audit record as apply.")
+                       "same lock and writes the same audit record as apply. Rotations and deletions of retired keys "
+                       "count toward the rotation and total safety limits; scheduled ones beyond them wait for the "
+                       "next runs instead of refusing the run.")
     common(p)
     _gateway_args(p)
+    _limits_args(p)
     p.add_argument("--confirm", action="store_true", help="really rotate")
     _run_args(p)
-    p.set_defaults(func=cmd_apply, rotation_only=True, plan_file=None, adopt=False)
+    p.set_defaults(func=cmd_apply, rotation_only=True, plan_file=None, adopt=False, prune_unmanaged=False)
 
     p = sub.add_parser("drift", help="report-only plan for nightly jobs: exit 0 in sync, 2 drift, 1 error")
     common(p)

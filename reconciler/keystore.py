@@ -13,13 +13,23 @@ import hashlib
 import json
 import os
 import secrets
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Protocol
 
 from reconciler.policy import MANAGED_BY
 
 DEFAULT_PREFIX = "llm-gateway/users/"
+# Service keys (the plan-viewer key) live OUTSIDE the per-user prefix, so no policy that lets a
+# user read "their own" secret under the prefix can ever reach them.
+DEFAULT_SERVICE_PREFIX = "llm-gateway/service/"
 HASH_TAG = "gatewayctl:key-sha256"
+# The hash of the user's previous key while it keeps working after a scheduled rotation
+# (reconciler.rotation); "none" otherwise. Only the key with this hash counts as retiring.
+RETIRING_TAG = "gatewayctl:retiring-key-sha256"
+NO_RETIRING = "none"
+RETIRING_FIELD = "retiring_key_sha256"  # the same, in a FileStore (demo) file
+KMS_KEY_ENV = "GATEWAYCTL_KMS_KEY_ID"
 # Whose key this is. The employee self-service policy (terraform/modules/employee-key-access) lets a
 # principal read a secret only when this tag equals its own `gitops_user_id` session tag.
 OWNER_TAG = "gitops_user_id"
@@ -40,33 +50,54 @@ def key_hash(raw: str) -> str:
 
 
 class KeyStore(Protocol):
-    def inventory(self) -> dict[str, str | None]: ...  # user id -> key hash
-    def put(self, user_id: str, raw_key: str, *, key_alias: str, commit: str) -> None: ...
+    # id -> key hash; also fills `retiring` (id -> retiring key's hash) from the same listing
+    def inventory(self, services: Iterable[str] = ()) -> dict[str, str | None]: ...
+    def put(self, user_id: str, raw_key: str, *, key_alias: str, commit: str,
+            retiring_hash: str | None = None) -> None: ...
     def describe(self) -> str: ...
 
 
 class SecretsManagerStore:
     """AWS Secrets Manager, reached through boto3's standard environment (AWS_REGION,
-    AWS_ENDPOINT_URL, credentials). Secret name: <prefix><user id>."""
+    AWS_ENDPOINT_URL, credentials). Secret name: <prefix><user id>; a service account's (the
+    plan-viewer's): <service prefix><service id>. Secrets are written encrypted with the project's
+    KMS key (`kms_key_id`), never with the account's default aws/secretsmanager key."""
 
-    def __init__(self, prefix: str = DEFAULT_PREFIX, kms_key_id: str | None = None):
+    def __init__(self, prefix: str = DEFAULT_PREFIX, kms_key_id: str | None = None, *,
+                 service_prefix: str = DEFAULT_SERVICE_PREFIX, service_ids: Iterable[str] = ()):
         import boto3
         from botocore.config import Config
 
+        if service_prefix.startswith(prefix) or prefix.startswith(service_prefix):
+            raise ValueError(f"the service secret prefix {service_prefix!r} must lie outside the per-user "
+                             f"prefix {prefix!r}")
         self.prefix, self.kms_key_id = prefix, kms_key_id
+        self.service_prefix, self.service_ids = service_prefix, frozenset(service_ids)
         self._sm = boto3.client("secretsmanager", config=Config(
             retries={"max_attempts": 8, "mode": "adaptive"}, connect_timeout=5, read_timeout=20))
         self.calls = 0
         self.missing_owner_tag: list[str] = []  # user ids whose secret predates OWNER_TAG (seen by inventory)
+        self.retiring: dict[str, str] = {}  # user id -> RETIRING_TAG (seen by inventory)
 
     def describe(self) -> str:
         return f"AWS Secrets Manager ({self.prefix}<user id>)"
 
     def name(self, user_id: str) -> str:
-        return self.prefix + user_id
+        return (self.service_prefix if user_id in self.service_ids else self.prefix) + user_id
 
-    def inventory(self) -> dict[str, str | None]:
+    def write_problem(self) -> str | None:
+        """Why this store must not write secrets, or None."""
+        if not self.kms_key_id:
+            return (f"per-user key secrets must be encrypted with the project's KMS key: pass --kms-key-id or set "
+                    f"{KMS_KEY_ENV} (terraform output kms_key_arn)")
+        return None
+
+    def inventory(self, services: Iterable[str] = ()) -> dict[str, str | None]:
+        """Key-hash tag of every secret: one listing per 100 users, one describe per service id."""
+        from botocore.exceptions import ClientError
+
         out: dict[str, str | None] = {}
+        self.retiring = {}
         kwargs = {"Filters": [{"Key": "name", "Values": [self.prefix]}], "MaxResults": 100}
         while True:
             self.calls += 1
@@ -77,42 +108,67 @@ class SecretsManagerStore:
                 tags = {t["Key"]: t["Value"] for t in s.get("Tags", [])}
                 user_id = s["Name"][len(self.prefix):]
                 out[user_id] = tags.get(HASH_TAG)
-                if owner_tags(user_id) and tags.get(OWNER_TAG) != user_id:
+                if tags.get(RETIRING_TAG, NO_RETIRING) != NO_RETIRING:
+                    self.retiring[user_id] = tags[RETIRING_TAG]
+                if self.owner_tags(user_id) and tags.get(OWNER_TAG) != user_id:
                     self.missing_owner_tag.append(user_id)
             if not page.get("NextToken"):
-                return out
+                break
             kwargs["NextToken"] = page["NextToken"]
+        for sid in services:
+            # Only the secret outside the user prefix counts (one an older version left under the
+            # prefix does not): a service key found only there is re-issued to the right place.
+            out.pop(sid, None)
+            self.calls += 1
+            try:
+                desc = self._sm.describe_secret(SecretId=self.name(sid))
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] != "ResourceNotFoundException":
+                    raise
+                continue
+            out[sid] = {t["Key"]: t["Value"] for t in desc.get("Tags", [])}.get(HASH_TAG)
+        return out
+
+    def owner_tags(self, user_id: str) -> list[dict[str, str]]:
+        """The owner tag of a user's secret; none on a service account's (reserved id or service prefix)."""
+        return [] if user_id in self.service_ids else owner_tags(user_id)
 
     def tag_owners(self, user_ids: list[str]) -> None:
         """Add OWNER_TAG to secrets written before it existed, so their owners can read them."""
         for user_id in user_ids:
-            self.calls += 1
-            self._sm.tag_resource(SecretId=self.name(user_id), Tags=owner_tags(user_id))
+            tags = self.owner_tags(user_id)
+            if tags:
+                self.calls += 1
+                self._sm.tag_resource(SecretId=self.name(user_id), Tags=tags)
 
-    def put(self, user_id: str, raw_key: str, *, key_alias: str, commit: str) -> None:
+    def put(self, user_id: str, raw_key: str, *, key_alias: str, commit: str,
+            retiring_hash: str | None = None) -> None:
         from botocore.exceptions import ClientError
 
+        problem = self.write_problem()
+        if problem:
+            raise ValueError(problem)
         value = json.dumps({"api_key": raw_key, "user_id": user_id, "key_alias": key_alias})
-        tags = [{"Key": HASH_TAG, "Value": key_hash(raw_key)}, {"Key": "managed-by", "Value": MANAGED_BY},
+        retiring = {"Key": RETIRING_TAG, "Value": retiring_hash or NO_RETIRING}
+        tags = [{"Key": HASH_TAG, "Value": key_hash(raw_key)}, retiring, {"Key": "managed-by", "Value": MANAGED_BY},
                 {"Key": "user-id", "Value": user_id}, {"Key": "git-commit", "Value": commit[:40] or "unknown"},
-                *owner_tags(user_id)]
+                *self.owner_tags(user_id)]
         name = self.name(user_id)
         self.calls += 1
         try:
-            args = {"Name": name, "SecretString": value, "Tags": tags,
-                    "Description": f"LiteLLM virtual key of {user_id} (managed by gatewayctl)"}
-            if self.kms_key_id:
-                args["KmsKeyId"] = self.kms_key_id
-            self._sm.create_secret(**args)
+            self._sm.create_secret(Name=name, SecretString=value, Tags=tags, KmsKeyId=self.kms_key_id,
+                                   Description=f"LiteLLM virtual key of {user_id} (managed by gatewayctl)")
             return
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ResourceExistsException":
                 raise
         # Existing secret: mark the hash tag stale first, so a crash between the new value and the new
-        # tag reads as "mismatch" (repaired next run), never as "in sync" with the old hash.
+        # tag reads as "mismatch" (repaired next run), never as "in sync" with the old hash. The
+        # retiring key's hash goes in the same call, so that key keeps its window through such a crash.
         self.calls += 3
-        self._sm.tag_resource(SecretId=name, Tags=[{"Key": HASH_TAG, "Value": "pending"}])
-        self._sm.put_secret_value(SecretId=name, SecretString=value)
+        self._sm.tag_resource(SecretId=name, Tags=[{"Key": HASH_TAG, "Value": "pending"}, retiring])
+        # UpdateSecret (not PutSecretValue) also moves a secret made before with another key to ours.
+        self._sm.update_secret(SecretId=name, SecretString=value, KmsKeyId=self.kms_key_id)
         self._sm.tag_resource(SecretId=name, Tags=tags)
 
 
@@ -122,26 +178,39 @@ class FileStore:
 
     def __init__(self, directory: Path):
         self.dir = directory
+        self.retiring: dict[str, str] = {}  # user id -> retiring key's hash (seen by inventory)
 
     def describe(self) -> str:
         return f"files in {self.dir}/ (mode 0600)"
 
-    def inventory(self) -> dict[str, str | None]:
+    def write_problem(self) -> str | None:
+        return None
+
+    def inventory(self, services: Iterable[str] = ()) -> dict[str, str | None]:
         out: dict[str, str | None] = {}
+        self.retiring = {}
         for path in sorted(self.dir.glob("*.json")) if self.dir.is_dir() else []:
             try:
-                out[path.stem] = key_hash(json.loads(path.read_text())["api_key"])
-            except (ValueError, KeyError, OSError):
+                doc = json.loads(path.read_text())
+                out[path.stem] = key_hash(doc["api_key"])
+            except (ValueError, KeyError, TypeError, OSError):
                 out[path.stem] = None
+                continue
+            if isinstance(doc.get(RETIRING_FIELD), str):
+                self.retiring[path.stem] = doc[RETIRING_FIELD]
         return out
 
-    def put(self, user_id: str, raw_key: str, *, key_alias: str, commit: str) -> None:
+    def put(self, user_id: str, raw_key: str, *, key_alias: str, commit: str,
+            retiring_hash: str | None = None) -> None:
         self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         target = self.dir / f"{user_id}.json"
         tmp = target.with_suffix(".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as fh:
-            json.dump({"api_key": raw_key, "user_id": user_id, "key_alias": key_alias}, fh)
+            doc = {"api_key": raw_key, "user_id": user_id, "key_alias": key_alias}
+            if retiring_hash:
+                doc[RETIRING_FIELD] = retiring_hash
+            json.dump(doc, fh)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, target)

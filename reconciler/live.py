@@ -55,7 +55,18 @@ class LiveKey:
     metadata: dict
     managed: bool
     expires: str | None = None  # ISO 8601, UTC
+    allowed_routes: tuple[str, ...] | None = None  # None: LiteLLM's default, every route the role allows
     created_at: str | None = None  # ISO 8601, UTC: the age of keys minted before gitops_issued_on existed
+
+    @property
+    def owner_id(self) -> str | None:
+        """The user gatewayctl issued this key to, or None. The marker alone is not trusted: it is
+        metadata, and a key's holder could once write any metadata on a key it minted. A key counts
+        as issued to a user only when the marker names the user LiteLLM itself binds the key to
+        (only an admin can set another user's user_id). Which of a user's keys is *the* key is
+        decided by the key store's hash tag (plan._primary_key)."""
+        uid = self.metadata.get("gitops_user_id")
+        return uid if self.managed and uid and uid == self.user_id else None
 
 
 @dataclass
@@ -64,17 +75,19 @@ class LiveState:
     users: dict[str, LiveUser] = field(default_factory=dict)
     keys: list[LiveKey] = field(default_factory=list)
     secrets: dict[str, str | None] = field(default_factory=dict)  # user id -> key hash tag
+    # user id -> hash of the key in its overlap window after a scheduled rotation (reconciler.rotation)
+    retiring: dict[str, str] = field(default_factory=dict)
     _keys_by_user: dict[str, list[LiveKey]] | None = field(default=None, repr=False, compare=False)
     _indexed_count: int = field(default=-1, repr=False, compare=False)
 
     def managed_keys(self, user_id: str) -> list[LiveKey]:
-        """The managed keys of one user. Indexed on first use: a plan asks once per user, and a
-        scan per call would make planning quadratic in the number of users."""
+        """The keys gatewayctl issued to one user (see LiveKey.owner_id). Indexed on first use: a plan
+        asks once per user, and a scan per call would make planning quadratic in the number of users."""
         if self._keys_by_user is None or self._indexed_count != len(self.keys):
             index: dict[str, list[LiveKey]] = {}
             for k in self.keys:
-                uid = k.metadata.get("gitops_user_id")
-                if k.managed and uid:
+                uid = k.owner_id
+                if uid:
                     index.setdefault(uid, []).append(k)
             self._keys_by_user, self._indexed_count = index, len(self.keys)
         return list(self._keys_by_user.get(user_id, ()))
@@ -86,6 +99,7 @@ class LiveState:
             "users": sorted([u.__dict__ for u in self.users.values()], key=lambda u: u["user_id"]),
             "keys": sorted([k.__dict__ for k in self.keys], key=lambda k: k["token"]),
             "secrets": self.secrets,
+            "retiring": self.retiring,
         }
         return "sha256:" + hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
 
@@ -94,7 +108,8 @@ def _dec(value: Any) -> Decimal | None:
     return None if value is None else Decimal(str(value)).quantize(Decimal("0.01"))
 
 
-def read_live(client: AdminClient, key_store=None) -> LiveState:
+def read_live(client: AdminClient, key_store=None, *, services: tuple[str, ...] = ()) -> LiveState:
+    """`services`: ids of service accounts (the plan-viewer) whose secrets live outside the user prefix."""
     state = LiveState()
     budgets = {b["budget_id"]: b for b in client.get("/budget/list") or []}
     for t in client.pages("/v2/team/list", "teams", size_param="page_size"):
@@ -113,7 +128,9 @@ def read_live(client: AdminClient, key_store=None) -> LiveState:
             token=k["token"], alias=k.get("key_alias"), user_id=k.get("user_id"), team_id=k.get("team_id"),
             models=tuple(k.get("models") or ()), blocked=bool(k.get("blocked")),
             metadata=k.get("metadata") or {}, managed=is_managed(k), expires=k.get("expires"),
+            allowed_routes=None if k.get("allowed_routes") is None else tuple(k["allowed_routes"]),
             created_at=k.get("created_at")))
     if key_store is not None:
-        state.secrets = key_store.inventory()
+        state.secrets = key_store.inventory(services)
+        state.retiring = dict(getattr(key_store, "retiring", {}))  # filled by the same listing
     return state

@@ -16,17 +16,28 @@ from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from reconciler import rotation
+from reconciler.limits import FLAGS, KINDS, SafetyLimits, refusal
 from reconciler.live import LiveKey, LiveState
 from reconciler.policy import MANAGED_BY, TEAM_PREFIX, DesiredState, Tier, User
 
-FORMAT_VERSION = 1
+__all__ = ["Action", "Plan", "SafetyLimits", "Step", "build_plan", "key_expiry"]
+
+FORMAT_VERSION = 2
 BUDGET_DURATION = "1mo"  # calendar month, reset at midnight on the 1st in litellm_settings.timezone
 EXPIRY_TZ = ZoneInfo("Asia/Kolkata")  # same clock as budget resets
 EXPIRY_TOLERANCE_S = 300
 USER_MODELS = ["no-default-models"]
+# The least role whose keys can call models: measured on LiteLLM 1.108.7, an internal_user_viewer's key
+# gets 200 on /v1/chat/completions and 401 on /key/generate and /key/delete (tests/test_escalation.py).
+USER_ROLE = "internal_user_viewer"
+# Users' keys may call the model APIs and nothing else: every admin route answers 403, whatever the
+# user's role (also after a promotion to proxy_admin). Only a proxy admin can set or change this.
+USER_KEY_ROUTES = ("llm_api_routes",)
 VIEWER_ID = "gatewayctl-plan-viewer"  # reserved user id (validate rejects users/ ids starting with gatewayctl-)
 VIEWER_ROLE = "proxy_admin_viewer"
 SERVICE_MARKER = "gitops_service"  # a key without a team gets no model at all
+# What `gatewayctl plan` reads, and /key/info for auditors; nothing else (no spend logs, no writes).
+VIEWER_KEY_ROUTES = ("/budget/list", "/key/info", "/key/list", "/user/list", "/v2/team/list")
 KEY_MODELS = ["all-team-models"]  # a key follows its team's (tier's) models, also across tier moves
 
 
@@ -38,19 +49,13 @@ class Step:
 
 @dataclass
 class Action:
-    kind: str  # create | update | move | rotate | retire | revoke | create-tier | update-tier
+    kind: str  # create | adopt | update | move | rotate | retire | revoke | prune | report | create-tier | update-tier
     target: str
     reason: str = ""
     changes: list[tuple[str, Any, Any]] = field(default_factory=list)
     steps: list[Step] = field(default_factory=list)
     key_hashes: list[str] = field(default_factory=list)
-
-
-@dataclass
-class SafetyLimits:
-    max_revocations: int = 10
-    max_revocation_fraction: float = 0.25
-    allow_mass_revocation: bool = False
+    counts: dict[str, int] = field(default_factory=dict)  # destructive changes by kind (reconciler.limits)
 
 
 @dataclass
@@ -64,10 +69,16 @@ class Plan:
     revocation_count: int
     refused: str | None = None
     created_at: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
+    # Access no file grants (reconciler.outofband): drift, but not applied (prunes need --prune-unmanaged).
+    out_of_band: list[Action] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)  # destructive changes in `actions`, by kind
+    inputs: dict[str, Any] = field(default_factory=dict)  # what the plan was asked to do (apply checks them)
+    overrides: list[str] = field(default_factory=list)  # safety-limit flags in force
 
     @property
     def has_changes(self) -> bool:
-        return bool(self.actions)
+        """Drift: something to apply, or access outside git that someone must settle."""
+        return bool(self.actions or self.out_of_band)
 
     def to_json(self) -> dict:
         return {
@@ -80,22 +91,30 @@ class Plan:
             "revocation_count": self.revocation_count,
             "refused": self.refused,
             "summary": summary(self.actions),
+            "counts": self.counts,
+            "inputs": self.inputs,
+            "overrides": self.overrides,
             "warnings": self.warnings,
             "actions": [asdict(a) for a in self.actions],
+            "out_of_band": [asdict(a) for a in self.out_of_band],
         }
 
     @classmethod
     def from_json(cls, data: dict) -> Plan:
         if data.get("format_version") != FORMAT_VERSION:
             raise ValueError(f"unsupported plan format_version {data.get('format_version')!r}")
-        actions = [Action(kind=a["kind"], target=a["target"], reason=a.get("reason", ""),
-                          changes=[tuple(c) for c in a["changes"]],
-                          steps=[Step(s["op"], s["args"]) for s in a["steps"]],
-                          key_hashes=a.get("key_hashes", [])) for a in data["actions"]]
-        return cls(actions=actions, warnings=data["warnings"], desired_digest=data["desired_digest"],
+        def actions(items: list[dict]) -> list[Action]:
+            return [Action(kind=a["kind"], target=a["target"], reason=a.get("reason", ""),
+                           changes=[tuple(c) for c in a["changes"]],
+                           steps=[Step(s["op"], s["args"]) for s in a["steps"]],
+                           key_hashes=a.get("key_hashes", []), counts=a.get("counts", {})) for a in items]
+
+        return cls(actions=actions(data["actions"]), warnings=data["warnings"], desired_digest=data["desired_digest"],
                    live_digest=data["live_digest"], git_commit=data["git_commit"],
                    managed_key_count=data["managed_key_count"], revocation_count=data["revocation_count"],
-                   refused=data.get("refused"), created_at=data["created_at"])
+                   refused=data.get("refused"), created_at=data["created_at"],
+                   out_of_band=actions(data.get("out_of_band", [])), counts=data.get("counts", {}),
+                   inputs=data.get("inputs", {}), overrides=data.get("overrides", []))
 
 
 def summary(actions: list[Action]) -> dict[str, int]:
@@ -135,9 +154,7 @@ def _tier_actions(desired: DesiredState, live: LiveState, commit: str, warnings:
                                   steps=[Step("team_new", {**body, "metadata": marker(None, commit)})]))
             continue
         if not team.managed:
-            warnings.append(f"team {tier.team_id} exists but is not managed by gatewayctl; tier "
-                            f"{tier.key!r} and its users are left alone")
-            continue
+            continue  # reported as out-of-band (reconciler.outofband)
         have = {"team_alias": team.alias, "models": sorted(team.models),
                 "team_member_budget": _money(team.member_budget), "team_member_rpm_limit": team.member_rpm,
                 "team_member_budget_duration": team.member_budget_duration}
@@ -177,24 +194,32 @@ class KeySpec:
     models: tuple[str, ...]
     expires_at: str | None
     metadata: dict
+    allowed_routes: tuple[str, ...]
     issued_on: dt.date | None = None  # the plan's date, recorded in new keys: their age for rotation
 
-    def create_step(self) -> Step:
+    def create_step(self, retiring: str | None = None) -> Step:
+        """`retiring`: the hash of the key that keeps working through an overlap window; the key
+        store records it next to the new key's, and only the key with that hash counts as retiring."""
         meta = self.metadata if self.issued_on is None else {**self.metadata,
                                                               rotation.ISSUED_ON: self.issued_on.isoformat()}
         args = {"user_id": self.owner_id, "key_alias": self.alias, "models": list(self.models),
-                "metadata": meta, "expires_at": self.expires_at}
+                "metadata": meta, "expires_at": self.expires_at,
+                "allowed_routes": list(self.allowed_routes)}
         if self.team_id:
             args["team_id"] = self.team_id
+        if retiring:
+            args[rotation.RETIRING_HASH_ARG] = retiring
         return Step("key_create", args)
 
 
 def _primary_key(spec: KeySpec, keys: list[LiveKey], secret_hash: str | None) -> LiveKey | None:
-    for k in keys:
-        if k.alias == spec.alias:
-            return k
+    """The key store decides which key is the user's: the one whose hash the secret is tagged with.
+    Without such a key (a crash between steps), the one under the user's alias is kept and rotated."""
     for k in keys:
         if k.token == secret_hash:
+            return k
+    for k in keys:
+        if k.alias == spec.alias:
             return k
     return keys[0] if keys else None
 
@@ -203,17 +228,51 @@ class KeyDelta(NamedTuple):
     steps: list[Step]
     changes: list[tuple[str, Any, Any]]
     rotated: bool  # a new key is minted
-    retired: bool  # a retiring key whose overlap window ended is deleted
+    retired: int  # retiring keys whose overlap window ended, deleted
+
+
+def _instant(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _later(a: str | None, b: str) -> bool:
+    """Whether expiry `a` (None: never) is later than `b`, beyond the tolerance."""
+    return a is None or (_instant(a) - _instant(b)).total_seconds() > EXPIRY_TOLERANCE_S
+
+
+def _grant_fix(spec: KeySpec, k: LiveKey) -> dict[str, Any]:
+    """What must change on a live key for it to grant exactly what `spec` grants (team, models, routes)."""
+    fix: dict[str, Any] = {}
+    if spec.team_id and k.team_id != spec.team_id:
+        fix["team_id"] = spec.team_id
+    if tuple(k.models) != spec.models:
+        fix["models"] = list(spec.models)
+    if tuple(k.allowed_routes or ()) != spec.allowed_routes:
+        fix["allowed_routes"] = list(spec.allowed_routes)
+    return fix
+
+
+def _old(k: LiveKey) -> dict[str, Any]:
+    return {"models": list(k.models), "expires_at": k.expires,
+            "allowed_routes": None if k.allowed_routes is None else list(k.allowed_routes)}
 
 
 def _retiring_steps(spec: KeySpec, inside: list[LiveKey],
                     past: list[LiveKey]) -> tuple[list[Step], list[tuple[str, Any, Any]]]:
-    """Keys in their overlap window follow the user's tier; keys past it are deleted."""
+    """Keys in their overlap window grant what the user's current key grants (their tier, model
+    routes only) and expire by the end of the window; keys past it are deleted."""
     steps: list[Step] = []
     changes: list[tuple[str, Any, Any]] = []
     for k in inside:
-        if spec.team_id and k.team_id != spec.team_id:
-            steps.append(Step("key_update", {"key": k.token, "team_id": spec.team_id}))
+        fix = _grant_fix(spec, k)
+        ends = rotation.end_of_day_utc(rotation.retire_after(k))
+        if spec.expires_at is not None and spec.expires_at < ends:
+            ends = spec.expires_at
+        if _later(k.expires, ends):
+            fix["expires_at"] = ends
+        if fix:
+            steps.append(Step("key_update", {"key": k.token, **fix}))
+            changes += [(f"retiring key.{name}", _old(k)[name], v) for name, v in fix.items() if name != "team_id"]
     if past:
         steps.append(Step("key_delete", {"keys": [k.token for k in past]}))
         changes += [("retiring key", k.token[:12] + "…", f"deleted (overlap window ended {rotation.retire_after(k)})")
@@ -221,35 +280,31 @@ def _retiring_steps(spec: KeySpec, inside: list[LiveKey],
     return steps, changes
 
 
-def _key_steps(spec: KeySpec, keys: list[LiveKey], secret_hash: str | None, rotate: bool,
-               warnings: list[str], *, today: dt.date | None = None,
+def _key_steps(spec: KeySpec, keys: list[LiveKey], secret_hash: str | None, rotate: bool, *,
+               retiring_hash: str | None = None, today: dt.date | None = None,
                policy: rotation.RotationPolicy | None = None) -> KeyDelta:
     """Steps that leave exactly one healthy managed key whose raw value is in the key store, plus
-    the previous key while its overlap window after a scheduled rotation lasts."""
-    inside, past, keys = rotation.split_retiring(keys, secret_hash, today)
+    the previous key while its overlap window after a scheduled rotation lasts. Both are named by
+    the key store: the current key by its hash tag, the retiring one by its retiring-hash tag."""
+    inside, past, keys = rotation.split_retiring(keys, secret_hash, retiring_hash, today)
     retire_steps, retire_changes = _retiring_steps(spec, inside, past)
+    # A repair or a requested rotation keeps the key store's record of a key still in its window.
+    keep = inside[0].token if inside else None
     primary = _primary_key(spec, keys, secret_hash)
     if primary is None:
-        return KeyDelta([*retire_steps, spec.create_step()], [("key", None, spec.alias), *retire_changes],
-                        False, bool(past))
+        return KeyDelta([*retire_steps, spec.create_step(keep)], [("key", None, spec.alias), *retire_changes],
+                        False, len(past))
     steps: list[Step] = []
     changes: list[tuple[str, Any, Any]] = []
-    if primary.blocked:
-        warnings.append(f"key of {spec.owner_id} ({primary.token[:12]}…) is blocked outside git (emergency "
-                        "revoke?); gatewayctl does not unblock it: remove the block by hand or offboard")
     due = None if rotate or secret_hash != primary.token else rotation.due_reason(primary, policy, today)
-    fix: dict[str, Any] = {}
-    if spec.team_id and primary.team_id != spec.team_id:
-        fix["team_id"] = spec.team_id
-    if tuple(primary.models) != spec.models:
-        fix["models"] = list(spec.models)
+    fix = _grant_fix(spec, primary)
     if not _same_instant(primary.expires, spec.expires_at):
         fix["expires_at"] = spec.expires_at
     if rotation.RETIRE_AFTER in primary.metadata and not due:  # a retirement that never finished
         fix["metadata"] = {k: v for k, v in primary.metadata.items() if k != rotation.RETIRE_AFTER}
     if fix:
         steps.append(Step("key_update", {"key": primary.token, **fix}))
-        old = {"models": list(primary.models), "expires_at": primary.expires}
+        old = _old(primary)
         changes += [(f"key.{k}", old[k], v) for k, v in fix.items() if k in old]
         if "metadata" in fix:
             changes.append((f"key.{rotation.RETIRE_AFTER}", primary.metadata[rotation.RETIRE_AFTER], None))
@@ -264,7 +319,7 @@ def _key_steps(spec: KeySpec, keys: list[LiveKey], secret_hash: str | None, rota
         steps.append(Step("key_update", {"key": primary.token, "key_alias": spec.alias + rotation.RETIRING_SUFFIX,
                                          "metadata": {**primary.metadata, rotation.RETIRE_AFTER: until.isoformat()},
                                          "expires_at": ends}))
-        steps.append(spec.create_step())
+        steps.append(spec.create_step(primary.token))
     elif rotated:
         reason = "rotation requested" if rotate else (
             "key secret missing from the key store" if secret_hash is None else
@@ -272,7 +327,7 @@ def _key_steps(spec: KeySpec, keys: list[LiveKey], secret_hash: str | None, rota
         changes.append(("key", primary.token[:12] + "…", f"new key ({reason})"))
         # Aliases are unique: retire the old alias, mint the new key (secret first), then delete the old key.
         steps.append(Step("key_update", {"key": primary.token, "key_alias": spec.alias + rotation.RETIRING_SUFFIX}))
-        steps.append(spec.create_step())
+        steps.append(spec.create_step(keep))
         steps.append(Step("key_delete", {"keys": [primary.token]}))
     elif primary.alias != spec.alias:
         steps.append(Step("key_update", {"key": primary.token, "key_alias": spec.alias}))
@@ -281,18 +336,20 @@ def _key_steps(spec: KeySpec, keys: list[LiveKey], secret_hash: str | None, rota
     if extra:
         steps.append(Step("key_delete", {"keys": extra}))
         changes.append(("extra keys", len(extra), 0))
-    return KeyDelta([*steps, *retire_steps], [*changes, *retire_changes], rotated, bool(past))
+    return KeyDelta([*steps, *retire_steps], [*changes, *retire_changes], rotated, len(past))
 
 
 def _user_action(user: User, tier: Tier, live: LiveState, commit: str, rotate: bool, adopt: bool,
-                 warnings: list[str], today: dt.date | None = None) -> Action | None:
+                 today: dt.date | None = None, *, schedule: bool = True) -> Action | None:
+    """`schedule=False` leaves out the tier's scheduled rotation and the deletion of retired keys
+    (deferred to a later run by the safety limits, see _defer_scheduled)."""
     lu = live.users.get(user.id)
     tier_teams = {t for t, team in live.teams.items() if team.managed and t.startswith(TEAM_PREFIX)}
-    want_user = {"user_email": user.email, "user_alias": user.name, "models": USER_MODELS,
+    want_user = {"user_email": user.email, "user_alias": user.name, "models": USER_MODELS, "user_role": USER_ROLE,
                  "owner": user.owner, "cost_center": user.cost_center, "tier": user.tier}
     meta = {**marker(user.id, commit), "owner": user.owner, "cost_center": user.cost_center, "tier": user.tier}
     user_body = {"user_id": user.id, "user_email": user.email, "user_alias": user.name, "models": USER_MODELS,
-                 "metadata": meta}
+                 "user_role": USER_ROLE, "metadata": meta}
     steps: list[Step] = []
     kind = "update"
 
@@ -303,10 +360,8 @@ def _user_action(user: User, tier: Tier, live: LiveState, commit: str, rotate: b
         memberships: set[str] = set()
     else:
         if not lu.managed and not adopt:
-            warnings.append(f"user {user.id} exists in LiteLLM but is not managed by gatewayctl; left alone "
-                            "(take it over with `gatewayctl apply --adopt`)")
-            return None
-        have_user = {"user_email": lu.email, "user_alias": lu.alias, "models": list(lu.models),
+            return None  # reported as out-of-band (reconciler.outofband)
+        have_user = {"user_email": lu.email, "user_alias": lu.alias, "models": list(lu.models), "user_role": lu.role,
                      "owner": lu.metadata.get("owner"), "cost_center": lu.metadata.get("cost_center"),
                      "tier": lu.metadata.get("tier")}
         changes = [(k, have_user[k], v) for k, v in want_user.items() if have_user[k] != v]
@@ -327,9 +382,10 @@ def _user_action(user: User, tier: Tier, live: LiveState, commit: str, rotate: b
 
     keys = live.managed_keys(user.id)
     spec = KeySpec(user.id, user.key_alias, tier.team_id, tuple(KEY_MODELS), key_expiry(user), marker(user.id, commit),
-                   issued_on=today)
-    policy = rotation.RotationPolicy(tier.key_max_age_days, tier.key_rotation_overlap_days)
-    delta = _key_steps(spec, keys, live.secrets.get(user.id), rotate, warnings, today=today, policy=policy)
+                   USER_KEY_ROUTES, issued_on=today)
+    policy = rotation.RotationPolicy(tier.key_max_age_days, tier.key_rotation_overlap_days) if schedule else None
+    delta = _key_steps(spec, keys, live.secrets.get(user.id), rotate, retiring_hash=live.retiring.get(user.id),
+                       today=today if schedule else None, policy=policy)
     only_retirement = delta.retired and not steps and all(s.op == "key_delete" for s in delta.steps)
     steps += delta.steps
     if lu is not None:
@@ -344,7 +400,16 @@ def _user_action(user: User, tier: Tier, live: LiveState, commit: str, rotate: b
     if not steps:
         return None
     return Action(kind, f"user:{user.id}", f"tier {user.tier}", changes=changes, steps=steps,
-                  key_hashes=[k.token for k in keys])
+                  key_hashes=[k.token for k in keys], counts=_counts(delta, moved=bool(old_tiers)))
+
+
+def _counts(delta: KeyDelta, *, moved: bool = False) -> dict[str, int]:
+    """The destructive part of a user's or the viewer's action, for the safety limits. A retired
+    key's deletion counts as a rotation: it is the second half of one (and a wrong --today would
+    delete keys still inside their window)."""
+    out = {"rotation": int(delta.rotated) + delta.retired, "move": int(moved),
+           "prune": sum(old for name, old, _ in delta.changes if name == "extra keys")}
+    return {k: n for k, n in out.items() if n}
 
 
 def _viewer_action(live: LiveState, commit: str, rotate: bool, warnings: list[str]) -> Action | None:
@@ -361,22 +426,92 @@ def _viewer_action(live: LiveState, commit: str, rotate: bool, warnings: list[st
         return None
     elif lu.role != VIEWER_ROLE:
         steps.append(Step("user_update", {"user_id": VIEWER_ID, "user_role": VIEWER_ROLE}))
-    keys = [k for k in live.keys if k.managed and k.metadata.get(SERVICE_MARKER) == "plan-viewer"]
-    spec = KeySpec(VIEWER_ID, VIEWER_ID, None, (), None, meta)
-    delta = _key_steps(spec, keys, live.secrets.get(VIEWER_ID), rotate, warnings)
+    keys = [k for k in live.keys
+            if k.managed and k.user_id == VIEWER_ID and k.metadata.get(SERVICE_MARKER) == "plan-viewer"]
+    spec = KeySpec(VIEWER_ID, VIEWER_ID, None, (), None, meta, VIEWER_KEY_ROUTES)
+    delta = _key_steps(spec, keys, live.secrets.get(VIEWER_ID), rotate)
     steps += delta.steps
-    changes = delta.changes
     if not steps:
         return None
     kind = "create" if lu is None else ("rotate" if delta.rotated else "update")
-    return Action(kind, f"service:{VIEWER_ID}", f"{VIEWER_ROLE} key for PR plans", changes=changes, steps=steps,
-                  key_hashes=[k.token for k in keys])
+    return Action(kind, f"service:{VIEWER_ID}", f"{VIEWER_ROLE} key for PR plans", changes=delta.changes,
+                  steps=steps, key_hashes=[k.token for k in keys], counts=_counts(delta))
+
+
+def _defer_scheduled(actions: list[Action], unscheduled, population: int, limits: SafetyLimits) -> int:
+    """Scheduled rotations and retirements are not urgent: where they would take a run over the
+    rotation limit or the total, the excess waits for the next runs (users in id order) instead of
+    refusing the run, so keys that all fall due on one day roll over a few nights. `unscheduled(uid)`
+    is the user's action without scheduled work. Changes `actions` in place; returns how many users wait."""
+    extra: dict[int, tuple[Action | None, int]] = {}  # index in actions -> (action without schedule, its share)
+    for i, a in enumerate(actions):
+        if a.kind == "revoke" or not a.target.startswith("user:") or not a.counts.get("rotation"):
+            continue
+        base = unscheduled(a.target.removeprefix("user:"))
+        n = a.counts["rotation"] - (base.counts.get("rotation", 0) if base else 0)
+        if n > 0:
+            extra[i] = (base, n)
+    if not extra:
+        return 0
+    scheduled = sum(n for _, n in extra.values())
+    room = []
+    for kind in ("rotation", "total"):
+        if not limits.allowed(kind):
+            fixed = sum(a.counts.get(k, 0) for a in actions for k in (KINDS if kind == "total" else (kind,)))
+            room.append(limits.limit(kind, population) - (fixed - scheduled))
+    left = min(room, default=scheduled)
+    deferred = 0
+    for i in sorted(extra, key=lambda i: actions[i].target):
+        base, n = extra[i]
+        if n <= left:
+            left -= n
+        else:
+            actions[i] = base  # None: nothing else to do for this user
+            deferred += 1
+    actions[:] = [a for a in actions if a is not None]
+    return deferred
+
+
+def _revocations(active: dict[str, User], desired: DesiredState, live: LiveState) -> list[Action]:
+    """Offboarding: every key of a user gatewayctl manages who is no longer (or no longer validly) in
+    users/, whoever issued the key, and their tier-team memberships. The LiteLLM user stays, for
+    its spend history."""
+    tier_teams = {t for t, team in live.teams.items() if team.managed and t.startswith(TEAM_PREFIX)}
+    managed_ids = {uid for uid, lu in live.users.items() if lu.managed and lu.metadata.get("gitops_user_id") == uid}
+    managed_ids |= {k.owner_id for k in live.keys if k.owner_id}
+    actions = []
+    for uid in sorted(managed_ids - set(active)):
+        keys = sorted((k for k in live.keys if k.user_id == uid), key=lambda k: k.token)
+        lu = live.users.get(uid)
+        teams = sorted(set(lu.teams if lu else ()) & tier_teams)
+        if not keys and not teams:
+            continue
+        user = desired.users.get(uid)
+        reason = f"expired on {user.expires}" if user else "no longer in users/"
+        steps = [Step("key_delete", {"keys": [k.token for k in keys]})] if keys else []
+        # Leaving the team last: member_delete also deletes the user's team keys, and it is the step
+        # that must happen even when the keys are already gone.
+        steps += [Step("member_delete", {"team_id": t, "user_id": uid}) for t in teams]
+        actions.append(Action("revoke", f"user:{uid}", reason,
+                              changes=[("key", k.token[:12] + "…", None) for k in keys]
+                              + [("member", t, None) for t in teams],
+                              steps=steps, key_hashes=[k.token for k in keys],
+                              # The user's managed keys (at least 1: their access); keys someone else made
+                              # for them go along without counting.
+                              counts={"revocation": max(1, sum(1 for k in keys if k.owner_id == uid))}))
+    return actions
 
 
 def build_plan(desired: DesiredState, live: LiveState, *, today: dt.date, commit: str,
                rotate: frozenset[str] = frozenset(), limits: SafetyLimits | None = None,
-               adopt: bool = False, plan_viewer: bool = False) -> Plan:
-    """`plan_viewer` also manages the read-only key PR plans use; without it that key is ignored."""
+               adopt: bool = False, plan_viewer: bool = False, prune_unmanaged: bool = False,
+               rotation_only: bool = False) -> Plan:
+    """`plan_viewer` also manages the read-only key PR plans use; without it that key is ignored.
+    `prune_unmanaged` makes the removal of out-of-band keys and memberships part of the actions.
+    `rotation_only` (`gatewayctl rotate`) keeps only key rotations and retirements; the safety
+    limits then count only those, and everything else waits for the deploy job."""
+    from reconciler import outofband
+
     limits = limits or SafetyLimits()
     warnings: list[str] = []
     actions = _tier_actions(desired, live, commit, warnings)
@@ -392,47 +527,49 @@ def build_plan(desired: DesiredState, live: LiveState, *, today: dt.date, commit
         user = active[uid]
         if user.tier not in tiers_ok:
             continue
-        action = _user_action(user, desired.tiers[user.tier], live, commit, uid in rotate, adopt, warnings, today)
+        action = _user_action(user, desired.tiers[user.tier], live, commit, uid in rotate, adopt, today)
         if action:
             actions.append(action)
 
-    managed_user_ids = sorted({k.metadata.get("gitops_user_id") for k in live.keys if k.managed} - {None})
-    revocations = 0
-    for uid in managed_user_ids:
-        if uid in active:
-            continue
-        keys = live.managed_keys(uid)
-        if not keys:
-            continue
-        user = desired.users.get(uid)
-        reason = f"expired on {user.expires}" if user else "no longer in users/"
-        revocations += len(keys)
-        actions.append(Action("revoke", f"user:{uid}", reason,
-                              changes=[("key", k.token[:12] + "…", None) for k in keys],
-                              steps=[Step("key_delete", {"keys": [k.token for k in keys]})],
-                              key_hashes=[k.token for k in keys]))
+    revokes = _revocations(active, desired, live)
+    actions += revokes
+    found = outofband.find(desired, active, live, revoked={a.target.removeprefix("user:") for a in revokes},
+                           adopt=adopt, service_id=VIEWER_ID, service_marker=SERVICE_MARKER)
+    if prune_unmanaged:
+        actions += [a for a in found if a.kind == "prune"]
+        found = [a for a in found if a.kind != "prune"]
 
-    unmanaged_keys = [k for k in live.keys if not k.managed]
-    if unmanaged_keys:
-        names = sorted((k.alias or k.token[:12] + "…") for k in unmanaged_keys)[:20]
-        warnings.append(f"{len(unmanaged_keys)} key(s) in LiteLLM are not managed by gatewayctl and are "
-                        "left alone: " + ", ".join(names))
-    managed_keys = sum(1 for k in live.keys if k.managed)
+    if rotation_only:
+        actions, left = rotation.only_rotations(actions)
+        if left:
+            warnings.append(f"{left} other change(s) are left for the deploy job (`gatewayctl apply`)")
 
-    refused = None
-    if revocations and not limits.allow_mass_revocation:
-        fraction_cap = max(3, int(limits.max_revocation_fraction * managed_keys))
-        limit = min(limits.max_revocations, fraction_cap)
-        if revocations > limit:
-            refused = (f"refusing to revoke {revocations} of {managed_keys} managed keys in one run (limit "
-                       f"{limit}: at most {limits.max_revocations} keys and "
-                       f"{limits.max_revocation_fraction:.0%} of managed keys, minimum 3); "
-                       "re-run with --allow-mass-revocation if this is intended")
+    def unscheduled(uid: str) -> Action | None:
+        user = active[uid]
+        action = _user_action(user, desired.tiers[user.tier], live, commit, uid in rotate, adopt, today,
+                              schedule=False)
+        return (rotation.only_rotations([action])[0] or [None])[0] if rotation_only and action else action
 
-    # Tiers first (users need their team), then creates/updates/moves, then revocations.
+    managed_keys = sum(1 for k in live.keys if k.owner_id)
+    deferred = _defer_scheduled(actions, unscheduled, managed_keys, limits)
+    if deferred:
+        warnings.append(f"{deferred} user(s)' scheduled key rotation or retirement wait for a later run: this run "
+                        f"already reaches the safety limit (at most {limits.limit('rotation', managed_keys)} "
+                        f"rotations of {managed_keys} managed keys; {FLAGS['rotation']} does all now)")
+    counts = {kind: sum(a.counts.get(kind, 0) for a in actions) for kind in KINDS}
+    hint = ("the key store lists no secret at all: wrong AWS region or --secret-prefix?"
+            if counts["rotation"] and managed_keys and not any(live.secrets.values()) else "")
+    refused = refusal(counts, managed_keys, limits, hint=hint)
+
+    # Tiers first (users need their team), then creates/updates/moves, then revocations and prunes.
     order = {"create-tier": 0, "update-tier": 1, "create": 2, "adopt": 2, "move": 3, "update": 3, "rotate": 3,
-             "retire": 3, "revoke": 4}
+             "retire": 3, "revoke": 4, "prune": 5}
     actions.sort(key=lambda a: (order[a.kind], a.target))
+    inputs = {"rotate": sorted(rotate), "adopt": adopt, "plan_viewer": plan_viewer,
+              "prune_unmanaged": prune_unmanaged, "today": today.isoformat()}
+    if rotation_only:
+        inputs["rotation_only"] = True
     return Plan(actions=actions, warnings=warnings, desired_digest=desired_digest(desired),
                 live_digest=live.digest(), git_commit=commit, managed_key_count=managed_keys,
-                revocation_count=revocations, refused=refused)
+                revocation_count=counts["revocation"], refused=refused, out_of_band=found, counts=counts,
+                inputs=inputs, overrides=limits.overrides())

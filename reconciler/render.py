@@ -28,6 +28,14 @@ litellm_settings:
   drop_params: true
   request_timeout: 600
   num_retries: 2
+  # Only proxy admins (the reconciler's master key) mint keys: no personal keys for other roles, and
+  # no team keys for team members (gatewayctl adds members as "user"). Users' keys are limited to
+  # the model APIs as well (allowed_routes, set per key by gatewayctl). tests/test_escalation.py.
+  key_generation_settings:
+    personal_key_generation:
+      allowed_user_roles: [proxy_admin]
+    team_key_generation:
+      allowed_team_member_roles: [admin]
 
 router_settings:
   # With REDIS_HOST set (the ElastiCache option) RPM counters are shared by every task and

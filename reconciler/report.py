@@ -4,12 +4,22 @@ json for tools. Only key hashes ever appear, never raw keys."""
 from __future__ import annotations
 
 import json
+import re
 
-from reconciler.plan import Plan
+from reconciler.plan import Action, Plan
 
 SYMBOL = {"create": "+", "create-tier": "+", "adopt": "&", "update": "~", "update-tier": "~", "move": ">",
-          "rotate": "@", "retire": "-", "revoke": "-"}
+          "rotate": "@", "retire": "-", "revoke": "-", "prune": "x", "report": "!"}
 COMMENT_MARKER = "<!-- gatewayctl-plan -->"
+OUT_OF_BAND_TITLE = "Access outside git"
+OUT_OF_BAND_NOTE = ("not changed by this apply: prunes need `--prune-unmanaged`, reports need a person")
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# Characters with a meaning in GitHub Markdown, HTML or its autolinking; user-controlled text (names
+# from users/, key aliases anyone with the master key chose) is shown literally, never interpreted.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!~>:=])")
+_NOTIFYING = re.compile(r"[@#|]")
+_NOTIFYING_SAFE = {"@": "@&#8203;", "#": "#&#8203;", "|": "&#124;"}
 
 
 def _fmt(value) -> str:
@@ -20,19 +30,44 @@ def _fmt(value) -> str:
     return str(value)
 
 
+def plain(value) -> str:
+    """Text for a terminal: control characters (escape sequences) are shown, not sent."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", _fmt(value))
+
+
+def escape_markdown(value) -> str:
+    """Text that renders as itself in a GitHub comment or issue: no HTML, no Markdown, no table
+    breaks, no @mention and no #reference notifies anyone."""
+    text = _CONTROL.sub(" ", _fmt(value))
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+    text = _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+    # A zero-width space after @ and # breaks mentions and issue/team references (GitHub links
+    # them in text, escaped or not); the pipe would end a table cell.
+    return _NOTIFYING.sub(lambda m: _NOTIFYING_SAFE[m.group()], text)
+
+
 def _counts(plan: Plan) -> str:
     s = plan.to_json()["summary"]
     return ", ".join(f"{n} {k}" for k, n in sorted(s.items())) or "no changes"
 
 
+def _text_action(a: Action) -> list[str]:
+    lines = [f"{SYMBOL.get(a.kind, '?')} {a.kind} {plain(a.target)}" + (f" ({plain(a.reason)})" if a.reason else "")]
+    for name, old, new in a.changes:
+        lines.append(f"    {name}: {plain(old)} -> {plain(new)}")
+    return lines
+
+
 def text(plan: Plan) -> str:
     lines = []
     for a in plan.actions:
-        lines.append(f"{SYMBOL.get(a.kind, '?')} {a.kind} {a.target}" + (f" ({a.reason})" if a.reason else ""))
-        for name, old, new in a.changes:
-            lines.append(f"    {name}: {_fmt(old)} -> {_fmt(new)}")
+        lines += _text_action(a)
+    if plan.out_of_band:
+        lines.append(f"{OUT_OF_BAND_TITLE} ({OUT_OF_BAND_NOTE}):")
+        for a in plan.out_of_band:
+            lines += _text_action(a)
     for w in plan.warnings:
-        lines.append(f"! {w}")
+        lines.append(f"! {plain(w)}")
     if plan.refused:
         lines.append(f"REFUSED: {plan.refused}")
     lines.append(f"Plan: {_counts(plan)}. (commit {plan.git_commit[:12]}, {plan.managed_key_count} managed keys)")
@@ -40,19 +75,30 @@ def text(plan: Plan) -> str:
 
 
 def markdown(plan: Plan, title: str = "gatewayctl plan") -> str:
-    out = [COMMENT_MARKER, f"### {title}", "", f"**{_counts(plan)}** at `{plan.git_commit[:12]}`", ""]
+    out = [COMMENT_MARKER, f"### {title}", "", f"**{_counts(plan)}** at {escape_markdown(plan.git_commit[:12])}", ""]
     if plan.refused:
-        out += [f"> [!CAUTION]\n> **Refused by a safety limit:** {plan.refused}", ""]
+        out += [f"> [!CAUTION]\n> **Refused by a safety limit:** {escape_markdown(plan.refused)}", ""]
     if plan.actions:
-        out += ["| | action | target | change |", "|---|---|---|---|"]
-        for a in plan.actions:
-            change = "<br>".join(f"`{n}`: {_fmt(o)} → {_fmt(v)}" for n, o, v in a.changes) or a.reason
-            out.append(f"| {SYMBOL.get(a.kind, '?')} | {a.kind} | `{a.target}` | {change.replace('|', '&#124;')} |")
-        out.append("")
+        out += [*_markdown_table(plan.actions), ""]
+    if plan.out_of_band:
+        out += [f"**{OUT_OF_BAND_TITLE}** ({OUT_OF_BAND_NOTE.replace('`', '')}):", ""]
+        out += [*_markdown_table(plan.out_of_band, reasons=True), ""]
     if plan.warnings:
-        out += ["<details><summary>Warnings</summary>", ""] + [f"- {w}" for w in plan.warnings] + ["", "</details>"]
+        out += ["<details><summary>Warnings</summary>", ""] + [f"- {escape_markdown(w)}" for w in plan.warnings]
+        out += ["", "</details>"]
     out += ["", f"<sub>desired `{plan.desired_digest[:19]}` · live `{plan.live_digest[:19]}`</sub>"]
     return "\n".join(out)
+
+
+def _markdown_table(actions: list[Action], *, reasons: bool = False) -> list[str]:
+    rows = ["| | action | target | change |", "|---|---|---|---|"]
+    for a in actions:
+        change = "<br>".join(f"{escape_markdown(n)}: {escape_markdown(o)} → {escape_markdown(v)}"
+                             for n, o, v in a.changes)
+        if reasons or not change:
+            change = escape_markdown(a.reason) + (f"<br>{change}" if change and reasons else "")
+        rows.append(f"| {SYMBOL.get(a.kind, '?')} | {a.kind} | {escape_markdown(a.target)} | {change} |")
+    return rows
 
 
 def render_plan(plan: Plan, fmt: str) -> str:

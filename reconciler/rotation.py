@@ -9,10 +9,13 @@ repeat after a crash:
    LiteLLM's own `expires` at the end of that date (Asia/Kolkata), so it stops on time even if
    no run follows;
 2. a new key is minted, written to the key store first (Secrets Manager then keeps the old value
-   as AWSPREVIOUS), and registered in LiteLLM under the user's alias.
+   as AWSPREVIOUS) together with the old key's hash as the secret's retiring-hash tag, and
+   registered in LiteLLM under the user's alias.
 
-The old key keeps working through the window; the first run after it deletes the key. Nothing
-here performs I/O.
+The old key keeps working through the window; the first run after it deletes the key. As for the
+current key, the key store, not the key's metadata, decides: a key counts as retiring only if its
+hash is the one the user's secret records as retiring (a key that merely claims
+`gitops_retire_after` is an extra key, and is removed). Nothing here performs I/O.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from reconciler.live import LiveKey
 ISSUED_ON = "gitops_issued_on"  # key metadata: the plan date the key was minted (YYYY-MM-DD)
 RETIRE_AFTER = "gitops_retire_after"  # key metadata: last day a retiring key works (YYYY-MM-DD)
 RETIRING_SUFFIX = "~retiring"
+RETIRING_HASH_ARG = "retiring_key_hash"  # key_create step argument for the key store, never sent to LiteLLM
 CLOCK_TZ = ZoneInfo("Asia/Kolkata")  # the day boundary of budgets, expiries and rotation windows
 ROTATION_KINDS = frozenset({"rotate", "retire"})
 KEY_OPS = frozenset({"key_update", "key_create", "key_delete"})
@@ -78,17 +82,17 @@ def window_end(policy: RotationPolicy, today: dt.date) -> dt.date:
     return today + dt.timedelta(days=policy.overlap_days)
 
 
-def split_retiring(keys: list[LiveKey], secret_hash: str | None,
+def split_retiring(keys: list[LiveKey], secret_hash: str | None, retiring_hash: str | None,
                    today: dt.date | None) -> tuple[list[LiveKey], list[LiveKey], list[LiveKey]]:
     """(retiring keys inside their window, retiring keys past it, all other keys).
 
-    A key whose value is the one the store holds is never "retiring", whatever its marker says:
-    a crash between renaming it and storing its successor left it there, and the rotation
-    simply runs again."""
+    Only the key whose hash the key store records as retiring can be retiring. A key whose value
+    is the one the store holds is never "retiring", whatever its marker says: a crash between
+    renaming it and storing its successor left it there, and the rotation simply runs again."""
     inside, past, rest = [], [], []
     for k in keys:
         until = retire_after(k)
-        if until is None or k.token == secret_hash:
+        if until is None or k.token == secret_hash or k.token != retiring_hash:
             rest.append(k)
         elif today is not None and today > until:
             past.append(k)

@@ -23,6 +23,7 @@ SCHEMA_DIR = "schemas"
 MODELS_FILE = "policies/models.yaml"
 TIERS_FILE = "policies/tiers.yaml"
 USERS_DIR = "users"
+POLICIES_DIR = "policies"
 CONFIG_FILE = "gateway/config.yaml"
 
 
@@ -64,21 +65,53 @@ def _load_docs(root: Path) -> tuple[list[Diagnostic], Document | None, Document 
             diags.extend(exc.diagnostics)
             return None
 
+    for folder in (POLICIES_DIR, USERS_DIR):
+        if (root / folder).is_symlink():
+            diags.append(Diagnostic(folder, 1, 1, f"{folder}/ must be a directory in the repository, not a "
+                                    "symbolic link", "not-a-regular-file"))
+    if diags:
+        return diags, None, None, []
     models = load(MODELS_FILE)
     tiers = load(TIERS_FILE)
     users_dir = root / USERS_DIR
     user_docs = []
     for path in sorted(users_dir.glob("*")) if users_dir.is_dir() else []:
         rel = f"{USERS_DIR}/{path.name}"
+        if path.is_symlink() or (path.exists() and not path.is_file()):
+            # Checked before the name: a link is never followed, whatever it is called.
+            diags.append(Diagnostic(rel, 1, 1, "only regular files belong in users/ (no symbolic links, "
+                                    "directories or devices)", "not-a-regular-file"))
+            continue
         if path.name.startswith(".") or path.name == "README.md":
             continue
-        if path.suffix not in (".yaml", ".yml") or not path.is_file():
+        if path.suffix not in (".yaml", ".yml"):
             diags.append(Diagnostic(rel, 1, 1, "only <id>.yaml files belong in users/", "users/file-name"))
             continue
         doc = load(rel)
         if doc is not None:
             user_docs.append(doc)
     return diags, models, tiers, user_docs
+
+
+# Model names LiteLLM 1.108.7 gives a meaning of its own (litellm.proxy._types.SpecialModelNames;
+# tests/test_validate.py checks this list against the installed LiteLLM). A tier listing one of them
+# gets far more than a model: `all-proxy-models` is every model on the gateway.
+LITELLM_SPECIAL_MODEL_NAMES = {
+    "all-proxy-models": "LiteLLM reads it as every model on the gateway",
+    "all-team-models": "LiteLLM reads it as every model of the key's team",
+    "no-default-models": "LiteLLM reads it as no model outside a team",
+}
+
+
+def reserved_model_name(name: str) -> str | None:
+    """Why `name` cannot be a model alias or a tier's model, or None when it can."""
+    if name in LITELLM_SPECIAL_MODEL_NAMES:
+        return LITELLM_SPECIAL_MODEL_NAMES[name]
+    if "*" in name:
+        return "LiteLLM reads '*' as a wildcard over model names"
+    if "/" in name:
+        return "LiteLLM reads provider/model names (and provider/* patterns) as provider routes"
+    return None
 
 
 def _cents_ok(value: Decimal) -> bool:
@@ -108,6 +141,10 @@ def check(root: Path, *, today: dt.date | None = None, allow_expired: bool = Fal
         if not errs:
             region = models_doc.data["region"]
             for alias, spec in models_doc.data["models"].items():
+                why = reserved_model_name(alias)
+                if why:
+                    diags.append(models_doc.diag(("models", alias), f"model alias {alias!r} is reserved: {why}",
+                                                 "models/reserved-name", at_key=True))
                 models[alias] = Model(alias, spec["display_name"], spec["bedrock_model_id"])
                 for why in bedrock.problems(spec["bedrock_model_id"], region):
                     diags.append(models_doc.diag(("models", alias, "bedrock_model_id"),
@@ -125,7 +162,12 @@ def check(root: Path, *, today: dt.date | None = None, allow_expired: bool = Fal
                                                 f"budget {budget} has more than two decimal places (cents)",
                                                 "tiers/budget-precision"))
                 for i, alias in enumerate(spec["models"]):
-                    if models and alias not in models:
+                    why = reserved_model_name(alias)
+                    if why:
+                        diags.append(tiers_doc.diag(("tiers", key, "models", i),
+                                                    f"model {alias!r} is reserved: {why}; list model aliases "
+                                                    f"from {MODELS_FILE} instead", "tiers/reserved-model"))
+                    elif models and alias not in models:
                         diags.append(tiers_doc.diag(("tiers", key, "models", i),
                                                     f"model alias {alias!r} is not defined in {MODELS_FILE} "
                                                     f"(known: {', '.join(sorted(models))})", "tiers/unknown-model"))

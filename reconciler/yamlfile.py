@@ -8,6 +8,9 @@ Diagnostic pointing at a line and column, never an exception with a stack trace.
 
 from __future__ import annotations
 
+import errno
+import os
+import stat
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -35,6 +38,7 @@ class Document:
     path: str
     data: Any
     positions: dict[JsonPath, Location] = field(default_factory=dict)
+    key_positions: dict[JsonPath, Location] = field(default_factory=dict)  # where a mapping key is written
 
     def where(self, json_path: JsonPath) -> Location:
         """Line and column of the deepest existing node on `json_path` (1-based)."""
@@ -43,8 +47,11 @@ class Document:
             p = p[:-1]
         return self.positions.get(p, (1, 1))
 
-    def diag(self, json_path: JsonPath, message: str, rule: str, severity: str = "error") -> Diagnostic:
-        line, col = self.where(json_path)
+    def diag(self, json_path: JsonPath, message: str, rule: str, *, at_key: bool = False,
+             severity: str = "error") -> Diagnostic:
+        """A diagnostic at the node on `json_path`, or at its key when `at_key` (a mapping key is the error)."""
+        key = self.key_positions.get(tuple(json_path)) if at_key else None
+        line, col = key or self.where(json_path)
         return Diagnostic(self.path, line, col, message, rule, severity)
 
 
@@ -56,6 +63,7 @@ class _Builder:
     def __init__(self, path: str):
         self.path = path
         self.positions: dict[JsonPath, Location] = {}
+        self.key_positions: dict[JsonPath, Location] = {}
         self.seen: set[int] = set()
         self.count = 0
 
@@ -89,7 +97,7 @@ class _Builder:
                     line, _ = self.positions[(*path, key)]
                     raise self.fail(key_node, f"duplicate key {key!r} (first defined on line {line})",
                                     "yaml-duplicate-key")
-                self.positions[(*path, key)] = _mark(key_node)
+                self.positions[(*path, key)] = self.key_positions[(*path, key)] = _mark(key_node)
                 out[key] = self.build(value_node, (*path, key), depth + 1)
             return out
         if isinstance(node, yaml.SequenceNode):
@@ -170,15 +178,30 @@ def parse(text_or_bytes: str | bytes, path: str) -> Document:
         data = builder.build(nodes[0], (), 0)
     except RecursionError:
         raise InputError([Diagnostic(path, 1, 1, "nesting too deep", "yaml-too-deep")]) from None
-    return Document(path, data, builder.positions)
+    return Document(path, data, builder.positions, builder.key_positions)
 
 
 def load(path: Path, display: str | None = None) -> Document:
     """Read and parse a file; `display` is the path printed in diagnostics."""
     shown = display or str(path)
     try:
-        with open(path, "rb") as fh:
+        # O_NOFOLLOW: a symlink is refused, never read (its target could be any file on the runner,
+        # and diagnostics echo what they read into PR annotations).
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise InputError([Diagnostic(shown, 1, 1, "symbolic links are not allowed here; commit a regular file",
+                                         "not-a-regular-file")]) from None
+        raise InputError([Diagnostic(shown, 1, 1, f"cannot read file: {exc.strerror}", "io")]) from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise InputError([Diagnostic(shown, 1, 1, "not a regular file", "not-a-regular-file")])
+        with os.fdopen(fd, "rb") as fh:
+            fd = -1
             raw = fh.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         raise InputError([Diagnostic(shown, 1, 1, f"cannot read file: {exc.strerror}", "io")]) from None
+    finally:
+        if fd >= 0:
+            os.close(fd)
     return parse(raw, shown)

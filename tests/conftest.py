@@ -53,10 +53,21 @@ def moto_server() -> Iterator[str]:
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def project_kms_key(moto_server: str) -> str:
+    """The project's customer-managed KMS key (terraform/modules/kms), as moto's KMS knows it."""
+    import boto3
+
+    kms = boto3.client("kms", endpoint_url=moto_server, region_name="ap-south-1", aws_access_key_id="testing",
+                       aws_secret_access_key="testing")  # pragma: allowlist secret
+    return kms.create_key(Description="llm-gateway (tests)")["KeyMetadata"]["Arn"]
+
+
 @pytest.fixture
-def aws_env(moto_server: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+def aws_env(moto_server: str, project_kms_key: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     env = {"AWS_ENDPOINT_URL": moto_server, "AWS_REGION": "ap-south-1", "AWS_DEFAULT_REGION": "ap-south-1",
-           "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+           "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+           "GATEWAYCTL_KMS_KEY_ID": project_kms_key}
     for k, v in env.items():
         monkeypatch.setenv(k, v)
     monkeypatch.delenv("AWS_PROFILE", raising=False)

@@ -102,7 +102,8 @@ def reset_gateway(admin: httpx.Client) -> None:
         admin.post("/team/delete", json={"team_ids": teams}).raise_for_status()
 
 
-def delete_all_secrets() -> None:
+def reset_secrets() -> None:
+    """Delete every secret in moto's Secrets Manager."""
     sm = secrets_client()
     for page in sm.get_paginator("list_secrets").paginate():
         for s in page["SecretList"]:
@@ -112,7 +113,7 @@ def delete_all_secrets() -> None:
 def clean_slate(admin: httpx.Client, workspace: Path | None = None) -> None:
     """An empty gateway, no key secrets, and (given a workspace) no users/ files."""
     reset_gateway(admin)
-    delete_all_secrets()
+    reset_secrets()
     for p in (workspace / "users").glob("*.yaml") if workspace else ():
         p.unlink()
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from reconciler.keystore import key_hash
 from reconciler.live import LiveKey, LiveState, LiveTeam, LiveUser
-from reconciler.plan import Plan, SafetyLimits, build_plan, key_expiry
+from reconciler.plan import USER_KEY_ROUTES, USER_ROLE, Plan, SafetyLimits, build_plan, key_expiry
 from reconciler.policy import MANAGED_BY, DesiredState, Model, Tier, User
 
 TODAY = dt.date(2026, 11, 26)
@@ -36,10 +36,11 @@ def converged(*users: User) -> LiveState:
     for u in users:
         meta = {**MARK, "gitops_user_id": u.id, "git_commit": "c0", "owner": u.owner, "cost_center": u.cost_center,
                 "tier": u.tier}
-        state.users[u.id] = LiveUser(u.id, u.email, u.name, ("no-default-models",), (f"tier-{u.tier}",), meta, True)
+        state.users[u.id] = LiveUser(u.id, u.email, u.name, ("no-default-models",), (f"tier-{u.tier}",), meta, True,
+                                     USER_ROLE)
         token = key_hash("sk-" + u.id)
         state.keys.append(LiveKey(token, u.key_alias, u.id, f"tier-{u.tier}", ("all-team-models",), False,
-                                  {**MARK, "gitops_user_id": u.id}, True, key_expiry(u)))
+                                  {**MARK, "gitops_user_id": u.id}, True, key_expiry(u), USER_KEY_ROUTES))
         state.secrets[u.id] = token
     return state
 
@@ -67,9 +68,10 @@ def test_half_done_move_only_finishes():
     live = converged(user("ann"))
     u = live.users["ann"]
     live.users["ann"] = LiveUser(u.user_id, u.email, u.alias, u.models, ("tier-coding", "tier-drafting"),
-                                 {**u.metadata, "tier": "coding"}, True)
+                                 {**u.metadata, "tier": "coding"}, True, USER_ROLE)
     k = live.keys[0]
-    live.keys[0] = LiveKey(k.token, k.alias, k.user_id, "tier-coding", k.models, False, k.metadata, True)
+    live.keys[0] = LiveKey(k.token, k.alias, k.user_id, "tier-coding", k.models, False, k.metadata, True,
+                           allowed_routes=USER_KEY_ROUTES)
     (action,) = plan_for(desired(user("ann", "coding")), live).actions
     assert [s.op for s in action.steps] == ["member_delete"]
 
@@ -112,22 +114,32 @@ def test_expiry_instant_is_midnight_kolkata():
     assert key_expiry(user("ann", expires=dt.date(2027, 6, 30))) == "2027-06-30T18:30:00+00:00"
 
 
-def test_unmanaged_objects_are_warned_about_not_touched():
+def test_unmanaged_objects_are_drift_but_not_touched():
     live = converged()
     live.users["ann"] = LiveUser("ann", "ann@example.com", None, (), (), {}, False)
     live.keys.append(LiveKey("f" * 64, "hand-made", None, None, (), False, {}, False))
     p = plan_for(desired(user("ann")), live)
-    assert p.actions == []
-    assert any("user ann exists in LiteLLM but is not managed" in w for w in p.warnings)
-    assert any("hand-made" in w for w in p.warnings)
+    assert p.actions == [] and p.has_changes
+    found = {(a.kind, a.target): a.reason for a in p.out_of_band}
+    assert "exists in LiteLLM but is not managed by gatewayctl" in found[("report", "user:ann")]
+    assert found[("prune", "key:hand-made")] == "key without a user not issued by gatewayctl"
+    shadow = converged()
+    shadow.teams["tier-coding"] = LiveTeam("tier-coding", "Someone's", (), None, None, None, False)
+    (team,) = [a for a in plan_for(desired(user("ann")), shadow).out_of_band if a.target == "team:tier-coding"]
+    assert team.kind == "report" and "did not create it" in team.reason
+    pruned = plan_for(desired(user("ann")), live, prune_unmanaged=True)
+    assert [(a.kind, a.steps[0].op) for a in pruned.actions] == [("prune", "key_delete")]
 
 
 def test_blocked_key_is_reported_not_unblocked():
     live = converged(user("ann"))
     k = live.keys[0]
-    live.keys[0] = LiveKey(k.token, k.alias, k.user_id, k.team_id, k.models, True, k.metadata, True, k.expires)
+    live.keys[0] = LiveKey(k.token, k.alias, k.user_id, k.team_id, k.models, True, k.metadata, True, k.expires,
+                           k.allowed_routes)
     p = plan_for(desired(user("ann")), live)
-    assert p.actions == [] and "blocked outside git" in p.warnings[0]
+    assert p.actions == [] and p.has_changes
+    (report,) = p.out_of_band
+    assert report.kind == "report" and "blocked outside git" in report.reason and report.steps == []
 
 
 def test_tier_budget_change_is_one_team_update():
@@ -144,3 +156,59 @@ def test_plan_json_round_trips():
     p = plan_for(desired(user("ann")), converged())
     again = Plan.from_json(p.to_json())
     assert again.to_json() == p.to_json()
+
+
+def test_markdown_escapes_user_controlled_text():
+    """PR comments and drift issues show names from users/ and key aliases chosen by whoever holds
+    the master key: they must render as text, notify nobody, and stay inside their table cell."""
+    from reconciler.report import markdown
+
+    hostile = "<img src=x onerror=alert(1)> @octocat | **bold** [x](https://evil.example) #99 `code`"
+    u = User("ann", hostile, "ann@example.com", "drafting", "boss@example.com", "CC-1", "because reasons", None,
+             "users/ann.yaml")
+    live = converged()
+    live.keys.append(LiveKey("e" * 64, "@admins <b>side</b> | door", None, None, (), False, {}, False))
+    md = markdown(plan_for(desired(u), live))
+    for raw in ("<img", "<b>", "@octocat", "@admins", "**bold**", "](https", "#99", "`code`"):
+        assert raw not in md, raw
+    rows = [line for line in md.splitlines() if line.startswith("| ") and ("ann" in line or "door" in line)]
+    assert len(rows) == 2 and all(line.count("|") == 5 for line in rows), rows
+    assert "@&#8203;octocat" in md and "&lt;img" in md
+
+
+def test_text_output_shows_control_characters_instead_of_sending_them():
+    from reconciler.report import text
+
+    live = converged()
+    live.keys.append(LiveKey("e" * 64, "evil\x1b]0;owned\x07alias", None, None, (), False, {}, False))
+    out = text(plan_for(desired(), live))
+    assert "\x1b" not in out and "\x07" not in out and "evil\\x1b]0;owned\\x07alias" in out
+
+
+def test_plain_http_gateway_url_is_refused_unless_local():
+    import pytest
+
+    from reconciler.client import AdminClient
+
+    for url in ("http://gateway.example.com", "http://10.0.0.5:4000", "http://127.0.0.1.example.com", "gw:4000"):
+        with pytest.raises(ValueError, match="clear text"):
+            AdminClient(url, "sk-test")  # pragma: allowlist secret
+    for url in ("https://gateway.example.com", "http://127.0.0.1:4000", "http://localhost:4000", "http://[::1]:1"):
+        AdminClient(url, "sk-test").close()  # pragma: allowlist secret
+
+
+def test_every_destructive_kind_counts_toward_its_limit_and_the_total():
+    users = [user(f"u{i}") for i in range(8)]  # 8 managed keys: 2 per kind, 4 in total
+    live = converged(*users)
+    live.secrets.clear()  # a wrong region or prefix: every secret "missing"
+    p = plan_for(desired(*users), live)
+    assert p.counts["rotation"] == 8 and "refusing to rotate 8 of 8" in p.refused
+    assert "wrong AWS region or --secret-prefix" in p.refused
+    p = plan_for(desired(*users), live, limits=SafetyLimits(allow_mass_rotation=True))
+    assert "--allow-mass-change" in p.refused and "--allow-mass-rotation" not in p.refused
+    assert plan_for(desired(*users), live, limits=SafetyLimits(allow_mass_rotation=True,
+                                                               allow_mass_change=True)).refused is None
+    # One of a kind is always allowed, also on a gateway with a single user.
+    only = [user("solo")]
+    assert plan_for(desired(), converged(*only)).refused is None
+    assert plan_for(desired(), converged(*only, user("duo"))).refused is not None

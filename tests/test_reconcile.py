@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from helpers import managed_keys, reset_gateway, secret_key, secrets_client, write_user
+from helpers import managed_keys, reset_gateway, reset_secrets, secret_key, secrets_client, write_user
 
 from reconciler.keystore import HASH_TAG, key_hash
 
@@ -15,10 +15,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(autouse=True)
 def clean(admin, aws_env):
     reset_gateway(admin)
-    sm = secrets_client()
-    for page in sm.get_paginator("list_secrets").paginate():
-        for s in page["SecretList"]:
-            sm.delete_secret(SecretId=s["ARN"], ForceDeleteWithoutRecovery=True)
+    reset_secrets()
 
 
 def tags_of(user_id: str) -> dict:
@@ -62,11 +59,11 @@ def test_create_then_second_apply_makes_zero_writes(gatewayctl, workspace, admin
 
 def test_plan_formats(gatewayctl, workspace):
     js = json.loads(gatewayctl("plan", "--format", "json", check=True).stdout)
-    assert js["format_version"] == 1 and js["git_commit"] == "0" * 40
+    assert js["format_version"] == 2 and js["git_commit"] == "0" * 40
     assert js["desired_digest"].startswith("sha256:") and js["live_digest"].startswith("sha256:")
     assert js["summary"] == {"create": 3, "create-tier": 3}
     md = gatewayctl("plan", "--format", "markdown", check=True).stdout
-    assert md.startswith("<!-- gatewayctl-plan -->") and "| + | create | `user:alice` |" in md
+    assert md.startswith("<!-- gatewayctl-plan -->") and "| + | create | user\\:alice |" in md
 
 
 def test_tier_change_moves_team_and_keeps_the_key(gatewayctl, workspace, admin):
@@ -159,7 +156,11 @@ def test_mass_revocation_is_refused(gatewayctl, workspace, admin):
     assert refused.returncode == 3 and "refusing to revoke 12 of 15 managed keys" in refused.stdout
     assert len(managed_keys(admin)) == 15
     assert gatewayctl("plan").returncode == 3
-    gatewayctl("apply", "--confirm", "--allow-mass-revocation", check=True)
+    # 12 of 15 is also over the limit on all destructive changes together, which has its own flag.
+    total = gatewayctl("apply", "--confirm", "--allow-mass-revocation")
+    assert total.returncode == 3 and "refusing 12 destructive changes" in total.stdout
+    assert "--allow-mass-change" in total.stdout and "--allow-mass-revocation" not in total.stdout
+    gatewayctl("apply", "--confirm", "--allow-mass-revocation", "--allow-mass-change", check=True)
     assert len(managed_keys(admin)) == 3
 
 
@@ -168,8 +169,8 @@ def test_unmanaged_objects_are_reported_and_never_touched(gatewayctl, workspace,
     admin.post("/user/new", json={"user_id": "alice", "user_email": "alice@example.com",
                                   "auto_create_key": False}).raise_for_status()
     plan = gatewayctl("plan", check=True)
-    assert "user alice exists in LiteLLM but is not managed by gatewayctl" in plan.stdout
-    assert "hand-made" in plan.stdout
+    assert "! report user:alice (exists in LiteLLM but is not managed by gatewayctl" in plan.stdout
+    assert "x prune key:hand-made (key without a user not issued by gatewayctl)" in plan.stdout
     gatewayctl("apply", "--confirm", check=True)
     assert admin.get("/key/info", params={"key": hand["token_id"]}).json()["info"]["key_alias"] == "hand-made"
     assert managed_keys(admin, "alice") == []
@@ -204,7 +205,7 @@ def test_expiry_is_enforced_by_litellm_too(gatewayctl, workspace, admin):
 
 def test_plan_viewer_key_is_read_only_and_enough_for_plans(gatewayctl, workspace, admin):
     gatewayctl("apply", "--confirm", "--plan-viewer", check=True)
-    viewer = secret_key("gatewayctl-plan-viewer")
+    viewer = secret_key("gatewayctl-plan-viewer", prefix="llm-gateway/service/")  # pragma: allowlist secret
     info = admin.get("/user/info", params={"user_id": "gatewayctl-plan-viewer"}).json()["user_info"]
     assert info["user_role"] == "proxy_admin_viewer"
     as_viewer = {"LITELLM_MASTER_KEY": viewer}

@@ -202,10 +202,12 @@ def test_nightly_script_rotates_due_keys_with_the_master_key_from_secrets_manage
     before = secret_key("rolf")
     secrets_client().create_secret(Name="llm-gateway/litellm-master-key", SecretString=gateway.master_key)
     (workspace / "scripts" / "ci").mkdir(parents=True)
-    shutil.copy(repo_root / "scripts" / "ci" / "rotate", workspace / "scripts" / "ci" / "rotate")
+    for script in ("rotate", "lib.sh"):
+        shutil.copy(repo_root / "scripts" / "ci" / script, workspace / "scripts" / "ci" / script)
     env = {**os.environ, **aws_env, "LITELLM_BASE_URL": gateway.base_url, "GITHUB_ACTIONS": "true",
-           "MASTER_KEY_SECRET_ID": "llm-gateway/litellm-master-key",
+           "LITELLM_MASTER_KEY_SECRET_ID": "llm-gateway/litellm-master-key",
            "GITHUB_STEP_SUMMARY": str(workspace / "summary.md"),
+           "GATEWAYCTL": str(repo_root / ".venv" / "bin" / "gatewayctl"),
            "PATH": f"{repo_root / '.venv' / 'bin'}:{os.environ['PATH']}"}
     env.pop("LITELLM_MASTER_KEY", None)
     proc = subprocess.run(["bash", "scripts/ci/rotate", "--today", day(90)], cwd=workspace, env=env,

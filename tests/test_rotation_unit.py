@@ -16,7 +16,7 @@ from test_plan_unit import MARK, converged, user
 from reconciler import rotation
 from reconciler.keystore import key_hash
 from reconciler.live import LiveState
-from reconciler.plan import build_plan
+from reconciler.plan import SafetyLimits, build_plan
 from reconciler.policy import DesiredState, Model, Tier
 
 ISSUED = dt.date(2026, 1, 1)
@@ -50,6 +50,7 @@ def after_rotation(live: LiveState, uid: str, day: dt.date, until: dt.date) -> t
                                                               rotation.ISSUED_ON: day.isoformat()})
     live.keys = [k for k in live.keys if k is not old] + [retiring, new]
     live.secrets[uid] = new_token
+    live.retiring[uid] = old.token  # the key store names the retiring key
     return live, old.token
 
 
@@ -157,9 +158,106 @@ def test_rotation_only_filter_keeps_rotations_and_leaves_the_rest():
     day = ISSUED + dt.timedelta(days=90)
     d = desired_rotating(user("ann"), user("ben", "coding"))
     live = issued(converged(user("ann"), user("ben")))  # ben moves tier: not a rotation
-    plan = plan_on(day, d, live)
+    plan = plan_on(day, d, live, limits=SafetyLimits(allow_mass_rotation=True, allow_mass_change=True))
     keep, left = rotation.only_rotations(plan.actions)
     assert [a.target for a in keep] == ["user:ann"] and left == 1
+    # `gatewayctl rotate`: the move is not counted toward the limits of the rotation run at all.
+    nightly = plan_on(day, d, live, rotation_only=True)
+    assert [a.target for a in nightly.actions] == ["user:ann"] and nightly.refused is None
+    assert nightly.counts["move"] == 0 and any("left for the deploy job" in w for w in nightly.warnings)
+    assert nightly.inputs["rotation_only"] is True
+
+
+# ---------------------------------------------------------------- with issue #10: the key store names the keys
+
+
+def test_the_retiring_key_is_neither_drift_nor_pruned_inside_its_window():
+    d = desired_rotating(user("ann"))
+    day = ISSUED + dt.timedelta(days=90)
+    live, old = after_rotation(issued(converged(user("ann"))), "ann", day, day + dt.timedelta(days=7))
+    for later in (day, day + dt.timedelta(days=7)):
+        plan = plan_on(later, d, live, prune_unmanaged=True)
+        assert plan.actions == [] and plan.out_of_band == [] and not plan.has_changes, later
+    # After the window the rotation logic deletes it, and that deletion counts as a rotation.
+    (action,) = plan_on(day + dt.timedelta(days=8), d, live, prune_unmanaged=True).actions
+    assert action.kind == "retire" and action.counts == {"rotation": 1}
+    assert action.steps[0].args == {"keys": [old]}
+
+
+def test_a_key_that_only_claims_to_be_retiring_is_an_extra_key():
+    """Metadata is not trusted: a key marked `gitops_retire_after` whose hash the key store does not
+    record as retiring (one its holder minted and labelled, say) is deleted like any extra key."""
+    d = desired_rotating(user("ann"))
+    day = ISSUED + dt.timedelta(days=90)
+    live, _old = after_rotation(issued(converged(user("ann"))), "ann", day, day + dt.timedelta(days=7))
+    live.retiring.clear()  # the store names no retiring key
+    (action,) = plan_on(day, d, live).actions
+    assert action.kind == "update" and action.counts == {"prune": 1}
+    assert [s.op for s in action.steps] == ["key_delete"] and ("extra keys", 1, 0) in action.changes
+    forged = dataclasses.replace(live.keys[0], token="f" * 64)
+    live, _old = after_rotation(issued(converged(user("ann"))), "ann", day, day + dt.timedelta(days=7))
+    live.keys.append(forged)  # a second, self-labelled "retiring" key next to the real one
+    (action,) = plan_on(day, d, live).actions
+    assert [(s.op, s.args) for s in action.steps] == [("key_delete", {"keys": [forged.token]})]
+
+
+def test_a_scheduled_rotation_records_the_retiring_key_and_a_repair_keeps_that_record():
+    d = desired_rotating(user("ann"))
+    day = ISSUED + dt.timedelta(days=90)
+    live = issued(converged(user("ann")))
+    old = live.keys[0].token
+    (action,) = plan_on(day, d, live).actions
+    assert action.steps[-1].op == "key_create" and action.steps[-1].args[rotation.RETIRING_HASH_ARG] == old
+    live, old = after_rotation(live, "ann", day, day + dt.timedelta(days=7))
+    live.secrets["ann"] = None  # the new key's secret lost inside the window: repaired at once
+    (repair,) = plan_on(day + dt.timedelta(days=1), d, live).actions
+    create = next(s for s in repair.steps if s.op == "key_create")
+    assert create.args[rotation.RETIRING_HASH_ARG] == old  # the old key keeps its window
+    assert old not in [k for s in repair.steps if s.op == "key_delete" for k in s.args["keys"]]
+
+
+def test_the_retiring_key_keeps_the_current_keys_limits_and_its_window_end():
+    d = desired_rotating(user("ann"))
+    day = ISSUED + dt.timedelta(days=90)
+    live, old = after_rotation(issued(converged(user("ann"))), "ann", day, day + dt.timedelta(days=7))
+    i = next(i for i, k in enumerate(live.keys) if k.token == old)
+    live.keys[i] = dataclasses.replace(live.keys[i], allowed_routes=None, expires=None)  # changed by hand
+    (action,) = plan_on(day, d, live).actions
+    (fix,) = action.steps
+    assert fix.args == {"key": old, "allowed_routes": ["llm_api_routes"],
+                        "expires_at": rotation.end_of_day_utc(day + dt.timedelta(days=7))}
+
+
+def _due_users(n: int):
+    users = [user(f"u{i:02d}") for i in range(n)]
+    return desired_rotating(*users), issued(converged(*users))
+
+
+def test_scheduled_rotations_beyond_the_limit_wait_for_the_next_runs():
+    d, live = _due_users(12)  # 12 managed keys: at most max(1, floor(25% x 12)) = 3 rotations per run
+    day = ISSUED + dt.timedelta(days=90)
+    plan = plan_on(day, d, live)
+    assert plan.refused is None and plan.counts["rotation"] == 3
+    assert [a.target for a in plan.actions] == ["user:u00", "user:u01", "user:u02"]
+    assert any("9 user(s)' scheduled key rotation" in w and "--allow-mass-rotation" in w for w in plan.warnings)
+    assert plan_on(day, d, live).actions == plan.actions  # deterministic: a saved plan recomputes the same
+    lifted = plan_on(day, d, live, limits=SafetyLimits(allow_mass_rotation=True))
+    assert lifted.counts["rotation"] == 6 and lifted.refused is None  # now the total (50%) is the limit
+    everything = plan_on(day, d, live, limits=SafetyLimits(allow_mass_rotation=True, allow_mass_change=True))
+    assert everything.counts["rotation"] == 12
+
+
+def test_urgent_rotations_are_still_refused_over_the_limit():
+    d, live = _due_users(12)
+    live.secrets = {}  # an empty key-store listing: every key looks undelivered, nothing is "scheduled"
+    plan = plan_on(ISSUED + dt.timedelta(days=90), d, live)
+    assert plan.refused and "--allow-mass-rotation" in plan.refused and "lists no secret" in plan.refused
+    # ... and they leave no room for scheduled ones.
+    d, live = _due_users(12)
+    for uid in ("u05", "u06", "u07"):
+        live.secrets[uid] = "0" * 64  # three keys whose secret does not match: replaced now
+    plan = plan_on(ISSUED + dt.timedelta(days=90), d, live)
+    assert plan.refused is None and sorted(a.target for a in plan.actions) == ["user:u05", "user:u06", "user:u07"]
 
 
 @pytest.mark.parametrize("overlap", [0, 30])

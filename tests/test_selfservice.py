@@ -16,7 +16,7 @@ import sys
 import pytest
 from helpers import clean_slate, employee_credentials, secret_key, secrets_client
 
-from reconciler.keystore import DEFAULT_PREFIX, OWNER_TAG
+from reconciler.keystore import DEFAULT_PREFIX, DEFAULT_SERVICE_PREFIX, HASH_TAG, OWNER_TAG
 from reconciler.policy import MANAGED_BY
 
 pytestmark = pytest.mark.integration
@@ -105,7 +105,13 @@ def test_secrets_written_before_the_owner_tag_get_it_on_the_next_apply(gatewayct
 
 
 def test_service_account_secrets_are_never_employee_readable(gatewayctl):
+    """The plan-viewer's secret lives outside the per-user prefix the employee policy covers, and
+    carries no owner tag either, also after it is rotated (UpdateSecret path)."""
+    sm = secrets_client()
     gatewayctl("apply", "--confirm", "--plan-viewer", check=True)
-    tags = {t["Key"] for t in secrets_client().describe_secret(
-        SecretId=DEFAULT_PREFIX + "gatewayctl-plan-viewer")["Tags"]}
-    assert OWNER_TAG not in tags
+    gatewayctl("apply", "--confirm", "--plan-viewer", "--rotate", "gatewayctl-plan-viewer", check=True)
+    tags = {t["Key"] for t in sm.describe_secret(SecretId=DEFAULT_SERVICE_PREFIX + "gatewayctl-plan-viewer")["Tags"]}
+    assert OWNER_TAG not in tags and HASH_TAG in tags
+    names = [s["Name"] for page in sm.get_paginator("list_secrets").paginate(
+        Filters=[{"Key": "tag-key", "Values": [OWNER_TAG]}]) for s in page["SecretList"]]
+    assert names and all(n.startswith(DEFAULT_PREFIX) and "gatewayctl-" not in n for n in names)

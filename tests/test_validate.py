@@ -246,3 +246,96 @@ def test_base_must_be_a_revision(committed):
     proc = run_validate(committed, "--base", "no-such-branch")
     assert proc.returncode == 1
     assert "no such revision 'no-such-branch'" in proc.stderr
+
+
+# ---------------------------------------------------------------- issue #10: names LiteLLM treats specially
+def test_reserved_names_match_the_installed_litellm():
+    """The list is LiteLLM's own SpecialModelNames enum (read from its source, without importing it)."""
+    import importlib.util
+    import re
+
+    from reconciler.validate import LITELLM_SPECIAL_MODEL_NAMES
+
+    spec = importlib.util.find_spec("litellm")
+    source = (Path(spec.origin).parent / "proxy" / "_types.py").read_text(encoding="utf-8")
+    body = re.search(r"class SpecialModelNames\(enum\.Enum\):\n((?:    .*\n)+)", source).group(1)
+    assert set(re.findall(r'= "([^"]+)"', body)) == set(LITELLM_SPECIAL_MODEL_NAMES)
+
+
+def drafting_models_line(tiers: Path) -> int:
+    """The line of the drafting tier's `models:` (the comments above the tiers may grow)."""
+    return 1 + tiers.read_text().splitlines().index("    models: [model-cheap]")
+
+
+@pytest.mark.parametrize("name", ["all-proxy-models", "all-team-models", "no-default-models"])
+def test_reserved_model_alias_is_rejected_in_models_and_tiers(workspace, name):
+    """An alias named like a LiteLLM sentinel, used by a tier, would grant every model: a PR that
+    looks like a rename. Both the alias and the tier's use of it are rejected, with the reason."""
+    models = workspace / "policies" / "models.yaml"
+    models.write_text(models.read_text().replace("  model-cheap:", f"  {name}:"))
+    tiers = workspace / "policies" / "tiers.yaml"
+    line = drafting_models_line(tiers)
+    tiers.write_text(tiers.read_text().replace("models: [model-cheap]", f"models: [{name}]"))
+    proc = run_validate(workspace)
+    assert proc.returncode == 1
+    assert f"policies/models.yaml:9:3: model alias '{name}' is reserved: LiteLLM reads it as" in proc.stdout
+    assert "[models/reserved-name]" in proc.stdout
+    assert f"policies/tiers.yaml:{line}:14: model '{name}' is reserved" in proc.stdout
+    assert "[tiers/reserved-model]" in proc.stdout
+
+
+@pytest.mark.parametrize("name", ["*", "bedrock/*", "model-*", "bedrock/global.anthropic.x"])
+def test_wildcards_and_provider_routes_are_rejected_in_tiers(workspace, name):
+    from reconciler.validate import reserved_model_name
+
+    assert reserved_model_name(name)
+    tiers = workspace / "policies" / "tiers.yaml"
+    line = drafting_models_line(tiers)
+    tiers.write_text(tiers.read_text().replace("models: [model-cheap]", f'models: ["{name}"]'))
+    proc = run_validate(workspace)
+    assert proc.returncode == 1 and f"policies/tiers.yaml:{line}:14:" in proc.stdout, proc.stdout
+
+
+# ---------------------------------------------------------------- issue #10: symlinks and special files
+OUTSIDE_TEXT = "id: private-content-of-another-file\n"
+
+
+def test_symlinked_user_file_is_refused_and_never_read(workspace, tmp_path_factory):
+    outside = tmp_path_factory.mktemp("outside") / "secret.yaml"
+    outside.write_text(OUTSIDE_TEXT)
+    (workspace / "users" / "mallory.yaml").symlink_to(outside)
+    for fmt in ("text", "github", "json"):
+        proc = run_validate(workspace, "--format", fmt)
+        assert proc.returncode == 1
+        assert "users/mallory.yaml" in proc.stdout and "not-a-regular-file" in proc.stdout
+        assert "private-content" not in proc.stdout + proc.stderr
+
+
+def test_symlink_to_a_file_inside_the_repo_is_refused_too(workspace):
+    (workspace / "users" / "alias.yaml").symlink_to(workspace / "users" / "bob.yaml")
+    assert any("users/alias.yaml:1:1: only regular files belong in users/" in m for m in messages(workspace))
+
+
+def test_symlinked_policy_file_and_folder_are_refused(workspace, tmp_path_factory):
+    outside = tmp_path_factory.mktemp("outside") / "tiers.yaml"
+    outside.write_text(OUTSIDE_TEXT)
+    tiers = workspace / "policies" / "tiers.yaml"
+    tiers.unlink()
+    tiers.symlink_to(outside)
+    out = "\n".join(messages(workspace))
+    assert "policies/tiers.yaml:1:1: symbolic links are not allowed here" in out and "private-content" not in out
+
+    elsewhere = tmp_path_factory.mktemp("users-elsewhere")
+    (workspace / "users").rename(elsewhere / "users")
+    (workspace / "users").symlink_to(elsewhere / "users")
+    assert any(m.startswith("users:1:1: users/ must be a directory") for m in messages(workspace))
+
+
+def test_fifo_and_directory_in_users_are_refused_without_blocking(workspace):
+    import os
+
+    os.mkfifo(workspace / "users" / "pipe.yaml")  # opening it for reading would block forever
+    (workspace / "users" / "dir.yaml").mkdir()
+    out = messages(workspace)
+    assert any(m.startswith("users/pipe.yaml:1:1:") and "not-a-regular-file" in m for m in out), out
+    assert any(m.startswith("users/dir.yaml:1:1:") and "not-a-regular-file" in m for m in out), out

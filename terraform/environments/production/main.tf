@@ -13,6 +13,14 @@ locals {
   gateway_config_file = coalesce(var.gateway_config_path, "${path.module}/../../../gateway/config.yaml")
 
   endpoints_enabled = var.egress_mode == "endpoints"
+
+  github_oidc_provider_arn = coalesce(var.github_oidc_provider_arn, try(data.aws_iam_openid_connect_provider.github[0].arn, null))
+}
+
+# Created once per account by terraform/bootstrap, together with the roles Terraform runs as.
+data "aws_iam_openid_connect_provider" "github" {
+  count = var.github_oidc_provider_arn == null ? 1 : 0
+  url   = "https://token.actions.githubusercontent.com"
 }
 
 check "models_region_matches" {
@@ -79,7 +87,7 @@ module "database" {
   security_group_ids  = [module.security_groups.db_security_group_id]
   kms_key_arn         = module.kms.key_arn
   secret_name_prefix  = var.secret_name_prefix
-  deletion_protection = var.db_deletion_protection
+  deletion_protection = var.deletion_protection
   tags                = local.tags
 }
 
@@ -111,6 +119,7 @@ module "gateway" {
   tasks_security_group_id = module.security_groups.tasks_security_group_id
   certificate_arn         = var.certificate_arn
   kms_key_arn             = module.kms.key_arn
+  admin_ingress_cidrs     = var.gateway_admin_ingress_cidrs
 
   master_key_secret_arn = module.secrets.master_key_secret_arn
   salt_key_secret_arn   = module.secrets.salt_key_secret_arn
@@ -140,6 +149,9 @@ module "gateway" {
   db_reserved_connections    = var.db_reserved_connections
   extra_db_connections       = var.reconciler_db_connections + var.migration_db_connections
 
+  alb_deletion_protection = var.deletion_protection
+  force_destroy_buckets   = !var.deletion_protection
+
   tags = local.tags
 }
 
@@ -165,9 +177,8 @@ module "github_oidc_reconciler" {
 
   name                  = var.name
   github_repository     = var.github_repository
-  github_environment    = var.github_environment
-  create_oidc_provider  = var.create_github_oidc_provider
-  oidc_provider_arn     = var.github_oidc_provider_arn
+  deploy_environment    = var.github_deploy_environment
+  oidc_provider_arn     = local.github_oidc_provider_arn
   master_key_secret_arn = module.secrets.master_key_secret_arn
   user_secret_prefix    = var.user_secret_prefix
   kms_key_arn           = module.kms.key_arn

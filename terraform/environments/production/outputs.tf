@@ -88,6 +88,17 @@ output "bedrock_model_ids" {
   value       = local.bedrock_ids
 }
 
+output "github_actions_secrets" {
+  description = "Repository secrets the deploy, pull-request and drift workflows read, with their values (no secret values: role ARNs and secret names). docs/runbook.md, \"First deploy\"."
+  value = merge({
+    AWS_RECONCILER_ROLE_ARN      = module.github_oidc_reconciler.reconciler_role_arn
+    AWS_PLAN_ROLE_ARN            = module.github_oidc_reconciler.plan_role_arn
+    LITELLM_MASTER_KEY_SECRET_ID = module.secrets.master_key_secret_name
+    LITELLM_PLAN_KEY_SECRET_ID   = module.github_oidc_reconciler.plan_viewer_secret_name
+    GATEWAYCTL_KMS_KEY_ID        = module.kms.key_arn
+  }, var.gateway_url == null ? {} : { LITELLM_BASE_URL = var.gateway_url })
+}
+
 output "employee_key_access_policy_arn" {
   description = "Policy that lets an employee read only their own key secret (attach to their permission set or role)."
   value       = module.employee_key_access.policy_arn

@@ -55,6 +55,17 @@ variable "litellm_image" {
   }
 }
 
+variable "gateway_url" {
+  description = "https URL clients use to reach the gateway (the DNS name on the certificate, pointed at alb_dns_name). Only reported in the github_actions_secrets output; null leaves it out."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.gateway_url == null || can(regex("^https://[a-z0-9.-]+(:[0-9]+)?$", coalesce(var.gateway_url, "https://x")))
+    error_message = "gateway_url must be an https:// URL without a path, e.g. https://llm.example.com."
+  }
+}
+
 variable "certificate_arn" {
   description = "ACM certificate ARN (ap-south-1) for the HTTPS listener."
   type        = string
@@ -101,6 +112,12 @@ variable "alb_ingress_cidrs" {
   default     = ["0.0.0.0/0"]
 }
 
+variable "gateway_admin_ingress_cidrs" {
+  description = "IPv4 CIDRs that may reach LiteLLM's admin API through the ALB: where gatewayctl runs (passed to modules/gateway admin_ingress_cidrs; must also be in alb_ingress_cidrs). Empty: the admin API answers 403 everywhere. docs/adr/0006-admin-api-not-on-the-internet.md"
+  type        = list(string)
+  default     = []
+}
+
 variable "proxy_port" {
   description = "LiteLLM port inside the task."
   type        = number
@@ -127,8 +144,8 @@ variable "db_instance_class" {
   default     = "db.t4g.micro"
 }
 
-variable "db_deletion_protection" {
-  description = "RDS deletion protection."
+variable "deletion_protection" {
+  description = "Protect the stack from `terraform destroy`: RDS and ALB deletion protection, and S3 buckets that refuse to be deleted while they hold objects. Set false only to tear down (docs/runbook.md, \"Tear down\")."
   type        = bool
   default     = true
 }
@@ -267,20 +284,14 @@ variable "github_repository" {
   default     = "example-org/llm-gateway-gitops"
 }
 
-variable "github_environment" {
-  description = "GitHub environment of the apply job (null = trust main branch)."
+variable "github_deploy_environment" {
+  description = "GitHub environment that deploy.yml's jobs run in; its protection rules gate every deploy."
   type        = string
-  default     = null
-}
-
-variable "create_github_oidc_provider" {
-  description = "Create the account's GitHub OIDC provider."
-  type        = bool
-  default     = true
+  default     = "production"
 }
 
 variable "github_oidc_provider_arn" {
-  description = "Existing GitHub OIDC provider ARN when not creating one."
+  description = "The account's GitHub OIDC provider. Null: look up the one terraform/bootstrap created."
   type        = string
   default     = null
 }

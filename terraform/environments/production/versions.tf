@@ -8,10 +8,15 @@ terraform {
     }
   }
 
-  # Remote state. Kept partial so `terraform init -backend=false` works offline;
-  # enable with: terraform init -backend-config=backend.hcl (bucket, key,
-  # region = "ap-south-1", use_lockfile = true, encrypt = true, kms_key_id).
-  # backend "s3" {}
+  # State lives in the bucket terraform/bootstrap creates, encrypted with its KMS key and locked
+  # with a lock object beside it (no DynamoDB table). The bucket and key are account-specific, so
+  # scripts/ci/terraform-init passes them from TF_STATE_BUCKET and TF_STATE_KMS_KEY_ARN.
+  backend "s3" {
+    key          = "production/terraform.tfstate"
+    region       = "ap-south-1"
+    encrypt      = true
+    use_lockfile = true
+  }
 }
 
 provider "aws" {

@@ -25,6 +25,10 @@ locals {
   config_sha256  = filesha256(var.config_file_path)
   image_is_ecr   = can(regex("^[0-9]{12}\\.dkr\\.ecr\\.", var.image))
 
+  # An ALB rule matches at most 5 condition values.
+  admin_cidr_chunks  = chunklist(var.admin_ingress_cidrs, 5)
+  public_path_chunks = chunklist(var.public_paths, 5)
+
   # Connection budget (see docs/architecture.md#connection-budget).
   peak_gateway_connections = ceil(var.max_tasks * var.deployment_maximum_percent / 100) * var.workers_per_task * var.db_pool_limit
   peak_db_connections      = local.peak_gateway_connections + var.extra_db_connections
@@ -160,7 +164,7 @@ resource "aws_s3_bucket" "config" {
   #checkov:skip=CKV_AWS_144:Config is reproducible from git; cross-region replication is not needed
   #checkov:skip=CKV2_AWS_62:No consumer for object events; tasks read the object at start-up
   bucket_prefix = "${var.name}-config-"
-  force_destroy = false
+  force_destroy = var.force_destroy_buckets
   tags          = var.tags
 }
 
@@ -216,6 +220,9 @@ resource "aws_s3_bucket_logging" "config" {
   bucket        = aws_s3_bucket.config.id
   target_bucket = aws_s3_bucket.logs.id
   target_prefix = "s3-access/config/"
+
+  # S3 checks that the target bucket lets the logging service write, which only its policy does.
+  depends_on = [aws_s3_bucket_policy.logs]
 }
 
 resource "aws_s3_bucket_policy" "config" {
@@ -257,7 +264,7 @@ resource "aws_s3_bucket" "logs" {
   #checkov:skip=CKV_AWS_144:Access logs are not replicated cross-region (cost); retention is handled by lifecycle
   #checkov:skip=CKV2_AWS_62:No consumer for object events on the log sink
   bucket_prefix = "${var.name}-logs-"
-  force_destroy = false
+  force_destroy = var.force_destroy_buckets
   tags          = var.tags
 }
 
@@ -392,6 +399,11 @@ resource "aws_lb_target_group" "this" {
   tags = var.tags
 }
 
+# Only the model APIs are on the internet (docs/adr/0006-admin-api-not-on-the-internet.md). The
+# listener forwards (1) every path from admin_ingress_cidrs, where the reconciler runs, (2) the exact
+# model-API paths in public_paths from any client the security group admits, and answers 403 to
+# everything else: LiteLLM's admin API (/key/*, /user/*, /team/*, /budget/*, /spend/*, /ui, ...) is
+# unreachable with a leaked master key from anywhere else.
 resource "aws_lb_listener" "https" {
   load_balancer_arn = aws_lb.this.arn
   port              = 443
@@ -400,8 +412,53 @@ resource "aws_lb_listener" "https" {
   certificate_arn   = var.certificate_arn
 
   default_action {
+    type = "fixed-response"
+
+    fixed_response {
+      content_type = "application/json"
+      status_code  = "403"
+      message_body = jsonencode({ error = { type = "forbidden", message = "not served from this address: the LiteLLM admin API is reachable only from the gateway's admin_ingress_cidrs (docs/adr/0006-admin-api-not-on-the-internet.md)" } })
+    }
+  }
+
+  tags = var.tags
+}
+
+resource "aws_lb_listener_rule" "admin_from_allowed_sources" {
+  count = length(local.admin_cidr_chunks)
+
+  listener_arn = aws_lb_listener.https.arn
+  priority     = 10 + count.index
+
+  action {
     type             = "forward"
     target_group_arn = aws_lb_target_group.this.arn
+  }
+
+  condition {
+    source_ip {
+      values = local.admin_cidr_chunks[count.index]
+    }
+  }
+
+  tags = var.tags
+}
+
+resource "aws_lb_listener_rule" "public_model_api" {
+  count = length(local.public_path_chunks)
+
+  listener_arn = aws_lb_listener.https.arn
+  priority     = 100 + count.index
+
+  action {
+    type             = "forward"
+    target_group_arn = aws_lb_target_group.this.arn
+  }
+
+  condition {
+    path_pattern {
+      values = local.public_path_chunks[count.index]
+    }
   }
 
   tags = var.tags
@@ -768,7 +825,7 @@ resource "aws_ecs_service" "this" {
     }
   }
 
-  depends_on = [aws_lb_listener.https, aws_ecs_cluster_capacity_providers.this]
+  depends_on = [aws_lb_listener.https, aws_lb_listener_rule.public_model_api, aws_ecs_cluster_capacity_providers.this]
 }
 
 # =================================================================== autoscaling

@@ -9,13 +9,13 @@ variable "name" {
 }
 
 variable "image" {
-  description = "LiteLLM container image pinned by version (e.g. ghcr.io/berriai/litellm-database:v1.108.7) or digest. Moving tags are rejected."
+  description = "LiteLLM container image pinned by version tag, best with its digest alongside (ghcr.io/berriai/litellm-database:v1.108.7@sha256:<digest>): a tag can be re-pointed, a digest cannot. Moving tags are rejected."
   type        = string
 
   validation {
     condition = (
-      can(regex("^[a-z0-9.-]+(:[0-9]+)?/[a-z0-9._/-]+(:[A-Za-z0-9._-]+|@sha256:[0-9a-f]{64})$", var.image)) &&
-      !can(regex(":(latest|main-latest|main-stable|main|stable|nightly|dev)$", var.image))
+      can(regex("^[a-z0-9.-]+(:[0-9]+)?/[a-z0-9._/-]+(:[A-Za-z0-9._-]+|@sha256:[0-9a-f]{64}|:[A-Za-z0-9._-]+@sha256:[0-9a-f]{64})$", var.image)) &&
+      !can(regex(":(latest|main-latest|main-stable|main|stable|nightly|dev)(@|$)", var.image))
     )
     error_message = "image must be a fully qualified reference pinned to a version tag or digest; latest, main-latest, main-stable and other moving tags are not allowed."
   }
@@ -27,18 +27,18 @@ variable "migration_image" {
   default     = null
 
   validation {
-    condition     = var.migration_image == null || !can(regex(":(latest|main-latest|main-stable|main|stable|nightly|dev)$", coalesce(var.migration_image, "x:1")))
+    condition     = var.migration_image == null || !can(regex(":(latest|main-latest|main-stable|main|stable|nightly|dev)(@|$)", coalesce(var.migration_image, "x:1")))
     error_message = "migration_image must be pinned; moving tags are not allowed."
   }
 }
 
 variable "db_bootstrap_image" {
-  description = "PostgreSQL client image for the one-off db-bootstrap task, pinned by version."
+  description = "PostgreSQL client image for the one-off db-bootstrap task, pinned by version tag, best with its digest alongside (name:tag@sha256:<digest>)."
   type        = string
   default     = "public.ecr.aws/docker/library/postgres:17.6-alpine"
 
   validation {
-    condition     = !can(regex(":(latest|alpine)$", var.db_bootstrap_image)) && can(regex(":[0-9]", var.db_bootstrap_image))
+    condition     = !can(regex(":(latest|alpine)(@|$)", var.db_bootstrap_image)) && can(regex(":[0-9]", var.db_bootstrap_image))
     error_message = "db_bootstrap_image must be pinned to a version tag."
   }
 }
@@ -113,6 +113,49 @@ variable "private_subnet_ids" {
 variable "alb_security_group_id" {
   description = "Security group of the ALB."
   type        = string
+}
+
+variable "admin_ingress_cidrs" {
+  description = "IPv4 CIDRs whose requests reach every path of LiteLLM, its admin API included: where the reconciler (gatewayctl plan/apply/drift) runs, e.g. the NAT gateway addresses of a runner in the VPC. They must also be admitted by the ALB security group. Empty (the default): the admin API answers 403 to every address. docs/adr/0006-admin-api-not-on-the-internet.md"
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for c in var.admin_ingress_cidrs : can(cidrnetmask(c)) && try(tonumber(split("/", c)[1]) >= 8, false)])
+    error_message = "admin_ingress_cidrs must be IPv4 CIDRs of /8 or narrower; the admin API is never opened to the whole internet."
+  }
+
+  validation {
+    condition     = length(var.admin_ingress_cidrs) <= 50
+    error_message = "admin_ingress_cidrs takes at most 50 CIDRs (10 listener rules of 5)."
+  }
+}
+
+variable "public_paths" {
+  description = "Exact request paths of the model APIs that any client the ALB admits may call with a virtual key. Every other path is served only to admin_ingress_cidrs."
+  type        = list(string)
+  default = [
+    "/v1/chat/completions", "/chat/completions", "/v1/completions", "/completions",
+    "/v1/embeddings", "/embeddings", "/v1/messages", "/v1/messages/count_tokens",
+    "/v1/models", "/models", "/health/liveliness", "/health/readiness",
+  ]
+
+  validation {
+    # Exact paths only: a wildcard such as /v1/* would also publish admin routes LiteLLM serves
+    # under /v1 (/v1/access_group, /v1/mcp/server, /v1/agents, ...).
+    condition     = length(var.public_paths) > 0 && alltrue([for p in var.public_paths : can(regex("^/[A-Za-z0-9/_.-]+$", p))])
+    error_message = "public_paths must be exact paths (letters, digits, / _ . -): no wildcards, no query strings."
+  }
+
+  validation {
+    condition     = alltrue([for p in var.public_paths : !can(regex("^/(key|user|team|budget|spend|global|ui|model|customer|organization|sso|config|credentials|access_group|v1/(access_group|agents|mcp|logs|model|tool|unified_access_group))(/|$)", p))])
+    error_message = "public_paths must not contain LiteLLM admin routes."
+  }
+
+  validation {
+    condition     = length(var.public_paths) <= 45
+    error_message = "public_paths takes at most 45 paths (9 listener rules of 5)."
+  }
 }
 
 variable "tasks_security_group_id" {
@@ -353,6 +396,12 @@ variable "alb_idle_timeout" {
     condition     = var.alb_idle_timeout >= 60 && var.alb_idle_timeout <= 4000
     error_message = "alb_idle_timeout must be between 60 and 4000."
   }
+}
+
+variable "force_destroy_buckets" {
+  description = "Let `terraform destroy` delete the config and log buckets with their objects (teardown only)."
+  type        = bool
+  default     = false
 }
 
 variable "alb_deletion_protection" {

@@ -6,55 +6,35 @@ locals {
   account_id = data.aws_caller_identity.current.account_id
   partition  = data.aws_partition.current.partition
   region     = data.aws_region.current.name
-  oidc_host  = "token.actions.githubusercontent.com"
 
-  oidc_provider_arn = var.create_oidc_provider ? aws_iam_openid_connect_provider.github[0].arn : var.oidc_provider_arn
-
-  # Apply role: only the protected environment, or else only the main branch.
-  apply_subject = var.github_environment != null ? "repo:${var.github_repository}:environment:${var.github_environment}" : "repo:${var.github_repository}:ref:refs/heads/${var.github_branch}"
-  plan_subject  = "repo:${var.github_repository}:pull_request"
+  main_ref = "refs/heads/${var.main_branch}"
 
   user_secrets_arn = "arn:${local.partition}:secretsmanager:${local.region}:${local.account_id}:secret:${var.user_secret_prefix}*" # pragma: allowlist secret
-  # `gatewayctl apply --plan-viewer` keeps a proxy_admin_viewer key in <user prefix>gatewayctl-plan-viewer;
-  # Secrets Manager appends a random 6-character suffix to secret ARNs.
-  plan_viewer_secret_name = "${var.user_secret_prefix}gatewayctl-plan-viewer"
-  plan_viewer_secret_arn  = "arn:${local.partition}:secretsmanager:${local.region}:${local.account_id}:secret:${local.plan_viewer_secret_name}-??????" # pragma: allowlist secret
-}
-
-resource "aws_iam_openid_connect_provider" "github" {
-  count = var.create_oidc_provider ? 1 : 0
-
-  url            = "https://${local.oidc_host}"
-  client_id_list = ["sts.amazonaws.com"]
-  tags           = var.tags
+  # `gatewayctl apply --plan-viewer` keeps a proxy_admin_viewer key in this secret, outside the user
+  # prefix; Secrets Manager appends a random 6-character suffix to secret ARNs.
+  plan_viewer_secret_arn = "arn:${local.partition}:secretsmanager:${local.region}:${local.account_id}:secret:${var.plan_viewer_secret_name}-??????" # pragma: allowlist secret
 }
 
 # ----------------------------------------------------------------- apply role
-resource "aws_iam_role" "reconciler" {
-  name                 = "${var.name}-reconciler"
-  description          = "GitHub Actions reconciler (apply) for ${var.github_repository}"
-  max_session_duration = 3600
-  assume_role_policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [{
-      Effect    = "Allow"
-      Principal = { Federated = local.oidc_provider_arn }
-      Action    = "sts:AssumeRoleWithWebIdentity"
-      Condition = {
-        StringEquals = {
-          "${local.oidc_host}:aud" = "sts.amazonaws.com"
-          "${local.oidc_host}:sub" = local.apply_subject
-        }
-      }
-    }]
-  })
-  tags = var.tags
+# Only deploy.yml (the reconcile job) and rotate.yml (the nightly key rotation), from the main
+# branch, in the protected deploy environment.
+module "reconciler_role" {
+  source = "../github-actions-role"
+
+  name              = "${var.name}-reconciler"
+  description       = "GitHub Actions reconciler (apply) for ${var.github_repository}"
+  oidc_provider_arn = var.oidc_provider_arn
+  github_repository = var.github_repository
+  trusted_jobs = [
+    { workflow = "deploy.yml", context = "environment:${var.deploy_environment}", ref = local.main_ref },
+    { workflow = "rotate.yml", context = "environment:${var.deploy_environment}", ref = local.main_ref },
+  ]
+  inline_policies = { reconcile-virtual-keys = local.reconciler_policy }
+  tags            = var.tags
 }
 
-resource "aws_iam_role_policy" "reconciler" {
-  name = "reconcile-virtual-keys"
-  role = aws_iam_role.reconciler.id
-  policy = jsonencode({
+locals {
+  reconciler_policy = jsonencode({
     Version = "2012-10-17"
     Statement = concat([
       {
@@ -74,6 +54,12 @@ resource "aws_iam_role_policy" "reconciler" {
           "secretsmanager:DescribeSecret",
         ]
         Resource = local.user_secrets_arn
+      },
+      {
+        Sid      = "ManagePlanViewerKeySecret"
+        Effect   = "Allow"
+        Action   = ["secretsmanager:CreateSecret", "secretsmanager:UpdateSecret", "secretsmanager:TagResource", "secretsmanager:DescribeSecret"]
+        Resource = local.plan_viewer_secret_arn
       },
       {
         # gatewayctl inventories per-user secrets by name prefix and reads only their tags
@@ -108,35 +94,25 @@ resource "aws_iam_role_policy" "reconciler" {
 # role can only read the secret holding a "proxy_admin_viewer" virtual key,
 # which the reconciler's apply (`gatewayctl apply --plan-viewer`) mints,
 # stores under its own prefix and repairs when it goes missing.
-resource "aws_iam_role" "plan" {
-  count = var.create_plan_role ? 1 : 0
+# Pull-request plans (pr.yml) and the nightly drift report (drift.yml on main).
+module "plan_role" {
+  source = "../github-actions-role"
+  count  = var.create_plan_role ? 1 : 0
 
-  name                 = "${var.name}-reconciler-plan"
-  description          = "GitHub Actions read-only reconciler plan for pull requests of ${var.github_repository}"
-  max_session_duration = 3600
-  assume_role_policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [{
-      Effect    = "Allow"
-      Principal = { Federated = local.oidc_provider_arn }
-      Action    = "sts:AssumeRoleWithWebIdentity"
-      Condition = {
-        StringEquals = {
-          "${local.oidc_host}:aud" = "sts.amazonaws.com"
-          "${local.oidc_host}:sub" = local.plan_subject
-        }
-      }
-    }]
-  })
-  tags = var.tags
+  name              = "${var.name}-reconciler-plan"
+  description       = "GitHub Actions read-only reconciler plan and drift for ${var.github_repository}"
+  oidc_provider_arn = var.oidc_provider_arn
+  github_repository = var.github_repository
+  trusted_jobs = [
+    { workflow = "pr.yml", context = "pull_request", ref = "refs/pull/*/merge" },
+    { workflow = "drift.yml", context = "ref:${local.main_ref}", ref = local.main_ref },
+  ]
+  inline_policies = { read-viewer-key = local.plan_policy }
+  tags            = var.tags
 }
 
-resource "aws_iam_role_policy" "plan" {
-  count = var.create_plan_role ? 1 : 0
-
-  name = "read-viewer-key"
-  role = aws_iam_role.plan[0].id
-  policy = jsonencode({
+locals {
+  plan_policy = jsonencode({
     Version = "2012-10-17"
     Statement = [
       {

@@ -1,21 +1,16 @@
 output "reconciler_role_arn" {
   description = "Role assumed by the reconciler apply job (configure-aws-credentials role-to-assume)."
-  value       = aws_iam_role.reconciler.arn
+  value       = module.reconciler_role.arn
 }
 
 output "plan_role_arn" {
   description = "Read-only role for pull-request plans (null when disabled)."
-  value       = try(aws_iam_role.plan[0].arn, null)
+  value       = try(module.plan_role[0].arn, null)
 }
 
 output "plan_viewer_secret_name" {
   description = "Secret (written by `gatewayctl apply --plan-viewer`) holding the proxy_admin_viewer key PR plans use."
-  value       = local.plan_viewer_secret_name
-}
-
-output "oidc_provider_arn" {
-  description = "GitHub OIDC provider ARN in use."
-  value       = local.oidc_provider_arn
+  value       = var.plan_viewer_secret_name
 }
 
 output "user_secret_prefix" {

@@ -18,41 +18,34 @@ variable "github_repository" {
   }
 }
 
-variable "github_branch" {
-  description = "Branch allowed to run the reconciler apply (used when github_environment is null)."
+variable "main_branch" {
+  description = "Branch that deploys: deploy.yml and drift.yml run from it."
   type        = string
   default     = "main"
 
   validation {
-    condition     = can(regex("^[A-Za-z0-9._/-]+$", var.github_branch))
-    error_message = "github_branch must be a branch name without wildcards."
+    condition     = can(regex("^[A-Za-z0-9._/-]+$", var.main_branch))
+    error_message = "main_branch must be a branch name without wildcards."
   }
 }
 
-variable "github_environment" {
-  description = "GitHub environment the apply job runs in (OIDC sub becomes repo:<repo>:environment:<env>). Null = branch-based trust."
+variable "deploy_environment" {
+  description = "GitHub environment of deploy.yml's jobs and rotate.yml's (its protection rules gate the apply)."
   type        = string
-  default     = null
+  default     = "production"
 
   validation {
-    condition     = var.github_environment == null || can(regex("^[A-Za-z0-9._-]+$", coalesce(var.github_environment, "x")))
-    error_message = "github_environment must be an environment name without wildcards."
+    condition     = can(regex("^[A-Za-z0-9._-]+$", var.deploy_environment))
+    error_message = "deploy_environment must be an environment name without wildcards."
   }
-}
-
-variable "create_oidc_provider" {
-  description = "Create the GitHub OIDC provider (only one may exist per account)."
-  type        = bool
-  default     = true
 }
 
 variable "oidc_provider_arn" {
-  description = "Existing GitHub OIDC provider ARN (when create_oidc_provider = false)."
+  description = "The account's GitHub OIDC provider (created by terraform/bootstrap)."
   type        = string
-  default     = null
 
   validation {
-    condition     = var.oidc_provider_arn == null || can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:oidc-provider/token\\.actions\\.githubusercontent\\.com$", coalesce(var.oidc_provider_arn, "x")))
+    condition     = can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:oidc-provider/token\\.actions\\.githubusercontent\\.com$", var.oidc_provider_arn))
     error_message = "oidc_provider_arn must be the ARN of the token.actions.githubusercontent.com provider."
   }
 }
@@ -76,6 +69,17 @@ variable "user_secret_prefix" {
   validation {
     condition     = can(regex("^[a-zA-Z0-9/_+=.@-]+/$", var.user_secret_prefix)) && !strcontains(var.user_secret_prefix, "*")
     error_message = "user_secret_prefix must end with / and contain only Secrets Manager name characters."
+  }
+}
+
+variable "plan_viewer_secret_name" {
+  description = "Name of the secret holding the read-only plan-viewer key (gatewayctl --service-secret-prefix + gatewayctl-plan-viewer). Outside user_secret_prefix, so no per-user read policy can reach it."
+  type        = string
+  default     = "llm-gateway/service/gatewayctl-plan-viewer"
+
+  validation {
+    condition     = can(regex("^[a-zA-Z0-9/_+=.@-]+$", var.plan_viewer_secret_name)) && !startswith(var.plan_viewer_secret_name, var.user_secret_prefix)
+    error_message = "plan_viewer_secret_name must be a Secrets Manager name outside user_secret_prefix."
   }
 }
 

@@ -32,3 +32,8 @@ output "interface_endpoint_ids" {
   description = "Interface endpoint IDs by service."
   value       = { for k, v in aws_vpc_endpoint.interface : k => v.id }
 }
+
+output "nat_public_ips" {
+  description = "Public IPv4 addresses of the NAT gateways: the source address of everything in the private subnets that reaches the internet, e.g. a reconciler runner in the VPC calling the gateway's ALB (gateway admin_ingress_cidrs)."
+  value       = aws_eip.nat[*].public_ip
+}

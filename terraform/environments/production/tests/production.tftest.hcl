@@ -40,6 +40,12 @@ mock_provider "aws" {
     }
   }
 
+  mock_resource "aws_lb_listener" {
+    defaults = {
+      arn = "arn:aws:elasticloadbalancing:ap-south-1:123456789012:listener/app/llm-gateway-alb/50dc6c495c0c9188/f2f7dc8efc522ab2"
+    }
+  }
+
   mock_resource "aws_lb_target_group" {
     defaults = {
       arn        = "arn:aws:elasticloadbalancing:ap-south-1:123456789012:targetgroup/llm-gateway-tg/73e2d6bc24d8a067"
@@ -113,7 +119,7 @@ mock_provider "aws" {
     }
   }
 
-  mock_resource "aws_iam_openid_connect_provider" {
+  mock_data "aws_iam_openid_connect_provider" {
     defaults = {
       arn = "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"
     }

@@ -37,6 +37,12 @@ mock_provider "aws" {
     }
   }
 
+  mock_resource "aws_lb_listener" {
+    defaults = {
+      arn = "arn:aws:elasticloadbalancing:ap-south-1:123456789012:listener/app/llm-gateway-alb/50dc6c495c0c9188/f2f7dc8efc522ab2"
+    }
+  }
+
   mock_resource "aws_lb_target_group" {
     defaults = {
       arn        = "arn:aws:elasticloadbalancing:ap-south-1:123456789012:targetgroup/llm-gateway-tg/73e2d6bc24d8a067"
@@ -278,4 +284,132 @@ run "connection_budget_enforced" {
 
   # 8 * 2 * 2 * 5 + 10 = 170 > 80 - 10
   expect_failures = [aws_ecs_service.this]
+}
+
+# ------------------------------------------------------------ admin API (docs/adr/0006)
+run "admin_api_closed_to_the_internet_by_default" {
+  command = apply
+
+  assert {
+    condition = (
+      aws_lb_listener.https.default_action[0].type == "fixed-response" &&
+      aws_lb_listener.https.default_action[0].fixed_response[0].status_code == "403"
+    )
+    error_message = "Paths that are not model APIs must get a 403 from the ALB, not reach LiteLLM."
+  }
+
+  assert {
+    condition     = length(aws_lb_listener_rule.admin_from_allowed_sources) == 0
+    error_message = "Without admin_ingress_cidrs no address may reach the admin API."
+  }
+
+  assert {
+    condition = toset(flatten([for r in aws_lb_listener_rule.public_model_api : tolist(r.condition)[0].path_pattern[0].values])) == toset([
+      "/v1/chat/completions", "/chat/completions", "/v1/completions", "/completions",
+      "/v1/embeddings", "/embeddings", "/v1/messages", "/v1/messages/count_tokens",
+      "/v1/models", "/models", "/health/liveliness", "/health/readiness",
+    ])
+    error_message = "Exactly the model-API paths are forwarded from anywhere."
+  }
+
+  assert {
+    condition = alltrue([
+      for r in aws_lb_listener_rule.public_model_api :
+      length(tolist(r.condition)[0].path_pattern[0].values) <= 5 &&
+      alltrue([for p in tolist(r.condition)[0].path_pattern[0].values : !strcontains(p, "*") && !strcontains(p, "?")]) &&
+      r.action[0].type == "forward" && r.priority >= 100
+    ])
+    error_message = "Public rules: exact paths (no wildcard can cover an admin route), at most 5 per rule, forward only."
+  }
+
+  assert {
+    condition = length([
+      for p in flatten([for r in aws_lb_listener_rule.public_model_api : tolist(r.condition)[0].path_pattern[0].values]) : p
+      if can(regex("^/(key|user|team|budget|spend|global|ui|model|sso|config|organization|customer)(/|$)", p))
+    ]) == 0
+    error_message = "No admin route (/key, /user, /team, /budget, /spend, /global, /ui, /model, ...) may be public."
+  }
+}
+
+run "admin_api_from_the_allow_list_only" {
+  command = apply
+
+  variables {
+    admin_ingress_cidrs = ["203.0.113.10/32", "203.0.113.11/32", "198.51.100.0/28", "192.0.2.1/32", "192.0.2.2/32", "192.0.2.3/32", "10.20.0.0/16"]
+  }
+
+  assert {
+    condition     = length(aws_lb_listener_rule.admin_from_allowed_sources) == 2
+    error_message = "7 CIDRs need 2 rules of at most 5 source-ip values."
+  }
+
+  assert {
+    condition = toset(flatten([for r in aws_lb_listener_rule.admin_from_allowed_sources : tolist(r.condition)[0].source_ip[0].values])) == toset(var.admin_ingress_cidrs) && alltrue([
+      for r in aws_lb_listener_rule.admin_from_allowed_sources :
+      length(tolist(r.condition)[0].source_ip[0].values) <= 5 && r.action[0].type == "forward" && r.priority < 100
+    ])
+    error_message = "Every allowed CIDR, and only those, reaches every path; admin rules are evaluated before the public ones."
+  }
+
+  assert {
+    condition     = aws_lb_listener.https.default_action[0].fixed_response[0].status_code == "403"
+    error_message = "Everyone else still gets 403 on admin paths."
+  }
+}
+
+run "rejects_admin_api_on_the_internet" {
+  command = plan
+
+  variables {
+    admin_ingress_cidrs = ["0.0.0.0/0"]
+  }
+
+  expect_failures = [var.admin_ingress_cidrs]
+}
+
+run "rejects_wildcard_public_path" {
+  command = plan
+
+  variables {
+    public_paths = ["/v1/*"]
+  }
+
+  expect_failures = [var.public_paths]
+}
+
+run "rejects_admin_route_as_public_path" {
+  command = plan
+
+  variables {
+    public_paths = ["/v1/chat/completions", "/key/generate"]
+  }
+
+  expect_failures = [var.public_paths]
+}
+
+# ------------------------------------------------------------ images pinned by digest (issue #10)
+run "images_pinned_by_tag_and_digest_are_accepted" {
+  command = plan
+
+  variables {
+    # The form name:tag@sha256:<digest>; test inputs, not the real digests of these images.
+    image              = "ghcr.io/berriai/litellm-database:v1.108.7@sha256:0000000000000000000000000000000000000000000000000000000000000001"
+    migration_image    = "ghcr.io/berriai/litellm-database:v1.108.8@sha256:0000000000000000000000000000000000000000000000000000000000000003"
+    db_bootstrap_image = "public.ecr.aws/docker/library/postgres:17.6-alpine@sha256:0000000000000000000000000000000000000000000000000000000000000002"
+  }
+
+  assert {
+    condition     = jsondecode(aws_ecs_task_definition.db_bootstrap.container_definitions)[0].image == var.db_bootstrap_image
+    error_message = "The bootstrap task runs the digest-pinned image."
+  }
+}
+
+run "rejects_moving_tag_even_with_a_digest" {
+  command = plan
+
+  variables {
+    image = "ghcr.io/berriai/litellm-database:main-latest@sha256:0000000000000000000000000000000000000000000000000000000000000001"
+  }
+
+  expect_failures = [var.image]
 }

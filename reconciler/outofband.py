@@ -1,0 +1,80 @@
+"""Access that exists in LiteLLM but was not granted by this repository: out-of-band changes.
+
+Every finding is drift (plan/drift exit 2), so the nightly drift issue stays open until someone
+acts. Two kinds:
+  prune   a key gatewayctl did not issue, or a tier-team membership no file grants. `apply
+          --prune-unmanaged` removes it (within the safety limits); without the flag apply leaves it.
+  report  something only a person can settle: a key blocked outside git (emergency revoke, settled by
+          the offboarding PR), a user or team of the same id that gatewayctl did not create (settled
+          with `--adopt`, or by renaming). Apply never changes these.
+Keys of users who are being offboarded are not listed here: their revocation removes every one.
+"""
+
+from __future__ import annotations
+
+from reconciler.live import LiveKey, LiveState
+from reconciler.plan import Action, Step
+from reconciler.policy import TEAM_PREFIX, DesiredState, User
+
+# LiteLLM makes the master key's identity an admin member of every team it creates.
+LITELLM_DEFAULT_USER = "default_user_id"
+
+
+def _key_name(k: LiveKey) -> str:
+    return k.alias or (k.token[:12] + "…")
+
+
+def _is_service_key(k: LiveKey, service_id: str, service_marker: str) -> bool:
+    return k.managed and k.user_id == service_id and bool(k.metadata.get(service_marker))
+
+
+def find(desired: DesiredState, active: dict[str, User], live: LiveState, *, revoked: set[str], adopt: bool,
+         service_id: str, service_marker: str) -> list[Action]:
+    """Every out-of-band grant in `live`, as prune or report actions (sorted, deterministic)."""
+    tier_teams = {t for t, team in live.teams.items() if team.managed and t.startswith(TEAM_PREFIX)}
+    managed_users = {u for u, lu in live.users.items() if lu.managed}
+    out: list[Action] = []
+
+    for tier in desired.tiers.values():
+        team = live.teams.get(tier.team_id)
+        if team is not None and not team.managed:
+            out.append(Action("report", f"team:{tier.team_id}", "exists but gatewayctl did not create it; tier "
+                              f"{tier.key!r} and its users are not reconciled until it is removed or renamed"))
+    for uid, user in active.items():
+        lu = live.users.get(uid)
+        if lu is not None and not lu.managed and not adopt:
+            out.append(Action("report", f"user:{uid}", "exists in LiteLLM but is not managed by gatewayctl; "
+                              f"{user.source} is not applied until it is taken over with `gatewayctl apply --adopt`"))
+
+    for k in sorted(live.keys, key=lambda k: k.token):
+        if k.owner_id is not None:
+            if k.blocked and k.owner_id in active:
+                out.append(Action("report", f"user:{k.owner_id}", f"key {_key_name(k)} ({k.token[:12]}…) is blocked "
+                                  "outside git (emergency revoke?); gatewayctl does not unblock it: offboard the user "
+                                  "in a PR, or remove the block by hand", key_hashes=[k.token]))
+            continue
+        if _is_service_key(k, service_id, service_marker) or k.user_id in revoked:
+            continue
+        forged = k.metadata.get("gitops_user_id")
+        whose = (f"of user {k.user_id}" if k.user_id in active or k.user_id in managed_users
+                 else f"in tier team {k.team_id}" if k.team_id in tier_teams
+                 else f"of {k.user_id}" if k.user_id else "without a user")
+        reason = f"key {whose} not issued by gatewayctl" + (
+            f" (its metadata claims gatewayctl issued it to {forged!r}: forged or copied)" if forged else "")
+        out.append(Action("prune", f"key:{_key_name(k)}", reason, changes=[("key", k.token[:12] + "…", None)],
+                          steps=[Step("key_delete", {"keys": [k.token]})], key_hashes=[k.token],
+                          counts={"prune": 1}))
+
+    for uid in sorted(live.users):
+        if uid == LITELLM_DEFAULT_USER or uid in revoked:
+            continue
+        user = active.get(uid)
+        lu = live.users[uid]
+        if user is not None and (lu.managed or adopt):
+            continue  # the user's own action puts them in exactly their tier's team
+        for team_id in sorted(set(lu.teams) & tier_teams):
+            out.append(Action("prune", f"member:{uid}@{team_id}", "team membership no file in users/ grants",
+                              changes=[("member", team_id, None)],
+                              steps=[Step("member_delete", {"team_id": team_id, "user_id": uid})],
+                              counts={"prune": 1}))
+    return out

@@ -1,0 +1,86 @@
+mock_provider "aws" {
+  mock_data "aws_caller_identity" {
+    defaults = {
+      account_id = "123456789012"
+    }
+  }
+
+  mock_data "aws_region" {
+    defaults = {
+      name = "ap-south-1"
+    }
+  }
+
+  mock_data "aws_partition" {
+    defaults = {
+      partition = "aws"
+    }
+  }
+
+}
+
+variables {
+  name                  = "llm-gateway"
+  github_repository     = "example-org/llm-gateway-gitops"
+  master_key_secret_arn = "arn:aws:secretsmanager:ap-south-1:123456789012:secret:llm-gateway/litellm-master-key-AbCdEf" # pragma: allowlist secret
+  kms_key_arn           = "arn:aws:kms:ap-south-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+  oidc_provider_arn     = "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"
+}
+
+run "plan_role_reads_only_the_viewer_key_outside_the_user_prefix" {
+  command = apply
+
+  assert {
+    condition = [
+      for st in jsondecode(local.plan_policy).Statement : st.Resource
+      if contains(flatten([st.Action]), "secretsmanager:GetSecretValue")
+    ] == ["arn:aws:secretsmanager:ap-south-1:123456789012:secret:llm-gateway/service/gatewayctl-plan-viewer-??????"]
+    error_message = "The plan role may read exactly one secret value: the viewer key, under llm-gateway/service/."
+  }
+
+  assert {
+    condition = alltrue([
+      for st in jsondecode(local.reconciler_policy).Statement :
+      !contains(flatten([st.Action]), "secretsmanager:GetSecretValue") || st.Resource == var.master_key_secret_arn
+    ])
+    error_message = "The apply role reads no secret value but the master key (per-user and viewer secrets are write-only to it)."
+  }
+
+  assert {
+    condition = length([
+      for st in jsondecode(local.reconciler_policy).Statement : st
+      if st.Resource == "arn:aws:secretsmanager:ap-south-1:123456789012:secret:llm-gateway/service/gatewayctl-plan-viewer-??????" && contains(flatten([st.Action]), "secretsmanager:CreateSecret")
+    ]) == 1
+    error_message = "The apply role can create and update the viewer key secret where gatewayctl writes it."
+  }
+}
+
+run "roles_trust_only_their_workflow_jobs" {
+  command = plan
+
+  assert {
+    condition = module.reconciler_role.subjects == sort([
+      "repo:example-org/llm-gateway-gitops:environment:production:job_workflow_ref:example-org/llm-gateway-gitops/.github/workflows/deploy.yml@refs/heads/main",
+      "repo:example-org/llm-gateway-gitops:environment:production:job_workflow_ref:example-org/llm-gateway-gitops/.github/workflows/rotate.yml@refs/heads/main",
+    ])
+    error_message = "The reconciler role trusts deploy.yml and rotate.yml on main in the production environment, and nothing else."
+  }
+
+  assert {
+    condition = module.plan_role[0].subjects == sort([
+      "repo:example-org/llm-gateway-gitops:pull_request:job_workflow_ref:example-org/llm-gateway-gitops/.github/workflows/pr.yml@refs/pull/*/merge",
+      "repo:example-org/llm-gateway-gitops:ref:refs/heads/main:job_workflow_ref:example-org/llm-gateway-gitops/.github/workflows/drift.yml@refs/heads/main",
+    ])
+    error_message = "The plan role trusts pull requests (pr.yml) and the nightly drift report (drift.yml on main)."
+  }
+}
+
+run "rejects_viewer_secret_under_the_user_prefix" {
+  command = plan
+
+  variables {
+    plan_viewer_secret_name = "llm-gateway/users/gatewayctl-plan-viewer" # pragma: allowlist secret
+  }
+
+  expect_failures = [var.plan_viewer_secret_name]
+}

@@ -1,0 +1,300 @@
+"""The AWS emulator of the deploy rehearsal: moto's server, plus what the stack needs that moto 5.2.5
+lacks or gets wrong. Each addition reads and writes moto's own models (or a tag store beside them),
+so it behaves like the rest of moto; none is a canned answer.
+
+    python tests/rehearsal/aws_emulator.py --port N
+
+Found by `terraform apply` of terraform/environments/production against plain moto:
+- Budgets DescribeSubscribersForNotification, and tags (ListTagsForResource, TagResource,
+  UntagResource; CreateBudget's ResourceTags): aws_budgets_budget reads both after create; moto
+  answered 500 (NotImplementedError) and the provider retried until its timeout.
+- Application Auto Scaling tags (ListTagsForResource, TagResource, UntagResource;
+  RegisterScalableTarget's Tags): same story for aws_appautoscaling_target.
+- IAM policy conditions (moto's evaluator, used for S3 bucket policies): moto skips condition operators
+  it does not implement (all but StringEquals), so the standard "Deny s3:* when aws:SecureTransport is
+  false" statement denied every request, PutObject included. moto passes no request context either, and
+  AWS evaluates a condition on a missing key as false. So here a statement with a condition moto can't
+  evaluate does not apply, as in AWS for a request without that key. The bucket policies themselves are
+  checked by terraform test.
+- S3 PutBucketLogging: moto's check of the target bucket's policy crashed (500) on a statement whose
+  Principal is "*", and accepted only a Resource equal to "<bucket>/<prefix>*", not a wider pattern that
+  AWS accepts. Here the check is: some Allow statement grants logging.s3.amazonaws.com s3:PutObject on
+  a Resource pattern that covers "<bucket>/<prefix>".
+
+- ECS RunTask of a Fargate task definition whose containers set no memory of their own (valid: the task's
+  memory applies) crashed (500) adding None to the memory total. Here such a container counts the task's
+  memory. (moto records one-off tasks and reports them STOPPED with exit code 0; it runs no container.)
+- Application Auto Scaling RegisterScalableTarget did not move an ECS service's desired count into the
+  new [min, max] range, which AWS documents it does ("it changes the resource's current capacity to a
+  value that is inside of this range"). Unpausing the gateway (min 0 -> 2) relies on it, because the
+  service ignores desired_count changes so autoscaling can own it.
+
+Found by the second `terraform plan`, which must show no change (each is a field moto drops, so the
+provider saw a difference that AWS would not report):
+- ECS CreateService/UpdateService drop capacityProviderStrategy, deploymentConfiguration,
+  enableECSManagedTags, healthCheckGracePeriodSeconds and friends, and report launchType EC2 when a
+  capacity provider strategy was given: the service was planned for replacement.
+- RDS parameters set through ModifyDBParameterGroup had no Source; AWS reports "user", and the provider
+  keeps only user parameters, so all four parameters were planned again.
+- KMS EnableKeyRotation ignored RotationPeriodInDays and GetKeyRotationStatus never returned it.
+- EC2 security-group rules that reference another group lost their Description (moto reads it only from
+  CIDR rules).
+
+Not filled, and excluded from the rehearsal instead (tests/rehearsal/README.md): ElastiCache user
+groups (CreateUserGroup and the rest are missing from moto altogether).
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import fnmatch
+import json
+import os
+from collections.abc import Callable
+
+# AWS managed policies (PowerUserAccess, ReadOnlyAccess) exist in every account; moto loads them only
+# when asked, before its IAM backend is first built.
+os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+
+from moto.applicationautoscaling.responses import ApplicationAutoScalingResponse
+from moto.budgets.exceptions import NotFoundException
+from moto.budgets.responses import BudgetsResponse
+from moto.core.responses import BaseResponse
+from moto.ec2.models.security_groups import SecurityGroupRule
+from moto.ecs.models import EC2ContainerServiceBackend
+from moto.ecs.responses import EC2ContainerServiceResponse
+from moto.kms.responses import KmsResponse
+from moto.rds.models import DBParameterGroup
+from moto.iam.access_control import IAMPolicyStatement, PermissionResult
+from moto.iam.policy_conditions import CONDITION_OPERATIONS
+from moto.s3.models import FakeBucket
+
+# ------------------------------------------------------------------ tags for JSON-protocol services
+# One store per service, keyed by (account, ARN); lives as long as the server, like moto's models.
+_TAGS: dict[str, dict[tuple[str, str], dict[str, str]]] = {}
+
+
+def _tag_store(resp: BaseResponse) -> dict[tuple[str, str], dict[str, str]]:
+    return _TAGS.setdefault(resp.service_name, {})
+
+
+def _add_tagging(cls: type[BaseResponse], tags_param: str, as_list: bool) -> None:
+    """Give a JSON-protocol service TagResource / UntagResource / ListTagsForResource on ResourceARN.
+    `tags_param` names the tag parameter; `as_list` says it is [{Key, Value}] rather than a map."""
+
+    def decode(raw: object) -> dict[str, str]:
+        if as_list:
+            return {t["Key"]: t["Value"] for t in raw or []}  # type: ignore[union-attr]
+        return dict(raw or {})  # type: ignore[call-overload]
+
+    def tag_resource(self: BaseResponse) -> str:
+        key = (self.current_account, self._get_param("ResourceARN"))
+        _tag_store(self).setdefault(key, {}).update(decode(self._get_param(tags_param)))
+        return json.dumps({})
+
+    def untag_resource(self: BaseResponse) -> str:
+        tags = _tag_store(self).get((self.current_account, self._get_param("ResourceARN")), {})
+        for k in self._get_param("ResourceTagKeys") or self._get_param("TagKeys") or []:
+            tags.pop(k, None)
+        return json.dumps({})
+
+    def list_tags_for_resource(self: BaseResponse) -> str:
+        tags = _tag_store(self).get((self.current_account, self._get_param("ResourceARN")), {})
+        if as_list:
+            return json.dumps({tags_param: [{"Key": k, "Value": v} for k, v in sorted(tags.items())]})
+        return json.dumps({tags_param: tags})
+
+    cls.tag_resource = tag_resource  # type: ignore[attr-defined]
+    cls.untag_resource = untag_resource  # type: ignore[attr-defined]
+    cls.list_tags_for_resource = list_tags_for_resource  # type: ignore[attr-defined]
+
+
+def _tag_on_create(cls: type[BaseResponse], action: str, tags_param: str, as_list: bool,
+                   arn_of: Callable[[BaseResponse, str], str]) -> None:
+    """Wrap a create action of moto's that drops the tags it is given, and keep them."""
+    moto_action = getattr(cls, action)
+
+    def create(self: BaseResponse) -> str:
+        result = moto_action(self)
+        raw = self._get_param(tags_param)
+        tags = {t["Key"]: t["Value"] for t in raw or []} if as_list else dict(raw or {})
+        _tag_store(self)[(self.current_account, arn_of(self, result))] = tags
+        return result
+
+    setattr(cls, action, create)
+
+
+_add_tagging(BudgetsResponse, "ResourceTags", as_list=True)
+_tag_on_create(BudgetsResponse, "create_budget", "ResourceTags", as_list=True,
+               arn_of=lambda r, _: f"arn:{r.partition}:budgets::{r._get_param('AccountId')}:budget/"
+                                   f"{r._get_param('Budget')['BudgetName']}")
+_moto_register_scalable_target = ApplicationAutoScalingResponse.register_scalable_target
+
+
+def _register_scalable_target(self: ApplicationAutoScalingResponse) -> str:
+    result = _moto_register_scalable_target(self)
+    resource = self._get_param("ResourceId") or ""
+    if self._get_param("ServiceNamespace") == "ecs" and resource.startswith("service/"):
+        from moto.ecs.models import ecs_backends
+
+        _, cluster, name = resource.split("/", 2)
+        service = ecs_backends[self.current_account][self.region].services.get(f"{cluster}:{name}")
+        low, high = self._get_int_param("MinCapacity"), self._get_int_param("MaxCapacity")
+        if service is not None:
+            if low is not None and service.desired_count < low:
+                service.desired_count = low
+            if high is not None and service.desired_count > high:
+                service.desired_count = high
+    return result
+
+
+ApplicationAutoScalingResponse.register_scalable_target = _register_scalable_target  # type: ignore[method-assign]
+_add_tagging(ApplicationAutoScalingResponse, "Tags", as_list=False)
+_tag_on_create(ApplicationAutoScalingResponse, "register_scalable_target", "Tags", as_list=False,
+               arn_of=lambda _, result: json.loads(result)["ScalableTargetARN"])
+
+
+# ------------------------------------------------------------------ budgets notifications
+def _describe_subscribers_for_notification(self: BudgetsResponse) -> str:
+    budget = self.backend.budgets[self._get_param("AccountId")].get(self._get_param("BudgetName"))
+    if budget is None:
+        raise NotFoundException("Unable to get subscribers - the budget doesn't exist.")
+    wanted = self._get_param("Notification")
+    subscribers = next((n.subscribers for n in budget.notifications if n.details == wanted), [])
+    return json.dumps({"Subscribers": subscribers, "NextToken": None})
+
+
+BudgetsResponse.describe_subscribers_for_notification = _describe_subscribers_for_notification  # type: ignore[attr-defined]
+
+
+# ------------------------------------------------------------------ policy conditions
+_moto_statement_permits = IAMPolicyStatement.is_action_permitted
+
+
+def _statement_permits(self: IAMPolicyStatement, action: str, resource: str = "*", principal: str | None = None,
+                       incoming_condition_values: dict[str, str] | None = None) -> PermissionResult:
+    if set(self._statement.get("Condition") or {}) - set(CONDITION_OPERATIONS):
+        return PermissionResult.NEUTRAL  # its condition is on a key moto has no value for: false in AWS
+    return _moto_statement_permits(self, action, resource, principal, incoming_condition_values)
+
+
+IAMPolicyStatement.is_action_permitted = _statement_permits  # type: ignore[method-assign]
+
+
+# ------------------------------------------------------------------ S3 server access logging
+def _as_list(value: object) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def _log_permissions_enabled_policy(target_bucket: FakeBucket, target_prefix: str | None) -> bool:
+    if not target_bucket.policy:
+        return False
+    target = f"arn:{target_bucket.partition}:s3:::{target_bucket.name}/{target_prefix or ''}"
+    for stmt in _as_list(json.loads(target_bucket.policy.decode())["Statement"]):
+        principal = stmt.get("Principal")
+        services = _as_list(principal.get("Service", [])) if isinstance(principal, dict) else []
+        if (stmt.get("Effect") == "Allow" and "logging.s3.amazonaws.com" in services
+                and any(a in ("s3:PutObject", "s3:*", "*") for a in _as_list(stmt.get("Action", [])))
+                and any(fnmatch.fnmatchcase(target + "x", r) for r in _as_list(stmt.get("Resource", [])))):
+            return True
+    return False
+
+
+FakeBucket._log_permissions_enabled_policy = staticmethod(_log_permissions_enabled_policy)  # type: ignore[method-assign]
+
+
+# ------------------------------------------------------------------ ECS services
+# Request members moto's Service model does not keep; they are kept under their API names, which is
+# where moto's serializer looks first.
+_ECS_SERVICE_PASSTHROUGH = ("capacityProviderStrategy", "deploymentConfiguration", "enableECSManagedTags",
+                            "healthCheckGracePeriodSeconds", "enableExecuteCommand",
+                            "availabilityZoneRebalancing", "placementConstraints", "placementStrategy")
+
+
+def _keep_service_members(action_name: str) -> None:
+    moto_action = getattr(EC2ContainerServiceResponse, action_name)
+
+    def action(self: EC2ContainerServiceResponse):  # type: ignore[no-untyped-def]
+        result = moto_action(self)
+        service = result.result["service"]  # type: ignore[attr-defined]
+        for member in _ECS_SERVICE_PASSTHROUGH:
+            value = self._get_param(member)
+            if value is not None:
+                setattr(service, member, value)
+        if self._get_param("capacityProviderStrategy"):
+            service.launch_type = None  # AWS reports no launch type for a capacity-provider service
+        return result
+
+    setattr(EC2ContainerServiceResponse, action_name, action)
+
+
+_moto_task_requirements = EC2ContainerServiceBackend._calculate_task_resource_requirements
+
+
+def _task_requirements(task_definition):  # type: ignore[no-untyped-def]
+    with_memory = copy.copy(task_definition)
+    with_memory.container_definitions = [
+        c if c.get("memory") or c.get("memoryReservation") or c.get("Memory") or c.get("MemoryReservation")
+        else {**c, "memory": int(task_definition.memory or 0)}
+        for c in task_definition.container_definitions]
+    return _moto_task_requirements(with_memory)
+
+
+EC2ContainerServiceBackend._calculate_task_resource_requirements = staticmethod(_task_requirements)  # type: ignore[method-assign]
+_keep_service_members("create_service")
+_keep_service_members("update_service")
+
+
+# ------------------------------------------------------------------ RDS parameter source
+_moto_update_parameters = DBParameterGroup.update_parameters
+
+
+def _update_parameters(self: DBParameterGroup, new_parameters) -> None:  # type: ignore[no-untyped-def]
+    _moto_update_parameters(self, [{**p, "Source": "user"} for p in new_parameters])
+
+
+DBParameterGroup.update_parameters = _update_parameters  # type: ignore[method-assign]
+
+
+# ------------------------------------------------------------------ KMS rotation period
+def _enable_key_rotation(self: KmsResponse) -> str:
+    key_id = self._get_param("KeyId")
+    self._validate_cmk_id(key_id)
+    self.kms_backend.enable_key_rotation(key_id)
+    key = self.kms_backend.keys[self.kms_backend.get_key_id(key_id)]
+    key.rotation_period_in_days = self._get_int_param("RotationPeriodInDays") or 365  # AWS's default
+    return json.dumps(None)
+
+
+def _get_key_rotation_status(self: KmsResponse) -> str:
+    key_id = self._get_param("KeyId")
+    self._validate_cmk_id(key_id)
+    key = self.kms_backend.keys[self.kms_backend.get_key_id(key_id)]
+    status: dict[str, object] = {"KeyRotationEnabled": key.key_rotation_status, "KeyId": key.id}
+    if key.key_rotation_status:
+        status["RotationPeriodInDays"] = getattr(key, "rotation_period_in_days", 365)
+    return json.dumps(status)
+
+
+KmsResponse.enable_key_rotation = _enable_key_rotation  # type: ignore[method-assign]
+KmsResponse.get_key_rotation_status = _get_key_rotation_status  # type: ignore[method-assign]
+
+
+# ------------------------------------------------------------------ security-group rule descriptions
+SecurityGroupRule.description = property(  # type: ignore[assignment]
+    lambda self: self.ip_range.get("Description") or self.source_group.get("Description"))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    args = parser.parse_args()
+    from moto.server import main as moto_main
+
+    moto_main(["-H", args.host, "-p", str(args.port)])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,269 @@
+"""The deploy pipeline, run as CI runs it, twice, against an AWS emulator (issue #9).
+
+The scripts are the ones the workflows call (scripts/ci/*, terraform/scripts/*), run from a copy of
+the repository that commits like main. AWS is moto's server (tests/rehearsal/aws_emulator.py); the
+gateway is the genuine LiteLLM proxy started from the task definition Terraform registered, reading
+its config from the S3 object Terraform uploaded and its secrets from the Secrets Manager entries
+bootstrap-secrets filled. The steps run in file order; a failed step skips the rest.
+
+    make test                                   (all of it)
+    .venv/bin/python -m pytest -m rehearsal     (only this)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+from pathlib import Path
+
+import httpx
+import pytest
+from helpers import USER_TEMPLATE
+from stack import GITHUB_REPOSITORY, Rehearsal
+
+pytestmark = [pytest.mark.rehearsal, pytest.mark.integration, pytest.mark.slow,
+              pytest.mark.skipif(shutil.which("terraform") is None, reason="terraform is not on PATH"),
+              pytest.mark.timeout(1800)]
+
+PROD = "terraform/environments/production"
+STATE_KEY = "production/terraform.tfstate"
+
+
+@pytest.fixture(scope="module")
+def rh(tmp_path_factory: pytest.TempPathFactory):
+    if shutil.which("aws") is None:
+        pytest.fail("the AWS CLI (`aws`) is not on PATH; bootstrap-secrets and CI's scripts need it")
+    r = Rehearsal(tmp_path_factory.mktemp("rehearsal"))
+    r.copy_repository()
+    r.start_emulator()
+    yield r
+    r.close()
+
+
+@pytest.fixture(scope="module")
+def state() -> dict:
+    """What one step hands to the next."""
+    return {}
+
+
+def admin(rh: Rehearsal) -> httpx.Client:
+    return httpx.Client(base_url=rh.gateway.base_url, headers={"Authorization": f"Bearer {rh.gateway.master_key}"},
+                        timeout=60, trust_env=False)
+
+
+def user_key(rh: Rehearsal, user_id: str) -> str:
+    value = rh.aws("secretsmanager").get_secret_value(SecretId=f"llm-gateway/users/{user_id}")["SecretString"]
+    return json.loads(value)["api_key"]
+
+
+def chat(rh: Rehearsal, key: str, model: str = "model-cheap") -> int:
+    return httpx.post(f"{rh.gateway.base_url}/v1/chat/completions", timeout=60, trust_env=False,
+                      headers={"Authorization": f"Bearer {key}"},
+                      json={"model": model, "messages": [{"role": "user", "content": "hello"}]}).status_code
+
+
+def plan_actions(rh: Rehearsal) -> list[tuple[str, str]]:
+    plan = json.loads((rh.repo / "plan.json").read_text())
+    return sorted((a["kind"], a["target"]) for a in plan["actions"])
+
+
+def add_user(rh: Rehearsal, user_id: str, tier: str = "coding", extra: str = "") -> None:
+    (rh.repo / "users" / f"{user_id}.yaml").write_text(
+        USER_TEMPLATE.format(id=user_id, name=f"User {user_id}", email=f"{user_id}@example.com", tier=tier,
+                             owner="approver@example.com") + extra)
+
+
+# ---------------------------------------------------------------------------- account bootstrap
+def test_bootstrap_account_keeps_its_state_in_the_bucket_it_creates(rh: Rehearsal, state: dict):
+    proc = rh.script("terraform/scripts/bootstrap-account", "--auto-approve")
+    # "gh secret set NAME --repo OWNER/REPO --body VALUE", one per setting
+    settings = {p[3]: p[7] for p in (line.split() for line in proc.stdout.splitlines()) if p[:3] == ["gh", "secret", "set"]}
+    assert set(settings) == {"AWS_TERRAFORM_ROLE_ARN", "AWS_TERRAFORM_PLAN_ROLE_ARN", "TF_STATE_BUCKET",
+                             "TF_STATE_KMS_KEY_ARN"}, proc.stdout
+    rh.settings.update(TF_STATE_BUCKET=settings["TF_STATE_BUCKET"], TF_STATE_KMS_KEY_ARN=settings["TF_STATE_KMS_KEY_ARN"])
+    s3 = rh.aws("s3")
+    head = s3.head_object(Bucket=settings["TF_STATE_BUCKET"], Key="bootstrap/terraform.tfstate")
+    assert head["ServerSideEncryption"] == "aws:kms" and head["SSEKMSKeyId"] == settings["TF_STATE_KMS_KEY_ARN"]
+    assert not (rh.repo / "terraform/bootstrap/terraform.tfstate").exists(), "local state must be gone after the move"
+    assert s3.get_bucket_versioning(Bucket=settings["TF_STATE_BUCKET"])["Status"] == "Enabled"
+    assert "use_default" in proc.stderr and "job_workflow_ref" in proc.stderr  # the OIDC subject step is printed
+    # A second run reads the state from the bucket and changes nothing.
+    again = rh.script("terraform/scripts/bootstrap-account", "--auto-approve")
+    assert "0 added, 0 changed, 0 destroyed" in again.stderr or "No changes" in again.stderr, again.stderr[-2000:]
+    state["bootstrap_versions"] = len(s3.list_object_versions(Bucket=settings["TF_STATE_BUCKET"],
+                                                              Prefix="bootstrap/")["Versions"])
+
+
+# ---------------------------------------------------------------------------- deploy 1
+def test_first_deploy_from_an_empty_account(rh: Rehearsal, state: dict):
+    certificate = rh.aws("acm").request_certificate(DomainName="llm.example.com")["CertificateArn"]
+    rh.settings["TF_VAR_certificate_arn"] = certificate
+
+    # 1. The service stays at zero tasks until its secrets exist (docs/runbook.md, "First deploy").
+    rh.script("scripts/ci/terraform-apply", env={"TF_VAR_gateway_paused": "true"})
+    s3 = rh.aws("s3")
+    bucket = rh.settings["TF_STATE_BUCKET"]
+    head = s3.head_object(Bucket=bucket, Key=STATE_KEY)
+    assert head["SSEKMSKeyId"] == rh.settings["TF_STATE_KMS_KEY_ARN"]
+    keys = {o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]}
+    assert f"{STATE_KEY}.tflock" not in keys, "the state lock must be released after the apply"
+    outputs = rh.terraform_output()
+    service = rh.aws("ecs").describe_services(cluster=outputs["cluster_name"], services=[outputs["service_name"]])
+    assert service["services"][0]["desiredCount"] == 0
+
+    # 2. bootstrap-secrets, for real: values generated by Secrets Manager, one-off tasks run on ECS.
+    first = rh.script("terraform/scripts/bootstrap-secrets")
+    assert first.stdout.count("set    ") == 3, first.stdout
+    second = rh.script("terraform/scripts/bootstrap-secrets")
+    assert second.stdout.count("keep   ") == 3 and "set    " not in second.stdout, second.stdout  # idempotent
+    ecs = rh.aws("ecs")
+    arns = ecs.list_tasks(cluster=outputs["cluster_name"])["taskArns"]
+    tasks = ecs.describe_tasks(cluster=outputs["cluster_name"], tasks=arns)["tasks"] if arns else []
+    assert all(t["lastStatus"] == "STOPPED" for t in tasks), [t["lastStatus"] for t in tasks]
+    families = sorted(t["taskDefinitionArn"].split("/")[-1].rsplit(":", 1)[0] for t in tasks)
+    assert families == ["llm-gateway-db-bootstrap", "llm-gateway-db-bootstrap",
+                        "llm-gateway-migrate", "llm-gateway-migrate"], families
+    master = rh.aws("secretsmanager").get_secret_value(SecretId=outputs["master_key_secret_name"])["SecretString"]
+    assert master.startswith("sk-") and len(master) == 51
+
+    # 3. The merge that follows deploys unpaused.
+    rh.script("scripts/ci/terraform-apply")
+    service = ecs.describe_services(cluster=outputs["cluster_name"], services=[outputs["service_name"]])
+    assert service["services"][0]["desiredCount"] == 2
+    rh.settings.update({k: v for k, v in outputs["github_actions_secrets"].items()})
+    state["outputs"] = outputs
+
+
+def test_the_gateway_runs_from_the_task_definition_terraform_registered(rh: Rehearsal, state: dict):
+    gw = rh.start_gateway()
+    rh.settings["LITELLM_BASE_URL"] = gw.base_url
+    with admin(rh) as c:
+        models = sorted(m["id"] for m in c.get("/v1/models").json()["data"])
+        # The placeholder --config has no model: these came from the S3 object Terraform uploaded.
+        assert models == ["model-balanced", "model-cheap", "model-reasoning"]
+    # It serves as the application role db-bootstrap.sh created, not as the superuser.
+    role = gw.info["env"]["DATABASE_URL"].split("//", 1)[1].split("@", 1)[0]
+    assert role == "litellm_app"
+    log = Path(gw.proxy_log).read_text(errors="replace")
+    assert state["outputs"]["master_key_secret_name"] not in log and gw.master_key not in log
+
+
+def test_reconcile_creates_the_committed_users(rh: Rehearsal, state: dict):
+    rh.script("scripts/ci/reconcile")
+    actions = plan_actions(rh)
+    assert [a for a in actions if a[1].startswith("user:")] == [
+        ("create", "user:alice"), ("create", "user:bob"), ("create", "user:carol")], actions
+    assert ("create", "service:gatewayctl-plan-viewer") in actions  # the key PR plans and drift read with
+    audit = [json.loads(line) for line in (rh.repo / "gatewayctl-audit.jsonl").read_text().splitlines()]
+    assert {a["result"] for a in audit[-1]["actions"]} == {"ok"}, audit[-1]
+    assert chat(rh, user_key(rh, "alice"), "model-cheap") == 200
+    assert chat(rh, user_key(rh, "alice"), "model-reasoning") == 403
+    state["keys"] = {u: user_key(rh, u) for u in ("alice", "bob", "carol")}
+
+
+# ---------------------------------------------------------------------------- deploy 2
+def test_second_deploy_plans_nothing_and_creates_only_the_new_user(rh: Rehearsal, state: dict):
+    add_user(rh, "dave")
+    rh.commit("Add dave (Coding)")
+    plan = rh.script("scripts/ci/terraform-plan", expect=(0,))  # -detailed-exitcode: 0 = no change at all
+    assert "No changes" in (rh.repo / PROD / "terraform-plan.md").read_text(), plan.stderr[-3000:]
+    rh.script("scripts/ci/terraform-apply")
+    rh.script("scripts/ci/reconcile")
+    assert plan_actions(rh) == [("create", "user:dave")]
+    assert chat(rh, user_key(rh, "dave"), "model-balanced") == 200
+    for user, key in state["keys"].items():
+        assert user_key(rh, user) == key, f"{user}'s key must not change"
+    # A pull request's read-only terraform plan sees the same state and takes no lock.
+    rh.script("scripts/ci/terraform-plan", "--read-only", expect=(0,))
+
+
+# ---------------------------------------------------------------------------- drift
+def test_drift_is_clean_then_catches_a_key_blocked_out_of_band(rh: Rehearsal, state: dict):
+    rh.script("scripts/ci/drift", expect=(0,))
+    with admin(rh) as c:
+        assert c.post("/key/block", json={"key": state["keys"]["bob"]}).status_code == 200
+    rh.script("scripts/ci/drift", expect=(2,))
+    assert "bob" in (rh.repo / "drift.md").read_text()
+    with admin(rh) as c:
+        assert c.post("/key/unblock", json={"key": state["keys"]["bob"]}).status_code == 200
+    rh.script("scripts/ci/drift", expect=(0,))
+
+
+# ---------------------------------------------------------------------------- expiry
+def test_a_pull_request_may_not_add_a_grant_that_has_already_expired(rh: Rehearsal):
+    yesterday = (dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)).isoformat()
+    rh.git("checkout", "-q", "-b", "add-erin")
+    add_user(rh, "erin", extra=f"expires: {yesterday}\n")
+    rh.commit("Add erin, already expired")
+    proc = rh.script("scripts/ci/validate", "origin/main", expect=(1,))
+    assert "users/erin.yaml" in proc.stdout + proc.stderr and "already expired" in proc.stdout + proc.stderr
+    rh.git("checkout", "-q", "main")
+    rh.git("branch", "-q", "-D", "add-erin")
+
+
+def test_deploy_after_a_grant_expired_revokes_only_that_user(rh: Rehearsal, state: dict):
+    # alice's grant was approved with a date that has now passed (the date moves, not the file).
+    yesterday = (dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)).isoformat()
+    alice = rh.repo / "users" / "alice.yaml"
+    alice.write_text("\n".join(f"expires: {yesterday}" if line.startswith("expires:") else line
+                               for line in alice.read_text().splitlines()) + "\n")
+    rh.commit("alice's grant runs out")
+    validate = rh.script("scripts/ci/validate")  # a warning, not a failure
+    assert "warning: expired on" in validate.stdout
+    rh.script("scripts/ci/terraform-apply")
+    rh.script("scripts/ci/reconcile")
+    assert plan_actions(rh) == [("revoke", "user:alice")]
+    assert chat(rh, state["keys"]["alice"]) == 401
+    for user in ("bob", "carol", "dave"):
+        assert chat(rh, user_key(rh, user), {"bob": "model-balanced", "carol": "model-reasoning",
+                                             "dave": "model-balanced"}[user]) == 200
+    rh.script("scripts/ci/drift", expect=(0,))
+
+
+# ---------------------------------------------------------------------------- teardown
+def test_teardown_leaves_nothing_running(rh: Rehearsal, state: dict):
+    rh.gateway.stop()
+    rh.gateway = None
+    rh.script("terraform/scripts/teardown", "--auto-approve")
+    left = leftovers(rh, state["outputs"])
+    assert left == [], "\n".join(left)
+    # Only the account bootstrap remains: the state bucket (with the emptied state), its key, the
+    # OIDC provider and the two Terraform roles.
+    roles = sorted(r["RoleName"] for r in rh.aws("iam").list_roles()["Roles"]
+                   if not r["Path"].startswith("/aws-service-role/"))
+    assert roles == ["llm-gateway-terraform-apply", "llm-gateway-terraform-plan"], roles
+    assert GITHUB_REPOSITORY in json.dumps(rh.aws("iam").get_role(RoleName="llm-gateway-terraform-apply")["Role"])
+
+
+def leftovers(rh: Rehearsal, outputs: dict) -> list[str]:
+    """Everything the production stack or the reconciler made that still exists and is not already
+    scheduled for deletion."""
+    left = []
+    ec2 = rh.aws("ec2")
+    left += [f"vpc {v['VpcId']}" for v in ec2.describe_vpcs()["Vpcs"] if not v["IsDefault"]]
+    left += [f"eip {a['AllocationId']}" for a in ec2.describe_addresses()["Addresses"]]
+    left += [f"nat {n['NatGatewayId']}" for n in ec2.describe_nat_gateways()["NatGateways"]
+             if n["State"] not in ("deleted", "deleting")]
+    left += [f"alb {lb['LoadBalancerName']}" for lb in rh.aws("elbv2").describe_load_balancers()["LoadBalancers"]]
+    left += [f"ecs cluster {c['clusterName']}" for c in rh.aws("ecs").describe_clusters(
+        clusters=rh.aws("ecs").list_clusters()["clusterArns"])["clusters"] if c["status"] == "ACTIVE"]
+    left += [f"rds {d['DBInstanceIdentifier']}" for d in rh.aws("rds").describe_db_instances()["DBInstances"]]
+    left += [f"bucket {b['Name']}" for b in rh.aws("s3").list_buckets()["Buckets"]
+             if b["Name"] != rh.settings["TF_STATE_BUCKET"]]
+    left += [f"secret {s['Name']}" for s in rh.aws("secretsmanager").list_secrets()["SecretList"]
+             if "DeletedDate" not in s]
+    kms = rh.aws("kms")
+    for k in kms.list_keys()["Keys"]:
+        meta = kms.describe_key(KeyId=k["KeyId"])["KeyMetadata"]
+        if meta["KeyState"] != "PendingDeletion" and meta["Arn"] != rh.settings["TF_STATE_KMS_KEY_ARN"]:
+            left.append(f"kms key {meta['Arn']} ({meta['KeyState']})")
+    left += [f"log group {g['logGroupName']}" for g in rh.aws("logs").describe_log_groups()["logGroups"]]
+    left += [f"alarm {a['AlarmName']}" for a in rh.aws("cloudwatch").describe_alarms()["MetricAlarms"]]
+    left += [f"sns {t['TopicArn']}" for t in rh.aws("sns").list_topics()["Topics"]]
+    left += [f"rule {r['Name']}" for r in rh.aws("events").list_rules()["Rules"]]
+    left += [f"scalable target {t['ResourceId']}" for t in rh.aws("application-autoscaling")
+             .describe_scalable_targets(ServiceNamespace="ecs")["ScalableTargets"]]
+    left += [f"budget {b['BudgetName']}" for b in rh.aws("budgets").describe_budgets(
+        AccountId="123456789012").get("Budgets", [])]
+    return left
