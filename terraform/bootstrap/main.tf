@@ -59,117 +59,128 @@ module "terraform_apply_role" {
   # Power user for the services the stack uses; IAM only for the stack's own roles (below).
   managed_policy_arns = ["arn:${local.partition}:iam::aws:policy/PowerUserAccess"]
   inline_policies = {
-    manage-stack-iam  = data.aws_iam_policy_document.stack_iam.json
-    protect-bootstrap = data.aws_iam_policy_document.protect_bootstrap.json
-    read-write-state  = data.aws_iam_policy_document.state_read_write.json
+    manage-stack-iam  = local.stack_iam_policy
+    protect-bootstrap = local.protect_bootstrap_policy
+    read-write-state  = local.state_read_write_policy
   }
   tags = local.tags
 }
 
-data "aws_iam_policy_document" "stack_iam" {
-  statement {
-    sid       = "ManageStackRolesAndTheirPolicies"
-    actions   = ["iam:*"]
-    resources = ["${local.iam_arn}:role/${var.name}-*", "${local.iam_arn}:policy/${var.name}-*"]
-  }
-
-  statement {
-    sid       = "PassStackRolesToEcsTasks"
-    actions   = ["iam:PassRole"]
-    resources = ["${local.iam_arn}:role/${var.name}-*"]
-    condition {
-      test     = "StringEquals"
-      variable = "iam:PassedToService"
-      values   = ["ecs-tasks.amazonaws.com"]
-    }
-  }
-
-  statement {
-    sid       = "ServiceLinkedRolesOfTheStacksServices"
-    actions   = ["iam:CreateServiceLinkedRole"]
-    resources = ["${local.iam_arn}:role/aws-service-role/*"]
-    condition {
-      test     = "StringEquals"
-      variable = "iam:AWSServiceName"
-      values = [
-        "ecs.amazonaws.com",
-        "ecs.application-autoscaling.amazonaws.com",
-        "elasticloadbalancing.amazonaws.com",
-        "rds.amazonaws.com",
-        "elasticache.amazonaws.com",
-      ]
-    }
-  }
-
-  statement {
-    sid       = "ReadTheGitHubOidcProvider"
-    actions   = ["iam:GetOpenIDConnectProvider", "iam:ListOpenIDConnectProviders"]
-    resources = ["*"]
-  }
-}
-
-# The apply role must not be able to widen its own trust, take over the plan role, or delete the
-# state it depends on. Deny wins over PowerUserAccess and the allow above.
-data "aws_iam_policy_document" "protect_bootstrap" {
-  statement {
-    sid    = "DenyChangingTheTerraformRoles"
-    effect = "Deny"
-    actions = [
-      "iam:AttachRolePolicy", "iam:DetachRolePolicy", "iam:PutRolePolicy", "iam:DeleteRolePolicy",
-      "iam:UpdateAssumeRolePolicy", "iam:UpdateRole", "iam:DeleteRole", "iam:PutRolePermissionsBoundary",
-      "iam:DeleteRolePermissionsBoundary", "iam:TagRole", "iam:UntagRole",
+locals {
+  stack_iam_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid      = "ManageStackRolesAndTheirPolicies"
+        Effect   = "Allow"
+        Action   = "iam:*"
+        Resource = ["${local.iam_arn}:role/${var.name}-*", "${local.iam_arn}:policy/${var.name}-*"]
+      },
+      {
+        Sid       = "PassStackRolesToEcsTasks"
+        Effect    = "Allow"
+        Action    = "iam:PassRole"
+        Resource  = "${local.iam_arn}:role/${var.name}-*"
+        Condition = { StringEquals = { "iam:PassedToService" = "ecs-tasks.amazonaws.com" } }
+      },
+      {
+        Sid      = "ServiceLinkedRolesOfTheStacksServices"
+        Effect   = "Allow"
+        Action   = "iam:CreateServiceLinkedRole"
+        Resource = "${local.iam_arn}:role/aws-service-role/*"
+        Condition = { StringEquals = { "iam:AWSServiceName" = [
+          "ecs.amazonaws.com",
+          "ecs.application-autoscaling.amazonaws.com",
+          "elasticloadbalancing.amazonaws.com",
+          "rds.amazonaws.com",
+          "elasticache.amazonaws.com",
+        ] } }
+      },
+      {
+        # Read only, and without resource-level scoping in IAM.
+        Sid      = "ReadTheGitHubOidcProvider"
+        Effect   = "Allow"
+        Action   = ["iam:GetOpenIDConnectProvider", "iam:ListOpenIDConnectProviders"]
+        Resource = "*"
+      },
     ]
-    resources = ["${local.iam_arn}:role/${var.name}-terraform-*"]
-  }
+  })
 
-  statement {
-    sid    = "DenyChangingTheOidcProvider"
-    effect = "Deny"
-    actions = [
-      "iam:DeleteOpenIDConnectProvider", "iam:UpdateOpenIDConnectProviderThumbprint",
-      "iam:AddClientIDToOpenIDConnectProvider", "iam:RemoveClientIDFromOpenIDConnectProvider",
-      "iam:TagOpenIDConnectProvider", "iam:UntagOpenIDConnectProvider",
+  # The apply role must not be able to widen its own trust, take over the plan role, or weaken the
+  # state it depends on. Deny wins over PowerUserAccess and the allow above.
+  protect_bootstrap_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid    = "DenyChangingTheTerraformRoles"
+        Effect = "Deny"
+        Action = [
+          "iam:AttachRolePolicy", "iam:DetachRolePolicy", "iam:PutRolePolicy", "iam:DeleteRolePolicy",
+          "iam:UpdateAssumeRolePolicy", "iam:UpdateRole", "iam:DeleteRole", "iam:PutRolePermissionsBoundary",
+          "iam:DeleteRolePermissionsBoundary", "iam:TagRole", "iam:UntagRole",
+        ]
+        Resource = "${local.iam_arn}:role/${var.name}-terraform-*"
+      },
+      {
+        Sid    = "DenyChangingTheOidcProvider"
+        Effect = "Deny"
+        Action = [
+          "iam:DeleteOpenIDConnectProvider", "iam:UpdateOpenIDConnectProviderThumbprint",
+          "iam:AddClientIDToOpenIDConnectProvider", "iam:RemoveClientIDFromOpenIDConnectProvider",
+          "iam:TagOpenIDConnectProvider", "iam:UntagOpenIDConnectProvider",
+        ]
+        Resource = local.oidc_provider_arn
+      },
+      {
+        Sid    = "DenyWeakeningTheStateBucket"
+        Effect = "Deny"
+        Action = [
+          "s3:DeleteBucket", "s3:DeleteBucketPolicy", "s3:PutBucketPolicy", "s3:PutBucketVersioning",
+          "s3:PutLifecycleConfiguration", "s3:PutEncryptionConfiguration", "s3:PutBucketPublicAccessBlock",
+          "s3:PutBucketOwnershipControls", "s3:DeleteObjectVersion",
+        ]
+        Resource = [module.state.bucket_arn, "${module.state.bucket_arn}/*"]
+      },
+      {
+        Sid      = "DenyDisablingTheStateKey"
+        Effect   = "Deny"
+        Action   = ["kms:ScheduleKeyDeletion", "kms:DisableKey", "kms:PutKeyPolicy", "kms:DisableKeyRotation"]
+        Resource = module.state.kms_key_arn
+      },
     ]
-    resources = [local.oidc_provider_arn]
-  }
+  })
 
-  statement {
-    sid    = "DenyWeakeningTheStateBucket"
-    effect = "Deny"
-    actions = [
-      "s3:DeleteBucket", "s3:DeleteBucketPolicy", "s3:PutBucketPolicy", "s3:PutBucketVersioning",
-      "s3:PutLifecycleConfiguration", "s3:PutEncryptionConfiguration", "s3:PutBucketPublicAccessBlock",
-      "s3:PutBucketOwnershipControls", "s3:DeleteObjectVersion",
+  state_read_write_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      { Sid = "ListStateBucket", Effect = "Allow", Action = "s3:ListBucket", Resource = module.state.bucket_arn },
+      {
+        Sid      = "ReadWriteStateAndLock"
+        Effect   = "Allow"
+        Action   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
+        Resource = "${module.state.bucket_arn}/*"
+      },
+      {
+        Sid      = "EncryptState"
+        Effect   = "Allow"
+        Action   = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"]
+        Resource = module.state.kms_key_arn
+      },
     ]
-    resources = [module.state.bucket_arn, "${module.state.bucket_arn}/*"]
-  }
+  })
 
-  statement {
-    sid       = "DenyDisablingTheStateKey"
-    effect    = "Deny"
-    actions   = ["kms:ScheduleKeyDeletion", "kms:DisableKey", "kms:PutKeyPolicy", "kms:DisableKeyRotation"]
-    resources = [module.state.kms_key_arn]
-  }
-}
-
-data "aws_iam_policy_document" "state_read_write" {
-  statement {
-    sid       = "ListStateBucket"
-    actions   = ["s3:ListBucket"]
-    resources = [module.state.bucket_arn]
-  }
-
-  statement {
-    sid       = "ReadWriteStateAndLock"
-    actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
-    resources = ["${module.state.bucket_arn}/*"]
-  }
-
-  statement {
-    sid       = "EncryptState"
-    actions   = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"]
-    resources = [module.state.kms_key_arn]
-  }
+  state_read_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid      = "ReadState"
+        Effect   = "Allow"
+        Action   = ["s3:ListBucket", "s3:GetObject"]
+        Resource = [module.state.bucket_arn, "${module.state.bucket_arn}/*"]
+      },
+      { Sid = "DecryptState", Effect = "Allow", Action = "kms:Decrypt", Resource = module.state.kms_key_arn },
+    ]
+  })
 }
 
 # ------------------------------------------------------------------ terraform plan (pr.yml)
@@ -187,21 +198,7 @@ module "terraform_plan_role" {
   ]
   managed_policy_arns = ["arn:${local.partition}:iam::aws:policy/ReadOnlyAccess"]
   inline_policies = {
-    read-state = data.aws_iam_policy_document.state_read.json
+    read-state = local.state_read_policy
   }
   tags = local.tags
-}
-
-data "aws_iam_policy_document" "state_read" {
-  statement {
-    sid       = "ReadState"
-    actions   = ["s3:ListBucket", "s3:GetObject"]
-    resources = [module.state.bucket_arn, "${module.state.bucket_arn}/*"]
-  }
-
-  statement {
-    sid       = "DecryptState"
-    actions   = ["kms:Decrypt"]
-    resources = [module.state.kms_key_arn]
-  }
 }

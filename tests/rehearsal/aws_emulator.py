@@ -118,8 +118,9 @@ def _tag_on_create(cls: type[BaseResponse], action: str, tags_param: str, as_lis
     def create(self: BaseResponse) -> str:
         result = moto_action(self)
         raw = self._get_param(tags_param)
-        tags = {t["Key"]: t["Value"] for t in raw or []} if as_list else dict(raw or {})
-        _tag_store(self)[(self.current_account, arn_of(self, result))] = tags
+        if raw:  # an update that names no tags (RegisterScalableTarget again) leaves them as they are
+            tags = {t["Key"]: t["Value"] for t in raw} if as_list else dict(raw)
+            _tag_store(self).setdefault((self.current_account, arn_of(self, result)), {}).update(tags)
         return result
 
     setattr(cls, action, create)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from github_emulator import GitHubEmulator
 from helpers import USER_TEMPLATE
 from stack import GITHUB_REPOSITORY, Rehearsal
 
@@ -39,6 +40,19 @@ def rh(tmp_path_factory: pytest.TempPathFactory):
     r.start_emulator()
     yield r
     r.close()
+
+
+@pytest.fixture(scope="module")
+def github():
+    """GitHub's issues and comments, for the report jobs' scripts."""
+    gh = GitHubEmulator()
+    yield gh
+    gh.close()
+
+
+def github_env(github: GitHubEmulator, **extra: str) -> dict[str, str]:
+    return {"GITHUB_API_URL": github.url, "GITHUB_TOKEN": "ghs_rehearsal", "GITHUB_REPOSITORY": GITHUB_REPOSITORY,
+            **extra}
 
 
 @pytest.fixture(scope="module")
@@ -163,9 +177,20 @@ def test_reconcile_creates_the_committed_users(rh: Rehearsal, state: dict):
 
 
 # ---------------------------------------------------------------------------- deploy 2
-def test_second_deploy_plans_nothing_and_creates_only_the_new_user(rh: Rehearsal, state: dict):
+def test_second_deploy_plans_nothing_and_creates_only_the_new_user(rh: Rehearsal, state: dict, github):
     add_user(rh, "dave")
     rh.commit("Add dave (Coding)")
+    # The pull request first: validate against main, both plans read-only, one comment holding both.
+    rh.script("scripts/ci/validate", "origin/main")
+    rh.script("scripts/ci/pr-plan", expect=(2,))
+    assert "user:dave" in (rh.repo / "plan.md").read_text()
+    rh.script("scripts/ci/terraform-plan", "--read-only", expect=(0,))
+    for _ in range(2):  # a second push updates the comment instead of adding one
+        rh.script("scripts/ci/pr-comment", "plan.md", f"{PROD}/terraform-plan.md",
+                  env=github_env(github, PR_NUMBER="7", HEAD_SHA="abcdef0123", PLAN_EXIT_CODE="2",
+                                 TERRAFORM_EXIT_CODE="0"))
+    comments = [c for c in github.comments.values() if c["issue"] == 7]
+    assert len(comments) == 1 and "user:dave" in comments[0]["body"] and "No changes" in comments[0]["body"]
     plan = rh.script("scripts/ci/terraform-plan", expect=(0,))  # -detailed-exitcode: 0 = no change at all
     assert "No changes" in (rh.repo / PROD / "terraform-plan.md").read_text(), plan.stderr[-3000:]
     rh.script("scripts/ci/terraform-apply")
@@ -174,20 +199,39 @@ def test_second_deploy_plans_nothing_and_creates_only_the_new_user(rh: Rehearsal
     assert chat(rh, user_key(rh, "dave"), "model-balanced") == 200
     for user, key in state["keys"].items():
         assert user_key(rh, user) == key, f"{user}'s key must not change"
-    # A pull request's read-only terraform plan sees the same state and takes no lock.
-    rh.script("scripts/ci/terraform-plan", "--read-only", expect=(0,))
+    # A pull request's read-only plan sees the same state and takes no lock: it runs while a deploy
+    # holds the state lock (the lock object Terraform's S3 backend writes), which a locking plan can't.
+    bucket = rh.settings["TF_STATE_BUCKET"]
+    lock = {"ID": "11111111-2222-3333-4444-555555555555", "Operation": "OperationTypeApply",
+            "Who": "deploy@runner", "Version": "1.11.4", "Created": "2026-11-30T00:00:00Z", "Path": STATE_KEY}
+    rh.aws("s3").put_object(Bucket=bucket, Key=f"{STATE_KEY}.tflock", Body=json.dumps(lock).encode())
+    try:
+        rh.script("scripts/ci/terraform-plan", "--read-only", expect=(0,))
+        locked = rh.run(["terraform", f"-chdir={PROD}", "plan", "-input=false", "-lock-timeout=0s"], expect=(1,))
+        assert "Error acquiring the state lock" in locked.stderr
+    finally:
+        rh.aws("s3").delete_object(Bucket=bucket, Key=f"{STATE_KEY}.tflock")
 
 
 # ---------------------------------------------------------------------------- drift
-def test_drift_is_clean_then_catches_a_key_blocked_out_of_band(rh: Rehearsal, state: dict):
-    rh.script("scripts/ci/drift", expect=(0,))
+def test_drift_is_clean_then_catches_a_key_blocked_out_of_band(rh: Rehearsal, state: dict, github):
+    def report(code: int) -> None:
+        rh.script("scripts/ci/drift", expect=(code,))
+        rh.script("scripts/ci/drift-issue", "drift.md", env=github_env(github, DRIFT_EXIT_CODE=str(code),
+                                                                      RUN_URL="https://example.invalid/run"))
+
+    report(0)
+    assert github.issues == {}
     with admin(rh) as c:
         assert c.post("/key/block", json={"key": state["keys"]["bob"]}).status_code == 200
-    rh.script("scripts/ci/drift", expect=(2,))
-    assert "bob" in (rh.repo / "drift.md").read_text()
+    report(2)
+    report(2)  # the next night: the same issue, updated
+    (issue,) = [i for i in github.issues.values() if i["state"] == "open"]
+    assert "drift" in issue["labels"] and "bob" in issue["body"]
     with admin(rh) as c:
         assert c.post("/key/unblock", json={"key": state["keys"]["bob"]}).status_code == 200
-    rh.script("scripts/ci/drift", expect=(0,))
+    report(0)
+    assert [i["state"] for i in github.issues.values()] == ["closed"]
 
 
 # ---------------------------------------------------------------------------- expiry

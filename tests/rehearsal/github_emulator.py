@@ -1,0 +1,106 @@
+"""A small in-memory GitHub REST API, for the report jobs' scripts (scripts/ci/drift-issue, pr-comment).
+
+It keeps issues, labels and comments like GitHub does for the calls those scripts make, so the
+rehearsal can check what they leave behind (one drift issue, opened then closed; one plan comment,
+created then updated), not which calls they made. Requests without a token get 401.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+
+class GitHubEmulator:
+    def __init__(self) -> None:
+        self.issues: dict[int, dict] = {}
+        self.comments: dict[int, dict] = {}
+        self.labels: set[str] = set()
+        self._next = 1
+        self._lock = threading.Lock()
+        emulator = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def _send(self, status: int, body: object) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def _handle(self, method: str) -> None:
+                if not self.headers.get("Authorization", "").startswith("Bearer "):
+                    self._send(401, {"message": "Requires authentication"})
+                    return
+                url = urlsplit(self.path)
+                length = int(self.headers.get("Content-Length") or 0)
+                body = json.loads(self.rfile.read(length)) if length else {}
+                with emulator._lock:
+                    status, result = emulator.route(method, url.path, parse_qs(url.query), body)
+                self._send(status, result)
+
+            def do_GET(self) -> None:  # noqa: N802
+                self._handle("GET")
+
+            def do_POST(self) -> None:  # noqa: N802
+                self._handle("POST")
+
+            def do_PATCH(self) -> None:  # noqa: N802
+                self._handle("PATCH")
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+
+    def _id(self) -> int:
+        self._next += 1
+        return self._next
+
+    def route(self, method: str, path: str, query: dict, body: dict) -> tuple[int, object]:
+        m = re.fullmatch(r"/repos/[^/]+/[^/]+/(.*)", path)
+        rest = m.group(1) if m else ""
+        if method == "GET" and rest == "issues":
+            wanted = set(query.get("labels", [""])[0].split(",")) - {""}
+            state = query.get("state", ["open"])[0]
+            found = [i for i in sorted(self.issues.values(), key=lambda i: -i["number"])
+                     if (state == "all" or i["state"] == state) and wanted <= set(i["labels"])]
+            return 200, found[: int(query.get("per_page", ["30"])[0])]
+        if method == "POST" and rest == "labels":
+            if body["name"] in self.labels:
+                return 422, {"message": "Validation Failed", "errors": [{"code": "already_exists"}]}
+            self.labels.add(body["name"])
+            return 201, {"name": body["name"]}
+        if method == "POST" and rest == "issues":
+            number = self._id()
+            self.issues[number] = {"number": number, "title": body["title"], "body": body.get("body", ""),
+                                   "labels": body.get("labels", []), "state": "open"}
+            return 201, self.issues[number]
+        m = re.fullmatch(r"issues/(\d+)", rest)
+        if method == "PATCH" and m and int(m.group(1)) in self.issues:
+            self.issues[int(m.group(1))].update({k: v for k, v in body.items() if k in ("body", "state", "title")})
+            return 200, self.issues[int(m.group(1))]
+        m = re.fullmatch(r"issues/(\d+)/comments", rest)
+        if m:
+            issue = int(m.group(1))
+            if method == "POST":
+                cid = self._id()
+                self.comments[cid] = {"id": cid, "issue": issue, "body": body["body"], "user": {"type": "Bot"}}
+                return 201, self.comments[cid]
+            page, per_page = int(query.get("page", ["1"])[0]), int(query.get("per_page", ["30"])[0])
+            mine = [c for c in self.comments.values() if c["issue"] == issue]
+            return 200, mine[(page - 1) * per_page: page * per_page]
+        m = re.fullmatch(r"issues/comments/(\d+)", rest)
+        if method == "PATCH" and m and int(m.group(1)) in self.comments:
+            self.comments[int(m.group(1))]["body"] = body["body"]
+            return 200, self.comments[int(m.group(1))]
+        return 404, {"message": "Not Found"}
