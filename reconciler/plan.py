@@ -231,15 +231,6 @@ class KeyDelta(NamedTuple):
     retired: int  # retiring keys whose overlap window ended, deleted
 
 
-def _instant(text: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
-def _later(a: str | None, b: str) -> bool:
-    """Whether expiry `a` (None: never) is later than `b`, beyond the tolerance."""
-    return a is None or (_instant(a) - _instant(b)).total_seconds() > EXPIRY_TOLERANCE_S
-
-
 def _grant_fix(spec: KeySpec, k: LiveKey) -> dict[str, Any]:
     """What must change on a live key for it to grant exactly what `spec` grants (team, models, routes)."""
     fix: dict[str, Any] = {}
@@ -260,16 +251,16 @@ def _old(k: LiveKey) -> dict[str, Any]:
 def _retiring_steps(spec: KeySpec, inside: list[LiveKey],
                     past: list[LiveKey]) -> tuple[list[Step], list[tuple[str, Any, Any]]]:
     """Keys in their overlap window grant what the user's current key grants (their tier, model
-    routes only) and expire by the end of the window; keys past it are deleted."""
+    routes only) and keep an expiry; keys past it are deleted."""
     steps: list[Step] = []
     changes: list[tuple[str, Any, Any]] = []
     for k in inside:
         fix = _grant_fix(spec, k)
-        ends = rotation.end_of_day_utc(rotation.retire_after(k))
-        if spec.expires_at is not None and spec.expires_at < ends:
-            ends = spec.expires_at
-        if _later(k.expires, ends):
-            fix["expires_at"] = ends
+        # An expiry removed by hand is put back. A later one is not compared: LiteLLM stores "now + 1s"
+        # for an end already past, and the first run after the window deletes the key anyway.
+        if k.expires is None:
+            ends = rotation.end_of_day_utc(rotation.retire_after(k))
+            fix["expires_at"] = ends if spec.expires_at is None or ends < spec.expires_at else spec.expires_at
         if fix:
             steps.append(Step("key_update", {"key": k.token, **fix}))
             changes += [(f"retiring key.{name}", _old(k)[name], v) for name, v in fix.items() if name != "team_id"]
@@ -472,6 +463,13 @@ def _defer_scheduled(actions: list[Action], unscheduled, population: int, limits
     return deferred
 
 
+def _retiring_tokens(live: LiveState) -> set[str]:
+    """Keys in a scheduled rotation's overlap window, as the key store names them. They are part of
+    their user's one access: not counted as managed keys of their own by the safety limits."""
+    return {k.token for k in live.keys if k.owner_id and rotation.retire_after(k)
+            and k.token == live.retiring.get(k.owner_id) != live.secrets.get(k.owner_id)}
+
+
 def _revocations(active: dict[str, User], desired: DesiredState, live: LiveState) -> list[Action]:
     """Offboarding: every key of a user gatewayctl manages who is no longer (or no longer validly) in
     users/, whoever issued the key, and their tier-team memberships. The LiteLLM user stays, for
@@ -479,6 +477,7 @@ def _revocations(active: dict[str, User], desired: DesiredState, live: LiveState
     tier_teams = {t for t, team in live.teams.items() if team.managed and t.startswith(TEAM_PREFIX)}
     managed_ids = {uid for uid, lu in live.users.items() if lu.managed and lu.metadata.get("gitops_user_id") == uid}
     managed_ids |= {k.owner_id for k in live.keys if k.owner_id}
+    retiring = _retiring_tokens(live)
     actions = []
     for uid in sorted(managed_ids - set(active)):
         keys = sorted((k for k in live.keys if k.user_id == uid), key=lambda k: k.token)
@@ -498,7 +497,8 @@ def _revocations(active: dict[str, User], desired: DesiredState, live: LiveState
                               steps=steps, key_hashes=[k.token for k in keys],
                               # The user's managed keys (at least 1: their access); keys someone else made
                               # for them go along without counting.
-                              counts={"revocation": max(1, sum(1 for k in keys if k.owner_id == uid))}))
+                              counts={"revocation": max(1, sum(1 for k in keys
+                                                               if k.owner_id == uid and k.token not in retiring))}))
     return actions
 
 
@@ -550,7 +550,8 @@ def build_plan(desired: DesiredState, live: LiveState, *, today: dt.date, commit
                               schedule=False)
         return (rotation.only_rotations([action])[0] or [None])[0] if rotation_only and action else action
 
-    managed_keys = sum(1 for k in live.keys if k.owner_id)
+    retiring = _retiring_tokens(live)
+    managed_keys = sum(1 for k in live.keys if k.owner_id and k.token not in retiring)
     deferred = _defer_scheduled(actions, unscheduled, managed_keys, limits)
     if deferred:
         warnings.append(f"{deferred} user(s)' scheduled key rotation or retirement wait for a later run: this run "

@@ -35,7 +35,7 @@ SDKS = ("openai", "anthropic")
 
 
 @pytest.fixture(scope="module")
-def keys(gateway, moto_server, tmp_path_factory) -> dict[str, str]:
+def keys(gateway, moto_server, project_kms_key, tmp_path_factory) -> dict[str, str]:
     """One user per (sdk, tier, purpose), applied by gatewayctl; raw keys read back from moto."""
     import boto3
 
@@ -51,7 +51,7 @@ def keys(gateway, moto_server, tmp_path_factory) -> dict[str, str]:
     for name in names:
         write_user(ws, f"{name}-{run}", name.split("-")[1])
     aws = {"AWS_ENDPOINT_URL": moto_server, "AWS_REGION": "ap-south-1", "AWS_DEFAULT_REGION": "ap-south-1",
-           "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+           "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "GATEWAYCTL_KMS_KEY_ID": project_kms_key}
     import httpx
 
     with httpx.Client(base_url=gateway.base_url, headers={"Authorization": f"Bearer {gateway.master_key}"},

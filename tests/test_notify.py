@@ -97,6 +97,9 @@ def test_ready_rotated_revoked_each_once_and_never_with_the_key(gatewayctl, work
         assert last_audit(workspace)["notifications"]["skipped"] == 2
 
         due = (REAL_TODAY + dt.timedelta(days=90)).isoformat()
+        # Two due keys of two: the rotation limit (1 here) takes one a night; the other waits.
+        first = gatewayctl("rotate", "--confirm", "--today", due, env=env, check=True)
+        assert len(sink.mails) == 3 and "1 user(s)' scheduled key rotation or retirement wait" in first.stderr
         gatewayctl("rotate", "--confirm", "--today", due, env=env, check=True)
         rotated = [m for _, m in sink.mails[2:]]
         assert sorted(m["To"] for m in rotated) == ["nina@example.com", "noor@example.com"]

@@ -266,3 +266,16 @@ def test_window_end_is_inclusive_in_asia_kolkata(overlap):
     until = rotation.window_end(rotation.RotationPolicy(90, overlap), day)
     assert until == day + dt.timedelta(days=overlap)
     assert rotation.end_of_day_utc(until).endswith("T18:30:00+00:00")
+
+
+def test_a_retiring_key_is_part_of_its_users_access_for_the_limits():
+    """Offboarding a user inside their window deletes both keys but counts one revocation, and the
+    retiring keys do not inflate the managed-key count the limits are a fraction of."""
+    day = ISSUED + dt.timedelta(days=90)
+    live = issued(converged(user("ann"), user("ben")))
+    for uid in ("ann", "ben"):
+        live, _old = after_rotation(live, uid, day, day + dt.timedelta(days=7))
+    plan = plan_on(day + dt.timedelta(days=1), desired_rotating(user("ann")), live)
+    (revoke,) = plan.actions
+    assert revoke.target == "user:ben" and len(revoke.steps[0].args["keys"]) == 2
+    assert revoke.counts == {"revocation": 1} and plan.managed_key_count == 2 and plan.refused is None
