@@ -424,9 +424,9 @@ def test_pr_workflow_contract():
     doc = by_name("pr.yml")
     assert "pull_request" in doc["on"]
     text = "\n".join(job_text(j) for j in jobs(doc).values())
-    for needle in ('"${GATEWAYCTL}" validate --format "${fmt}" "${base[@]}"', 'scripts/ci/validate "origin/${GITHUB_BASE_REF}"',
-                   "make lint", "make test-offline", '"${GATEWAYCTL}" plan --format markdown',
-                   "scripts/ci/terraform-plan --read-only", "-lock=false"):
+    for needle in ('"${GATEWAYCTL}" validate --format "${fmt}" "${base[@]}"',
+                   'scripts/ci/validate "origin/${GITHUB_BASE_REF}"', "make lint", "make test-offline",
+                   '"${GATEWAYCTL}" plan --format markdown', "scripts/ci/terraform-plan --read-only", "-lock=false"):
         assert needle in text, f"pr.yml does not run `{needle}`"
     oidc = [j for j, job in jobs(doc).items() if (job.get("permissions") or {}).get("id-token") == "write"]
     assert sorted(oidc) == ["plan", "terraform-plan"], f"only the two plan jobs may request an OIDC token, got {oidc}"

@@ -64,10 +64,10 @@ from moto.core.responses import BaseResponse
 from moto.ec2.models.security_groups import SecurityGroupRule
 from moto.ecs.models import EC2ContainerServiceBackend
 from moto.ecs.responses import EC2ContainerServiceResponse
-from moto.kms.responses import KmsResponse
-from moto.rds.models import DBParameterGroup
 from moto.iam.access_control import IAMPolicyStatement, PermissionResult
 from moto.iam.policy_conditions import CONDITION_OPERATIONS
+from moto.kms.responses import KmsResponse
+from moto.rds.models import DBParameterGroup
 from moto.s3.models import FakeBucket
 
 # ------------------------------------------------------------------ tags for JSON-protocol services

@@ -85,7 +85,7 @@ class Rehearsal:
     def start_emulator(self) -> None:
         port = free_port()
         log = (self.logs / "aws-emulator.log").open("w")
-        self.emulator = subprocess.Popen(  # noqa: S603
+        self.emulator = subprocess.Popen(
             [sys.executable, str(Path(__file__).with_name("aws_emulator.py")), "--port", str(port)],
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         self.endpoint = f"http://127.0.0.1:{port}"
@@ -102,7 +102,7 @@ class Rehearsal:
 
     def aws(self, service: str):  # boto3 client against the emulator
         return boto3.client(service, region_name=REGION, endpoint_url=self.endpoint,
-                            aws_access_key_id="testing", aws_secret_access_key="testing")  # noqa: S106
+                            aws_access_key_id="testing", aws_secret_access_key="testing")
 
     def aws_env(self) -> dict[str, str]:
         return {"AWS_ENDPOINT_URL": self.endpoint, "AWS_ACCESS_KEY_ID": "testing",

@@ -15,7 +15,6 @@ import json
 import re
 import shutil
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 import yaml
@@ -221,5 +220,6 @@ def test_the_evaluator_catches_a_wide_trust(planned):
                            "Principal": {"Federated": planned["provider"]},
                            "Condition": {"StringLike": {f"{ISSUER}:sub": f"repo:{GITHUB_REPOSITORY}:*"}}}]}
     pr_job = next(j for j in JOBS if j.workflow == "pr.yml")
-    assert can_assume(wide, planned["provider"], token_claims(pr_job, Run("pull_request", "refs/pull/1/merge")))
-    assert not can_assume(wide, planned["provider"] + "x", token_claims(pr_job, Run("pull_request", "refs/pull/1/merge")))
+    claims = token_claims(pr_job, Run("pull_request", "refs/pull/1/merge"))
+    assert can_assume(wide, planned["provider"], claims)
+    assert not can_assume(wide, planned["provider"] + "x", claims)  # another provider's tokens
