@@ -27,6 +27,7 @@ from reconciler import membership_batch
 from reconciler.client import AdminClient, GatewayError
 from reconciler.keystore import KeyStore, key_hash, new_key
 from reconciler.plan import Action, Plan, Step
+from reconciler.rotation import RETIRING_HASH_ARG
 
 DEFAULT_CONCURRENCY = 4
 
@@ -104,8 +105,10 @@ class Executor:
     def _key_create(self, args: dict, result: ActionResult) -> None:
         raw = new_key()
         token = key_hash(raw)
+        args = dict(args)
+        retiring = args.pop(RETIRING_HASH_ARG, None)  # for the key store only
         # The secret exists before the key does: no live key is ever missing from the store.
-        self.store.put(args["user_id"], raw, key_alias=args["key_alias"], commit=self.commit)
+        self.store.put(args["user_id"], raw, key_alias=args["key_alias"], commit=self.commit, retiring_hash=retiring)
         try:
             self.client.post("/key/generate", {**self._with_duration(args), "key": raw})
         except GatewayError:

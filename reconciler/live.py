@@ -60,6 +60,7 @@ class LiveKey:
     managed: bool
     expires: str | None = None  # ISO 8601, UTC
     allowed_routes: tuple[str, ...] | None = None  # None: LiteLLM's default, every route the role allows
+    created_at: str | None = None  # ISO 8601, UTC: the age of keys minted before gitops_issued_on existed
 
     @property
     def owner_id(self) -> str | None:
@@ -104,6 +105,8 @@ class LiveState:
     keys: list[LiveKey] = field(default_factory=list)
     secrets: dict[str, str | None] = field(default_factory=dict)  # user id -> key hash tag
     memberships: dict[str, dict[str, LiveMembership]] = field(default_factory=dict)  # team id -> user id -> row
+    # user id -> hash of the key in its overlap window after a scheduled rotation (reconciler.rotation)
+    retiring: dict[str, str] = field(default_factory=dict)
     _keys_by_user: dict[str, list[LiveKey]] | None = field(default=None, repr=False, compare=False)
     _indexed_count: int = field(default=-1, repr=False, compare=False)
 
@@ -131,6 +134,7 @@ class LiveState:
             "secrets": self.secrets,
             "member_budgets": {t: {u: m.limits() for u, m in sorted(ms.items()) if m.custom}
                                for t, ms in sorted(self.memberships.items())},
+            "retiring": self.retiring,
         }
         return "sha256:" + hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
 
@@ -196,7 +200,9 @@ def read_live(client: AdminClient, key_store=None, *, services: tuple[str, ...] 
             token=k["token"], alias=k.get("key_alias"), user_id=k.get("user_id"), team_id=k.get("team_id"),
             models=tuple(k.get("models") or ()), blocked=bool(k.get("blocked")),
             metadata=k.get("metadata") or {}, managed=is_managed(k), expires=k.get("expires"),
-            allowed_routes=None if k.get("allowed_routes") is None else tuple(k["allowed_routes"])))
+            allowed_routes=None if k.get("allowed_routes") is None else tuple(k["allowed_routes"]),
+            created_at=k.get("created_at")))
     if key_store is not None:
         state.secrets = key_store.inventory(services)
+        state.retiring = dict(getattr(key_store, "retiring", {}))  # filled by the same listing
     return state

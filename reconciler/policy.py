@@ -30,6 +30,8 @@ class Tier:
     models: tuple[str, ...]
     max_exception_usd: Decimal | None = None  # cap on a user's budget_exception.extra_usd; None: not allowed
     max_request_usd: Decimal | None = None  # stated overshoot bound: the most one request can cost
+    key_max_age_days: int | None = None  # scheduled rotation (reconciler/rotation.py); None: never
+    key_rotation_overlap_days: int = 7  # how long the previous key keeps working after a rotation
 
     @property
     def team_id(self) -> str:

@@ -10,7 +10,7 @@ from reconciler import commitment
 from reconciler.plan import Action, Plan
 
 SYMBOL = {"create": "+", "create-tier": "+", "adopt": "&", "update": "~", "update-tier": "~", "move": ">",
-          "rotate": "@", "revoke": "-", "prune": "x", "report": "!"}
+          "rotate": "@", "retire": "-", "revoke": "-", "prune": "x", "report": "!"}
 COMMENT_MARKER = "<!-- gatewayctl-plan -->"
 OUT_OF_BAND_TITLE = "Access outside git"
 OUT_OF_BAND_NOTE = ("not changed by this apply: prunes need `--prune-unmanaged`, reports need a person")

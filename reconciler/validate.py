@@ -186,8 +186,15 @@ def check(root: Path, *, today: dt.date | None = None, allow_expired: bool = Fal
                             f"({models[alias].bedrock_model_id}: whole context in, maximum output out, at the "
                             "pinned LiteLLM's prices); the stated overshoot bound would not hold",
                             "tiers/request-bound"))
+                max_age, overlap = spec.get("key_max_age_days"), spec.get("key_rotation_overlap_days", 7)
+                if max_age is not None and overlap >= max_age:
+                    diags.append(tiers_doc.diag(("tiers", key, "key_rotation_overlap_days"),
+                                                f"overlap {overlap} days must be shorter than key_max_age_days "
+                                                f"({max_age}), or a user would always hold two keys",
+                                                "tiers/rotation-overlap"))
                 tiers[key] = Tier(key, spec["display_name"], budget, spec["rpm_limit"], tuple(spec["models"]),
-                                  max_exception_usd=cap, max_request_usd=bound)
+                                  max_exception_usd=cap, max_request_usd=bound, key_max_age_days=max_age,
+                                  key_rotation_overlap_days=overlap)
 
     users: dict[str, User] = {}
     first_email: dict[str, str] = {}
