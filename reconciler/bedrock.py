@@ -11,6 +11,7 @@ import functools
 import importlib.util
 import json
 import re
+from decimal import Decimal
 from pathlib import Path
 
 # IDs someone has asked for that must be refused with a reason (docs/adr/0001-bedrock-model-ids.md).
@@ -59,16 +60,32 @@ def _registry_path() -> Path | None:
 
 
 @functools.cache
-def registry() -> frozenset[str]:
-    """Bedrock IDs known to the installed litellm; empty if litellm is missing."""
+def _entries() -> dict:
     path = _registry_path()
     if path is None or not path.is_file():
-        return frozenset()
-    data = json.loads(path.read_text(encoding="utf-8"))
+        return {}
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+@functools.cache
+def registry() -> frozenset[str]:
+    """Bedrock IDs known to the installed litellm; empty if litellm is missing."""
     return frozenset(
-        k for k, v in data.items()
+        k for k, v in _entries().items()
         if isinstance(v, dict) and str(v.get("litellm_provider", "")).startswith("bedrock") and "/" not in k
     )
+
+
+def worst_request_usd(model_id: str) -> Decimal | None:
+    """The most one request can cost at the pinned litellm's prices: the model's whole context window
+    in and its maximum output out (what LiteLLM's budget reservation can be asked to reserve)."""
+    v = _entries().get(model_id)
+    if not isinstance(v, dict) or not v.get("max_input_tokens") or not v.get("max_output_tokens"):
+        return None
+    rate_in = Decimal(str(v.get("input_cost_per_token") or 0))
+    rate_out = max(Decimal(str(v.get("output_cost_per_token") or 0)),
+                   Decimal(str(v.get("output_cost_per_reasoning_token") or 0)))
+    return int(v["max_input_tokens"]) * rate_in + int(v["max_output_tokens"]) * rate_out
 
 
 def problems(model_id: str, region: str) -> list[str]:

@@ -31,7 +31,7 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--root", type=Path, default=Path("."),
                    help="repository root holding users/, policies/, schemas/ (default: .)")
     p.add_argument("--today", type=_date, default=None, metavar="YYYY-MM-DD",
-                   help="date used for expiry checks (default: today, UTC)")
+                   help="the date gatewayctl runs as: user expiry and key age for rotation (default: today, UTC)")
 
 
 def cmd_validate(args: argparse.Namespace) -> int:

@@ -142,20 +142,22 @@ class AdminClient:
         time.sleep(min(self.max_backoff, delay) * (1 + random.random() * 0.25))  # noqa: S311
 
     def request(self, method: str, path: str, *, params: dict | None = None, json: Any = None,
-                idempotent: bool | None = None) -> Any:
-        """Send one request; returns parsed JSON. Raises GatewayError when it finally fails."""
+                idempotent: bool | None = None, retries: int | None = None) -> Any:
+        """Send one request; returns parsed JSON. Raises GatewayError when it finally fails.
+        `retries` overrides the client's count for this call (a caller with a better fallback)."""
         if idempotent is None:
             idempotent = method == "GET"
+        max_retries = self.retries if retries is None else retries
         attempt = 0
         while True:
             self.stats.count(method, path)
             try:
                 response = self._http.request(method, path, params=params, json=json)
             except (httpx.ConnectError, httpx.ConnectTimeout) as exc:  # never reached the server: safe to retry
-                if attempt >= self.retries:
+                if attempt >= max_retries:
                     raise GatewayError(method, path, 0, f"cannot connect: {exc}") from None
             except httpx.TransportError as exc:
-                if not idempotent or attempt >= self.retries:
+                if not idempotent or attempt >= max_retries:
                     raise GatewayError(method, path, 0, f"{type(exc).__name__}: {exc}") from None
             else:
                 if response.status_code < 400:
@@ -166,7 +168,7 @@ class AdminClient:
                 # 429 and 5xx are retried for every call: LiteLLM answers 429 before doing anything and
                 # rolls its transaction back before a 5xx. A write that did land behind a 5xx (a load
                 # balancer's 502) comes back on retry as "already exists", which the caller checks.
-                if response.status_code not in RETRY_STATUSES or attempt >= self.retries:
+                if response.status_code not in RETRY_STATUSES or attempt >= max_retries:
                     raise GatewayError(method, path, response.status_code, _detail(response))
                 self.stats.retried()
                 self._sleep(attempt, _retry_after(response))
@@ -179,8 +181,8 @@ class AdminClient:
     def get(self, path: str, **params) -> Any:
         return self.request("GET", path, params=params or None)
 
-    def post(self, path: str, body: dict, *, idempotent: bool = False) -> Any:
-        return self.request("POST", path, json=body, idempotent=idempotent)
+    def post(self, path: str, body: dict, *, idempotent: bool = False, retries: int | None = None) -> Any:
+        return self.request("POST", path, json=body, idempotent=idempotent, retries=retries)
 
     def pages(self, path: str, items_key: str, *, size_param: str, page_size: int = PAGE_SIZE,
               **params) -> Iterator[dict]:

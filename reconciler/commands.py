@@ -116,9 +116,16 @@ def make_plan(args, client, store):
         max_total_fraction=args.max_total_fraction, allow_mass_revocation=args.allow_mass_revocation,
         allow_mass_rotation=args.allow_mass_rotation, allow_mass_move=args.allow_mass_move,
         allow_mass_prune=args.allow_mass_prune, allow_mass_change=args.allow_mass_change)
-    return plan_mod.build_plan(desired, live, today=_today(args), commit=git_commit(args.root),
+    # `gatewayctl rotate`: key rotations only, the rest waits for the deploy job.
+    plan = plan_mod.build_plan(desired, live, today=_today(args), commit=git_commit(args.root),
                                rotate=frozenset(args.rotate), limits=limits, adopt=getattr(args, "adopt", False),
-                               plan_viewer=args.plan_viewer, prune_unmanaged=getattr(args, "prune_unmanaged", False))
+                               plan_viewer=args.plan_viewer, prune_unmanaged=getattr(args, "prune_unmanaged", False),
+                               rotation_only=getattr(args, "rotation_only", False))
+    untagged = getattr(store, "missing_owner_tag", ())
+    if untagged:
+        plan.warnings.append(f"{len(set(untagged))} key secret(s) lack the {keystore.OWNER_TAG} tag that lets their "
+                             "owner read them; apply --confirm adds it")
+    return plan
 
 
 def _fail(message: str) -> int:
@@ -188,6 +195,10 @@ def cmd_apply(args) -> int:
 
     started = time.monotonic()
     try:
+        channel = _notify_channel(args)
+    except ValueError as exc:
+        return _fail(str(exc))
+    try:
         state_dir = args.root / ".gatewayctl"
         journal = state_dir / "apply-journal.jsonl"
         with apply_lock(state_dir / "apply.lock", args.wait_lock), _client(args) as client:
@@ -222,14 +233,25 @@ def cmd_apply(args) -> int:
             else:
                 print(f"applying {len(plan.actions)} action(s) to {client._http.base_url} "
                       f"(keys to {store.describe()})", file=sys.stderr)
+                for warning in plan.warnings:
+                    print(f"! {warning}", file=sys.stderr)
                 executor = Executor(client, store, commit=plan.git_commit, journal=journal)
-                results = executor.execute(plan, args.concurrency or DEFAULT_CONCURRENCY)
+                executing = time.monotonic()
+                results = executor.execute(plan, args.concurrency or DEFAULT_CONCURRENCY, args.member_batch)
+                executed_s = round(time.monotonic() - executing, 3)
+            writes = client.stats.writes
+            record_extra: dict = {}
+            _after_apply(args, client, store, record_extra, channel)
             record = audit_record(plan, results, live_digest_before=fresh.live_digest, dry_run=False,
                                   started=started)
-            record["gateway_writes"] = client.stats.writes
+            record["gateway_writes"] = writes
             record["overrides"] = plan.overrides
             if plan.out_of_band:
                 record["out_of_band_left"] = [f"{a.kind} {a.target}" for a in plan.out_of_band]
+            if plan.actions:
+                record["execute_s"] = executed_s  # the apply itself, without reading live state
+                record["phases_s"] = executor.phase_s
+            record.update(record_extra)
             if interrupted:
                 record["interrupted_run"] = interrupted
             append_jsonl(args.audit_log if args.audit_log.is_absolute() else args.root / args.audit_log, record)
@@ -243,12 +265,46 @@ def cmd_apply(args) -> int:
               + ", ".join(f"{a.kind} {report.plain(a.target)}" for a in plan.out_of_band[:10])
               + ("" if args.prune_unmanaged else "; prunes need --prune-unmanaged"), file=sys.stderr)
     failed = [r for r in results if r.status != "ok"]
-    print(f"Apply: {len(results) - len(failed)} ok, {len(failed)} failed, {client.stats.writes} write(s). "
+    print(f"Apply: {len(results) - len(failed)} ok, {len(failed)} failed, {writes} write(s). "
           f"Audit: {args.audit_log}", file=sys.stderr)
     if failed:
         print("re-run `gatewayctl apply --confirm` to converge", file=sys.stderr)
         return EXIT_ERROR
     return EXIT_OK
+
+
+def _notify_channel(args):
+    """The notification channel for this run, checked before anything is changed."""
+    from reconciler import notify
+
+    channel = notify.channel_from_args(args)
+    if channel is not None and args.key_store != "secretsmanager":
+        raise ValueError("notifications keep their ledger on the key secrets: use --key-store secretsmanager")
+    return channel
+
+
+def _after_apply(args, client, store, record: dict, channel) -> None:
+    """Housekeeping once the plan is applied; none of it can fail the apply. Owner tags go on key
+    secrets that predate them (employee self-service reads by that tag), then key notices."""
+    missing = sorted(set(getattr(store, "missing_owner_tag", ())))
+    if missing:
+        try:
+            store.tag_owners(missing)
+            record["owner_tags_added"] = missing
+            print(f"tagged {len(missing)} key secret(s) with their owner for self-service", file=sys.stderr)
+        except Exception as exc:  # noqa: BLE001 - reported; the next apply tries again
+            print(f"warning: could not tag key secrets with their owner: {exc}", file=sys.stderr)
+    if channel is None:
+        return
+    from reconciler import notices
+
+    outcome = notices.after_apply(channel, root=args.root, client=client, store=store,
+                                  secret_prefix=args.secret_prefix, today=_today(args), guide_url=args.guide_url)
+    record["notifications"] = outcome.to_json()
+    for line in outcome.failed:
+        print(f"warning: notification not delivered, retried next run: {line}", file=sys.stderr)
+    print(f"notifications via {outcome.channel}: {len(outcome.sent)} sent, {outcome.skipped} already sent, "
+          f"{len(outcome.failed)} failed", file=sys.stderr)
 
 
 def cmd_import(args) -> int:
@@ -265,6 +321,20 @@ def cmd_import(args) -> int:
     print(f"{len(written)} file(s) written; review owner, cost_center and justification before committing",
           file=sys.stderr)
     return EXIT_OK
+
+
+def _run_args(p: argparse.ArgumentParser) -> None:
+    """What every command that writes to the gateway takes (apply, rotate)."""
+    from reconciler import notify
+
+    p.add_argument("--concurrency", type=int, default=None, help="users applied in parallel (default 4)")
+    p.add_argument("--member-batch", type=int, default=100, metavar="N",
+                   help="users added to a tier per /team/member_add call (default 100; 1 = one call per user)")
+    p.add_argument("--audit-log", type=Path, default=Path("gatewayctl-audit.jsonl"),
+                   help="append the audit record here (default gatewayctl-audit.jsonl)")
+    p.add_argument("--wait-lock", type=float, default=0.0, metavar="SECONDS",
+                   help="wait this long for another apply to finish instead of refusing (default 0)")
+    notify.add_arguments(p)
 
 
 def register(sub, common) -> None:
@@ -290,12 +360,24 @@ def register(sub, common) -> None:
     p.add_argument("plan_file", nargs="?", type=Path, metavar="PLAN", help="plan JSON from `plan --out`")
     p.add_argument("--confirm", action="store_true", help="really apply")
     _adopt_arg(p)
-    p.add_argument("--concurrency", type=int, default=None, help="users applied in parallel (default 4)")
-    p.add_argument("--audit-log", type=Path, default=Path("gatewayctl-audit.jsonl"),
-                   help="append the audit record here (default gatewayctl-audit.jsonl)")
-    p.add_argument("--wait-lock", type=float, default=0.0, metavar="SECONDS",
-                   help="wait this long for another apply to finish instead of refusing (default 0)")
+    _run_args(p)
     p.set_defaults(func=cmd_apply)
+
+    p = sub.add_parser("rotate", help="nightly job: rotate keys past their tier's key_max_age_days (dry run "
+                       "without --confirm)",
+                       description="Apply only key rotations: keys older than their tier's key_max_age_days get a "
+                       "successor (the old key keeps working for key_rotation_overlap_days, then LiteLLM refuses "
+                       "it), keys whose overlap window ended are deleted, and a key missing from the key store is "
+                       "replaced. Every other difference is left for `gatewayctl apply` (the deploy job). Takes the "
+                       "same lock and writes the same audit record as apply. Rotations and deletions of retired keys "
+                       "count toward the rotation and total safety limits; scheduled ones beyond them wait for the "
+                       "next runs instead of refusing the run.")
+    common(p)
+    _gateway_args(p)
+    _limits_args(p)
+    p.add_argument("--confirm", action="store_true", help="really rotate")
+    _run_args(p)
+    p.set_defaults(func=cmd_apply, rotation_only=True, plan_file=None, adopt=False, prune_unmanaged=False)
 
     p = sub.add_parser("drift", help="report-only plan for nightly jobs: exit 0 in sync, 2 drift, 1 error")
     common(p)
@@ -311,8 +393,13 @@ def register(sub, common) -> None:
     p.add_argument("--overwrite", action="store_true", help="replace existing users/<id>.yaml files")
     p.set_defaults(func=cmd_import)
 
+    from reconciler import selfservice
+
+    selfservice.register(sub, common)
+
     try:
-        from reconciler import history
+        from reconciler import chargeback, history
     except ImportError:
         return
     history.register(sub, common)
+    chargeback.register(sub, common)

@@ -24,7 +24,20 @@ DEFAULT_PREFIX = "llm-gateway/users/"
 # user read "their own" secret under the prefix can ever reach them.
 DEFAULT_SERVICE_PREFIX = "llm-gateway/service/"
 HASH_TAG = "gatewayctl:key-sha256"
+# The hash of the user's previous key while it keeps working after a scheduled rotation
+# (reconciler.rotation); "none" otherwise. Only the key with this hash counts as retiring.
+RETIRING_TAG = "gatewayctl:retiring-key-sha256"
+NO_RETIRING = "none"
+RETIRING_FIELD = "retiring_key_sha256"  # the same, in a FileStore (demo) file
 KMS_KEY_ENV = "GATEWAYCTL_KMS_KEY_ID"
+# Whose key this is. The employee self-service policy (terraform/modules/employee-key-access) lets a
+# principal read a secret only when this tag equals its own `gitops_user_id` session tag.
+OWNER_TAG = "gitops_user_id"
+SERVICE_PREFIX = "gatewayctl-"  # reserved ids of gatewayctl's own service accounts: never employee-readable
+
+
+def owner_tags(user_id: str) -> list[dict[str, str]]:
+    return [] if user_id.startswith(SERVICE_PREFIX) else [{"Key": OWNER_TAG, "Value": user_id}]
 
 
 def new_key() -> str:
@@ -37,8 +50,10 @@ def key_hash(raw: str) -> str:
 
 
 class KeyStore(Protocol):
-    def inventory(self, services: Iterable[str] = ()) -> dict[str, str | None]: ...  # id -> key hash
-    def put(self, user_id: str, raw_key: str, *, key_alias: str, commit: str) -> None: ...
+    # id -> key hash; also fills `retiring` (id -> retiring key's hash) from the same listing
+    def inventory(self, services: Iterable[str] = ()) -> dict[str, str | None]: ...
+    def put(self, user_id: str, raw_key: str, *, key_alias: str, commit: str,
+            retiring_hash: str | None = None) -> None: ...
     def describe(self) -> str: ...
 
 
@@ -61,6 +76,8 @@ class SecretsManagerStore:
         self._sm = boto3.client("secretsmanager", config=Config(
             retries={"max_attempts": 8, "mode": "adaptive"}, connect_timeout=5, read_timeout=20))
         self.calls = 0
+        self.missing_owner_tag: list[str] = []  # user ids whose secret predates OWNER_TAG (seen by inventory)
+        self.retiring: dict[str, str] = {}  # user id -> RETIRING_TAG (seen by inventory)
 
     def describe(self) -> str:
         return f"AWS Secrets Manager ({self.prefix}<user id>)"
@@ -80,6 +97,7 @@ class SecretsManagerStore:
         from botocore.exceptions import ClientError
 
         out: dict[str, str | None] = {}
+        self.retiring = {}
         kwargs = {"Filters": [{"Key": "name", "Values": [self.prefix]}], "MaxResults": 100}
         while True:
             self.calls += 1
@@ -88,7 +106,12 @@ class SecretsManagerStore:
                 if not s["Name"].startswith(self.prefix):
                     continue
                 tags = {t["Key"]: t["Value"] for t in s.get("Tags", [])}
-                out[s["Name"][len(self.prefix):]] = tags.get(HASH_TAG)
+                user_id = s["Name"][len(self.prefix):]
+                out[user_id] = tags.get(HASH_TAG)
+                if tags.get(RETIRING_TAG, NO_RETIRING) != NO_RETIRING:
+                    self.retiring[user_id] = tags[RETIRING_TAG]
+                if self.owner_tags(user_id) and tags.get(OWNER_TAG) != user_id:
+                    self.missing_owner_tag.append(user_id)
             if not page.get("NextToken"):
                 break
             kwargs["NextToken"] = page["NextToken"]
@@ -106,15 +129,30 @@ class SecretsManagerStore:
             out[sid] = {t["Key"]: t["Value"] for t in desc.get("Tags", [])}.get(HASH_TAG)
         return out
 
-    def put(self, user_id: str, raw_key: str, *, key_alias: str, commit: str) -> None:
+    def owner_tags(self, user_id: str) -> list[dict[str, str]]:
+        """The owner tag of a user's secret; none on a service account's (reserved id or service prefix)."""
+        return [] if user_id in self.service_ids else owner_tags(user_id)
+
+    def tag_owners(self, user_ids: list[str]) -> None:
+        """Add OWNER_TAG to secrets written before it existed, so their owners can read them."""
+        for user_id in user_ids:
+            tags = self.owner_tags(user_id)
+            if tags:
+                self.calls += 1
+                self._sm.tag_resource(SecretId=self.name(user_id), Tags=tags)
+
+    def put(self, user_id: str, raw_key: str, *, key_alias: str, commit: str,
+            retiring_hash: str | None = None) -> None:
         from botocore.exceptions import ClientError
 
         problem = self.write_problem()
         if problem:
             raise ValueError(problem)
         value = json.dumps({"api_key": raw_key, "user_id": user_id, "key_alias": key_alias})
-        tags = [{"Key": HASH_TAG, "Value": key_hash(raw_key)}, {"Key": "managed-by", "Value": MANAGED_BY},
-                {"Key": "user-id", "Value": user_id}, {"Key": "git-commit", "Value": commit[:40] or "unknown"}]
+        retiring = {"Key": RETIRING_TAG, "Value": retiring_hash or NO_RETIRING}
+        tags = [{"Key": HASH_TAG, "Value": key_hash(raw_key)}, retiring, {"Key": "managed-by", "Value": MANAGED_BY},
+                {"Key": "user-id", "Value": user_id}, {"Key": "git-commit", "Value": commit[:40] or "unknown"},
+                *self.owner_tags(user_id)]
         name = self.name(user_id)
         self.calls += 1
         try:
@@ -125,9 +163,10 @@ class SecretsManagerStore:
             if exc.response["Error"]["Code"] != "ResourceExistsException":
                 raise
         # Existing secret: mark the hash tag stale first, so a crash between the new value and the new
-        # tag reads as "mismatch" (repaired next run), never as "in sync" with the old hash.
+        # tag reads as "mismatch" (repaired next run), never as "in sync" with the old hash. The
+        # retiring key's hash goes in the same call, so that key keeps its window through such a crash.
         self.calls += 3
-        self._sm.tag_resource(SecretId=name, Tags=[{"Key": HASH_TAG, "Value": "pending"}])
+        self._sm.tag_resource(SecretId=name, Tags=[{"Key": HASH_TAG, "Value": "pending"}, retiring])
         # UpdateSecret (not PutSecretValue) also moves a secret made before with another key to ours.
         self._sm.update_secret(SecretId=name, SecretString=value, KmsKeyId=self.kms_key_id)
         self._sm.tag_resource(SecretId=name, Tags=tags)
@@ -139,6 +178,7 @@ class FileStore:
 
     def __init__(self, directory: Path):
         self.dir = directory
+        self.retiring: dict[str, str] = {}  # user id -> retiring key's hash (seen by inventory)
 
     def describe(self) -> str:
         return f"files in {self.dir}/ (mode 0600)"
@@ -148,20 +188,29 @@ class FileStore:
 
     def inventory(self, services: Iterable[str] = ()) -> dict[str, str | None]:
         out: dict[str, str | None] = {}
+        self.retiring = {}
         for path in sorted(self.dir.glob("*.json")) if self.dir.is_dir() else []:
             try:
-                out[path.stem] = key_hash(json.loads(path.read_text())["api_key"])
-            except (ValueError, KeyError, OSError):
+                doc = json.loads(path.read_text())
+                out[path.stem] = key_hash(doc["api_key"])
+            except (ValueError, KeyError, TypeError, OSError):
                 out[path.stem] = None
+                continue
+            if isinstance(doc.get(RETIRING_FIELD), str):
+                self.retiring[path.stem] = doc[RETIRING_FIELD]
         return out
 
-    def put(self, user_id: str, raw_key: str, *, key_alias: str, commit: str) -> None:
+    def put(self, user_id: str, raw_key: str, *, key_alias: str, commit: str,
+            retiring_hash: str | None = None) -> None:
         self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         target = self.dir / f"{user_id}.json"
         tmp = target.with_suffix(".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as fh:
-            json.dump({"api_key": raw_key, "user_id": user_id, "key_alias": key_alias}, fh)
+            doc = {"api_key": raw_key, "user_id": user_id, "key_alias": key_alias}
+            if retiring_hash:
+                doc[RETIRING_FIELD] = retiring_hash
+            json.dump(doc, fh)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, target)

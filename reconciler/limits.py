@@ -2,7 +2,8 @@
 
 Every change that takes access away or replaces a key counts, by kind:
   revocation  a key (or, without keys, the team membership) of a user who left users/ or expired
-  rotation    a key replaced by a new one (asked for, or because its secret is missing or differs)
+  rotation    a key replaced by a new one (asked for, due by the tier's key_max_age_days, or because its
+              secret is missing or differs), or a retired key deleted after its overlap window
   move        a user moved to another tier (the old team membership and its spend row go)
   prune       a key or team membership that gatewayctl did not issue, or a duplicate of a user's key
 and all of them together count toward a total.
@@ -11,7 +12,9 @@ The rule, per kind: at most min(max_<kind>, max(1, floor(fraction x managed keys
 total: at most min(max_changes, max(1, floor(total_fraction x managed keys))). So one change of
 each kind is always allowed (one user may leave a gateway of one user), and the defaults allow
 25% per kind and 50% in total. A run over any limit is refused as a whole (exit 3); each limit is
-lifted only by its own flag (--allow-mass-<kind>, --allow-mass-change for the total).
+lifted only by its own flag (--allow-mass-<kind>, --allow-mass-change for the total). Scheduled
+rotations and retirements are the exception: they are not urgent, so the ones beyond a limit wait
+for the next run instead (plan._defer_scheduled).
 """
 
 from __future__ import annotations

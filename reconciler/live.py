@@ -1,12 +1,15 @@
 """The live state: what LiteLLM (and the key store) hold now, read with the fewest calls.
 
 Teams: one /v2/team/list page per 100 teams. Tier budgets: one /budget/list call.
+Tier memberships (each member's spend this budget window and any per-member budget row): one
+/team/info call per managed tier, with `key_limit=1` so the team's keys are not listed.
 Users: /user/list, 100 per call. Keys: /key/list with full objects, 100 per call.
 Key secrets: one key-store listing (Secrets Manager ListSecrets, 100 per call).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -14,7 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from reconciler.client import AdminClient
-from reconciler.policy import MANAGED_BY
+from reconciler.policy import MANAGED_BY, TEAM_PREFIX
 
 
 def is_managed(obj: dict) -> bool:
@@ -30,6 +33,7 @@ class LiveTeam:
     member_rpm: int | None
     member_budget_duration: str | None
     managed: bool
+    member_budget_reset_at: str | None = None  # end of the current budget window (ISO 8601, UTC)
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,7 @@ class LiveKey:
     managed: bool
     expires: str | None = None  # ISO 8601, UTC
     allowed_routes: tuple[str, ...] | None = None  # None: LiteLLM's default, every route the role allows
+    created_at: str | None = None  # ISO 8601, UTC: the age of keys minted before gitops_issued_on existed
 
     @property
     def owner_id(self) -> str | None:
@@ -68,12 +73,40 @@ class LiveKey:
         return uid if self.managed and uid and uid == self.user_id else None
 
 
+@dataclass(frozen=True)
+class LiveMembership:
+    """One user's membership of one tier team. `custom` is True when the membership has its own
+    budget row (a per-member override, a budget exception or a carried-over spend) instead of the
+    tier's shared default row; its limits are then the fields below."""
+
+    user_id: str
+    team_id: str
+    spend: Decimal  # this budget window (month); not part of the digest
+    custom: bool
+    max_budget: Decimal | None = None
+    rpm_limit: int | None = None
+    budget_duration: str | None = None
+    temp_budget_increase: Decimal | None = None
+    temp_budget_expiry: str | None = None  # ISO 8601, UTC
+
+    def limits(self) -> dict:
+        """The per-member budget row as gatewayctl compares it (money as strings of cents)."""
+        if not self.custom:
+            return {}
+        return {"max_budget": _money(self.max_budget), "rpm_limit": self.rpm_limit,
+                "temp_budget_increase": _money(self.temp_budget_increase),
+                "temp_budget_expiry": self.temp_budget_expiry if self.temp_budget_increase is not None else None}
+
+
 @dataclass
 class LiveState:
     teams: dict[str, LiveTeam] = field(default_factory=dict)
     users: dict[str, LiveUser] = field(default_factory=dict)
     keys: list[LiveKey] = field(default_factory=list)
     secrets: dict[str, str | None] = field(default_factory=dict)  # user id -> key hash tag
+    memberships: dict[str, dict[str, LiveMembership]] = field(default_factory=dict)  # team id -> user id -> row
+    # user id -> hash of the key in its overlap window after a scheduled rotation (reconciler.rotation)
+    retiring: dict[str, str] = field(default_factory=dict)
     _keys_by_user: dict[str, list[LiveKey]] | None = field(default=None, repr=False, compare=False)
     _indexed_count: int = field(default=-1, repr=False, compare=False)
 
@@ -89,6 +122,9 @@ class LiveState:
             self._keys_by_user, self._indexed_count = index, len(self.keys)
         return list(self._keys_by_user.get(user_id, ()))
 
+    def membership(self, team_id: str, user_id: str) -> LiveMembership | None:
+        return self.memberships.get(team_id, {}).get(user_id)
+
     def digest(self) -> str:
         """A hash of everything the reconciler owns or reads, excluding spend and timestamps."""
         body = {
@@ -96,12 +132,46 @@ class LiveState:
             "users": sorted([u.__dict__ for u in self.users.values()], key=lambda u: u["user_id"]),
             "keys": sorted([k.__dict__ for k in self.keys], key=lambda k: k["token"]),
             "secrets": self.secrets,
+            "member_budgets": {t: {u: m.limits() for u, m in sorted(ms.items()) if m.custom}
+                               for t, ms in sorted(self.memberships.items())},
+            "retiring": self.retiring,
         }
         return "sha256:" + hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def _dec(value: Any) -> Decimal | None:
     return None if value is None else Decimal(str(value)).quantize(Decimal("0.01"))
+
+
+def _money(value: Decimal | None) -> str | None:
+    return None if value is None else f"{value:.2f}"
+
+
+def _utc_iso(value: Any) -> str | None:
+    if not value:
+        return None
+    parsed = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.UTC)
+    return parsed.astimezone(dt.UTC).isoformat(timespec="seconds")
+
+
+def read_memberships(client: AdminClient, team_id: str) -> dict[str, LiveMembership]:
+    """Every membership of one team, with its spend and budget row (one /team/info call)."""
+    info = client.get("/team/info", team_id=team_id, key_limit=1)
+    out = {}
+    for m in info.get("team_memberships") or []:
+        row = m.get("litellm_budget_table") or {}
+        custom = m.get("budget_source") == "custom" or (
+            bool(m.get("budget_id")) and m.get("budget_source") not in ("team_default", "none"))
+        out[m["user_id"]] = LiveMembership(
+            user_id=m["user_id"], team_id=team_id, spend=Decimal(str(m.get("spend") or 0)), custom=custom,
+            max_budget=_dec(row.get("max_budget")) if custom else None,
+            rpm_limit=row.get("rpm_limit") if custom else None,
+            budget_duration=row.get("budget_duration") if custom else None,
+            temp_budget_increase=_dec(row.get("temp_budget_increase")) if custom else None,
+            temp_budget_expiry=_utc_iso(row.get("temp_budget_expiry")) if custom else None)
+    return out
 
 
 def read_live(client: AdminClient, key_store=None, *, services: tuple[str, ...] = ()) -> LiveState:
@@ -113,8 +183,14 @@ def read_live(client: AdminClient, key_store=None, *, services: tuple[str, ...] 
         state.teams[t["team_id"]] = LiveTeam(
             team_id=t["team_id"], alias=t.get("team_alias"), models=tuple(t.get("models") or ()),
             member_budget=_dec(budget.get("max_budget")), member_rpm=budget.get("rpm_limit"),
-            member_budget_duration=budget.get("budget_duration"), managed=is_managed(t))
-    for u in client.pages("/user/list", "users", size_param="page_size"):
+            member_budget_duration=budget.get("budget_duration"), managed=is_managed(t),
+            member_budget_reset_at=_utc_iso(budget.get("budget_reset_at")))
+    for team_id, team in state.teams.items():
+        if team.managed and team_id.startswith(TEAM_PREFIX):
+            state.memberships[team_id] = read_memberships(client, team_id)
+    # /user/list orders by created_at alone by default: users created in the same millisecond (apply
+    # runs in parallel) swap places between OFFSET pages, so one is listed twice and another never.
+    for u in client.pages("/user/list", "users", size_param="page_size", sort_by="user_id", sort_order="asc"):
         state.users[u["user_id"]] = LiveUser(
             user_id=u["user_id"], email=u.get("user_email"), alias=u.get("user_alias"),
             models=tuple(u.get("models") or ()), teams=tuple(sorted(u.get("teams") or ())),
@@ -124,7 +200,9 @@ def read_live(client: AdminClient, key_store=None, *, services: tuple[str, ...] 
             token=k["token"], alias=k.get("key_alias"), user_id=k.get("user_id"), team_id=k.get("team_id"),
             models=tuple(k.get("models") or ()), blocked=bool(k.get("blocked")),
             metadata=k.get("metadata") or {}, managed=is_managed(k), expires=k.get("expires"),
-            allowed_routes=None if k.get("allowed_routes") is None else tuple(k["allowed_routes"])))
+            allowed_routes=None if k.get("allowed_routes") is None else tuple(k["allowed_routes"]),
+            created_at=k.get("created_at")))
     if key_store is not None:
         state.secrets = key_store.inventory(services)
+        state.retiring = dict(getattr(key_store, "retiring", {}))  # filled by the same listing
     return state

@@ -12,18 +12,16 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
-from typing import Any
-from zoneinfo import ZoneInfo
+from typing import Any, NamedTuple
 
-from reconciler.limits import SafetyLimits, refusal
+from reconciler import commitment, member_budget, rotation
+from reconciler.limits import FLAGS, KINDS, SafetyLimits, refusal
 from reconciler.live import LiveKey, LiveState
-from reconciler.policy import MANAGED_BY, TEAM_PREFIX, DesiredState, Tier, User
+from reconciler.policy import BUDGET_DURATION, MANAGED_BY, TEAM_PREFIX, DesiredState, Tier, User, end_of_day_utc
 
 __all__ = ["Action", "Plan", "SafetyLimits", "Step", "build_plan", "key_expiry"]
 
 FORMAT_VERSION = 2
-BUDGET_DURATION = "1mo"  # calendar month, reset at midnight on the 1st in litellm_settings.timezone
-EXPIRY_TZ = ZoneInfo("Asia/Kolkata")  # same clock as budget resets
 EXPIRY_TOLERANCE_S = 300
 USER_MODELS = ["no-default-models"]
 # The least role whose keys can call models: measured on LiteLLM 1.108.7, an internal_user_viewer's key
@@ -35,8 +33,9 @@ USER_KEY_ROUTES = ("llm_api_routes",)
 VIEWER_ID = "gatewayctl-plan-viewer"  # reserved user id (validate rejects users/ ids starting with gatewayctl-)
 VIEWER_ROLE = "proxy_admin_viewer"
 SERVICE_MARKER = "gitops_service"  # a key without a team gets no model at all
-# What `gatewayctl plan` reads, and /key/info for auditors; nothing else (no spend logs, no writes).
-VIEWER_KEY_ROUTES = ("/budget/list", "/key/info", "/key/list", "/user/list", "/v2/team/list")
+# What `gatewayctl plan` reads (/team/info: each tier's member budget rows), and /key/info for auditors;
+# nothing else (no spend logs, no writes).
+VIEWER_KEY_ROUTES = ("/budget/list", "/key/info", "/key/list", "/team/info", "/user/list", "/v2/team/list")
 KEY_MODELS = ["all-team-models"]  # a key follows its team's (tier's) models, also across tier moves
 
 
@@ -48,7 +47,7 @@ class Step:
 
 @dataclass
 class Action:
-    kind: str  # create | adopt | update | move | rotate | revoke | prune | report | create-tier | update-tier
+    kind: str  # create | adopt | update | move | rotate | retire | revoke | prune | report | create-tier | update-tier
     target: str
     reason: str = ""
     changes: list[tuple[str, Any, Any]] = field(default_factory=list)
@@ -73,6 +72,7 @@ class Plan:
     counts: dict[str, int] = field(default_factory=dict)  # destructive changes in `actions`, by kind
     inputs: dict[str, Any] = field(default_factory=dict)  # what the plan was asked to do (apply checks them)
     overrides: list[str] = field(default_factory=list)  # safety-limit flags in force
+    finops: dict | None = None  # what the change costs (reconciler/commitment.py); not part of the digest
 
     @property
     def has_changes(self) -> bool:
@@ -96,6 +96,7 @@ class Plan:
             "warnings": self.warnings,
             "actions": [asdict(a) for a in self.actions],
             "out_of_band": [asdict(a) for a in self.out_of_band],
+            "finops": self.finops,
         }
 
     @classmethod
@@ -113,7 +114,7 @@ class Plan:
                    managed_key_count=data["managed_key_count"], revocation_count=data["revocation_count"],
                    refused=data.get("refused"), created_at=data["created_at"],
                    out_of_band=actions(data.get("out_of_band", [])), counts=data.get("counts", {}),
-                   inputs=data.get("inputs", {}), overrides=data.get("overrides", []))
+                   inputs=data.get("inputs", {}), overrides=data.get("overrides", []), finops=data.get("finops"))
 
 
 def summary(actions: list[Action]) -> dict[str, int]:
@@ -170,10 +171,7 @@ def _tier_actions(desired: DesiredState, live: LiveState, commit: str, warnings:
 def key_expiry(user: User) -> str | None:
     """When LiteLLM itself must stop the key: the end of `expires` in Asia/Kolkata, as UTC ISO 8601.
     So access ends on time even if no reconcile runs that night."""
-    if user.expires is None:
-        return None
-    end = dt.datetime.combine(user.expires + dt.timedelta(days=1), dt.time(0, 0), tzinfo=EXPIRY_TZ)
-    return end.astimezone(dt.UTC).isoformat(timespec="seconds")
+    return None if user.expires is None else end_of_day_utc(user.expires)
 
 
 def _same_instant(a: str | None, b: str | None) -> bool:
@@ -195,13 +193,20 @@ class KeySpec:
     expires_at: str | None
     metadata: dict
     allowed_routes: tuple[str, ...]
+    issued_on: dt.date | None = None  # the plan's date, recorded in new keys: their age for rotation
 
-    def create_step(self) -> Step:
+    def create_step(self, retiring: str | None = None) -> Step:
+        """`retiring`: the hash of the key that keeps working through an overlap window; the key
+        store records it next to the new key's, and only the key with that hash counts as retiring."""
+        meta = self.metadata if self.issued_on is None else {**self.metadata,
+                                                              rotation.ISSUED_ON: self.issued_on.isoformat()}
         args = {"user_id": self.owner_id, "key_alias": self.alias, "models": list(self.models),
-                "metadata": self.metadata, "expires_at": self.expires_at,
+                "metadata": meta, "expires_at": self.expires_at,
                 "allowed_routes": list(self.allowed_routes)}
         if self.team_id:
             args["team_id"] = self.team_id
+        if retiring:
+            args[rotation.RETIRING_HASH_ARG] = retiring
         return Step("key_create", args)
 
 
@@ -217,38 +222,101 @@ def _primary_key(spec: KeySpec, keys: list[LiveKey], secret_hash: str | None) ->
     return keys[0] if keys else None
 
 
-def _key_steps(spec: KeySpec, keys: list[LiveKey], secret_hash: str | None, rotate: bool,
-               warnings: list[str]) -> tuple[list[Step], list[tuple[str, Any, Any]], bool]:
-    """Steps that leave exactly one healthy managed key whose raw value is in the key store.
-    Returns (steps, changes, rotated)."""
-    primary = _primary_key(spec, keys, secret_hash)
-    if primary is None:
-        return [spec.create_step()], [("key", None, spec.alias)], False
+class KeyDelta(NamedTuple):
+    steps: list[Step]
+    changes: list[tuple[str, Any, Any]]
+    rotated: bool  # a new key is minted
+    retired: int  # retiring keys whose overlap window ended, deleted
+
+
+def _grant_fix(spec: KeySpec, k: LiveKey) -> dict[str, Any]:
+    """What must change on a live key for it to grant exactly what `spec` grants (team, models, routes)."""
+    fix: dict[str, Any] = {}
+    if spec.team_id and k.team_id != spec.team_id:
+        fix["team_id"] = spec.team_id
+    if tuple(k.models) != spec.models:
+        fix["models"] = list(spec.models)
+    if tuple(k.allowed_routes or ()) != spec.allowed_routes:
+        fix["allowed_routes"] = list(spec.allowed_routes)
+    return fix
+
+
+def _old(k: LiveKey) -> dict[str, Any]:
+    return {"models": list(k.models), "expires_at": k.expires,
+            "allowed_routes": None if k.allowed_routes is None else list(k.allowed_routes)}
+
+
+def _retiring_steps(spec: KeySpec, inside: list[LiveKey],
+                    past: list[LiveKey]) -> tuple[list[Step], list[tuple[str, Any, Any]]]:
+    """Keys in their overlap window grant what the user's current key grants (their tier, model
+    routes only) and keep an expiry; keys past it are deleted."""
     steps: list[Step] = []
     changes: list[tuple[str, Any, Any]] = []
-    fix: dict[str, Any] = {}
-    if spec.team_id and primary.team_id != spec.team_id:
-        fix["team_id"] = spec.team_id
-    if tuple(primary.models) != spec.models:
-        fix["models"] = list(spec.models)
+    for k in inside:
+        fix = _grant_fix(spec, k)
+        # An expiry removed by hand is put back. A later one is not compared: LiteLLM stores "now + 1s"
+        # for an end already past, and the first run after the window deletes the key anyway.
+        if k.expires is None:
+            ends = end_of_day_utc(rotation.retire_after(k))
+            fix["expires_at"] = ends if spec.expires_at is None or ends < spec.expires_at else spec.expires_at
+        if fix:
+            steps.append(Step("key_update", {"key": k.token, **fix}))
+            changes += [(f"retiring key.{name}", _old(k)[name], v) for name, v in fix.items() if name != "team_id"]
+    if past:
+        steps.append(Step("key_delete", {"keys": [k.token for k in past]}))
+        changes += [("retiring key", k.token[:12] + "…", f"deleted (overlap window ended {rotation.retire_after(k)})")
+                    for k in past]
+    return steps, changes
+
+
+def _key_steps(spec: KeySpec, keys: list[LiveKey], secret_hash: str | None, rotate: bool, *,
+               retiring_hash: str | None = None, today: dt.date | None = None,
+               policy: rotation.RotationPolicy | None = None) -> KeyDelta:
+    """Steps that leave exactly one healthy managed key whose raw value is in the key store, plus
+    the previous key while its overlap window after a scheduled rotation lasts. Both are named by
+    the key store: the current key by its hash tag, the retiring one by its retiring-hash tag."""
+    inside, past, keys = rotation.split_retiring(keys, secret_hash, retiring_hash, today)
+    retire_steps, retire_changes = _retiring_steps(spec, inside, past)
+    # A repair or a requested rotation keeps the key store's record of a key still in its window.
+    keep = inside[0].token if inside else None
+    primary = _primary_key(spec, keys, secret_hash)
+    if primary is None:
+        return KeyDelta([*retire_steps, spec.create_step(keep)], [("key", None, spec.alias), *retire_changes],
+                        False, len(past))
+    steps: list[Step] = []
+    changes: list[tuple[str, Any, Any]] = []
+    due = None if rotate or secret_hash != primary.token else rotation.due_reason(primary, policy, today)
+    fix = _grant_fix(spec, primary)
     if not _same_instant(primary.expires, spec.expires_at):
         fix["expires_at"] = spec.expires_at
-    if tuple(primary.allowed_routes or ()) != spec.allowed_routes:
-        fix["allowed_routes"] = list(spec.allowed_routes)
+    if rotation.RETIRE_AFTER in primary.metadata and not due:  # a retirement that never finished
+        fix["metadata"] = {k: v for k, v in primary.metadata.items() if k != rotation.RETIRE_AFTER}
     if fix:
         steps.append(Step("key_update", {"key": primary.token, **fix}))
-        old = {"models": list(primary.models), "expires_at": primary.expires,
-               "allowed_routes": None if primary.allowed_routes is None else list(primary.allowed_routes)}
-        changes += [(f"key.{k}", old[k], v) for k, v in fix.items() if k != "team_id"]
-    rotated = rotate or secret_hash != primary.token
-    if rotated:
+        old = _old(primary)
+        changes += [(f"key.{k}", old[k], v) for k, v in fix.items() if k in old]
+        if "metadata" in fix:
+            changes.append((f"key.{rotation.RETIRE_AFTER}", primary.metadata[rotation.RETIRE_AFTER], None))
+    rotated = rotate or due is not None or secret_hash != primary.token
+    if due and policy is not None and today is not None:
+        # Scheduled: the old key keeps working through the window (LiteLLM's own expiry ends it).
+        until = rotation.window_end(policy, today)
+        ends = end_of_day_utc(until)
+        if spec.expires_at is not None and spec.expires_at < ends:
+            ends = spec.expires_at
+        changes.append(("key", primary.token[:12] + "…", f"new key ({due}); the old key works until {until}"))
+        steps.append(Step("key_update", {"key": primary.token, "key_alias": spec.alias + rotation.RETIRING_SUFFIX,
+                                         "metadata": {**primary.metadata, rotation.RETIRE_AFTER: until.isoformat()},
+                                         "expires_at": ends}))
+        steps.append(spec.create_step(primary.token))
+    elif rotated:
         reason = "rotation requested" if rotate else (
             "key secret missing from the key store" if secret_hash is None else
             "key secret does not match the live key")
         changes.append(("key", primary.token[:12] + "…", f"new key ({reason})"))
         # Aliases are unique: retire the old alias, mint the new key (secret first), then delete the old key.
-        steps.append(Step("key_update", {"key": primary.token, "key_alias": spec.alias + "~retiring"}))
-        steps.append(spec.create_step())
+        steps.append(Step("key_update", {"key": primary.token, "key_alias": spec.alias + rotation.RETIRING_SUFFIX}))
+        steps.append(spec.create_step(keep))
         steps.append(Step("key_delete", {"keys": [primary.token]}))
     elif primary.alias != spec.alias:
         steps.append(Step("key_update", {"key": primary.token, "key_alias": spec.alias}))
@@ -257,16 +325,27 @@ def _key_steps(spec: KeySpec, keys: list[LiveKey], secret_hash: str | None, rota
     if extra:
         steps.append(Step("key_delete", {"keys": extra}))
         changes.append(("extra keys", len(extra), 0))
-    return steps, changes, rotated
+    return KeyDelta([*steps, *retire_steps], [*changes, *retire_changes], rotated, len(past))
 
 
 def _user_action(user: User, tier: Tier, live: LiveState, commit: str, rotate: bool, adopt: bool,
-                 warnings: list[str]) -> Action | None:
+                 warnings: list[str], today: dt.date, now: dt.datetime, *, schedule: bool = True) -> Action | None:
+    """`schedule=False` leaves out the tier's scheduled rotation and the deletion of retired keys
+    (deferred to a later run by the safety limits, see _defer_scheduled)."""
     lu = live.users.get(user.id)
     tier_teams = {t for t, team in live.teams.items() if team.managed and t.startswith(TEAM_PREFIX)}
     want_user = {"user_email": user.email, "user_alias": user.name, "models": USER_MODELS, "user_role": USER_ROLE,
                  "owner": user.owner, "cost_center": user.cost_center, "tier": user.tier}
     meta = {**marker(user.id, commit), "owner": user.owner, "cost_center": user.cost_center, "tier": user.tier}
+    old_memberships = sorted(((set(lu.teams) & tier_teams) if lu is not None else set()) - {tier.team_id})
+    carry = member_budget.live_carry(lu)
+    if carry is not None and not carry.valid(tier.team_id, now):
+        carry = None
+    if old_memberships and lu is not None:  # a move: the month's spend comes along
+        carry = member_budget.carry_for_move(lu, old_memberships, tier.team_id, live, now)
+        want_user[member_budget.CARRY_KEY] = carry.as_metadata() if carry else None
+    if carry is not None:
+        meta[member_budget.CARRY_KEY] = carry.as_metadata()
     user_body = {"user_id": user.id, "user_email": user.email, "user_alias": user.name, "models": USER_MODELS,
                  "user_role": USER_ROLE, "metadata": meta}
     steps: list[Step] = []
@@ -282,7 +361,7 @@ def _user_action(user: User, tier: Tier, live: LiveState, commit: str, rotate: b
             return None  # reported as out-of-band (reconciler.outofband)
         have_user = {"user_email": lu.email, "user_alias": lu.alias, "models": list(lu.models), "user_role": lu.role,
                      "owner": lu.metadata.get("owner"), "cost_center": lu.metadata.get("cost_center"),
-                     "tier": lu.metadata.get("tier")}
+                     "tier": lu.metadata.get("tier"), member_budget.CARRY_KEY: lu.metadata.get(member_budget.CARRY_KEY)}
         changes = [(k, have_user[k], v) for k, v in want_user.items() if have_user[k] != v]
         if not lu.managed:
             kind = "adopt"
@@ -296,31 +375,47 @@ def _user_action(user: User, tier: Tier, live: LiveState, commit: str, rotate: b
         steps.append(Step("member_add", {"team_id": tier.team_id, "user_id": user.id}))
     if old_tiers and lu is not None:
         kind = "move"
-        changes = [c for c in changes if c[0] != "tier"]
+        changes = [c for c in changes if c[0] not in ("tier", member_budget.CARRY_KEY)]
         changes.insert(0, ("tier", ", ".join(t.removeprefix(TEAM_PREFIX) for t in old_tiers), user.tier))
+        if carry is not None:
+            changes.insert(1, ("spend carried over", None, f"${carry.usd:.2f} already spent this month"))
+    else:
+        changes = [c for c in changes if c[0] != member_budget.CARRY_KEY]
+    row = member_budget.desired_row(user, tier, carry, today)
+    have_row = live.membership(tier.team_id, user.id) if tier.team_id in memberships else None
+    row_steps, row_changes = member_budget.steps_for(user.id, tier.team_id, row, have_row)
+    steps += [Step(op, args) for op, args in row_steps]
+    changes += row_changes
 
     keys = live.managed_keys(user.id)
     spec = KeySpec(user.id, user.key_alias, tier.team_id, tuple(KEY_MODELS), key_expiry(user), marker(user.id, commit),
-                   USER_KEY_ROUTES)
-    key_steps, key_changes, rotated = _key_steps(spec, keys, live.secrets.get(user.id), rotate, warnings)
-    steps += key_steps
+                   USER_KEY_ROUTES, issued_on=today)
+    policy = rotation.RotationPolicy(tier.key_max_age_days, tier.key_rotation_overlap_days) if schedule else None
+    delta = _key_steps(spec, keys, live.secrets.get(user.id), rotate, retiring_hash=live.retiring.get(user.id),
+                       today=today if schedule else None, policy=policy)
+    only_retirement = delta.retired and not steps and all(s.op == "key_delete" for s in delta.steps)
+    steps += delta.steps
     if lu is not None:
-        changes += key_changes
-    if rotated and kind == "update":
+        changes += delta.changes
+    if delta.rotated and kind == "update":
         kind = "rotate"
+    elif only_retirement and kind == "update":
+        kind = "retire"
     for team_id in old_tiers:
         steps.append(Step("member_delete", {"team_id": team_id, "user_id": user.id}))
 
     if not steps:
         return None
     return Action(kind, f"user:{user.id}", f"tier {user.tier}", changes=changes, steps=steps,
-                  key_hashes=[k.token for k in keys], counts=_counts(key_changes, rotated, moved=bool(old_tiers)))
+                  key_hashes=[k.token for k in keys], counts=_counts(delta, moved=bool(old_tiers)))
 
 
-def _counts(key_changes: list[tuple[str, Any, Any]], rotated: bool, *, moved: bool = False) -> dict[str, int]:
-    """The destructive part of a user's or the viewer's action, for the safety limits."""
-    out = {"rotation": int(rotated), "move": int(moved),
-           "prune": sum(old for name, old, _ in key_changes if name == "extra keys")}
+def _counts(delta: KeyDelta, *, moved: bool = False) -> dict[str, int]:
+    """The destructive part of a user's or the viewer's action, for the safety limits. A retired
+    key's deletion counts as a rotation: it is the second half of one (and a wrong --today would
+    delete keys still inside their window)."""
+    out = {"rotation": int(delta.rotated) + delta.retired, "move": int(moved),
+           "prune": sum(old for name, old, _ in delta.changes if name == "extra keys")}
     return {k: n for k, n in out.items() if n}
 
 
@@ -341,13 +436,54 @@ def _viewer_action(live: LiveState, commit: str, rotate: bool, warnings: list[st
     keys = [k for k in live.keys
             if k.managed and k.user_id == VIEWER_ID and k.metadata.get(SERVICE_MARKER) == "plan-viewer"]
     spec = KeySpec(VIEWER_ID, VIEWER_ID, None, (), None, meta, VIEWER_KEY_ROUTES)
-    key_steps, changes, rotated = _key_steps(spec, keys, live.secrets.get(VIEWER_ID), rotate, warnings)
-    steps += key_steps
+    delta = _key_steps(spec, keys, live.secrets.get(VIEWER_ID), rotate)
+    steps += delta.steps
     if not steps:
         return None
-    kind = "create" if lu is None else ("rotate" if rotated else "update")
-    return Action(kind, f"service:{VIEWER_ID}", f"{VIEWER_ROLE} key for PR plans", changes=changes, steps=steps,
-                  key_hashes=[k.token for k in keys], counts=_counts(changes, rotated))
+    kind = "create" if lu is None else ("rotate" if delta.rotated else "update")
+    return Action(kind, f"service:{VIEWER_ID}", f"{VIEWER_ROLE} key for PR plans", changes=delta.changes,
+                  steps=steps, key_hashes=[k.token for k in keys], counts=_counts(delta))
+
+
+def _defer_scheduled(actions: list[Action], unscheduled, population: int, limits: SafetyLimits) -> int:
+    """Scheduled rotations and retirements are not urgent: where they would take a run over the
+    rotation limit or the total, the excess waits for the next runs (users in id order) instead of
+    refusing the run, so keys that all fall due on one day roll over a few nights. `unscheduled(uid)`
+    is the user's action without scheduled work. Changes `actions` in place; returns how many users wait."""
+    extra: dict[int, tuple[Action | None, int]] = {}  # index in actions -> (action without schedule, its share)
+    for i, a in enumerate(actions):
+        if a.kind == "revoke" or not a.target.startswith("user:") or not a.counts.get("rotation"):
+            continue
+        base = unscheduled(a.target.removeprefix("user:"))
+        n = a.counts["rotation"] - (base.counts.get("rotation", 0) if base else 0)
+        if n > 0:
+            extra[i] = (base, n)
+    if not extra:
+        return 0
+    scheduled = sum(n for _, n in extra.values())
+    room = []
+    for kind in ("rotation", "total"):
+        if not limits.allowed(kind):
+            fixed = sum(a.counts.get(k, 0) for a in actions for k in (KINDS if kind == "total" else (kind,)))
+            room.append(limits.limit(kind, population) - (fixed - scheduled))
+    left = min(room, default=scheduled)
+    deferred = 0
+    for i in sorted(extra, key=lambda i: actions[i].target):
+        base, n = extra[i]
+        if n <= left:
+            left -= n
+        else:
+            actions[i] = base  # None: nothing else to do for this user
+            deferred += 1
+    actions[:] = [a for a in actions if a is not None]
+    return deferred
+
+
+def _retiring_tokens(live: LiveState) -> set[str]:
+    """Keys in a scheduled rotation's overlap window, as the key store names them. They are part of
+    their user's one access: not counted as managed keys of their own by the safety limits."""
+    return {k.token for k in live.keys if k.owner_id and rotation.retire_after(k)
+            and k.token == live.retiring.get(k.owner_id) != live.secrets.get(k.owner_id)}
 
 
 def _revocations(active: dict[str, User], desired: DesiredState, live: LiveState) -> list[Action]:
@@ -357,6 +493,7 @@ def _revocations(active: dict[str, User], desired: DesiredState, live: LiveState
     tier_teams = {t for t, team in live.teams.items() if team.managed and t.startswith(TEAM_PREFIX)}
     managed_ids = {uid for uid, lu in live.users.items() if lu.managed and lu.metadata.get("gitops_user_id") == uid}
     managed_ids |= {k.owner_id for k in live.keys if k.owner_id}
+    retiring = _retiring_tokens(live)
     actions = []
     for uid in sorted(managed_ids - set(active)):
         keys = sorted((k for k in live.keys if k.user_id == uid), key=lambda k: k.token)
@@ -376,18 +513,24 @@ def _revocations(active: dict[str, User], desired: DesiredState, live: LiveState
                               steps=steps, key_hashes=[k.token for k in keys],
                               # The user's managed keys (at least 1: their access); keys someone else made
                               # for them go along without counting.
-                              counts={"revocation": max(1, sum(1 for k in keys if k.owner_id == uid))}))
+                              counts={"revocation": max(1, sum(1 for k in keys
+                                                               if k.owner_id == uid and k.token not in retiring))}))
     return actions
 
 
 def build_plan(desired: DesiredState, live: LiveState, *, today: dt.date, commit: str,
                rotate: frozenset[str] = frozenset(), limits: SafetyLimits | None = None,
-               adopt: bool = False, plan_viewer: bool = False, prune_unmanaged: bool = False) -> Plan:
+               adopt: bool = False, plan_viewer: bool = False, prune_unmanaged: bool = False,
+               now: dt.datetime | None = None, rotation_only: bool = False) -> Plan:
     """`plan_viewer` also manages the read-only key PR plans use; without it that key is ignored.
-    `prune_unmanaged` makes the removal of out-of-band keys and memberships part of the actions."""
+    `prune_unmanaged` makes the removal of out-of-band keys and memberships part of the actions.
+    `now` (default: the clock) decides whether spend carried over a tier move is still in its window.
+    `rotation_only` (`gatewayctl rotate`) keeps only key rotations and retirements; the safety
+    limits then count only those, and everything else waits for the deploy job."""
     from reconciler import outofband
 
     limits = limits or SafetyLimits()
+    now = now or dt.datetime.now(dt.UTC)
     warnings: list[str] = []
     actions = _tier_actions(desired, live, commit, warnings)
     if plan_viewer:
@@ -402,7 +545,8 @@ def build_plan(desired: DesiredState, live: LiveState, *, today: dt.date, commit
         user = active[uid]
         if user.tier not in tiers_ok:
             continue
-        action = _user_action(user, desired.tiers[user.tier], live, commit, uid in rotate, adopt, warnings)
+        action = _user_action(user, desired.tiers[user.tier], live, commit, uid in rotate, adopt, warnings, today,
+                              now)
         if action:
             actions.append(action)
 
@@ -414,20 +558,40 @@ def build_plan(desired: DesiredState, live: LiveState, *, today: dt.date, commit
         actions += [a for a in found if a.kind == "prune"]
         found = [a for a in found if a.kind != "prune"]
 
-    managed_keys = sum(1 for k in live.keys if k.owner_id)
-    counts = {kind: sum(a.counts.get(kind, 0) for a in actions) for kind in ("revocation", "rotation", "move",
-                                                                             "prune")}
+    if rotation_only:
+        actions, left = rotation.only_rotations(actions)
+        if left:
+            warnings.append(f"{left} other change(s) are left for the deploy job (`gatewayctl apply`)")
+
+    def unscheduled(uid: str) -> Action | None:
+        user = active[uid]
+        action = _user_action(user, desired.tiers[user.tier], live, commit, uid in rotate, adopt, [], today, now,
+                              schedule=False)
+        return (rotation.only_rotations([action])[0] or [None])[0] if rotation_only and action else action
+
+    retiring = _retiring_tokens(live)
+    managed_keys = sum(1 for k in live.keys if k.owner_id and k.token not in retiring)
+    deferred = _defer_scheduled(actions, unscheduled, managed_keys, limits)
+    if deferred:
+        warnings.append(f"{deferred} user(s)' scheduled key rotation or retirement wait for a later run: this run "
+                        f"already reaches the safety limit (at most {limits.limit('rotation', managed_keys)} "
+                        f"rotations of {managed_keys} managed keys; {FLAGS['rotation']} does all now)")
+    counts = {kind: sum(a.counts.get(kind, 0) for a in actions) for kind in KINDS}
     hint = ("the key store lists no secret at all: wrong AWS region or --secret-prefix?"
             if counts["rotation"] and managed_keys and not any(live.secrets.values()) else "")
     refused = refusal(counts, managed_keys, limits, hint=hint)
 
     # Tiers first (users need their team), then creates/updates/moves, then revocations and prunes.
     order = {"create-tier": 0, "update-tier": 1, "create": 2, "adopt": 2, "move": 3, "update": 3, "rotate": 3,
-             "revoke": 4, "prune": 5}
+             "retire": 3, "revoke": 4, "prune": 5}
     actions.sort(key=lambda a: (order[a.kind], a.target))
     inputs = {"rotate": sorted(rotate), "adopt": adopt, "plan_viewer": plan_viewer,
               "prune_unmanaged": prune_unmanaged, "today": today.isoformat()}
+    touched = {a.target.removeprefix("user:") for a in actions if a.target.startswith("user:")}
+    if rotation_only:
+        inputs["rotation_only"] = True
     return Plan(actions=actions, warnings=warnings, desired_digest=desired_digest(desired),
                 live_digest=live.digest(), git_commit=commit, managed_key_count=managed_keys,
                 revocation_count=counts["revocation"], refused=refused, out_of_band=found, counts=counts,
-                inputs=inputs, overrides=limits.overrides())
+                inputs=inputs, overrides=limits.overrides(),
+                finops=commitment.summarise(desired, live, touched, today, now))

@@ -5,10 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 MANAGED_BY = "llm-gateway-gitops"  # ownership marker in the metadata of every object gatewayctl creates
 TEAM_PREFIX = "tier-"
 KEY_ALIAS_PREFIX = "u-"
+BUDGET_DURATION = "1mo"  # calendar month, reset at midnight on the 1st in litellm_settings.timezone
+BUDGET_TZ = ZoneInfo("Asia/Kolkata")  # gateway/config.yaml litellm_settings.timezone: budgets and expiries
 
 
 @dataclass(frozen=True)
@@ -25,10 +28,23 @@ class Tier:
     monthly_budget_usd: Decimal
     rpm_limit: int
     models: tuple[str, ...]
+    max_exception_usd: Decimal | None = None  # cap on a user's budget_exception.extra_usd; None: not allowed
+    max_request_usd: Decimal | None = None  # stated overshoot bound: the most one request can cost
+    key_max_age_days: int | None = None  # scheduled rotation (reconciler/rotation.py); None: never
+    key_rotation_overlap_days: int = 7  # how long the previous key keeps working after a rotation
 
     @property
     def team_id(self) -> str:
         return TEAM_PREFIX + self.key
+
+
+@dataclass(frozen=True)
+class BudgetException:
+    """A time-boxed budget increase granted through a PR, ending with the day `until`."""
+
+    extra_usd: Decimal
+    until: dt.date
+    ticket: str
 
 
 @dataclass(frozen=True)
@@ -42,6 +58,7 @@ class User:
     justification: str
     expires: dt.date | None
     source: str  # file the grant came from, for messages and audit
+    budget_exception: BudgetException | None = None
 
     @property
     def key_alias(self) -> str:
@@ -57,3 +74,10 @@ class DesiredState:
     models: dict[str, Model]
     tiers: dict[str, Tier]
     users: dict[str, User]
+
+
+def end_of_day_utc(day: dt.date) -> str:
+    """The end of `day` in the budget timezone, as UTC ISO 8601: the instant LiteLLM compares
+    against, for key expiries and budget exceptions alike."""
+    end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0, 0), tzinfo=BUDGET_TZ)
+    return end.astimezone(dt.UTC).isoformat(timespec="seconds")

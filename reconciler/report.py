@@ -6,10 +6,11 @@ from __future__ import annotations
 import json
 import re
 
+from reconciler import commitment
 from reconciler.plan import Action, Plan
 
 SYMBOL = {"create": "+", "create-tier": "+", "adopt": "&", "update": "~", "update-tier": "~", "move": ">",
-          "rotate": "@", "revoke": "-", "prune": "x", "report": "!"}
+          "rotate": "@", "retire": "-", "revoke": "-", "prune": "x", "report": "!"}
 COMMENT_MARKER = "<!-- gatewayctl-plan -->"
 OUT_OF_BAND_TITLE = "Access outside git"
 OUT_OF_BAND_NOTE = ("not changed by this apply: prunes need `--prune-unmanaged`, reports need a person")
@@ -66,6 +67,9 @@ def text(plan: Plan) -> str:
         lines.append(f"{OUT_OF_BAND_TITLE} ({OUT_OF_BAND_NOTE}):")
         for a in plan.out_of_band:
             lines += _text_action(a)
+    cost = commitment.lines(plan.finops)
+    if cost and plan.actions:
+        lines += ["What it costs:"] + [f"    {plain(c)}" for c in cost]
     for w in plan.warnings:
         lines.append(f"! {plain(w)}")
     if plan.refused:
@@ -83,6 +87,10 @@ def markdown(plan: Plan, title: str = "gatewayctl plan") -> str:
     if plan.out_of_band:
         out += [f"**{OUT_OF_BAND_TITLE}** ({OUT_OF_BAND_NOTE.replace('`', '')}):", ""]
         out += [*_markdown_table(plan.out_of_band, reasons=True), ""]
+    cost = commitment.lines(plan.finops)
+    if cost and plan.actions:
+        out += ["**What it costs** (maximum monthly commitment: tier budgets plus active exceptions)", ""]
+        out += [f"- {escape_markdown(c)}" for c in cost] + [""]
     if plan.warnings:
         out += ["<details><summary>Warnings</summary>", ""] + [f"- {escape_markdown(w)}" for w in plan.warnings]
         out += ["", "</details>"]

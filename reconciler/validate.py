@@ -16,7 +16,7 @@ import jsonschema
 
 from reconciler import bedrock, render, yamlfile
 from reconciler.diagnostics import Diagnostic, InputError
-from reconciler.policy import DesiredState, Model, Tier, User
+from reconciler.policy import BudgetException, DesiredState, Model, Tier, User
 from reconciler.yamlfile import Document
 
 SCHEMA_DIR = "schemas"
@@ -171,7 +171,30 @@ def check(root: Path, *, today: dt.date | None = None, allow_expired: bool = Fal
                         diags.append(tiers_doc.diag(("tiers", key, "models", i),
                                                     f"model alias {alias!r} is not defined in {MODELS_FILE} "
                                                     f"(known: {', '.join(sorted(models))})", "tiers/unknown-model"))
-                tiers[key] = Tier(key, spec["display_name"], budget, spec["rpm_limit"], tuple(spec["models"]))
+                cap = Decimal(spec["max_exception_usd"]) if "max_exception_usd" in spec else None
+                if cap is not None and not _cents_ok(cap):
+                    diags.append(tiers_doc.diag(("tiers", key, "max_exception_usd"),
+                                                f"max_exception_usd {cap} has more than two decimal places (cents)",
+                                                "tiers/budget-precision"))
+                bound = Decimal(spec["max_request_usd"])
+                for alias in spec["models"]:
+                    worst = bedrock.worst_request_usd(models[alias].bedrock_model_id) if alias in models else None
+                    if worst is not None and worst > bound:
+                        diags.append(tiers_doc.diag(
+                            ("tiers", key, "max_request_usd"),
+                            f"max_request_usd {bound} is below what one request to {alias} can cost: ${worst:.4f} "
+                            f"({models[alias].bedrock_model_id}: whole context in, maximum output out, at the "
+                            "pinned LiteLLM's prices); the stated overshoot bound would not hold",
+                            "tiers/request-bound"))
+                max_age, overlap = spec.get("key_max_age_days"), spec.get("key_rotation_overlap_days", 7)
+                if max_age is not None and overlap >= max_age:
+                    diags.append(tiers_doc.diag(("tiers", key, "key_rotation_overlap_days"),
+                                                f"overlap {overlap} days must be shorter than key_max_age_days "
+                                                f"({max_age}), or a user would always hold two keys",
+                                                "tiers/rotation-overlap"))
+                tiers[key] = Tier(key, spec["display_name"], budget, spec["rpm_limit"], tuple(spec["models"]),
+                                  max_exception_usd=cap, max_request_usd=bound, key_max_age_days=max_age,
+                                  key_rotation_overlap_days=overlap)
 
     users: dict[str, User] = {}
     first_email: dict[str, str] = {}
@@ -213,8 +236,12 @@ def check(root: Path, *, today: dt.date | None = None, allow_expired: bool = Fal
                 diags.append(doc.diag(("expires",), f"expired on {expires}: the next deploy revokes "
                                       f"{d['id']}'s access; delete this file to finish offboarding",
                                       "users/expired", severity="warning"))
+        base = None if base_users is None else base_users.get(d["id"])
+        exception = _budget_exception(doc, tiers.get(d["tier"]), today, allow_expired, diags,
+                                      changed=base_users is not None and (
+                                          base is None or base.get("budget_exception") != d.get("budget_exception")))
         users.setdefault(d["id"], User(d["id"], d["name"], d["email"], d["tier"], d["owner"],
-                                       d["cost_center"], d["justification"], expires, doc.path))
+                                       d["cost_center"], d["justification"], expires, doc.path, exception))
 
     if check_config and models and not any(d.is_error for d in diags):
         diags += config_drift(root, region, models)
@@ -223,6 +250,46 @@ def check(root: Path, *, today: dt.date | None = None, allow_expired: bool = Fal
     if any(d.is_error for d in diags):
         return diags, None
     return diags, DesiredState(region, models, tiers, users)
+
+
+MAX_EXCEPTION_DAYS = 90
+
+
+def _budget_exception(doc: Document, tier: Tier | None, today: dt.date, allow_expired: bool,
+                      diags: list[Diagnostic], *, changed: bool = False) -> BudgetException | None:
+    """The rules a schema can't express: cents, at most 90 days ahead, not already over, and
+    within the tier's cap. Self-approval is the `owner` rule above: the owner approves the PR.
+    An exception whose `until` has passed is, like an expired grant, a warning (LiteLLM has already
+    ended it), and an error only when this change (`changed`, against --base) adds or alters it."""
+    raw = doc.data.get("budget_exception")
+    if raw is None:
+        return None
+    where = ("budget_exception",)
+    extra, until = Decimal(raw["extra_usd"]), dt.date.fromisoformat(raw["until"])
+    if not _cents_ok(extra):
+        diags.append(doc.diag((*where, "extra_usd"), f"extra_usd {extra} has more than two decimal places (cents)",
+                              "users/exception-precision"))
+    if until < today and not allow_expired:
+        if changed:
+            diags.append(doc.diag((*where, "until"), f"the budget exception ended on {until} (today is {today}): "
+                                  "this change adds or alters an exception that is already over",
+                                  "users/exception-ended"))
+        else:
+            diags.append(doc.diag((*where, "until"), f"the budget exception ended on {until}: LiteLLM no longer "
+                                  "applies it; delete the budget_exception block", "users/exception-ended",
+                                  severity="warning"))
+    elif until > today + dt.timedelta(days=MAX_EXCEPTION_DAYS):
+        diags.append(doc.diag((*where, "until"), f"until {until} is more than {MAX_EXCEPTION_DAYS} days after "
+                              f"{today}; an exception is time-boxed (change the tier for a lasting need)",
+                              "users/exception-too-long"))
+    if tier is not None and tier.max_exception_usd is None:
+        diags.append(doc.diag((*where,), f"tier {tier.key!r} grants no budget exceptions (no max_exception_usd in "
+                              f"{TIERS_FILE})", "users/exception-not-allowed"))
+    elif tier is not None and extra > tier.max_exception_usd:
+        diags.append(doc.diag((*where, "extra_usd"), f"extra_usd {extra} is above the {tier.key} tier's cap of "
+                              f"{tier.max_exception_usd} (max_exception_usd in {TIERS_FILE})",
+                              "users/exception-over-cap"))
+    return BudgetException(extra, until, raw["ticket"])
 
 
 def config_drift(root: Path, region: str, models: dict[str, Model]) -> list[Diagnostic]:

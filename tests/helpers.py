@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -79,6 +80,17 @@ def chat(base_url: str, key: str, model: str, text: str = "hi [[usage in=10 out=
                       timeout=60, trust_env=False)
 
 
+def wait_for_status(base_url: str, key: str, model: str, want: int, text: str = "hi [[usage in=10 out=5]]",
+                    seconds: float = 15) -> httpx.Response:
+    """Call until the answer is `want` (spend and auth changes reach LiteLLM's caches a little later)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        r = chat(base_url, key, model, text)
+        if r.status_code == want or time.monotonic() > deadline:
+            return r
+        time.sleep(1)
+
+
 def reset_gateway(admin: httpx.Client) -> None:
     """Delete every key, user and team, so each test starts from an empty gateway."""
     tokens = []
@@ -108,3 +120,28 @@ def reset_secrets() -> None:
     for page in sm.get_paginator("list_secrets").paginate():
         for s in page["SecretList"]:
             sm.delete_secret(SecretId=s["ARN"], ForceDeleteWithoutRecovery=True)
+
+
+def clean_slate(admin: httpx.Client, workspace: Path | None = None) -> None:
+    """An empty gateway, no key secrets, and (given a workspace) no users/ files."""
+    reset_gateway(admin)
+    reset_secrets()
+    for p in (workspace / "users").glob("*.yaml") if workspace else ():
+        p.unlink()
+
+
+def employee_credentials(session_name: str, user_id: str) -> dict[str, str]:
+    """AWS credentials of an employee signed in through a federated role (moto): the session name is
+    their sign-in name, the session tag `gitops_user_id` their gateway id."""
+    from reconciler.keystore import OWNER_TAG
+
+    iam = boto3.client("iam")
+    try:
+        iam.create_role(RoleName="EmployeeDeveloper", AssumeRolePolicyDocument="{}")
+    except iam.exceptions.EntityAlreadyExistsException:
+        pass
+    creds = boto3.client("sts").assume_role(
+        RoleArn="arn:aws:iam::123456789012:role/EmployeeDeveloper", RoleSessionName=session_name,
+        Tags=[{"Key": OWNER_TAG, "Value": user_id}])["Credentials"]
+    return {"AWS_ACCESS_KEY_ID": creds["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": creds["SecretAccessKey"],
+            "AWS_SESSION_TOKEN": creds["SessionToken"]}

@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from helpers import chat, managed_keys, reset_gateway, secret_key, write_user
+from helpers import chat, managed_keys, reset_gateway, secret_key, wait_for_status, write_user
 
 pytestmark = pytest.mark.integration
 
@@ -27,15 +27,6 @@ def only_users(workspace, *users: tuple[str, str]) -> None:
         p.unlink()
     for uid, tier in users:
         write_user(workspace, uid, tier)
-
-
-def wait_for_status(base_url, key, model, want, text=CHEAP, seconds=15):
-    deadline = time.monotonic() + seconds
-    while True:
-        r = chat(base_url, key, model, text)
-        if r.status_code == want or time.monotonic() > deadline:
-            return r
-        time.sleep(1)
 
 
 def test_drafting_user_models_rpm_and_budget(gatewayctl, workspace, gateway):

@@ -307,7 +307,7 @@ def test_plan_viewer_key_lives_outside_the_user_prefix_and_reads_only_what_plans
                       timeout=60) as c:
         reads = {p: c.get(p, params=q).status_code for p, q in (
             ("/key/list", {}), ("/user/list", {}), ("/v2/team/list", {}), ("/budget/list", {}),
-            ("/key/info", {"key": alice}))}
+            ("/key/info", {"key": alice}), ("/team/info", {"team_id": "tier-drafting", "key_limit": 1}))}
         denied = {p: c.get(p).status_code for p in ("/spend/logs", "/global/spend/logs", "/team/list",
                                                    "/user/info", "/global/activity")}
         writes = {p: c.post(p, json=b).status_code for p, b in (

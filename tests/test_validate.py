@@ -262,6 +262,11 @@ def test_reserved_names_match_the_installed_litellm():
     assert set(re.findall(r'= "([^"]+)"', body)) == set(LITELLM_SPECIAL_MODEL_NAMES)
 
 
+def drafting_models_line(tiers: Path) -> int:
+    """The line of the drafting tier's `models:` (the comments above the tiers may grow)."""
+    return 1 + tiers.read_text().splitlines().index("    models: [model-cheap]")
+
+
 @pytest.mark.parametrize("name", ["all-proxy-models", "all-team-models", "no-default-models"])
 def test_reserved_model_alias_is_rejected_in_models_and_tiers(workspace, name):
     """An alias named like a LiteLLM sentinel, used by a tier, would grant every model: a PR that
@@ -269,12 +274,13 @@ def test_reserved_model_alias_is_rejected_in_models_and_tiers(workspace, name):
     models = workspace / "policies" / "models.yaml"
     models.write_text(models.read_text().replace("  model-cheap:", f"  {name}:"))
     tiers = workspace / "policies" / "tiers.yaml"
+    line = drafting_models_line(tiers)
     tiers.write_text(tiers.read_text().replace("models: [model-cheap]", f"models: [{name}]"))
     proc = run_validate(workspace)
     assert proc.returncode == 1
     assert f"policies/models.yaml:9:3: model alias '{name}' is reserved: LiteLLM reads it as" in proc.stdout
     assert "[models/reserved-name]" in proc.stdout
-    assert f"policies/tiers.yaml:12:14: model '{name}' is reserved" in proc.stdout
+    assert f"policies/tiers.yaml:{line}:14: model '{name}' is reserved" in proc.stdout
     assert "[tiers/reserved-model]" in proc.stdout
 
 
@@ -284,9 +290,10 @@ def test_wildcards_and_provider_routes_are_rejected_in_tiers(workspace, name):
 
     assert reserved_model_name(name)
     tiers = workspace / "policies" / "tiers.yaml"
+    line = drafting_models_line(tiers)
     tiers.write_text(tiers.read_text().replace("models: [model-cheap]", f'models: ["{name}"]'))
     proc = run_validate(workspace)
-    assert proc.returncode == 1 and "policies/tiers.yaml:12:14:" in proc.stdout, proc.stdout
+    assert proc.returncode == 1 and f"policies/tiers.yaml:{line}:14:" in proc.stdout, proc.stdout
 
 
 # ---------------------------------------------------------------- issue #10: symlinks and special files

@@ -60,6 +60,16 @@ gateway_key_from_secret() { # $1 secret id, $2 optional JSON field
   export LITELLM_MASTER_KEY="${key}"
 }
 
+# Key notices (reconciler/notify.py) are optional: GATEWAYCTL_NOTIFY ses|smtp (empty or none: no
+# emails) needs GATEWAYCTL_NOTIFY_FROM; GATEWAYCTL_GUIDE_URL links the employee guide in them.
+need_notify_env() {
+  case "${GATEWAYCTL_NOTIFY:-none}" in
+    "" | none) ;;
+    ses | smtp) need_env GATEWAYCTL_NOTIFY_FROM ;;
+    *) die "GATEWAYCTL_NOTIFY must be ses, smtp or none, not '${GATEWAYCTL_NOTIFY}'" ;;
+  esac
+}
+
 need_gatewayctl() {
   [[ -x "${GATEWAYCTL}" ]] || die "${GATEWAYCTL} not found; run \`make setup\` first"
 }

@@ -268,3 +268,14 @@ module "github_oidc_reconciler" {
   kms_key_arn           = module.kms.key_arn
   tags                  = local.tags
 }
+
+# Employees read their own key secret (ABAC on the gitops_user_id tag gatewayctl writes);
+# attach the policy where employees sign in (see docs/using-the-gateway.md, "Get your key").
+module "employee_key_access" {
+  source = "../../modules/employee-key-access"
+
+  name               = var.name
+  user_secret_prefix = var.user_secret_prefix
+  kms_key_arn        = module.kms.key_arn
+  tags               = local.tags
+}

@@ -139,6 +139,11 @@ moved {
 }
 
 moved {
+  from = module.gateway.aws_iam_role_policy.task_count_tokens
+  to   = module.gateway_task_roles.aws_iam_role_policy.task_count_tokens
+}
+
+moved {
   from = module.gateway.aws_iam_role_policy.task_config
   to   = module.gateway_task_roles.aws_iam_role_policy.task_config
 }

@@ -98,3 +98,8 @@ output "github_actions_secrets" {
     GATEWAYCTL_KMS_KEY_ID        = module.kms.key_arn
   }, var.gateway_url == null ? {} : { LITELLM_BASE_URL = var.gateway_url })
 }
+
+output "employee_key_access_policy_arn" {
+  description = "Policy that lets an employee read only their own key secret (attach to their permission set or role)."
+  value       = module.employee_key_access.policy_arn
+}

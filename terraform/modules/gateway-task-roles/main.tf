@@ -95,12 +95,37 @@ locals {
       Resource = sort([for id in keys(local.direct_models) : "arn:${local.partition}:bedrock:${local.region}::foundation-model/${id}"])
     }],
   )
+
+  # /v1/messages/count_tokens, which Claude Code calls: LiteLLM first asks bedrock-runtime
+  # CountTokens for the *base* model in this Region (the profile prefix stripped). For Claude
+  # models Bedrock serves only through cross-Region profiles it answers 400, and LiteLLM then
+  # asks bedrock-mantle (/anthropic/v1/messages/count_tokens, the default project). IAM is checked
+  # before the 400: without bedrock:CountTokens the answer is 403 and LiteLLM never tries Mantle;
+  # without bedrock-mantle:CountTokens the Mantle call gets 403. Either way count_tokens fails
+  # with 403 token_counting_error, while inference keeps working. Both actions only count, free.
+  claude_models = { for id, m in local.models : id => m if strcontains(m.fm_id, "claude") }
+  count_tokens_statements = concat(
+    [{
+      Sid      = "CountTokensOnBedrockRuntime"
+      Effect   = "Allow"
+      Action   = "bedrock:CountTokens"
+      Resource = sort(distinct([for m in values(local.models) : "arn:${local.partition}:bedrock:${local.region}::foundation-model/${m.fm_id}"]))
+    }],
+    length(local.claude_models) == 0 ? [] : [{
+      # Resource type `project` is the only one this action takes; the Model condition key is
+      # not used because AWS does not document its value for the Anthropic route.
+      Sid      = "CountTokensOnBedrockMantle"
+      Effect   = "Allow"
+      Action   = "bedrock-mantle:CountTokens"
+      Resource = "arn:${local.partition}:bedrock-mantle:${local.region}:${local.account_id}:project/${var.bedrock_mantle_project_id}"
+    }],
+  )
 }
 
 # =================================================================== roles
 # Three roles, each trusting ECS tasks of this account only:
 # - execution: what ECS needs to start the gateway and migrate tasks (image, secrets, logs);
-# - task: what LiteLLM itself does (invoke Bedrock, read its config);
+# - task: what LiteLLM itself does (invoke Bedrock and count tokens, read its config);
 # - db_bootstrap_execution: starts the one-off db-bootstrap task, which creates the application
 #   role with the password bootstrap-secrets wrote to the app secret, logging in with the
 #   RDS-managed master secret. No other role may read that secret.
@@ -156,6 +181,12 @@ resource "aws_iam_role_policy" "task_bedrock" {
   name   = "invoke-configured-bedrock-models"
   role   = aws_iam_role.this["task"].id
   policy = jsonencode({ Version = "2012-10-17", Statement = local.bedrock_statements })
+}
+
+resource "aws_iam_role_policy" "task_count_tokens" {
+  name   = "count-tokens-for-configured-models"
+  role   = aws_iam_role.this["task"].id
+  policy = jsonencode({ Version = "2012-10-17", Statement = local.count_tokens_statements })
 }
 
 resource "aws_iam_role_policy" "task_config" {

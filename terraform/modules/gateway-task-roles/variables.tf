@@ -23,6 +23,17 @@ variable "bedrock_model_ids" {
   }
 }
 
+variable "bedrock_mantle_project_id" {
+  description = "bedrock-mantle project whose CountTokens the task role may call: LiteLLM's count_tokens retry sends no project, which Mantle bills to `default`."
+  type        = string
+  default     = "default"
+
+  validation {
+    condition     = can(regex("^(default|proj_[a-zA-Z0-9]+)$", var.bedrock_mantle_project_id))
+    error_message = "bedrock_mantle_project_id must be default or a proj_... id."
+  }
+}
+
 variable "gateway_secret_arns" {
   description = "Secrets the gateway's tasks are started with (master key, salt key, database login, cache password): all the execution role may read."
   type        = list(string)

@@ -16,7 +16,8 @@ locals {
 }
 
 # ----------------------------------------------------------------- apply role
-# Only deploy.yml from the main branch, in the protected deploy environment (the reconcile job).
+# Only deploy.yml (the reconcile job) and rotate.yml (the nightly key rotation), from the main
+# branch, in the protected deploy environment.
 module "reconciler_role" {
   source = "../github-actions-role"
 
@@ -26,6 +27,7 @@ module "reconciler_role" {
   github_repository = var.github_repository
   trusted_jobs = [
     { workflow = "deploy.yml", context = "environment:${var.deploy_environment}", ref = local.main_ref },
+    { workflow = "rotate.yml", context = "environment:${var.deploy_environment}", ref = local.main_ref },
   ]
   inline_policies = { reconcile-virtual-keys = local.reconciler_policy }
   tags            = var.tags
@@ -34,7 +36,7 @@ module "reconciler_role" {
 locals {
   reconciler_policy = jsonencode({
     Version = "2012-10-17"
-    Statement = [
+    Statement = concat([
       {
         Sid      = "ReadMasterKey"
         Effect   = "Allow"
@@ -76,7 +78,13 @@ locals {
           StringEquals = { "kms:ViaService" = "secretsmanager.${local.region}.amazonaws.com" }
         }
       },
-    ]
+      ], var.notification_sender_identity_arn == null ? [] : [{
+        # `gatewayctl apply/rotate --notify ses`: key notices from this verified identity only.
+        Sid      = "SendKeyNotices"
+        Effect   = "Allow"
+        Action   = "ses:SendEmail"
+        Resource = var.notification_sender_identity_arn
+    }])
   })
 }
 

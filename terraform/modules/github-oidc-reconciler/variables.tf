@@ -30,7 +30,7 @@ variable "main_branch" {
 }
 
 variable "deploy_environment" {
-  description = "GitHub environment of deploy.yml's jobs (its protection rules gate the apply)."
+  description = "GitHub environment of deploy.yml's jobs and rotate.yml's (its protection rules gate the apply)."
   type        = string
   default     = "production"
 
@@ -90,6 +90,17 @@ variable "kms_key_arn" {
   validation {
     condition     = can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.kms_key_arn))
     error_message = "kms_key_arn must be a KMS key ARN."
+  }
+}
+
+variable "notification_sender_identity_arn" {
+  description = "SES identity (verified sender) the reconciler may send key notices from; null = no SES permission."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.notification_sender_identity_arn == null || can(regex("^arn:aws[a-z-]*:ses:[a-z0-9-]+:[0-9]{12}:identity/[^*]+$", coalesce(var.notification_sender_identity_arn, "x")))
+    error_message = "notification_sender_identity_arn must be an SES identity ARN without wildcards."
   }
 }
 

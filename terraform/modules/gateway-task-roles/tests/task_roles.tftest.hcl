@@ -80,6 +80,41 @@ run "least_privilege" {
     error_message = "Foundation-model access must be conditioned on bedrock:InferenceProfileArn."
   }
 
+  # ------------------------------------------------------------ count_tokens (Claude Code)
+  assert {
+    condition = toset(flatten([
+      for st in jsondecode(aws_iam_role_policy.task_count_tokens.policy).Statement : flatten([st.Action])
+    ])) == toset(["bedrock:CountTokens", "bedrock-mantle:CountTokens"])
+    error_message = "count_tokens needs exactly bedrock:CountTokens and bedrock-mantle:CountTokens."
+  }
+
+  assert {
+    condition = toset(flatten([
+      for st in jsondecode(aws_iam_role_policy.task_count_tokens.policy).Statement : flatten([st.Resource])
+      if st.Action == "bedrock:CountTokens"
+      ])) == toset([
+      "arn:aws:bedrock:ap-south-1::foundation-model/anthropic.claude-haiku-4-5-20251001-v1:0",
+      "arn:aws:bedrock:ap-south-1::foundation-model/anthropic.claude-sonnet-4-5-20250929-v1:0",
+    ])
+    error_message = "Runtime CountTokens is asked for the base model in the gateway's Region, and only for configured models."
+  }
+
+  assert {
+    condition = one([
+      for st in jsondecode(aws_iam_role_policy.task_count_tokens.policy).Statement : st.Resource
+      if st.Action == "bedrock-mantle:CountTokens"
+    ]) == "arn:aws:bedrock-mantle:ap-south-1:123456789012:project/default"
+    error_message = "Mantle CountTokens only on this account's default project in the gateway's Region."
+  }
+
+  assert {
+    condition = alltrue([
+      for st in jsondecode(aws_iam_role_policy.task_count_tokens.policy).Statement :
+      alltrue([for r in flatten([st.Resource]) : r != "*" && !strcontains(r, "*")])
+    ])
+    error_message = "count_tokens permissions must not use wildcard resources."
+  }
+
   # ------------------------------------------------------------ secrets, config, logs
   assert {
     condition = tolist(one([
@@ -159,6 +194,16 @@ run "direct_model_ids_stay_in_region" {
     }]
     error_message = "A model without an inference profile is invoked in the gateway's Region only."
   }
+}
+
+run "rejects_unknown_mantle_project" {
+  command = plan
+
+  variables {
+    bedrock_mantle_project_id = "*"
+  }
+
+  expect_failures = [var.bedrock_mantle_project_id]
 }
 
 run "rejects_wildcard_model" {

@@ -42,8 +42,11 @@ run "roles_trust_only_their_workflow_jobs" {
   command = plan
 
   assert {
-    condition     = module.reconciler_role.subjects == tolist(["repo:example-org/llm-gateway-gitops:environment:production:job_workflow_ref:example-org/llm-gateway-gitops/.github/workflows/deploy.yml@refs/heads/main"])
-    error_message = "The reconciler role trusts deploy.yml on main in the production environment, and nothing else."
+    condition = module.reconciler_role.subjects == sort([
+      "repo:example-org/llm-gateway-gitops:environment:production:job_workflow_ref:example-org/llm-gateway-gitops/.github/workflows/deploy.yml@refs/heads/main",
+      "repo:example-org/llm-gateway-gitops:environment:production:job_workflow_ref:example-org/llm-gateway-gitops/.github/workflows/rotate.yml@refs/heads/main",
+    ])
+    error_message = "The reconciler role trusts deploy.yml and rotate.yml on main in the production environment, and nothing else."
   }
 
   assert {

@@ -1,0 +1,223 @@
+"""One way to tell people things: email through Amazon SES or SMTP, deduplicated by a ledger
+that survives runs without any local state.
+
+Producers build `Message`s and call `deliver()`. Key notices (reconciler/notices.py) are one
+producer; budget alerts can be another: give them their own `topic` (say "budget") and an
+`event_id` that names the event (say "2026-12:80%"), and the same ledger keeps each user from
+getting it twice.
+
+Guarantees, each shown by tests/test_notify.py:
+- at most one message per (user, topic, event): the ledger holds the last event id sent per user
+  and topic, and `deliver()` skips a message whose event id is already there;
+- a failed send never raises: it is returned in the outcome, which callers report, and because
+  nothing was recorded the next run builds and sends the message again;
+- no message carries a virtual key: `deliver()` refuses any text that looks like one.
+
+The ledger lives in tags on the user's key secret (`gatewayctl:notified:<topic>`): the secret
+exists for every user who ever had a key, outlives revocation, is read with the same paged
+ListSecrets the plan already uses, and the reconciler role may already tag it. A send whose
+ledger write then fails is reported too; it may be repeated once (at least once, never silent).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import smtplib
+import ssl
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from typing import Protocol
+
+from reconciler.keystore import DEFAULT_PREFIX
+
+LEDGER_TAG_PREFIX = "gatewayctl:notified:"
+# A LiteLLM virtual key ("sk-" + at least 20 token characters) or an AWS secret-looking blob.
+KEY_PATTERN = re.compile(r"sk-[A-Za-z0-9_\-]{20,}")
+
+
+@dataclass(frozen=True)
+class Message:
+    user_id: str  # whose ledger records the message
+    topic: str  # ledger slot, e.g. "key" or "budget"
+    event_id: str  # names the event within the topic; at most 256 characters (a tag value)
+    to: tuple[str, ...]
+    cc: tuple[str, ...]
+    subject: str
+    body: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.topic} {self.event_id} for {self.user_id}"
+
+
+class Channel(Protocol):
+    def send(self, message: Message) -> None: ...  # raises on failure
+    def describe(self) -> str: ...
+
+
+class Ledger(Protocol):
+    def last(self, user_id: str, topic: str) -> str | None: ...
+    def record(self, user_id: str, topic: str, event_id: str) -> None: ...
+
+
+class SesChannel:
+    """Amazon SES (API v2), through boto3's standard environment. The sender must be a verified
+    identity; outside the SES sandbox recipients need no verification."""
+
+    def __init__(self, sender: str, configuration_set: str | None = None):
+        import boto3
+        from botocore.config import Config
+
+        self.sender, self.configuration_set = sender, configuration_set
+        self._ses = boto3.client("sesv2", config=Config(retries={"max_attempts": 5, "mode": "standard"},
+                                                        connect_timeout=5, read_timeout=20))
+
+    def describe(self) -> str:
+        return f"Amazon SES as {self.sender}"
+
+    def send(self, message: Message) -> None:
+        args = {"FromEmailAddress": self.sender,
+                "Destination": {"ToAddresses": list(message.to), "CcAddresses": list(message.cc)},
+                "Content": {"Simple": {"Subject": {"Data": message.subject, "Charset": "UTF-8"},
+                                       "Body": {"Text": {"Data": message.body, "Charset": "UTF-8"}}}}}
+        if self.configuration_set:
+            args["ConfigurationSetName"] = self.configuration_set
+        self._ses.send_email(**args)
+
+
+class SmtpChannel:
+    """Any SMTP relay. STARTTLS is used whenever the server offers it, and required when a
+    username is set (credentials never cross the network in clear)."""
+
+    def __init__(self, host: str, port: int, sender: str, *, username: str | None = None,
+                 password: str | None = None, timeout: float = 20.0):
+        self.host, self.port, self.sender = host, port, sender
+        self.username, self._password, self.timeout = username, password, timeout
+
+    def describe(self) -> str:
+        return f"SMTP {self.host}:{self.port} as {self.sender}"
+
+    def send(self, message: Message) -> None:
+        mail = EmailMessage()
+        mail["From"], mail["To"], mail["Subject"] = self.sender, ", ".join(message.to), message.subject
+        if message.cc:
+            mail["Cc"] = ", ".join(message.cc)
+        mail.set_content(message.body)
+        with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
+            smtp.ehlo()
+            if smtp.has_extn("starttls"):
+                smtp.starttls(context=ssl.create_default_context())
+                smtp.ehlo()
+            elif self.username:
+                raise smtplib.SMTPException(f"{self.host} offers no STARTTLS; refusing to send credentials")
+            if self.username:
+                smtp.login(self.username, self._password or "")
+            smtp.send_message(mail)
+
+
+class SecretTagLedger:
+    """The last event id sent per (user, topic), kept as a tag on the user's key secret."""
+
+    def __init__(self, prefix: str = DEFAULT_PREFIX):
+        import boto3
+
+        self.prefix = prefix
+        self._sm = boto3.client("secretsmanager")
+        self._state: dict[str, dict[str, str]] | None = None
+
+    def _load(self) -> dict[str, dict[str, str]]:
+        if self._state is None:
+            state: dict[str, dict[str, str]] = {}
+            for page in self._sm.get_paginator("list_secrets").paginate(
+                    Filters=[{"Key": "name", "Values": [self.prefix]}], PaginationConfig={"PageSize": 100}):
+                for s in page.get("SecretList", []):
+                    if s["Name"].startswith(self.prefix):
+                        state[s["Name"][len(self.prefix):]] = {
+                            t["Key"][len(LEDGER_TAG_PREFIX):]: t["Value"] for t in s.get("Tags", [])
+                            if t["Key"].startswith(LEDGER_TAG_PREFIX)}
+            self._state = state
+        return self._state
+
+    def has_subject(self, user_id: str) -> bool:
+        return user_id in self._load()
+
+    def last(self, user_id: str, topic: str) -> str | None:
+        return self._load().get(user_id, {}).get(topic)
+
+    def record(self, user_id: str, topic: str, event_id: str) -> None:
+        self._sm.tag_resource(SecretId=self.prefix + user_id,
+                              Tags=[{"Key": LEDGER_TAG_PREFIX + topic, "Value": event_id}])
+        self._load().setdefault(user_id, {})[topic] = event_id
+
+
+@dataclass
+class Outcome:
+    channel: str
+    sent: list[str] = field(default_factory=list)
+    skipped: int = 0
+    failed: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {"channel": self.channel, "sent": self.sent, "skipped": self.skipped, "failed": self.failed}
+
+
+def _redact(text: str) -> str:
+    return KEY_PATTERN.sub("sk-…(redacted)", text)[:300]
+
+
+def deliver(messages: Iterable[Message], channel: Channel, ledger: Ledger) -> Outcome:
+    """Send each message not yet in the ledger, then record it. Never raises for one message."""
+    out = Outcome(channel.describe())
+    for m in messages:
+        if ledger.last(m.user_id, m.topic) == m.event_id:
+            out.skipped += 1
+            continue
+        if KEY_PATTERN.search(m.subject) or KEY_PATTERN.search(m.body):
+            out.failed.append(f"{m.label}: refused, the text looks like it contains a key")
+            continue
+        try:
+            channel.send(m)
+        except Exception as exc:  # noqa: BLE001 - any channel error: report it, keep going, retry next run
+            out.failed.append(f"{m.label}: {type(exc).__name__}: {_redact(str(exc))}")
+            continue
+        try:
+            ledger.record(m.user_id, m.topic, m.event_id)
+        except Exception as exc:  # noqa: BLE001
+            out.failed.append(f"{m.label}: sent, but not recorded ({type(exc).__name__}: {_redact(str(exc))}); "
+                              "it may be sent once more")
+            continue
+        out.sent.append(m.label)
+    return out
+
+
+# ---------------------------------------------------------------- configuration (CLI and environment)
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--notify", choices=("none", "ses", "smtp"), default=os.environ.get("GATEWAYCTL_NOTIFY", "none"),
+                   help="after applying, email users and their owner when their key is ready, rotated or "
+                        "revoked (default $GATEWAYCTL_NOTIFY, else none). SMTP reads GATEWAYCTL_SMTP_HOST, "
+                        "GATEWAYCTL_SMTP_PORT (587), GATEWAYCTL_SMTP_USERNAME, GATEWAYCTL_SMTP_PASSWORD")
+    p.add_argument("--notify-from", default=os.environ.get("GATEWAYCTL_NOTIFY_FROM"), metavar="ADDRESS",
+                   help="sender address (default $GATEWAYCTL_NOTIFY_FROM); for SES a verified identity")
+    p.add_argument("--guide-url", default=os.environ.get("GATEWAYCTL_GUIDE_URL"), metavar="URL",
+                   help="link to docs/using-the-gateway.md in messages (default $GATEWAYCTL_GUIDE_URL)")
+
+
+def channel_from_args(args: argparse.Namespace) -> Channel | None:
+    kind = getattr(args, "notify", "none") or "none"
+    if kind == "none":
+        return None
+    sender = getattr(args, "notify_from", None)
+    if not sender:
+        raise ValueError("--notify needs a sender: pass --notify-from or set GATEWAYCTL_NOTIFY_FROM")
+    if kind == "ses":
+        return SesChannel(sender, os.environ.get("GATEWAYCTL_SES_CONFIGURATION_SET"))
+    host = os.environ.get("GATEWAYCTL_SMTP_HOST")
+    if not host:
+        raise ValueError("--notify smtp needs GATEWAYCTL_SMTP_HOST")
+    return SmtpChannel(host, int(os.environ.get("GATEWAYCTL_SMTP_PORT", "587")), sender,
+                       username=os.environ.get("GATEWAYCTL_SMTP_USERNAME") or None,
+                       password=os.environ.get("GATEWAYCTL_SMTP_PASSWORD") or None)

@@ -1,0 +1,209 @@
+"""Employee self-service: `gatewayctl whoami` and `gatewayctl key show --me`.
+
+Runs with the employee's own AWS credentials (IAM Identity Center or a federated role). Their
+session name is their sign-in name, which users/*.yaml knows as `email` (or `id`); AWS itself
+decides what they may read, through the ABAC policy of terraform/modules/employee-key-access
+(the secret's `gitops_user_id` tag must equal their session tag).
+
+The key is printed only with --reveal, only to stdout, never to stderr, and never where a CI
+log would keep it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import stat
+import sys
+from pathlib import Path
+
+from reconciler.keystore import DEFAULT_PREFIX, OWNER_TAG
+
+EXIT_OK, EXIT_ERROR = 0, 1
+
+
+class SelfServiceError(Exception):
+    pass
+
+
+def session_name(arn: str) -> str | None:
+    """alice@example.com from arn:aws:sts::123:assumed-role/Role/alice@example.com (or an IAM user's name)."""
+    resource = arn.split(":", 5)[-1]
+    parts = resource.split("/")
+    if parts[0] == "assumed-role" and len(parts) >= 3:
+        return parts[-1]
+    if parts[0] == "user" and len(parts) >= 2:
+        return parts[-1]
+    return None
+
+
+def _users(root: Path) -> list[dict]:
+    """users/*.yaml as plain mappings (unvalidated: enough to find oneself)."""
+    import yaml
+
+    out = []
+    for path in sorted((root / "users").glob("*.yaml")):
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError):
+            continue
+        if isinstance(data, dict) and isinstance(data.get("id"), str):
+            out.append(data)
+    return out
+
+
+def resolve_user_id(root: Path, name: str) -> str:
+    wanted = name.lower()
+    for u in _users(root):
+        if u["id"] == name or str(u.get("email", "")).lower() == wanted:
+            return u["id"]
+    raise SelfServiceError(f"no users/*.yaml has the id or email {name!r} (your AWS session name); "
+                           "pass --user ID, or run from a checkout of the repository with --root")
+
+
+def _region(args: argparse.Namespace) -> str | None:
+    if args.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"):
+        return args.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    try:
+        import yaml
+
+        return yaml.safe_load((args.root / "policies" / "models.yaml").read_text(encoding="utf-8"))["region"]
+    except (OSError, KeyError, TypeError, ValueError):
+        return None
+
+
+def _client(service: str, region: str | None):
+    import boto3
+
+    return boto3.client(service, region_name=region)
+
+
+def _me(args: argparse.Namespace) -> tuple[str, str]:
+    """(caller ARN, gateway user id)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        arn = _client("sts", _region(args)).get_caller_identity()["Arn"]
+    except (BotoCoreError, ClientError) as exc:
+        raise SelfServiceError(f"cannot tell who you are from your AWS credentials: {exc} "
+                               "(sign in first, e.g. `aws sso login`)") from None
+    if args.user:
+        return arn, args.user
+    name = session_name(arn)
+    if not name:
+        raise SelfServiceError(f"{arn} carries no session name; pass --user ID")
+    return arn, resolve_user_id(args.root, name)
+
+
+def _reveal_allowed() -> str | None:
+    """Why printing the key here would leak it, or None."""
+    ci = os.environ.get("CI", "").lower() in ("1", "true") or os.environ.get("GITHUB_ACTIONS") == "true"
+    try:
+        mode = os.fstat(sys.stdout.fileno()).st_mode
+    except (OSError, ValueError):
+        return None
+    if ci and not stat.S_ISFIFO(mode):
+        return ("stdout goes to a CI log; capture the key instead, e.g. "
+                "KEY=\"$(gatewayctl key show --me --reveal)\"")
+    return None
+
+
+def cmd_whoami(args: argparse.Namespace) -> int:
+    try:
+        arn, user_id = _me(args)
+    except SelfServiceError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    print(f"AWS identity:  {arn}")
+    print(f"gateway user:  {user_id} (users/{user_id}.yaml)")
+    try:
+        from reconciler.validate import load_desired
+
+        desired = load_desired(args.root)
+        user = desired.users[user_id]
+        tier = desired.tiers[user.tier]
+        print(f"tier:          {tier.display_name}: model {', '.join(tier.models)}, "
+              f"${tier.monthly_budget_usd:.2f} a month, {tier.rpm_limit} requests a minute")
+        if user.expires:
+            print(f"access ends:   {user.expires} (end of day, Asia/Kolkata)")
+    except Exception as exc:  # noqa: BLE001 - tier details are a convenience; identity and key name still help
+        print(f"tier:          unknown ({type(exc).__name__}: run from a checkout of the repository)")
+    print(f"key secret:    {args.secret_prefix}{user_id} (region {_region(args) or 'unset'})")
+    return EXIT_OK
+
+
+def cmd_key_show(args: argparse.Namespace) -> int:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    if not args.me and not args.user:
+        print("error: say whose key: --me (from your AWS identity) or --user ID", file=sys.stderr)
+        return EXIT_ERROR
+    try:
+        _arn, user_id = _me(args)
+    except SelfServiceError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    name = args.secret_prefix + user_id
+    stage = "AWSPREVIOUS" if args.previous else "AWSCURRENT"
+    sm = _client("secretsmanager", _region(args))
+    try:
+        if args.reveal:
+            why_not = _reveal_allowed()
+            if why_not:
+                print(f"error: not printing the key: {why_not}", file=sys.stderr)
+                return EXIT_ERROR
+            value = json.loads(sm.get_secret_value(SecretId=name, VersionStage=stage)["SecretString"])
+            sys.stdout.write(value["api_key"] + "\n")
+            return EXIT_OK
+        desc = sm.describe_secret(SecretId=name)
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        hint = {"AccessDeniedException": f"AWS refused: is your session tagged {OWNER_TAG}={user_id}? "
+                                         "(ask the platform team; docs/using-the-gateway.md, \"Get your key\")",
+                "ResourceNotFoundException": "no such secret: has your pull request been merged and deployed?"}
+        print(f"error: {name}: {hint.get(code, code or exc)}", file=sys.stderr)
+        return EXIT_ERROR
+    except (BotoCoreError, ValueError, KeyError) as exc:
+        print(f"error: {name}: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    tags = {t["Key"]: t["Value"] for t in desc.get("Tags", [])}
+    stages = {s for v in (desc.get("VersionIdsToStages") or {}).values() for s in v}
+    print(f"secret:        {name}")
+    print(f"user:          {tags.get(OWNER_TAG, user_id)}")
+    print(f"last changed:  {desc.get('LastChangedDate', 'unknown')}")
+    print(f"previous key:  {'kept as AWSPREVIOUS (--previous)' if 'AWSPREVIOUS' in stages else 'none'}")
+    print("value:         hidden; add --reveal to print the key to stdout")
+    return EXIT_OK
+
+
+def register(sub, common) -> None:
+    def identity_args(p: argparse.ArgumentParser) -> None:
+        common(p)
+        p.add_argument("--user", metavar="ID", help="your gateway user id, when your AWS session name is not "
+                       "your users/ id or email")
+        p.add_argument("--region", help="AWS region of the key secrets (default: $AWS_REGION, else "
+                       "policies/models.yaml)")
+        p.add_argument("--secret-prefix", default=DEFAULT_PREFIX, help=f"default {DEFAULT_PREFIX}")
+
+    p = sub.add_parser("whoami", help="your gateway user, tier and key secret, from your AWS identity",
+                       description="Map your AWS identity (its session name: your sign-in email) to your "
+                       "users/<id>.yaml and show your tier, model and where your key is.")
+    identity_args(p)
+    p.set_defaults(func=cmd_whoami)
+
+    key = sub.add_parser("key", help="your own key: `gatewayctl key show --me [--reveal]`",
+                         description="Employee self-service for your gateway key.")
+    key_sub = key.add_subparsers(dest="key_command", required=True, metavar="SUBCOMMAND")
+    p = key_sub.add_parser("show", help="where your key is, and with --reveal the key itself",
+                           description="Show your key secret's name and when it last changed. The key is "
+                           "printed only with --reveal, to stdout alone (never to a CI log), e.g. "
+                           "export ANTHROPIC_AUTH_TOKEN=\"$(gatewayctl key show --me --reveal)\". "
+                           "AWS allows it only for your own secret (its gitops_user_id tag must equal "
+                           "your session tag).")
+    identity_args(p)
+    p.add_argument("--me", action="store_true", help="the key of the user your AWS identity maps to")
+    p.add_argument("--reveal", action="store_true", help="print the key itself to stdout")
+    p.add_argument("--previous", action="store_true",
+                   help="the previous key (AWSPREVIOUS), which works until its overlap window ends after a rotation")
+    p.set_defaults(func=cmd_key_show)

@@ -1,0 +1,182 @@
+"""Budgets on the genuine LiteLLM proxy: the overshoot bound under concurrency, budget exceptions
+that expire by themselves, spend kept across a tier move, and per-member overrides as drift.
+
+The concurrency and expiry tests get their own proxy: the fake Bedrock answers after 2 s (so
+concurrent calls really are in flight together), and tests/clock_shift moves the proxy's clock."""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import datetime as dt
+import os
+import subprocess
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import httpx
+import pytest
+from helpers import chat, reset_gateway, secret_key, wait_for_status, write_user
+
+from reconciler.policy import BUDGET_TZ
+
+pytestmark = pytest.mark.integration
+
+REPO = Path(__file__).resolve().parent.parent
+CHEAP = "hi [[usage in=10 out=1]]"
+
+
+@pytest.fixture(scope="module")
+def slow_gateway(tmp_path_factory):
+    from reconciler import localgateway
+
+    run = tmp_path_factory.mktemp("slow-gateway")
+    clock = run / "clock-offset-seconds"
+    clock.write_text("0")
+    env = {"FAKE_BEDROCK_LATENCY_MS": "2000", "GATEWAY_TEST_CLOCK_FILE": str(clock),
+           "PYTHONPATH": str(REPO / "tests" / "clock_shift")}
+    h = localgateway.start(REPO, run, env=env)
+    try:
+        yield h, clock
+    finally:
+        h.stop()
+
+
+@pytest.fixture
+def slowctl(workspace, slow_gateway, aws_env):
+    h, _ = slow_gateway
+    with httpx.Client(base_url=h.base_url, headers={"Authorization": f"Bearer {h.master_key}"}, timeout=60,
+                      trust_env=False) as admin:
+        reset_gateway(admin)
+    for p in (workspace / "users").glob("*.yaml"):
+        p.unlink()
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        env = {**os.environ, **aws_env, "LITELLM_BASE_URL": h.base_url, "LITELLM_MASTER_KEY": h.master_key,
+               "GITHUB_SHA": "0" * 40}
+        proc = subprocess.run([sys.executable, "-m", "reconciler", *args], cwd=workspace, env=env,
+                              capture_output=True, text=True, timeout=300, check=False)
+        assert proc.returncode in (0, 2), f"gatewayctl {args}: {proc.stdout}\n{proc.stderr}"
+        return proc
+
+    return run
+
+
+def member_row(base_url, master_key, team_id, user_id) -> dict:
+    info = httpx.get(f"{base_url}/team/info", params={"team_id": team_id, "key_limit": 1},
+                     headers={"Authorization": f"Bearer {master_key}"}, timeout=60, trust_env=False).json()
+    return next(m for m in info["team_memberships"] if m["user_id"] == user_id)
+
+
+def wait_for_spend(base_url, master_key, team_id, user_id, at_least: float, seconds=60) -> float:
+    deadline = time.monotonic() + seconds
+    while True:
+        spend = member_row(base_url, master_key, team_id, user_id)["spend"]
+        if spend >= at_least - 1e-9 or time.monotonic() > deadline:
+            return spend
+        time.sleep(1)
+
+
+def test_concurrent_calls_overshoot_the_budget_by_at_most_one_request(slowctl, workspace, slow_gateway):
+    h, _ = slow_gateway
+    write_user(workspace, "conc")  # Drafting: $2.00, 10 RPM, max_request_usd 0.52
+    slowctl("apply", "--confirm")
+    key = secret_key("conc")
+    words = "word " * 40000
+    counted = httpx.post(f"{h.base_url}/utils/token_counter", headers={"Authorization": f"Bearer {h.master_key}"},
+                         json={"model": "model-cheap", "messages": [{"role": "user", "content": words}]},
+                         timeout=60, trust_env=False).json()["total_tokens"]
+    # Each call is billed exactly what LiteLLM counts in (the fake reports that) plus the 64k output it
+    # may produce: about $0.36 on Haiku 4.5. Ten at once would cost $3.60 without a reservation.
+    body = {"model": "model-cheap", "max_tokens": 64000,
+            "messages": [{"role": "user", "content": words + f" [[usage in={counted} out=64000]]"}]}
+    cost = Decimal(counted) * Decimal("0.000001") + Decimal("0.32")
+
+    def call(_):
+        return httpx.post(f"{h.base_url}/v1/chat/completions", headers={"Authorization": f"Bearer {key}"},
+                          json=body, timeout=120, trust_env=False)
+
+    with cf.ThreadPoolExecutor(10) as pool:
+        results = list(pool.map(call, range(10)))
+    codes = [r.status_code for r in results]
+    served = [r["ts"] for r in h.fake_bedrock_requests() if r.get("usage") == [counted, 64000]]
+    assert len(served) == codes.count(200) and max(served) - min(served) < 2.0  # all in flight together
+    refused = [r for r in results if r.status_code == 422]
+    assert codes.count(200) + len(refused) == 10 and refused, codes
+    assert all(r.json()["error"]["type"] == "budget_exceeded" for r in refused)
+    admitted = codes.count(200)
+    spend = Decimal(str(wait_for_spend(h.base_url, h.master_key, "tier-drafting", "conc", float(admitted * cost))))
+    print(f"10 concurrent calls of ${cost:.4f}: {admitted} admitted, spend ${spend} on a $2.00 budget")
+    assert spend == pytest.approx(admitted * cost, abs=Decimal("0.000001"))
+    assert spend <= Decimal("2.00") + Decimal("0.52"), f"{admitted} admitted, spend {spend}"  # the stated bound
+    assert spend > Decimal("2.00") - cost  # and the budget was really used up, not refused early
+
+
+def test_exception_lets_a_drafting_user_spend_more_until_it_ends_by_itself(slowctl, workspace, slow_gateway):
+    h, clock = slow_gateway
+    today = dt.datetime.now(BUDGET_TZ).date()
+    until = today + dt.timedelta(days=7)
+    write_user(workspace, "exa", extra=f"budget_exception:\n  extra_usd: 1.00\n  until: {until}\n  ticket: FIN-1\n")
+    plan = slowctl("plan")
+    assert "member budget: tier default -> $2.00/month, 10 RPM + $1.00 until" in plan.stdout
+    slowctl("apply", "--confirm")
+    key = secret_key("exa")
+    for _ in range(2):  # $2.50 in all: past the $2.00 tier budget, inside $3.00
+        assert chat(h.base_url, key, "model-cheap", "x [[usage in=1250000 out=0]]").status_code == 200
+    wait_for_spend(h.base_url, h.master_key, "tier-drafting", "exa", 2.50)
+    assert chat(h.base_url, key, "model-cheap").status_code == 200
+
+    end = dt.datetime.combine(until + dt.timedelta(days=1), dt.time(0), tzinfo=BUDGET_TZ)
+    clock.write_text(str((end - dt.datetime.now(dt.UTC)).total_seconds() + 60))  # the day after `until`
+    try:
+        r = chat(h.base_url, key, "model-cheap")
+        assert r.status_code == 422 and r.json()["error"]["type"] == "budget_exceeded", r.text
+    finally:
+        clock.write_text("0")
+    assert chat(h.base_url, key, "model-cheap").status_code == 200  # back to today: still granted
+
+    path = workspace / "users" / "exa.yaml"
+    path.write_text(path.read_text().split("budget_exception:")[0])  # a PR removes it
+    assert "member budget: $2.00/month, 10 RPM + $1.00 until" in slowctl("plan").stdout
+    slowctl("apply", "--confirm")
+    r = chat(h.base_url, key, "model-cheap")
+    assert r.status_code == 422, r.text  # at once: apply drops the member row and LiteLLM's cache of it
+    assert member_row(h.base_url, h.master_key, "tier-drafting", "exa")["budget_source"] == "team_default"
+
+
+def test_a_tier_move_keeps_the_months_spend(slowctl, workspace, slow_gateway):
+    h, _ = slow_gateway
+    write_user(workspace, "mover")
+    slowctl("apply", "--confirm")
+    key = secret_key("mover")
+    assert chat(h.base_url, key, "model-cheap", "x [[usage in=1500000 out=0]]").status_code == 200  # $1.50
+    wait_for_spend(h.base_url, h.master_key, "tier-drafting", "mover", 1.50)
+    path = workspace / "users" / "mover.yaml"
+    path.write_text(path.read_text().replace("tier: drafting", "tier: coding"))
+    plan = slowctl("plan")
+    assert "spend carried over: (none) -> $1.50 already spent this month" in plan.stdout
+    slowctl("apply", "--confirm")
+    row = member_row(h.base_url, h.master_key, "tier-coding", "mover")
+    assert row["litellm_budget_table"]["max_budget"] == 18.5 and row["spend"] == 0
+    assert wait_for_status(h.base_url, key, "model-balanced", 200, seconds=70).status_code == 200
+    # $18.60 more is past what is left of the month's $20.00 ($18.50), though under a fresh $20.00
+    assert chat(h.base_url, key, "model-balanced", "x [[usage in=6200000 out=0]]").status_code == 200
+    r = wait_for_status(h.base_url, key, "model-balanced", 422)
+    assert r.status_code == 422 and r.json()["error"]["type"] == "budget_exceeded", r.text
+    assert slowctl("plan", "--detailed-exitcode").returncode == 0  # the carry is the desired state
+
+
+def test_drift_catches_an_out_of_band_member_budget_and_apply_restores_the_tier(gatewayctl, workspace, admin):
+    reset_gateway(admin)
+    gatewayctl("apply", "--confirm", check=True)
+    admin.post("/team/member_update", json={"team_id": "tier-drafting", "user_id": "alice",
+                                            "max_budget_in_team": 100.0}).raise_for_status()
+    drift = gatewayctl("drift")
+    assert drift.returncode == 2, drift.stdout + drift.stderr
+    assert "member budget: $100.00/month, 10 RPM -> tier default" in drift.stdout
+    gatewayctl("apply", "--confirm", check=True)
+    info = admin.get("/team/info", params={"team_id": "tier-drafting", "key_limit": 1}).json()
+    row = next(m for m in info["team_memberships"] if m["user_id"] == "alice")
+    assert row["budget_source"] == "team_default" and row["litellm_budget_table"]["max_budget"] == 2.0
+    assert gatewayctl("drift").returncode == 0

@@ -1,0 +1,225 @@
+"""docs/using-the-gateway.md, executed: every fenced block of the guide runs, in order, as the
+employee `alice`, against the embedded gateway (genuine LiteLLM, fake Bedrock) and moto.
+
+The only change made to a block is the gateway's address: https://llm-gateway.example.com becomes
+the embedded gateway's URL. Shell blocks share one environment, as in one terminal; the JSON block
+becomes ~/.claude/settings.json for the genuine Claude Code (tools/claude-code, installed by `make test`);
+Python blocks run with the project's interpreter; the YAML block (Continue's config) is loaded and
+its model entry used exactly as Continue's OpenAI provider does. The guide's statements about
+Claude Code at its limits and after a rotation have their own tests below.
+
+The fake Bedrock bills 100,000 input and 50,000 output tokens for a prompt without a usage marker,
+so the guide's workspace gives Drafting room for the walk-through (budget $100, 1,000 requests a
+minute); the limit tests use the real Drafting tier."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+import secrets
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from helpers import chat, clean_slate, employee_credentials, secret_key, write_user
+
+pytestmark = pytest.mark.integration
+
+REPO = Path(__file__).resolve().parent.parent
+GUIDE = REPO / "docs" / "using-the-gateway.md"
+PLACEHOLDER_URL = "https://llm-gateway.example.com"
+FAKE_TEXT = "hello from fake bedrock"
+CLAUDE_WRAPPER = REPO / "tools" / "claude-code" / "node_modules" / "@anthropic-ai" / "claude-code" / "cli-wrapper.cjs"
+BLOCK = re.compile(r"^```(\w*)\n(.*?)^```$", re.S | re.M)
+REAL_TODAY = dt.datetime.now(dt.UTC).date()
+
+
+def guide_blocks() -> list[tuple[str, str, int]]:
+    text = GUIDE.read_text(encoding="utf-8")
+    return [(m.group(1), m.group(2), text[:m.start()].count("\n") + 1) for m in BLOCK.finditer(text)]
+
+
+def claude_settings(url: str, user: str) -> dict:
+    (_, block, _), = [b for b in guide_blocks() if b[0] == "json"]
+    settings = json.loads(block.replace(PLACEHOLDER_URL, url))
+    settings["apiKeyHelper"] = settings["apiKeyHelper"].replace("--user alice", f"--user {user}")
+    return settings
+
+
+@pytest.fixture
+def clean(admin, aws_env):
+    clean_slate(admin)
+
+
+def employee_env(aws_env: dict, email: str, user_id: str, home: Path, bin_dir: Path) -> dict:
+    """A fresh terminal of an employee signed in to AWS: assumed-role credentials whose session
+    name is their email and whose session tag is their gateway id; nothing else inherited."""
+    return {"PATH": f"{bin_dir}:{os.environ['PATH']}", "HOME": str(home), "LANG": "C.UTF-8",
+            "AWS_ENDPOINT_URL": aws_env["AWS_ENDPOINT_URL"], "AWS_REGION": aws_env["AWS_REGION"],
+            **employee_credentials(email, user_id)}
+
+
+@pytest.fixture
+def terminal(tmp_path: Path) -> tuple[Path, Path]:
+    """(home, bin dir with `claude`): the genuine Claude Code from tools/claude-code."""
+    if not CLAUDE_WRAPPER.is_file():
+        pytest.fail(f"Claude Code is not installed at {CLAUDE_WRAPPER.parent}; "
+                    "run `make test` (it installs tools/claude-code)")
+    home, bin_dir = tmp_path / "home", tmp_path / "bin"
+    (home / ".claude").mkdir(parents=True)
+    bin_dir.mkdir()
+    shim = bin_dir / "claude"
+    shim.write_text(f"#!/bin/sh\nexec node {CLAUDE_WRAPPER} \"$@\"\n")
+    shim.chmod(0o755)
+    return home, bin_dir
+
+
+def run_sh(code: str, env: dict, cwd: Path, state: Path, timeout: float = 240) -> tuple[subprocess.CompletedProcess,
+                                                                                          dict]:
+    """Run a shell block like a terminal would, and return the environment it leaves behind."""
+    script = f"set -euo pipefail\n{code}\nenv -0 > {state}\n"
+    proc = subprocess.run(["bash", "-c", script], cwd=cwd, env=env, capture_output=True, text=True,
+                          timeout=timeout, check=False)
+    after = dict(env)
+    if proc.returncode == 0:
+        after = dict(item.split("=", 1) for item in state.read_text().split("\0") if "=" in item)
+    return proc, after
+
+
+def test_every_block_of_the_guide_runs_as_written(clean, gatewayctl, workspace, gateway, aws_env, terminal, tmp_path):
+    tiers = workspace / "policies" / "tiers.yaml"
+    tiers.write_text(tiers.read_text().replace("monthly_budget_usd: 2.00", "monthly_budget_usd: 100.00")
+                     .replace("rpm_limit: 10\n", "rpm_limit: 1000\n"))
+    gatewayctl("apply", "--confirm", check=True)  # what the deploy job does after the merge
+    (workspace / ".venv").symlink_to(REPO / ".venv")  # step 2: `make setup` in the checkout
+    home, bin_dir = terminal
+    env = employee_env(aws_env, "alice@example.com", "alice", home, bin_dir)
+    state = tmp_path / "env"
+    key = secret_key("alice")
+    blocks = guide_blocks()
+    assert {lang for lang, _, _ in blocks} <= {"sh", "python", "json", "yaml"}, "a block the test cannot run"
+    ran, skipped = 0, []
+    for lang, code, line in blocks:
+        code = code.replace(PLACEHOLDER_URL, gateway.base_url)
+        where = f"{GUIDE.name}:{line}"
+        if lang == "sh":
+            if re.search(r"\baws\b", code) and not (shutil.which("aws") and shutil.which("jq")):
+                skipped.append(f"{where} (needs the aws CLI and jq)")
+                continue
+            proc, env = run_sh(code, env, workspace, state)
+            output = proc.stdout + proc.stderr
+            assert proc.returncode == 0, f"{where} failed ({proc.returncode}):\n{code}\n{output}"
+            assert "Traceback" not in output, f"{where}:\n{output}"
+            if "LLM_GATEWAY_KEY=" in code:
+                assert env["LLM_GATEWAY_KEY"] == key, f"{where} did not get alice's key"
+                assert key not in output, f"{where} printed the key"
+            if "whoami" in code:
+                assert "gateway user:  alice" in proc.stdout and "model-cheap" in proc.stdout
+            if "curl" in code or "claude" in code:
+                streamed = "".join(re.findall(r'"text_delta", "text": "([^"]*)"', proc.stdout))
+                assert FAKE_TEXT in proc.stdout or streamed == FAKE_TEXT, f"{where}: no answer\n{output}"
+            if "claude" in code and gateway.harness is not None:
+                assert gateway.harness.fake_bedrock_requests()[-1]["stream"], "Claude Code did not stream"
+        elif lang == "json":
+            settings = json.loads(code)
+            (home / ".claude" / "settings.json").write_text(json.dumps(settings))
+            assert settings["env"]["ANTHROPIC_BASE_URL"] == gateway.base_url
+            models = {v for k, v in settings["env"].items() if k.endswith("_MODEL")}
+            assert models == {"model-cheap"}, "every Claude Code model setting must name the tier's model"
+        elif lang == "python":
+            script = tmp_path / f"block_{line}.py"
+            script.write_text(code)
+            proc = subprocess.run([sys.executable, str(script)], cwd=workspace, env=env, capture_output=True,
+                                  text=True, timeout=120, check=False)
+            assert proc.returncode == 0, f"{where} failed:\n{code}\n{proc.stdout}{proc.stderr}"
+            assert FAKE_TEXT in proc.stdout and key not in proc.stdout
+            if "models.list" in code:
+                assert "['model-cheap']" in proc.stdout
+            if "count_tokens" in code:
+                assert re.search(r"^\d+ input tokens$", proc.stdout, re.M)
+        elif lang == "yaml":  # Continue: ~/.continue/config.yaml, secrets from ~/.continue/.env
+            import openai
+
+            config = yaml.safe_load(code)
+            (model,) = config["models"]
+            assert model["provider"] == "openai" and model["apiBase"] == gateway.base_url + "/v1"
+            secret = re.fullmatch(r"\$\{\{ secrets\.(\w+) \}\}", model["apiKey"]).group(1)
+            client = openai.OpenAI(base_url=model["apiBase"], api_key=env[secret], max_retries=0)
+            stream = client.chat.completions.create(model=model["model"], stream=True,
+                                                    messages=[{"role": "user", "content": "Say hello"}])
+            assert "".join(c.choices[0].delta.content or "" for c in stream if c.choices) == FAKE_TEXT
+        ran += 1
+    assert ran + len(skipped) == len(blocks) >= 9
+    if skipped:
+        pytest.skip(f"ran {ran} of {len(blocks)} blocks; not run: {', '.join(skipped)}")
+
+
+def claude(home: Path, env: dict, cwd: Path, *extra_env: tuple[str, str], timeout: float = 240):
+    full = {**env, **dict(extra_env)}
+    return subprocess.run(["claude", "-p", "Say hello [[usage in=10 out=5]]"], cwd=cwd, env=full,
+                          capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def claude_user(gatewayctl, workspace, gateway, aws_env, terminal, tier: str = "drafting",
+                apply_args: tuple[str, ...] = ()) -> tuple[str, dict, Path]:
+    for p in (workspace / "users").glob("*.yaml"):
+        p.unlink()
+    uid = f"cc{secrets.token_hex(3)}"  # LiteLLM's counters outlive a deleted user: a fresh id each run
+    write_user(workspace, uid, tier)
+    gatewayctl("apply", "--confirm", *apply_args, check=True)
+    home, bin_dir = terminal
+    (workspace / ".venv").symlink_to(REPO / ".venv")
+    (home / ".claude" / "settings.json").write_text(json.dumps(claude_settings(gateway.base_url, uid)))
+    env = employee_env(aws_env, f"{uid}@example.com", uid, home, bin_dir)
+    env["PATH"] = f"{workspace / '.venv' / 'bin'}:{env['PATH']}"
+    return uid, env, home
+
+
+def test_claude_code_stops_at_once_over_budget(clean, gatewayctl, workspace, gateway, aws_env, terminal):
+    uid, env, home = claude_user(gatewayctl, workspace, gateway, aws_env, terminal)
+    key = secret_key(uid)
+    assert chat(gateway.base_url, key, "model-cheap", "spend [[usage in=2000000 out=0]]").status_code == 200
+    deadline = dt.datetime.now() + dt.timedelta(seconds=20)
+    while chat(gateway.base_url, key, "model-cheap").status_code != 422:
+        assert dt.datetime.now() < deadline, "the budget was never enforced"
+        time.sleep(1)
+    proc = claude(home, env, workspace)
+    assert proc.returncode == 1
+    assert "API Error: 422 Budget has been exceeded!" in proc.stdout + proc.stderr
+
+
+@pytest.mark.slow
+def test_claude_code_at_the_rate_limit_fails_without_retries_and_waits_with_them(clean, gatewayctl, workspace,
+                                                                                gateway, aws_env, terminal):
+    uid, env, home = claude_user(gatewayctl, workspace, gateway, aws_env, terminal)
+    key = secret_key(uid)
+    assert [chat(gateway.base_url, key, "model-cheap").status_code for _ in range(10)] == [200] * 10
+    proc = claude(home, env, workspace, ("CLAUDE_CODE_MAX_RETRIES", "0"))
+    assert proc.returncode == 1, proc.stdout
+    assert "API Error: Request rejected (429) · Rate limit exceeded for team_member" in proc.stdout + proc.stderr
+    started = dt.datetime.now()
+    proc = claude(home, env, workspace)  # default retries: it waits out the minute
+    assert proc.returncode == 0 and FAKE_TEXT in proc.stdout, proc.stdout + proc.stderr
+    assert (dt.datetime.now() - started).total_seconds() > 5
+
+
+def test_a_new_claude_code_session_uses_the_rotated_key(clean, gatewayctl, workspace, gateway, aws_env, terminal):
+    before = (REAL_TODAY - dt.timedelta(days=100)).isoformat()
+    uid, env, home = claude_user(gatewayctl, workspace, gateway, aws_env, terminal,
+                                 apply_args=("--today", before))
+    old = secret_key(uid)
+    assert FAKE_TEXT in claude(home, env, workspace).stdout
+    # Rotated "8 days ago" with a 7-day window: LiteLLM already refuses the old key.
+    gatewayctl("rotate", "--confirm", "--today", (REAL_TODAY - dt.timedelta(days=8)).isoformat(), check=True)
+    deadline = dt.datetime.now() + dt.timedelta(seconds=15)
+    while chat(gateway.base_url, old, "model-cheap").status_code != 401:  # each call counts against 10 RPM
+        assert dt.datetime.now() < deadline, "the old key still works"
+        time.sleep(1)
+    proc = claude(home, env, workspace, ("CLAUDE_CODE_MAX_RETRIES", "0"))  # no retry hides a stale key
+    assert proc.returncode == 0 and FAKE_TEXT in proc.stdout, proc.stdout + proc.stderr

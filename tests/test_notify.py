@@ -1,0 +1,188 @@
+"""Key notices on the genuine proxy: SMTP into a real local SMTP server (aiosmtpd) and Amazon SES
+in moto. Ready / rotated / revoked, never twice, never with a key, never failing the apply, and
+retried by the next run after a failure."""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import json
+import socket
+from email.message import Message as Mail
+
+import pytest
+from aiosmtpd.controller import Controller
+from helpers import clean_slate, managed_keys, secret_key, secrets_client, write_user
+
+from reconciler import notify
+from reconciler.keystore import DEFAULT_PREFIX
+
+pytestmark = pytest.mark.integration
+SENDER = "llm-gateway@example.com"
+REAL_TODAY = dt.datetime.now(dt.UTC).date()
+
+
+class Collect:
+    def __init__(self):
+        self.mails: list[tuple[list[str], Mail]] = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.mails.append((list(envelope.rcpt_tos), email.message_from_bytes(envelope.content)))
+        return "250 OK"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def smtp_port() -> int:
+    return free_port()
+
+
+class Sink:
+    """A real SMTP server on localhost that keeps what it receives."""
+
+    def __init__(self, port: int):
+        self.handler = Collect()
+        self.controller = Controller(self.handler, hostname="127.0.0.1", port=port)
+
+    def __enter__(self) -> Collect:
+        self.controller.start()
+        return self.handler
+
+    def __exit__(self, *exc) -> None:
+        self.controller.stop()
+
+
+@pytest.fixture(autouse=True)
+def clean(admin, aws_env, workspace):
+    clean_slate(admin, workspace)
+
+
+def smtp_env(port: int) -> dict:
+    return {"GATEWAYCTL_NOTIFY": "smtp", "GATEWAYCTL_NOTIFY_FROM": SENDER, "GATEWAYCTL_SMTP_HOST": "127.0.0.1",
+            "GATEWAYCTL_SMTP_PORT": str(port), "GATEWAYCTL_GUIDE_URL": "https://git.example.com/guide"}
+
+
+def last_audit(workspace) -> dict:
+    return json.loads((workspace / "gatewayctl-audit.jsonl").read_text().splitlines()[-1])
+
+
+def body(mail: Mail) -> str:
+    return mail.get_payload(decode=True).decode()
+
+
+def test_ready_rotated_revoked_each_once_and_never_with_the_key(gatewayctl, workspace, smtp_port):
+    write_user(workspace, "nina", "drafting", owner="lead@example.com")
+    write_user(workspace, "noor", "coding", owner="lead@example.com")
+    env = smtp_env(smtp_port)
+    with Sink(smtp_port) as sink:
+        out = gatewayctl("apply", "--confirm", env=env, check=True)
+        assert "notifications via SMTP 127.0.0.1" in out.stderr and "2 sent" in out.stderr
+        assert len(sink.mails) == 2
+        rcpts, mail = next(m for m in sink.mails if m[1]["To"] == "nina@example.com")
+        assert set(rcpts) == {"nina@example.com", "lead@example.com"} and mail["Cc"] == "lead@example.com"
+        assert mail["From"] == SENDER and mail["Subject"] == "Your LLM gateway key is ready"
+        text = body(mail)
+        assert f"{DEFAULT_PREFIX}nina" in text and "gatewayctl key show --me" in text
+        assert "https://git.example.com/guide" in text and "model-cheap" in text
+        key = secret_key("nina")
+        assert key not in text and "sk-" not in text
+
+        again = gatewayctl("apply", "--confirm", env=env, check=True)  # a re-run sends nothing twice
+        assert len(sink.mails) == 2 and "0 sent, 2 already sent" in again.stderr
+        assert last_audit(workspace)["notifications"]["skipped"] == 2
+
+        due = (REAL_TODAY + dt.timedelta(days=90)).isoformat()
+        # Two due keys of two: the rotation limit (1 here) takes one a night; the other waits.
+        first = gatewayctl("rotate", "--confirm", "--today", due, env=env, check=True)
+        assert len(sink.mails) == 3 and "1 user(s)' scheduled key rotation or retirement wait" in first.stderr
+        gatewayctl("rotate", "--confirm", "--today", due, env=env, check=True)
+        rotated = [m for _, m in sink.mails[2:]]
+        assert sorted(m["To"] for m in rotated) == ["nina@example.com", "noor@example.com"]
+        until = (REAL_TODAY + dt.timedelta(days=97)).isoformat()
+        for m in rotated:
+            assert m["Subject"] == "Your LLM gateway key was rotated"
+            assert f"keeps working until the end of {until} (Asia/Kolkata)" in body(m)
+            assert "sk-" not in body(m)
+        gatewayctl("rotate", "--confirm", "--today", due, env=env, check=True)
+        assert len(sink.mails) == 4
+
+        (workspace / "users" / "noor.yaml").unlink()
+        gatewayctl("apply", "--confirm", "--today", due, env=env, check=True)
+        (rcpts, revoked), = sink.mails[4:]
+        assert revoked["Subject"] == "Your LLM gateway key was revoked" and revoked["To"] == "noor@example.com"
+        assert "lead@example.com" in rcpts and "users/noor.yaml" in body(revoked)
+        gatewayctl("apply", "--confirm", "--today", due, env=env, check=True)
+        assert len(sink.mails) == 5
+
+
+def test_a_failed_send_never_fails_the_apply_and_is_retried_next_run(gatewayctl, workspace, smtp_port):
+    write_user(workspace, "omar", "drafting")
+    env = smtp_env(smtp_port)  # nothing listens there yet
+    out = gatewayctl("apply", "--confirm", env=env)
+    assert out.returncode == 0, out.stderr
+    assert "warning: notification not delivered, retried next run: key" in out.stderr
+    record = last_audit(workspace)
+    assert record["status"] == "ok" and len(record["notifications"]["failed"]) == 1
+    assert not record["notifications"]["sent"]
+    with Sink(smtp_port) as sink:
+        again = gatewayctl("apply", "--confirm", env=env, check=True)  # nothing to apply, the notice is retried
+        assert "Plan: no changes" in again.stdout and "1 sent" in again.stderr
+        assert [m["Subject"] for _, m in sink.mails] == ["Your LLM gateway key is ready"]
+    tags = {t["Key"]: t["Value"] for t in secrets_client().describe_secret(SecretId=DEFAULT_PREFIX + "omar")["Tags"]}
+    assert tags[notify.LEDGER_TAG_PREFIX + "key"].startswith("key:")
+
+
+def test_ses_in_moto_after_the_sender_is_verified(gatewayctl, workspace, aws_env):
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.ses.models import ses_backends
+
+    write_user(workspace, "pia", "architect", owner="cto@example.com")
+    env = {"GATEWAYCTL_NOTIFY": "ses", "GATEWAYCTL_NOTIFY_FROM": SENDER}
+    out = gatewayctl("apply", "--confirm", env=env)
+    assert out.returncode == 0 and "MessageRejected" in out.stderr  # SES refuses an unverified sender
+
+    import boto3
+
+    boto3.client("sesv2").create_email_identity(EmailIdentity=SENDER)
+    backend = ses_backends[DEFAULT_ACCOUNT_ID][aws_env["AWS_REGION"]]
+    before = len(backend.sent_messages)
+    gatewayctl("apply", "--confirm", env=env, check=True)
+    (msg,) = backend.sent_messages[before:]
+    assert msg.source == SENDER and msg.destinations == {"ToAddresses": ["pia@example.com"],
+                                                          "CcAddresses": ["cto@example.com"]}
+    assert msg.subject == "Your LLM gateway key is ready" and "model-reasoning" in msg.body
+    assert secret_key("pia") not in msg.body
+    gatewayctl("apply", "--confirm", env=env, check=True)
+    assert len(backend.sent_messages) == before + 1
+
+
+def test_misconfigured_channel_is_an_error_before_anything_changes(gatewayctl, workspace, admin):
+    write_user(workspace, "quin", "drafting")
+    out = gatewayctl("apply", "--confirm", env={"GATEWAYCTL_NOTIFY": "smtp"})
+    assert out.returncode == 1 and "--notify needs a sender" in out.stderr
+    assert managed_keys(admin, "quin") == []
+
+
+def test_deliver_refuses_a_message_that_carries_a_key():
+    class Never:
+        def describe(self):
+            return "never"
+
+        def send(self, m):
+            raise AssertionError("must not be sent")
+
+    class Empty:
+        def last(self, *a):
+            return None
+
+        def record(self, *a):
+            raise AssertionError("must not be recorded")
+
+    leak = notify.Message("u", "key", "key:1", ("u@example.com",), (), "hi", "your key is sk-" + "A" * 43)
+    out = notify.deliver([leak], Never(), Empty())
+    assert out.sent == [] and "looks like it contains a key" in out.failed[0]
