@@ -58,7 +58,7 @@ run "spot_service" {
   assert {
     condition = (
       aws_appautoscaling_target.this.min_capacity == 2 && aws_appautoscaling_target.this.max_capacity == 4 &&
-      one(one(aws_appautoscaling_policy.this["requests"].target_tracking_scaling_policy_configuration).predefined_metric_specification).resource_label == "app/llm-gateway-alb/50dc6c495c0c9188/targetgroup/llm-gateway-tg/73e2d6bc24d8a067"
+      one(one(aws_appautoscaling_policy.this["requests"].target_tracking_scaling_policy_configuration).predefined_metric_specification).resource_label == "${var.alb_arn_suffix}/${var.target_group_arn_suffix}"
     )
     error_message = "Unpaused, it scales from min_tasks to max_tasks on CPU and on requests per target of this ALB's target group."
   }
