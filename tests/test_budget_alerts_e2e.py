@@ -307,3 +307,41 @@ def test_litellm_own_member_alerts_deliver_without_a_licence_but_repeat_within_o
     time.sleep(NATIVE_TTL_S + 1)
     assert len(alerts_after_a_call(4)) == 4  # the same month, the same 80%: sent again
     reset_gateway(admin)
+
+
+def test_the_ci_script_reads_the_master_key_from_secrets_manager_and_sends_once(
+        ctl, workspace, alert_gateway, admin, aws_env):
+    """scripts/ci/budget-alerts as the rotate workflow runs it, from a copy of the repository."""
+    import shutil
+
+    h, _ = alert_gateway
+    write_user(workspace, "cleo", "drafting", owner=OWNER)
+    ctl("apply", "--confirm")
+    key = secret_key("cleo")
+    spend_to(admin, h, key, "cleo", 1.90)
+    shutil.copytree(REPO / "scripts" / "ci", workspace / "scripts" / "ci")
+    secrets_client().create_secret(Name="llm-gateway/litellm-master-key", SecretString=h.master_key)
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "LITELLM_", "GATEWAYCTL", "GITHUB_"))}
+    env = {**base, **aws_env, "LITELLM_BASE_URL": h.base_url, "GITHUB_SHA": "0" * 40,
+           "LITELLM_MASTER_KEY_SECRET_ID": "llm-gateway/litellm-master-key",
+           "GATEWAYCTL": str(REPO / ".venv" / "bin" / "gatewayctl")}
+
+    def script(extra: dict) -> subprocess.CompletedProcess:
+        return subprocess.run([str(workspace / "scripts" / "ci" / "budget-alerts")], cwd=workspace,
+                              env={**env, **extra}, capture_output=True, text=True, timeout=300, check=False)
+
+    listed = script({})  # no channel configured: listed, not sent
+    assert listed.returncode == 0, listed.stderr
+    assert "are listed, not sent" in listed.stderr and "alert 80%, 95% due" in listed.stdout
+    assert h.master_key not in listed.stdout + listed.stderr
+    sink = Sink()
+    with sink as got:
+        for _ in range(2):
+            sent = script(smtp(sink.port))
+            assert sent.returncode == 0, sent.stdout + sent.stderr
+        (rcpts, mail), = got.mails
+        assert set(rcpts) == {"cleo@example.com", OWNER} and "95% of your" in mail["Subject"]
+        assert "That passes the 80% and 95% alerts since the last check." in body(mail)
+    report = (workspace / "budget-alerts.txt").read_text()
+    assert "80%, 95% already announced" in report and "0 sent, 0 already sent, 0 failed" in report
+    assert h.master_key not in sent.stdout + sent.stderr + report
