@@ -224,3 +224,15 @@ def test_plan_shows_the_alert_configuration_in_every_format():
     data = json.loads(report.render_plan(plan, "json"))
     assert data["budget_alerts"] == {"drafting": [80, 95, 100], "coding": []}
     assert plan.from_json(data).budget_alerts == data["budget_alerts"]
+
+
+def test_nothing_in_litellm_redirects_or_switches_off_the_alerts():
+    """Thresholds and addresses come from users/ and policies/: a changed email in LiteLLM or
+    LiteLLM's own alert settings on the tier's team change nothing (drift has nothing to compare)."""
+    ann = user("ann")
+    live = live_with(ann, "1.70")
+    lu = live.users["ann"]
+    live.users["ann"] = replace(lu, email="attacker@example.net",
+                                metadata={**lu.metadata, "team_member_max_budget_alert_emails": {}})
+    (m,) = ba.work_out(alerting(desired(ann)), live, Ledger(), now=NOW, today=TODAY).messages
+    assert (m.to, m.cc) == (("ann@example.com",), ("boss@example.com",))
