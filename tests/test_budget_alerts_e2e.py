@@ -10,7 +10,6 @@ LiteLLM alert settings, so that sink stays empty unless a test configures LiteLL
 from __future__ import annotations
 
 import datetime as dt
-import email
 import os
 import subprocess
 import sys
@@ -20,8 +19,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from aiosmtpd.controller import Controller
-from helpers import chat, reset_gateway, reset_secrets, secret_key, secrets_client, write_user
+from helpers import SmtpSink, chat, reset_gateway, reset_secrets, secret_key, secrets_client, write_user
 
 from reconciler import notify
 from reconciler.keystore import DEFAULT_PREFIX
@@ -35,37 +33,7 @@ OWNER = "lead@example.com"
 NATIVE_TTL_S = 8  # LiteLLM's EMAIL_BUDGET_ALERT_TTL here (default 24 h), so the test sees it lapse
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Collect:
-    def __init__(self):
-        self.mails: list[tuple[list[str], Mail]] = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.mails.append((list(envelope.rcpt_tos), email.message_from_bytes(envelope.content)))
-        return "250 OK"
-
-
-class Sink:
-    """A real SMTP server on localhost that keeps what it receives."""
-
-    def __init__(self, port: int | None = None):
-        self.port = port or free_port()
-        self.handler = Collect()
-        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
-
-    def __enter__(self) -> Collect:
-        self.controller.start()
-        return self.handler
-
-    def __exit__(self, *exc) -> None:
-        self.controller.stop()
+Sink = SmtpSink
 
 
 @pytest.fixture(scope="module")
@@ -251,23 +219,33 @@ def test_ses_in_moto_once_and_a_failed_send_is_retried(ctl, workspace, alert_gat
     ctl("apply", "--confirm")
     key = secret_key("bob")
     spend_to(admin, h, key, "bob", 1.65)
-    env = {"GATEWAYCTL_NOTIFY": "ses", "GATEWAYCTL_NOTIFY_FROM": SENDER}
-    failed = ctl("notify", "--confirm", env=env, ok=(1,))  # SES refuses an unverified sender
-    assert "MessageRejected" in failed.stdout and "retried next run" in failed.stdout and ledger("bob") is None
-
     import boto3
 
-    boto3.client("sesv2").create_email_identity(EmailIdentity=SENDER)
-    backend = ses_backends[DEFAULT_ACCOUNT_ID][aws_env["AWS_REGION"]]
-    before = len(backend.sent_messages)
-    ctl("notify", "--confirm", env=env)
-    (msg,) = backend.sent_messages[before:]
-    assert msg.source == SENDER and msg.destinations == {"ToAddresses": ["bob@example.com"],
-                                                          "CcAddresses": ["cto@example.com"]}
-    assert msg.subject.startswith("LLM gateway: 80% of your ") and "$1.65 of your $2.00 budget" in msg.body
-    assert key not in msg.body and "sk-" not in msg.body
-    ctl("notify", "--confirm", env=env)
-    assert len(backend.sent_messages) == before + 1
+    ses = boto3.client("sesv2")
+
+    def unverify() -> None:  # moto's SES lives for the session: leave it as other tests expect it
+        if any(i["IdentityName"] == SENDER for i in ses.list_email_identities()["EmailIdentities"]):
+            ses.delete_email_identity(EmailIdentity=SENDER)
+
+    env = {"GATEWAYCTL_NOTIFY": "ses", "GATEWAYCTL_NOTIFY_FROM": SENDER}
+    unverify()
+    try:
+        failed = ctl("notify", "--confirm", env=env, ok=(1,))  # SES refuses an unverified sender
+        assert "MessageRejected" in failed.stdout and "retried next run" in failed.stdout and ledger("bob") is None
+
+        ses.create_email_identity(EmailIdentity=SENDER)
+        backend = ses_backends[DEFAULT_ACCOUNT_ID][aws_env["AWS_REGION"]]
+        before = len(backend.sent_messages)
+        ctl("notify", "--confirm", env=env)
+        (msg,) = backend.sent_messages[before:]
+        assert msg.source == SENDER and msg.destinations == {"ToAddresses": ["bob@example.com"],
+                                                              "CcAddresses": ["cto@example.com"]}
+        assert msg.subject.startswith("LLM gateway: 80% of your ") and "$1.65 of your $2.00 budget" in msg.body
+        assert key not in msg.body and "sk-" not in msg.body
+        ctl("notify", "--confirm", env=env)
+        assert len(backend.sent_messages) == before + 1
+    finally:
+        unverify()
 
 
 def test_litellm_own_member_alerts_deliver_without_a_licence_but_repeat_within_one_period(
