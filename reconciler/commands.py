@@ -393,9 +393,10 @@ def register(sub, common) -> None:
     p.add_argument("--overwrite", action="store_true", help="replace existing users/<id>.yaml files")
     p.set_defaults(func=cmd_import)
 
-    from reconciler import selfservice
+    from reconciler import budget_alerts, selfservice
 
     selfservice.register(sub, common)
+    budget_alerts.register(sub, common)
 
     try:
         from reconciler import chargeback, history

@@ -32,6 +32,7 @@ class Tier:
     max_request_usd: Decimal | None = None  # stated overshoot bound: the most one request can cost
     key_max_age_days: int | None = None  # scheduled rotation (reconciler/rotation.py); None: never
     key_rotation_overlap_days: int = 7  # how long the previous key keeps working after a rotation
+    alerts: tuple[int, ...] = ()  # % of a member's monthly budget at which they and their owner are told
 
     @property
     def team_id(self) -> str:

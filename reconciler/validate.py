@@ -192,9 +192,14 @@ def check(root: Path, *, today: dt.date | None = None, allow_expired: bool = Fal
                                                 f"overlap {overlap} days must be shorter than key_max_age_days "
                                                 f"({max_age}), or a user would always hold two keys",
                                                 "tiers/rotation-overlap"))
+                alerts = tuple(spec.get("alerts", ()))
+                if list(alerts) != sorted(alerts):
+                    diags.append(tiers_doc.diag(("tiers", key, "alerts"),
+                                                f"alerts {list(alerts)} must be in ascending order "
+                                                f"({sorted(alerts)})", "tiers/alerts-order"))
                 tiers[key] = Tier(key, spec["display_name"], budget, spec["rpm_limit"], tuple(spec["models"]),
                                   max_exception_usd=cap, max_request_usd=bound, key_max_age_days=max_age,
-                                  key_rotation_overlap_days=overlap)
+                                  key_rotation_overlap_days=overlap, alerts=alerts)
 
     users: dict[str, User] = {}
     first_email: dict[str, str] = {}
