@@ -8,25 +8,20 @@ a crash yields exactly the steps still missing. Nothing here performs I/O.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 from dataclasses import asdict, dataclass, field
-from decimal import Decimal
 from typing import Any, NamedTuple
 
-from reconciler import commitment, member_budget, rotation
+from reconciler import commitment, mapping, member_budget, rotation
+from reconciler.digest import json_digest
 from reconciler.limits import FLAGS, KINDS, SafetyLimits, refusal
 from reconciler.live import LiveKey, LiveState
-from reconciler.policy import BUDGET_DURATION, MANAGED_BY, TEAM_PREFIX, DesiredState, Tier, User, end_of_day_utc
+from reconciler.mapping import USER_MODELS, USER_ROLE
+from reconciler.policy import MANAGED_BY, TEAM_PREFIX, DesiredState, Tier, User, end_of_day_utc
 
-__all__ = ["Action", "Plan", "SafetyLimits", "Step", "build_plan", "key_expiry"]
+__all__ = ["USER_MODELS", "USER_ROLE", "Action", "Plan", "SafetyLimits", "Step", "build_plan", "key_expiry"]
 
 FORMAT_VERSION = 2
 EXPIRY_TOLERANCE_S = 300
-USER_MODELS = ["no-default-models"]
-# The least role whose keys can call models: measured on LiteLLM 1.108.7, an internal_user_viewer's key
-# gets 200 on /v1/chat/completions and 401 on /key/generate and /key/delete (tests/test_escalation.py).
-USER_ROLE = "internal_user_viewer"
 # Users' keys may call the model APIs and nothing else: every admin route answers 403, whatever the
 # user's role (also after a promotion to proxy_admin). Only a proxy admin can set or change this.
 USER_KEY_ROUTES = ("llm_api_routes",)
@@ -125,8 +120,7 @@ def summary(actions: list[Action]) -> dict[str, int]:
 
 
 def desired_digest(desired: DesiredState) -> str:
-    body = json.dumps(asdict(desired), sort_keys=True, default=str)
-    return "sha256:" + hashlib.sha256(body.encode()).hexdigest()
+    return json_digest(asdict(desired))
 
 
 def marker(user_id: str | None, commit: str) -> dict[str, str]:
@@ -136,17 +130,11 @@ def marker(user_id: str | None, commit: str) -> dict[str, str]:
     return out
 
 
-def _money(value: Decimal | None) -> str | None:
-    return None if value is None else f"{value:.2f}"
-
-
 def _tier_actions(desired: DesiredState, live: LiveState, commit: str, warnings: list[str]) -> list[Action]:
     actions = []
     for tier in desired.tiers.values():
-        want = {"team_alias": tier.display_name, "models": sorted(tier.models),
-                "team_member_budget": _money(tier.monthly_budget_usd),
-                "team_member_rpm_limit": tier.rpm_limit, "team_member_budget_duration": BUDGET_DURATION}
-        body = {"team_id": tier.team_id, **want, "team_member_budget": float(tier.monthly_budget_usd)}
+        want = mapping.desired(tier)
+        body = {"team_id": tier.team_id, **mapping.body(tier)}
         team = live.teams.get(tier.team_id)
         if team is None:
             actions.append(Action("create-tier", f"tier:{tier.key}", f"team {tier.team_id}",
@@ -155,10 +143,7 @@ def _tier_actions(desired: DesiredState, live: LiveState, commit: str, warnings:
             continue
         if not team.managed:
             continue  # reported as out-of-band (reconciler.outofband)
-        have = {"team_alias": team.alias, "models": sorted(team.models),
-                "team_member_budget": _money(team.member_budget), "team_member_rpm_limit": team.member_rpm,
-                "team_member_budget_duration": team.member_budget_duration}
-        changes = [(k, have[k], v) for k, v in want.items() if have[k] != v]
+        changes = mapping.diff(mapping.live(Tier, team.fields, {}), want)
         if changes:
             update = {"team_id": tier.team_id}
             for k, _, _ in changes:
@@ -334,9 +319,8 @@ def _user_action(user: User, tier: Tier, live: LiveState, commit: str, rotate: b
     (deferred to a later run by the safety limits, see _defer_scheduled)."""
     lu = live.users.get(user.id)
     tier_teams = {t for t, team in live.teams.items() if team.managed and t.startswith(TEAM_PREFIX)}
-    want_user = {"user_email": user.email, "user_alias": user.name, "models": USER_MODELS, "user_role": USER_ROLE,
-                 "owner": user.owner, "cost_center": user.cost_center, "tier": user.tier}
-    meta = {**marker(user.id, commit), "owner": user.owner, "cost_center": user.cost_center, "tier": user.tier}
+    want_user = mapping.desired(user)
+    meta = {**marker(user.id, commit), **mapping.metadata(user)}
     old_memberships = sorted(((set(lu.teams) & tier_teams) if lu is not None else set()) - {tier.team_id})
     carry = member_budget.live_carry(lu)
     if carry is not None and not carry.valid(tier.team_id, now):
@@ -346,8 +330,7 @@ def _user_action(user: User, tier: Tier, live: LiveState, commit: str, rotate: b
         want_user[member_budget.CARRY_KEY] = carry.as_metadata() if carry else None
     if carry is not None:
         meta[member_budget.CARRY_KEY] = carry.as_metadata()
-    user_body = {"user_id": user.id, "user_email": user.email, "user_alias": user.name, "models": USER_MODELS,
-                 "user_role": USER_ROLE, "metadata": meta}
+    user_body = {"user_id": user.id, **mapping.body(user), "metadata": meta}
     steps: list[Step] = []
     kind = "update"
 
@@ -359,10 +342,9 @@ def _user_action(user: User, tier: Tier, live: LiveState, commit: str, rotate: b
     else:
         if not lu.managed and not adopt:
             return None  # reported as out-of-band (reconciler.outofband)
-        have_user = {"user_email": lu.email, "user_alias": lu.alias, "models": list(lu.models), "user_role": lu.role,
-                     "owner": lu.metadata.get("owner"), "cost_center": lu.metadata.get("cost_center"),
-                     "tier": lu.metadata.get("tier"), member_budget.CARRY_KEY: lu.metadata.get(member_budget.CARRY_KEY)}
-        changes = [(k, have_user[k], v) for k, v in want_user.items() if have_user[k] != v]
+        have_user = {**mapping.live(User, lu.fields, lu.metadata),
+                     member_budget.CARRY_KEY: lu.metadata.get(member_budget.CARRY_KEY)}
+        changes = mapping.diff(have_user, want_user)
         if not lu.managed:
             kind = "adopt"
             changes.insert(0, ("managed_by", None, MANAGED_BY))
