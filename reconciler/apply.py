@@ -25,6 +25,8 @@ from urllib.parse import quote
 
 from reconciler import membership_batch
 from reconciler.client import AdminClient, GatewayError
+from reconciler.digest import json_digest
+from reconciler.errors import GatewayctlError, expected_io
 from reconciler.keystore import KeyStore, key_hash, new_key
 from reconciler.plan import Action, Plan, Step
 from reconciler.rotation import RETIRING_HASH_ARG
@@ -32,15 +34,17 @@ from reconciler.rotation import RETIRING_HASH_ARG
 DEFAULT_CONCURRENCY = 4
 
 
-class LockBusy(Exception):
-    pass
+class LockBusy(GatewayctlError):
+    """Another apply holds the lock."""
 
 
 @contextlib.contextmanager
 def apply_lock(path: Path, wait_seconds: float) -> Iterator[None]:
     """One apply at a time per checkout (CI adds a concurrency group across runners)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+") as fh:
+    with expected_io(f"cannot open the apply lock {path}"):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fh = open(path, "a+")
+    with fh:
         deadline = time.monotonic() + wait_seconds
         while True:
             try:
@@ -165,7 +169,7 @@ class Executor:
         try:
             for step in steps:
                 self.run_step(step, result)
-        except (GatewayError, OSError, ValueError) as exc:
+        except (GatewayctlError, OSError) as exc:
             result.status, result.error = "failed", str(exc)
         except Exception as exc:  # noqa: BLE001 - boto errors etc.: report, keep the others going
             result.status, result.error = "failed", f"{type(exc).__name__}: {exc}"
@@ -282,8 +286,7 @@ def append_jsonl(path: Path, record: dict) -> None:
         os.close(fd)
 
 
-def audit_record(plan: Plan, results: list[ActionResult], *, live_digest_before: str, dry_run: bool,
-                 started: float) -> dict:
+def audit_record(plan: Plan, results: list[ActionResult], *, live_digest_before: str, started: float) -> dict:
     return {
         "ts": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "git_commit": plan.git_commit,
@@ -292,7 +295,7 @@ def audit_record(plan: Plan, results: list[ActionResult], *, live_digest_before:
         "plan_digest": plan_digest(plan),
         "desired_digest": plan.desired_digest,
         "live_digest_before": live_digest_before,
-        "dry_run": dry_run,
+        "dry_run": False,  # a dry run (apply without --confirm) writes no record
         "duration_s": round(time.monotonic() - started, 3),
         "status": "ok" if all(r.status == "ok" for r in results) else "failed",
         "actions": [
@@ -304,7 +307,4 @@ def audit_record(plan: Plan, results: list[ActionResult], *, live_digest_before:
 
 
 def plan_digest(plan: Plan) -> str:
-    import hashlib
-
-    body = json.dumps(plan.to_json()["actions"], sort_keys=True, default=str)
-    return "sha256:" + hashlib.sha256(body.encode()).hexdigest()
+    return json_digest(plan.to_json()["actions"])

@@ -13,6 +13,7 @@ from typing import Any, NamedTuple
 
 from reconciler import commitment, mapping, member_budget, rotation
 from reconciler.digest import json_digest
+from reconciler.errors import GatewayctlError
 from reconciler.limits import FLAGS, KINDS, SafetyLimits, refusal
 from reconciler.live import LiveKey, LiveState
 from reconciler.mapping import USER_MODELS, USER_ROLE
@@ -97,7 +98,7 @@ class Plan:
     @classmethod
     def from_json(cls, data: dict) -> Plan:
         if data.get("format_version") != FORMAT_VERSION:
-            raise ValueError(f"unsupported plan format_version {data.get('format_version')!r}")
+            raise GatewayctlError(f"unsupported plan format_version {data.get('format_version')!r}")
         def actions(items: list[dict]) -> list[Action]:
             return [Action(kind=a["kind"], target=a["target"], reason=a.get("reason", ""),
                            changes=[tuple(c) for c in a["changes"]],
