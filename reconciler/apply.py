@@ -21,7 +21,6 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from urllib.parse import quote
 
 from reconciler import membership_batch
 from reconciler.client import AdminClient, GatewayError
@@ -29,7 +28,7 @@ from reconciler.digest import json_digest
 from reconciler.errors import GatewayctlError, expected_io
 from reconciler.keystore import KeyStore, key_hash, new_key
 from reconciler.plan import Action, Plan, Step
-from reconciler.rotation import RETIRING_HASH_ARG
+from reconciler.steps import CALLS, RETIRING_HASH_ARG, Call, Op
 
 DEFAULT_CONCURRENCY = 4
 
@@ -93,74 +92,46 @@ class Executor:
         with self._print:
             print(text, file=self.out, flush=True)
 
-    @staticmethod
-    def _with_duration(args: dict) -> dict:
-        """`expires_at` (absolute, from the plan) -> LiteLLM's relative `duration`, computed now, so
-        applying a saved plan later still expires the key at the planned instant."""
-        out = {k: v for k, v in args.items() if k != "expires_at"}
-        if "expires_at" in args:
-            if args["expires_at"] is None:
-                out["duration"] = None
-            else:
-                end = dt.datetime.fromisoformat(args["expires_at"])
-                out["duration"] = f"{max(1, int((end - dt.datetime.now(dt.UTC)).total_seconds()))}s"
-        return out
+    def run_step(self, step: Step, result: ActionResult) -> None:
+        """One admin-API call, as reconciler/steps.py declares it. Two ops also recover from an answer
+        that hides success (a retried call that had landed)."""
+        call = CALLS[Op(step.op)]
+        result.writes += 1
+        if step.op == Op.KEY_CREATE:
+            self._key_create(call, step.args, result)
+        elif step.op == Op.MEMBER_ADD:
+            self._member_add(call, step.args)
+        else:
+            self.client.post(call.path_for(step.args), call.body(step.args))
+            if step.op == Op.KEY_DELETE:
+                result.key_hashes_deleted += step.args["keys"]
 
-    def _key_create(self, args: dict, result: ActionResult) -> None:
+    def _key_create(self, call: Call, args: dict, result: ActionResult) -> None:
         raw = new_key()
         token = key_hash(raw)
-        args = dict(args)
-        retiring = args.pop(RETIRING_HASH_ARG, None)  # for the key store only
         # The secret exists before the key does: no live key is ever missing from the store.
-        self.store.put(args["user_id"], raw, key_alias=args["key_alias"], commit=self.commit, retiring_hash=retiring)
+        self.store.put(args["user_id"], raw, key_alias=args["key_alias"], commit=self.commit,
+                       retiring_hash=args.get(RETIRING_HASH_ARG))
         try:
-            self.client.post("/key/generate", {**self._with_duration(args), "key": raw})
+            self.client.post(call.path_for(args), {**call.body(args), "key": raw})
         except GatewayError:
             found = self.client.get("/key/list", key_alias=args["key_alias"], return_full_object="true")
             if not any(k.get("token") == token for k in found.get("keys") or []):
                 raise
         result.key_hashes_created.append(token)
 
-    def run_step(self, step: Step, result: ActionResult) -> None:
-        a = step.args
-        result.writes += 1
-        if step.op == "key_create":
-            self._key_create(a, result)
-        elif step.op == "key_delete":
-            self.client.post("/key/delete", {"keys": a["keys"]})
-            result.key_hashes_deleted += a["keys"]
-        elif step.op == "key_update":
-            self.client.post("/key/update", self._with_duration(a))
-        elif step.op == "member_add":
-            try:
-                self.client.post("/team/member_add", {"team_id": a["team_id"],
-                                                      "member": {"user_id": a["user_id"], "role": "user"}})
-            except GatewayError as exc:
-                if exc.status != 400 or "already" not in exc.detail.lower():
-                    raise
-                # "already a member" may answer a retried call whose first attempt was rolled back: check.
-                info = self.client.get("/user/info", user_id=a["user_id"])
-                if a["team_id"] not in ((info.get("user_info") or {}).get("teams") or []):
-                    raise GatewayError("POST", "/team/member_add", 409,
-                                       f"LiteLLM says {a['user_id']} is already in {a['team_id']}, "
-                                       "but /user/info disagrees") from None
-        elif step.op == "member_delete":
-            self.client.post("/team/member_delete", a)
-        elif step.op == "member_budget_set":
-            self.client.post("/team/member_update", a)
-        elif step.op == "member_budget_reset":
-            self.client.post(f"/team/{quote(a['team_id'], safe='')}/member/{quote(a['user_id'], safe='')}"
-                             "/reset_budget", {})
-        elif step.op == "user_new":
-            self.client.post("/user/new", a)
-        elif step.op == "user_update":
-            self.client.post("/user/update", a)
-        elif step.op == "team_new":
-            self.client.post("/team/new", a)
-        elif step.op == "team_update":
-            self.client.post("/team/update", a)
-        else:
-            raise ValueError(f"unknown step {step.op!r}")
+    def _member_add(self, call: Call, args: dict) -> None:
+        try:
+            self.client.post(call.path_for(args), call.body(args))
+        except GatewayError as exc:
+            if exc.status != 400 or "already" not in exc.detail.lower():
+                raise
+            # "already a member" may answer a retried call whose first attempt was rolled back: check.
+            info = self.client.get("/user/info", user_id=args["user_id"])
+            if args["team_id"] not in ((info.get("user_info") or {}).get("teams") or []):
+                raise GatewayError("POST", call.path_for(args), 409,
+                                   f"LiteLLM says {args['user_id']} is already in {args['team_id']}, "
+                                   "but /user/info disagrees") from None
 
     def run_steps(self, steps: list[Step], result: ActionResult) -> None:
         """Run steps in order until one fails; the failure is recorded in `result`."""
@@ -200,7 +171,7 @@ class Executor:
             self._say("tier changes failed; user changes not attempted")
             return results
         user_results = [ActionResult(a.kind, a.target, "ok") for a in users]
-        split = [next((i for i, s in enumerate(a.steps) if s.op == "member_add"), None) for a in users]
+        split = [next((i for i, s in enumerate(a.steps) if s.op == Op.MEMBER_ADD), None) for a in users]
         if member_batch <= 1:
             split = [None] * len(users)
         workers = max(1, concurrency)

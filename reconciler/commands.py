@@ -19,6 +19,7 @@ from reconciler.keystore import DEFAULT_PREFIX, DEFAULT_SERVICE_PREFIX, KMS_KEY_
 # The gateway-facing modules (httpx, boto3) load lazily so `gatewayctl validate` stays fast.
 from reconciler.lazy import lazy
 from reconciler.limits import SafetyLimits
+from reconciler.steps import Op
 
 report = lazy("reconciler.report")
 client_mod = lazy("reconciler.client")
@@ -244,7 +245,7 @@ def cmd_apply(args) -> int:
             print("dry run: nothing was changed; re-run with --confirm to apply", file=sys.stderr)
             return EXIT_OK
         problem = store.write_problem() if any(
-            s.op == "key_create" for a in plan.actions for s in a.steps) else None
+            s.op == Op.KEY_CREATE for a in plan.actions for s in a.steps) else None
         if problem:
             raise GatewayctlError(problem)
         if not plan.actions:

@@ -18,6 +18,7 @@ from reconciler.limits import FLAGS, KINDS, SafetyLimits, refusal
 from reconciler.live import LiveKey, LiveState
 from reconciler.mapping import USER_MODELS, USER_ROLE
 from reconciler.policy import MANAGED_BY, TEAM_PREFIX, DesiredState, Tier, User, end_of_day_utc
+from reconciler.steps import Op
 
 __all__ = ["USER_MODELS", "USER_ROLE", "Action", "Plan", "SafetyLimits", "Step", "build_plan", "key_expiry"]
 
@@ -35,21 +36,35 @@ VIEWER_KEY_ROUTES = ("/budget/list", "/key/info", "/key/list", "/team/info", "/u
 KEY_MODELS = ["all-team-models"]  # a key follows its team's (tier's) models, also across tier moves
 
 
+# Every kind of action: its place in a plan and its symbol in plan output. Tiers come first (users
+# need their team), then creates, updates, moves and rotations, then revocations and prunes; a report
+# (out-of-band, settled by a person) is never applied.
+ACTION_KINDS: dict[str, tuple[int, str]] = {
+    "create-tier": (0, "+"), "update-tier": (1, "~"), "create": (2, "+"), "adopt": (2, "&"), "move": (3, ">"),
+    "update": (3, "~"), "rotate": (3, "@"), "retire": (3, "-"), "revoke": (4, "-"), "prune": (5, "x"),
+    "report": (6, "!"),
+}
+
+
 @dataclass
 class Step:
-    op: str
+    op: Op  # what it calls: reconciler/steps.py
     args: dict[str, Any]
 
 
 @dataclass
 class Action:
-    kind: str  # create | adopt | update | move | rotate | retire | revoke | prune | report | create-tier | update-tier
+    kind: str  # a key of ACTION_KINDS
     target: str
     reason: str = ""
     changes: list[tuple[str, Any, Any]] = field(default_factory=list)
     steps: list[Step] = field(default_factory=list)
     key_hashes: list[str] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)  # destructive changes by kind (reconciler.limits)
+
+    def __post_init__(self) -> None:
+        if self.kind not in ACTION_KINDS:
+            raise ValueError(f"unknown action kind {self.kind!r}")
 
 
 @dataclass
@@ -102,7 +117,7 @@ class Plan:
         def actions(items: list[dict]) -> list[Action]:
             return [Action(kind=a["kind"], target=a["target"], reason=a.get("reason", ""),
                            changes=[tuple(c) for c in a["changes"]],
-                           steps=[Step(s["op"], s["args"]) for s in a["steps"]],
+                           steps=[Step(Op(s["op"]), s["args"]) for s in a["steps"]],
                            key_hashes=a.get("key_hashes", []), counts=a.get("counts", {})) for a in items]
 
         return cls(actions=actions(data["actions"]), warnings=data["warnings"], desired_digest=data["desired_digest"],
@@ -140,7 +155,7 @@ def _tier_actions(desired: DesiredState, live: LiveState, commit: str, warnings:
         if team is None:
             actions.append(Action("create-tier", f"tier:{tier.key}", f"team {tier.team_id}",
                                   changes=[(k, None, v) for k, v in want.items()],
-                                  steps=[Step("team_new", {**body, "metadata": marker(None, commit)})]))
+                                  steps=[Step(Op.TEAM_NEW, {**body, "metadata": marker(None, commit)})]))
             continue
         if not team.managed:
             continue  # reported as out-of-band (reconciler.outofband)
@@ -150,7 +165,7 @@ def _tier_actions(desired: DesiredState, live: LiveState, commit: str, warnings:
             for k, _, _ in changes:
                 update[k] = body[k]
             actions.append(Action("update-tier", f"tier:{tier.key}", f"team {tier.team_id}",
-                                  changes=changes, steps=[Step("team_update", update)]))
+                                  changes=changes, steps=[Step(Op.TEAM_UPDATE, update)]))
     return actions
 
 
@@ -193,7 +208,7 @@ class KeySpec:
             args["team_id"] = self.team_id
         if retiring:
             args[rotation.RETIRING_HASH_ARG] = retiring
-        return Step("key_create", args)
+        return Step(Op.KEY_CREATE, args)
 
 
 def _primary_key(spec: KeySpec, keys: list[LiveKey], secret_hash: str | None) -> LiveKey | None:
@@ -246,10 +261,10 @@ def _retiring_steps(spec: KeySpec, inside: list[LiveKey],
             ends = end_of_day_utc(rotation.retire_after(k))
             fix["expires_at"] = ends if spec.expires_at is None or ends < spec.expires_at else spec.expires_at
         if fix:
-            steps.append(Step("key_update", {"key": k.token, **fix}))
+            steps.append(Step(Op.KEY_UPDATE, {"key": k.token, **fix}))
             changes += [(f"retiring key.{name}", _old(k)[name], v) for name, v in fix.items() if name != "team_id"]
     if past:
-        steps.append(Step("key_delete", {"keys": [k.token for k in past]}))
+        steps.append(Step(Op.KEY_DELETE, {"keys": [k.token for k in past]}))
         changes += [("retiring key", k.token[:12] + "…", f"deleted (overlap window ended {rotation.retire_after(k)})")
                     for k in past]
     return steps, changes
@@ -278,7 +293,7 @@ def _key_steps(spec: KeySpec, keys: list[LiveKey], secret_hash: str | None, rota
     if rotation.RETIRE_AFTER in primary.metadata and not due:  # a retirement that never finished
         fix["metadata"] = {k: v for k, v in primary.metadata.items() if k != rotation.RETIRE_AFTER}
     if fix:
-        steps.append(Step("key_update", {"key": primary.token, **fix}))
+        steps.append(Step(Op.KEY_UPDATE, {"key": primary.token, **fix}))
         old = _old(primary)
         changes += [(f"key.{k}", old[k], v) for k, v in fix.items() if k in old]
         if "metadata" in fix:
@@ -291,7 +306,7 @@ def _key_steps(spec: KeySpec, keys: list[LiveKey], secret_hash: str | None, rota
         if spec.expires_at is not None and spec.expires_at < ends:
             ends = spec.expires_at
         changes.append(("key", primary.token[:12] + "…", f"new key ({due}); the old key works until {until}"))
-        steps.append(Step("key_update", {"key": primary.token, "key_alias": spec.alias + rotation.RETIRING_SUFFIX,
+        steps.append(Step(Op.KEY_UPDATE, {"key": primary.token, "key_alias": spec.alias + rotation.RETIRING_SUFFIX,
                                          "metadata": {**primary.metadata, rotation.RETIRE_AFTER: until.isoformat()},
                                          "expires_at": ends}))
         steps.append(spec.create_step(primary.token))
@@ -301,15 +316,15 @@ def _key_steps(spec: KeySpec, keys: list[LiveKey], secret_hash: str | None, rota
             "key secret does not match the live key")
         changes.append(("key", primary.token[:12] + "…", f"new key ({reason})"))
         # Aliases are unique: retire the old alias, mint the new key (secret first), then delete the old key.
-        steps.append(Step("key_update", {"key": primary.token, "key_alias": spec.alias + rotation.RETIRING_SUFFIX}))
+        steps.append(Step(Op.KEY_UPDATE, {"key": primary.token, "key_alias": spec.alias + rotation.RETIRING_SUFFIX}))
         steps.append(spec.create_step(keep))
-        steps.append(Step("key_delete", {"keys": [primary.token]}))
+        steps.append(Step(Op.KEY_DELETE, {"keys": [primary.token]}))
     elif primary.alias != spec.alias:
-        steps.append(Step("key_update", {"key": primary.token, "key_alias": spec.alias}))
+        steps.append(Step(Op.KEY_UPDATE, {"key": primary.token, "key_alias": spec.alias}))
         changes.append(("key_alias", primary.alias, spec.alias))
     extra = [k.token for k in keys if k.token != primary.token]
     if extra:
-        steps.append(Step("key_delete", {"keys": extra}))
+        steps.append(Step(Op.KEY_DELETE, {"keys": extra}))
         changes.append(("extra keys", len(extra), 0))
     return KeyDelta([*steps, *retire_steps], [*changes, *retire_changes], rotated, len(past))
 
@@ -338,7 +353,7 @@ def _user_action(user: User, tier: Tier, live: LiveState, commit: str, rotate: b
     if lu is None:
         kind = "create"
         changes = [(k, None, v) for k, v in want_user.items()]
-        steps.append(Step("user_new", {**user_body, "auto_create_key": False}))
+        steps.append(Step(Op.USER_NEW, {**user_body, "auto_create_key": False}))
         memberships: set[str] = set()
     else:
         if not lu.managed and not adopt:
@@ -350,12 +365,12 @@ def _user_action(user: User, tier: Tier, live: LiveState, commit: str, rotate: b
             kind = "adopt"
             changes.insert(0, ("managed_by", None, MANAGED_BY))
         if changes:
-            steps.append(Step("user_update", user_body))
+            steps.append(Step(Op.USER_UPDATE, user_body))
         memberships = set(lu.teams) & tier_teams
 
     old_tiers = sorted(memberships - {tier.team_id})
     if tier.team_id not in memberships:
-        steps.append(Step("member_add", {"team_id": tier.team_id, "user_id": user.id}))
+        steps.append(Step(Op.MEMBER_ADD, {"team_id": tier.team_id, "user_id": user.id}))
     if old_tiers and lu is not None:
         kind = "move"
         changes = [c for c in changes if c[0] not in ("tier", member_budget.CARRY_KEY)]
@@ -376,7 +391,7 @@ def _user_action(user: User, tier: Tier, live: LiveState, commit: str, rotate: b
     policy = rotation.RotationPolicy(tier.key_max_age_days, tier.key_rotation_overlap_days) if schedule else None
     delta = _key_steps(spec, keys, live.secrets.get(user.id), rotate, retiring_hash=live.retiring.get(user.id),
                        today=today if schedule else None, policy=policy)
-    only_retirement = delta.retired and not steps and all(s.op == "key_delete" for s in delta.steps)
+    only_retirement = delta.retired and not steps and all(s.op == Op.KEY_DELETE for s in delta.steps)
     steps += delta.steps
     if lu is not None:
         changes += delta.changes
@@ -385,7 +400,7 @@ def _user_action(user: User, tier: Tier, live: LiveState, commit: str, rotate: b
     elif only_retirement and kind == "update":
         kind = "retire"
     for team_id in old_tiers:
-        steps.append(Step("member_delete", {"team_id": team_id, "user_id": user.id}))
+        steps.append(Step(Op.MEMBER_DELETE, {"team_id": team_id, "user_id": user.id}))
 
     if not steps:
         return None
@@ -409,13 +424,13 @@ def _viewer_action(live: LiveState, commit: str, rotate: bool, warnings: list[st
     meta = {**marker(None, commit), SERVICE_MARKER: "plan-viewer"}
     steps: list[Step] = []
     if lu is None:
-        steps.append(Step("user_new", {"user_id": VIEWER_ID, "user_role": VIEWER_ROLE, "models": USER_MODELS,
+        steps.append(Step(Op.USER_NEW, {"user_id": VIEWER_ID, "user_role": VIEWER_ROLE, "models": USER_MODELS,
                                        "auto_create_key": False, "metadata": meta}))
     elif not lu.managed:
         warnings.append(f"user {VIEWER_ID} exists but is not managed by gatewayctl; plan-viewer key not managed")
         return None
     elif lu.role != VIEWER_ROLE:
-        steps.append(Step("user_update", {"user_id": VIEWER_ID, "user_role": VIEWER_ROLE}))
+        steps.append(Step(Op.USER_UPDATE, {"user_id": VIEWER_ID, "user_role": VIEWER_ROLE}))
     keys = [k for k in live.keys
             if k.managed and k.user_id == VIEWER_ID and k.metadata.get(SERVICE_MARKER) == "plan-viewer"]
     spec = KeySpec(VIEWER_ID, VIEWER_ID, None, (), None, meta, VIEWER_KEY_ROUTES)
@@ -486,10 +501,10 @@ def _revocations(active: dict[str, User], desired: DesiredState, live: LiveState
             continue
         user = desired.users.get(uid)
         reason = f"expired on {user.expires}" if user else "no longer in users/"
-        steps = [Step("key_delete", {"keys": [k.token for k in keys]})] if keys else []
+        steps = [Step(Op.KEY_DELETE, {"keys": [k.token for k in keys]})] if keys else []
         # Leaving the team last: member_delete also deletes the user's team keys, and it is the step
         # that must happen even when the keys are already gone.
-        steps += [Step("member_delete", {"team_id": t, "user_id": uid}) for t in teams]
+        steps += [Step(Op.MEMBER_DELETE, {"team_id": t, "user_id": uid}) for t in teams]
         actions.append(Action("revoke", f"user:{uid}", reason,
                               changes=[("key", k.token[:12] + "…", None) for k in keys]
                               + [("member", t, None) for t in teams],
@@ -564,10 +579,7 @@ def build_plan(desired: DesiredState, live: LiveState, *, today: dt.date, commit
             if counts["rotation"] and managed_keys and not any(live.secrets.values()) else "")
     refused = refusal(counts, managed_keys, limits, hint=hint)
 
-    # Tiers first (users need their team), then creates/updates/moves, then revocations and prunes.
-    order = {"create-tier": 0, "update-tier": 1, "create": 2, "adopt": 2, "move": 3, "update": 3, "rotate": 3,
-             "retire": 3, "revoke": 4, "prune": 5}
-    actions.sort(key=lambda a: (order[a.kind], a.target))
+    actions.sort(key=lambda a: (ACTION_KINDS[a.kind][0], a.target))
     inputs = {"rotate": sorted(rotate), "adopt": adopt, "plan_viewer": plan_viewer,
               "prune_unmanaged": prune_unmanaged, "today": today.isoformat()}
     touched = {a.target.removeprefix("user:") for a in actions if a.target.startswith("user:")}
