@@ -76,7 +76,7 @@ class ActionResult:
 
 class Executor:
     def __init__(self, client: AdminClient, store: KeyStore, *, commit: str, journal: Path | None = None,
-                 out=sys.stderr):
+                 out=None):
         self.client, self.store, self.commit, self.out = client, store, commit, out
         self.journal = journal
         self._print = threading.Lock()
@@ -90,7 +90,7 @@ class Executor:
 
     def _say(self, text: str) -> None:
         with self._print:
-            print(text, file=self.out, flush=True)
+            print(text, file=self.out or sys.stderr, flush=True)  # stderr as it is now, not at import
 
     def run_step(self, step: Step, result: ActionResult) -> None:
         """One admin-API call, as reconciler/steps.py declares it. Two ops also recover from an answer

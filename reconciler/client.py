@@ -15,7 +15,7 @@ import math
 import random
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -114,7 +114,9 @@ def check_base_url(base_url: str) -> None:
 
 class AdminClient:
     def __init__(self, base_url: str, master_key: str, *, timeout: float = 30.0, retries: int = 5,
-                 backoff: float = 0.5, max_backoff: float = 20.0, transport: httpx.BaseTransport | None = None):
+                 backoff: float = 0.5, max_backoff: float = 20.0, transport: httpx.BaseTransport | None = None,
+                 sleep: Callable[[float], None] = time.sleep):
+        """`transport` and `sleep` are for tests: a fake admin API (tests/fakelitellm.py) and a clock."""
         if not base_url:
             raise UsageError("no gateway URL: set LITELLM_BASE_URL or pass --base-url")
         if not master_key:
@@ -128,6 +130,7 @@ class AdminClient:
             trust_env=False,  # never send the master key through an ambient HTTP proxy
         )
         self.retries, self.backoff, self.max_backoff = retries, backoff, max_backoff
+        self._pause = sleep
         self.stats = CallStats()
 
     @property
@@ -145,7 +148,7 @@ class AdminClient:
 
     def _sleep(self, attempt: int, hint: float | None) -> None:
         delay = hint if hint is not None else min(self.max_backoff, self.backoff * 2**attempt)
-        time.sleep(min(self.max_backoff, delay) * (1 + random.random() * 0.25))  # noqa: S311
+        self._pause(min(self.max_backoff, delay) * (1 + random.random() * 0.25))  # noqa: S311
 
     def request(self, method: str, path: str, *, params: dict | None = None, json: Any = None,
                 idempotent: bool | None = None, retries: int | None = None) -> Any:

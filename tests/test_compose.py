@@ -106,6 +106,7 @@ def _compose_plugin() -> bool:
     return res.returncode == 0
 
 
+@pytest.mark.tools
 @pytest.mark.skipif(not _compose_plugin(), reason="docker compose plugin not installed")
 def test_docker_compose_config():
     # `docker compose config` resolves and validates the file without talking to an engine.
