@@ -263,7 +263,7 @@ def run_report(args: argparse.Namespace) -> int:
 
 
 def arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--month", required=True, metavar="YYYY-MM", help="calendar month in Asia/Kolkata")
+    p.add_argument("--month", required=True, metavar="YYYY-MM", help=f"calendar month in {BUDGET_TZ.key}")
     p.add_argument("--by", choices=GROUPS, default="cost_center", help="grouping (default cost_center)")
     p.add_argument("--format", choices=("text", "csv", "json", "markdown"), default="text",
                    help="text (default), csv (one line per user and grant: the evidence), json or markdown")

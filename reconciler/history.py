@@ -104,13 +104,17 @@ def _git(root: Path, *args: str) -> str:
     return res.stdout
 
 
+def _toplevel(root: Path) -> Path:
+    try:
+        return Path(_git(root, "rev-parse", "--show-toplevel").strip())
+    except HistoryError as exc:
+        raise HistoryError(f"{root} is not inside a git repository ({exc})") from None
+
+
 def _repo_paths(root: Path, user_id: str) -> tuple[Path, str]:
     if not USER_ID.match(user_id):
         raise HistoryError(f"not a valid user id: {user_id!r} (expected lowercase letters, digits, . _ -)")
-    try:
-        top = Path(_git(root, "rev-parse", "--show-toplevel").strip())
-    except HistoryError as exc:
-        raise HistoryError(f"{root} is not inside a git repository ({exc})") from None
+    top = _toplevel(root)
     target = (Path(root).resolve() / "users" / f"{user_id}.yaml")
     try:
         rel = target.relative_to(top.resolve()).as_posix()
@@ -131,10 +135,7 @@ def _parse(text: str) -> tuple[dict | None, str | None]:
 
 def users_at(root: Path, ref: str) -> dict[str, dict]:
     """users/*.yaml as they were at git revision `ref`, parsed, by id (unparseable files are left out)."""
-    try:
-        top = Path(_git(root, "rev-parse", "--show-toplevel").strip())
-    except HistoryError as exc:
-        raise HistoryError(f"{root} is not inside a git repository ({exc})") from None
+    top = _toplevel(root)
     users_dir = (Path(root).resolve() / "users").relative_to(top.resolve()).as_posix()
     try:
         _git(top, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")

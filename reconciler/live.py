@@ -28,6 +28,11 @@ def is_managed(obj: dict) -> bool:
     return (obj.get("metadata") or {}).get("managed_by") == MANAGED_BY
 
 
+def _read(litellm_field: str) -> property:
+    """One of `fields`, by its LiteLLM name, for the code that asks for it by name."""
+    return property(lambda self: self.fields.get(litellm_field))
+
+
 @dataclass(frozen=True)
 class LiveTeam:
     team_id: str
@@ -35,21 +40,13 @@ class LiveTeam:
     managed: bool
     member_budget_reset_at: str | None = None  # end of the current budget window (ISO 8601, UTC)
 
-    @property
-    def alias(self) -> str | None:
-        return self.fields.get("team_alias")
+    alias = _read("team_alias")
+    member_budget = _read("team_member_budget")  # Decimal
+    member_rpm = _read("team_member_rpm_limit")
 
     @property
     def models(self) -> tuple[str, ...]:
         return tuple(self.fields.get("models") or ())
-
-    @property
-    def member_budget(self) -> Decimal | None:
-        return self.fields.get("team_member_budget")
-
-    @property
-    def member_rpm(self) -> int | None:
-        return self.fields.get("team_member_rpm_limit")
 
 
 @dataclass(frozen=True)
@@ -60,17 +57,9 @@ class LiveUser:
     metadata: dict
     managed: bool
 
-    @property
-    def email(self) -> str | None:
-        return self.fields.get("user_email")
-
-    @property
-    def alias(self) -> str | None:
-        return self.fields.get("user_alias")
-
-    @property
-    def role(self) -> str | None:
-        return self.fields.get("user_role")
+    email = _read("user_email")
+    alias = _read("user_alias")
+    role = _read("user_role")
 
 
 @dataclass(frozen=True)
