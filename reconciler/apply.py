@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from reconciler import membership_batch
+from reconciler import __version__, membership_batch
 from reconciler.client import AdminClient, GatewayError
 from reconciler.digest import json_digest
 from reconciler.errors import GatewayctlError, expected_io
@@ -163,6 +163,7 @@ class Executor:
         one call in flight per tier), then the rest of each user's steps (in parallel)."""
         total = len(plan.actions)
         self._record({"started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "actor": actor(),
+                      "gatewayctl_version": __version__,
                       "git_commit": plan.git_commit, "plan_digest": plan_digest(plan), "actions": total})
         tiers = [a for a in plan.actions if a.kind.endswith("-tier")]
         users = [a for a in plan.actions if not a.kind.endswith("-tier")]
@@ -260,6 +261,7 @@ def append_jsonl(path: Path, record: dict) -> None:
 def audit_record(plan: Plan, results: list[ActionResult], *, live_digest_before: str, started: float) -> dict:
     return {
         "ts": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "gatewayctl_version": __version__,
         "git_commit": plan.git_commit,
         "actor": actor(),
         "run_id": os.environ.get("GITHUB_RUN_ID"),

@@ -204,8 +204,10 @@ def check_saved_plan(saved, fresh) -> str | None:
     from reconciler.apply import plan_digest
 
     if plan_digest(saved) != plan_digest(fresh):
+        made_by = (f"; it was made by gatewayctl {saved.tool_version}, this is {fresh.tool_version}"
+                   if saved.tool_version != fresh.tool_version else "")
         return ("the saved plan's actions differ from what its inputs give now (edited, or made by another "
-                "version of gatewayctl or on another day); re-run plan and review it")
+                f"version of gatewayctl or on another day{made_by}); re-run plan and review it")
     return None
 
 

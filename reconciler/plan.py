@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import asdict, dataclass, field
 from typing import Any, NamedTuple
 
-from reconciler import commitment, mapping, member_budget, rotation
+from reconciler import __version__, commitment, mapping, member_budget, rotation
 from reconciler.digest import json_digest
 from reconciler.errors import GatewayctlError
 from reconciler.limits import FLAGS, KINDS, SafetyLimits, refusal
@@ -84,6 +84,7 @@ class Plan:
     inputs: dict[str, Any] = field(default_factory=dict)  # what the plan was asked to do (apply checks them)
     overrides: list[str] = field(default_factory=list)  # safety-limit flags in force
     finops: dict | None = None  # what the change costs (reconciler/commitment.py); not part of the digest
+    tool_version: str = __version__  # the gatewayctl that made the plan
 
     @property
     def has_changes(self) -> bool:
@@ -93,6 +94,7 @@ class Plan:
     def to_json(self) -> dict:
         return {
             "format_version": FORMAT_VERSION,
+            "gatewayctl_version": self.tool_version,
             "created_at": self.created_at,
             "git_commit": self.git_commit,
             "desired_digest": self.desired_digest,
@@ -125,7 +127,8 @@ class Plan:
                    managed_key_count=data["managed_key_count"], revocation_count=data["revocation_count"],
                    refused=data.get("refused"), created_at=data["created_at"],
                    out_of_band=actions(data.get("out_of_band", [])), counts=data.get("counts", {}),
-                   inputs=data.get("inputs", {}), overrides=data.get("overrides", []), finops=data.get("finops"))
+                   inputs=data.get("inputs", {}), overrides=data.get("overrides", []), finops=data.get("finops"),
+                   tool_version=data.get("gatewayctl_version", "unknown"))
 
 
 def summary(actions: list[Action]) -> dict[str, int]:

@@ -36,7 +36,11 @@ def _validator(root: str, name: str) -> jsonschema.protocols.Validator:
 
 
 def schema_errors(root: Path, doc: Document, schema_name: str) -> list[Diagnostic]:
-    validator = _validator(str(root), schema_name)
+    try:
+        validator = _validator(str(root), schema_name)
+    except (OSError, ValueError, jsonschema.exceptions.SchemaError) as exc:  # no or broken schemas/ (a hook elsewhere)
+        return [Diagnostic(f"{SCHEMA_DIR}/{schema_name}", 1, 1, f"cannot load the schema: {exc}; this repository "
+                           f"needs the {SCHEMA_DIR}/ folder of llm-gateway-gitops", "schema/missing")]
     out = []
     for err in validator.iter_errors(doc.data):
         path = tuple(err.absolute_path)

@@ -16,6 +16,7 @@ import pytest
 from fakelitellm import FakeLiteLLM
 from helpers import generate_users
 
+import reconciler
 from reconciler import cli, commands
 from reconciler.apply import Executor, read_journal
 from reconciler.keystore import FileStore
@@ -192,6 +193,7 @@ def test_an_interrupted_apply_leaves_its_journal_for_the_next_audit_record(fake,
     assert rc == 0 and "the previous apply was interrupted" in err
     (record,) = [json.loads(line) for line in (workspace / "gatewayctl-audit.jsonl").read_text().splitlines()]
     assert record["interrupted_run"] == left and record["status"] == "ok"
+    assert record["gatewayctl_version"] == left[0]["gatewayctl_version"] == reconciler.__version__
     assert [a["target"] for a in record["actions"]] == ["user:carol"]
     assert not journal.exists()
 
