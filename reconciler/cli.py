@@ -8,7 +8,8 @@ import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from reconciler import __version__, chargeback, commands, history, selfservice
+import reconciler
+from reconciler import chargeback, commands, history, selfservice
 from reconciler.diagnostics import InputError, render
 from reconciler.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, GatewayctlError, expected_io
 
@@ -21,6 +22,18 @@ and the usual AWS_* variables reach Secrets Manager. Run from the repository roo
 
 Handler = Callable[[argparse.Namespace], int]
 Arguments = Callable[[argparse.ArgumentParser], None]
+
+
+class _Version(argparse.Action):
+    """--version: the installed package's version, read only when asked for."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, **kwargs):
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS,
+                         help="show gatewayctl's version and exit")
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(f"{parser.prog} {reconciler.__version__}")
+        parser.exit()
 
 
 def _date(text: str) -> dt.date:
@@ -98,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="gatewayctl", description=__doc__, epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--version", action=_Version)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(name: str, handler: Handler, arguments: Iterable[Arguments], *, help: str,
