@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import reconciler
-from reconciler import chargeback, commands, history, selfservice
+from reconciler import budget_alerts, chargeback, commands, history, selfservice
 from reconciler.diagnostics import InputError, render
 from reconciler.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, GatewayctlError, expected_io
 
@@ -167,6 +167,9 @@ def build_parser() -> argparse.ArgumentParser:
             "force for its user at the time of the call, from the git history of users/ (needs the full history). "
             "Prints totals per group that add up to the gateway total (any rounding difference is shown), each "
             "user's budget utilisation, users at or above 80%, and tier totals against each tier's aggregate cap.")
+    command("notify", budget_alerts.run, [budget_alerts.arguments],
+            help="budget alerts: email members (owner in copy) at their tier's thresholds (dry run without "
+                 "--confirm)", description=budget_alerts.DESCRIPTION)
     command("whoami", selfservice.cmd_whoami, [selfservice.identity_arguments],
             help="your gateway user, tier and key secret, from your AWS identity",
             description="Map your AWS identity (its session name: your sign-in email) to your users/<id>.yaml "

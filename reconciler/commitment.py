@@ -35,11 +35,8 @@ def _live_grants(live: LiveState, desired: DesiredState, now: dt.datetime) -> di
         tier = desired.tiers.get(tier_key)
         budget = team.member_budget if team is not None and team.member_budget is not None else (
             tier.monthly_budget_usd if tier else ZERO)
-        extra = ZERO
         row = live.membership(TEAM_PREFIX + str(tier_key), uid)
-        if row is not None and row.custom and row.temp_budget_increase and row.temp_budget_expiry and \
-                dt.datetime.fromisoformat(row.temp_budget_expiry) > now:
-            extra = row.temp_budget_increase
+        extra = row.active_increase(now) if row is not None else ZERO
         out[uid] = {"tier": tier_key, "cost_center": lu.metadata.get("cost_center") or "?",
                     "budget_usd": budget, "exception_usd": extra,
                     "rpm_limit": team.member_rpm if team is not None else None,

@@ -102,6 +102,14 @@ class LiveMembership:
     budget_duration: str | None = None
     temp_budget_increase: Decimal | None = None
     temp_budget_expiry: str | None = None  # ISO 8601, UTC
+    budget_reset_at: str | None = None  # end of this row's budget window (ISO 8601, UTC); not compared
+
+    def active_increase(self, now: dt.datetime) -> Decimal:
+        """The temporary budget increase LiteLLM adds at `now` (it compares now < expiry itself)."""
+        none = Decimal("0.00")
+        if not self.custom or not self.temp_budget_increase or not self.temp_budget_expiry:
+            return none
+        return self.temp_budget_increase if now < dt.datetime.fromisoformat(self.temp_budget_expiry) else none
 
     def limits(self) -> dict:
         """The per-member budget row as gatewayctl compares it (money as strings of cents)."""
@@ -182,7 +190,8 @@ def read_memberships(client: AdminClient, team_id: str) -> dict[str, LiveMembers
             rpm_limit=row.get("rpm_limit") if custom else None,
             budget_duration=row.get("budget_duration") if custom else None,
             temp_budget_increase=_dec(row.get("temp_budget_increase")) if custom else None,
-            temp_budget_expiry=_utc_iso(row.get("temp_budget_expiry")) if custom else None)
+            temp_budget_expiry=_utc_iso(row.get("temp_budget_expiry")) if custom else None,
+            budget_reset_at=_utc_iso(row.get("budget_reset_at")) if custom else None)
     return out
 
 

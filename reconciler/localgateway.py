@@ -30,10 +30,12 @@ def harness_available(repo_root: Path) -> bool:
     return (harness_dir(repo_root) / "harness.py").is_file()
 
 
-def local_config(repo_root: Path, dest: Path) -> Path:
-    """Write the project's gateway config, adapted to the harness, to `dest`."""
+def local_config(repo_root: Path, dest: Path, general_settings: dict | None = None) -> Path:
+    """Write the project's gateway config, adapted to the harness, to `dest`. `general_settings`
+    are added to the config's (tests that measure a LiteLLM feature the project leaves off)."""
     config = yaml.safe_load((repo_root / "gateway" / "config.yaml").read_text(encoding="utf-8"))
     config.get("general_settings", {}).pop("database_url", None)
+    config.setdefault("general_settings", {}).update(general_settings or {})
     for model in config["model_list"]:
         model["litellm_params"]["aws_bedrock_runtime_endpoint"] = FAKE_BEDROCK_ENV
     dest.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
@@ -41,7 +43,7 @@ def local_config(repo_root: Path, dest: Path) -> Path:
 
 
 def start(repo_root: Path, run_dir: Path, *, litellm_args: tuple[str, ...] = (), env: dict | None = None,
-          echo=sys.stderr):
+          echo=sys.stderr, general_settings: dict | None = None):
     """Start the harness with the project's config; returns a started LiteLLMHarness."""
     hdir = harness_dir(repo_root)
     if not harness_available(repo_root):
@@ -52,7 +54,7 @@ def start(repo_root: Path, run_dir: Path, *, litellm_args: tuple[str, ...] = (),
     from harness import LiteLLMHarness
 
     run_dir.mkdir(parents=True, exist_ok=True)
-    config = local_config(repo_root, run_dir / "gateway-config.yaml")
+    config = local_config(repo_root, run_dir / "gateway-config.yaml", general_settings)
     h = LiteLLMHarness(run_dir / "harness", config=str(config), timeout=600, litellm_args=litellm_args,
                        env=env, fake_bedrock=True, echo=echo)
     h.start()

@@ -196,10 +196,12 @@ def deliver(messages: Iterable[Message], channel: Channel, ledger: Ledger) -> Ou
 
 # ---------------------------------------------------------------- configuration (CLI and environment)
 
-def add_arguments(p: argparse.ArgumentParser) -> None:
+KEY_NOTICES = "after applying, email users and their owner when their key is ready, rotated or revoked"
+
+
+def add_arguments(p: argparse.ArgumentParser, purpose: str = KEY_NOTICES) -> None:
     p.add_argument("--notify", choices=("none", "ses", "smtp"), default=os.environ.get("GATEWAYCTL_NOTIFY", "none"),
-                   help="after applying, email users and their owner when their key is ready, rotated or "
-                        "revoked (default $GATEWAYCTL_NOTIFY, else none). SMTP reads GATEWAYCTL_SMTP_HOST, "
+                   help=f"{purpose} (default $GATEWAYCTL_NOTIFY, else none). SMTP reads GATEWAYCTL_SMTP_HOST, "
                         "GATEWAYCTL_SMTP_PORT (587), GATEWAYCTL_SMTP_USERNAME, GATEWAYCTL_SMTP_PASSWORD")
     p.add_argument("--notify-from", default=os.environ.get("GATEWAYCTL_NOTIFY_FROM"), metavar="ADDRESS",
                    help="sender address (default $GATEWAYCTL_NOTIFY_FROM); for SES a verified identity")

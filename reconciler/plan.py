@@ -85,6 +85,8 @@ class Plan:
     overrides: list[str] = field(default_factory=list)  # safety-limit flags in force
     finops: dict | None = None  # what the change costs (reconciler/commitment.py); not part of the digest
     tool_version: str = __version__  # the gatewayctl that made the plan
+    # Budget alert thresholds per tier, from policies/tiers.yaml (reconciler/budget_alerts.py reads them there)
+    budget_alerts: dict[str, list[int]] | None = None
 
     @property
     def has_changes(self) -> bool:
@@ -110,6 +112,7 @@ class Plan:
             "actions": [asdict(a) for a in self.actions],
             "out_of_band": [asdict(a) for a in self.out_of_band],
             "finops": self.finops,
+            "budget_alerts": self.budget_alerts,
         }
 
     @classmethod
@@ -128,7 +131,8 @@ class Plan:
                    refused=data.get("refused"), created_at=data["created_at"],
                    out_of_band=actions(data.get("out_of_band", [])), counts=data.get("counts", {}),
                    inputs=data.get("inputs", {}), overrides=data.get("overrides", []), finops=data.get("finops"),
-                   tool_version=data.get("gatewayctl_version", "unknown"))
+                   tool_version=data.get("gatewayctl_version", "unknown"),
+                   budget_alerts=data.get("budget_alerts"))
 
 
 def summary(actions: list[Action]) -> dict[str, int]:
@@ -592,4 +596,5 @@ def build_plan(desired: DesiredState, live: LiveState, *, today: dt.date, commit
                 live_digest=live.digest(), git_commit=commit, managed_key_count=managed_keys,
                 revocation_count=counts["revocation"], refused=refused, out_of_band=found, counts=counts,
                 inputs=inputs, overrides=limits.overrides(),
-                finops=commitment.summarise(desired, live, touched, today, now))
+                finops=commitment.summarise(desired, live, touched, today, now),
+                budget_alerts={key: list(t.alerts) for key, t in desired.tiers.items()})

@@ -75,6 +75,8 @@ class Tier:
     max_request_usd: Decimal | None = mapped(default=None, parse=Decimal)
     key_max_age_days: int | None = mapped(default=None)  # scheduled rotation (reconciler/rotation.py); None: never
     key_rotation_overlap_days: int = mapped(default=7)  # how long the previous key keeps working after a rotation
+    # % of a member's monthly budget at which they and their owner are told (reconciler/budget_alerts.py)
+    alerts: tuple[int, ...] = mapped(default=(), parse=tuple)
 
     @property
     def team_id(self) -> str:

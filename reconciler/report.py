@@ -51,6 +51,15 @@ def _counts(plan: Plan) -> str:
     return ", ".join(f"{n} {k}" for k, n in sorted(s.items())) or "no changes"
 
 
+def budget_alert_line(plan: Plan) -> str | None:
+    """The tiers' budget alert thresholds in one line (reconciler/budget_alerts.py)."""
+    if plan.budget_alerts is None:
+        return None
+    tiers = [f"{key} {', '.join(f'{t}%' for t in alerts) if alerts else 'none'}"
+             for key, alerts in plan.budget_alerts.items()]
+    return "Budget alerts (gatewayctl notify, to the member with their owner in copy): " + "; ".join(tiers)
+
+
 def _text_action(a: Action) -> list[str]:
     lines = [f"{SYMBOL.get(a.kind, '?')} {a.kind} {plain(a.target)}" + (f" ({plain(a.reason)})" if a.reason else "")]
     for name, old, new in a.changes:
@@ -69,6 +78,9 @@ def text(plan: Plan) -> str:
     cost = commitment.lines(plan.finops)
     if cost and plan.actions:
         lines += ["What it costs:"] + [f"    {plain(c)}" for c in cost]
+    alerts = budget_alert_line(plan)
+    if alerts:
+        lines.append(plain(alerts))
     for w in plan.warnings:
         lines.append(f"! {plain(w)}")
     if plan.refused:
@@ -90,6 +102,9 @@ def markdown(plan: Plan, title: str = "gatewayctl plan") -> str:
     if cost and plan.actions:
         out += ["**What it costs** (maximum monthly commitment: tier budgets plus active exceptions)", ""]
         out += [f"- {escape_markdown(c)}" for c in cost] + [""]
+    alerts = budget_alert_line(plan)
+    if alerts:
+        out += [escape_markdown(alerts), ""]
     if plan.warnings:
         out += ["<details><summary>Warnings</summary>", ""] + [f"- {escape_markdown(w)}" for w in plan.warnings]
         out += ["", "</details>"]

@@ -197,6 +197,11 @@ def check(root: Path, *, today: dt.date | None = None, allow_expired: bool = Fal
                                                 f"overlap {overlap} days must be shorter than key_max_age_days "
                                                 f"({max_age}), or a user would always hold two keys",
                                                 "tiers/rotation-overlap"))
+                alerts = tier.alerts
+                if list(alerts) != sorted(alerts):
+                    diags.append(tiers_doc.diag(("tiers", key, "alerts"),
+                                                f"alerts {list(alerts)} must be in ascending order "
+                                                f"({sorted(alerts)})", "tiers/alerts-order"))
 
     users: dict[str, User] = {}
     first_email: dict[str, str] = {}

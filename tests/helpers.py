@@ -145,3 +145,41 @@ def employee_credentials(session_name: str, user_id: str) -> dict[str, str]:
         Tags=[{"Key": OWNER_TAG, "Value": user_id}])["Credentials"]
     return {"AWS_ACCESS_KEY_ID": creds["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": creds["SecretAccessKey"],
             "AWS_SESSION_TOKEN": creds["SessionToken"]}
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class _Collect:
+    def __init__(self):
+        self.mails: list[tuple[list[str], Any]] = []  # (envelope recipients, email.message.Message)
+
+    async def handle_DATA(self, server, session, envelope):
+        import email
+
+        self.mails.append((list(envelope.rcpt_tos), email.message_from_bytes(envelope.content)))
+        return "250 OK"
+
+
+class SmtpSink:
+    """A real SMTP server on localhost (aiosmtpd) that keeps what it receives; `with` yields the
+    collector, whose `mails` are (envelope recipients, message) pairs."""
+
+    def __init__(self, port: int | None = None):
+        from aiosmtpd.controller import Controller
+
+        self.port = port or free_port()
+        self.handler = _Collect()
+        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
+
+    def __enter__(self) -> _Collect:
+        self.controller.start()
+        return self.handler
+
+    def __exit__(self, *exc) -> None:
+        self.controller.stop()

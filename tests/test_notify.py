@@ -5,14 +5,11 @@ retried by the next run after a failure."""
 from __future__ import annotations
 
 import datetime as dt
-import email
 import json
-import socket
 from email.message import Message as Mail
 
 import pytest
-from aiosmtpd.controller import Controller
-from helpers import clean_slate, managed_keys, secret_key, secrets_client, write_user
+from helpers import SmtpSink, clean_slate, free_port, managed_keys, secret_key, secrets_client, write_user
 
 from reconciler import notify
 from reconciler.keystore import DEFAULT_PREFIX
@@ -22,39 +19,12 @@ SENDER = "llm-gateway@example.com"
 REAL_TODAY = dt.datetime.now(dt.UTC).date()
 
 
-class Collect:
-    def __init__(self):
-        self.mails: list[tuple[list[str], Mail]] = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.mails.append((list(envelope.rcpt_tos), email.message_from_bytes(envelope.content)))
-        return "250 OK"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+Sink = SmtpSink
 
 
 @pytest.fixture
 def smtp_port() -> int:
     return free_port()
-
-
-class Sink:
-    """A real SMTP server on localhost that keeps what it receives."""
-
-    def __init__(self, port: int):
-        self.handler = Collect()
-        self.controller = Controller(self.handler, hostname="127.0.0.1", port=port)
-
-    def __enter__(self) -> Collect:
-        self.controller.start()
-        return self.handler
-
-    def __exit__(self, *exc) -> None:
-        self.controller.stop()
 
 
 @pytest.fixture(autouse=True)

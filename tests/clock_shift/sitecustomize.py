@@ -3,7 +3,10 @@
 Put this directory on the proxy's PYTHONPATH and name a file in GATEWAY_TEST_CLOCK_FILE holding a
 number of seconds: `litellm.utils.get_utc_datetime()`, the clock LiteLLM's budget checks read
 (temp_budget_expiry included), then runs that far ahead. The file is read on every call, so a
-test moves the clock of a running proxy by rewriting it. Nothing else in the process is touched.
+test moves the clock of a running proxy by rewriting it. Nothing else in the process is touched,
+unless GATEWAY_TEST_SHIFT_RESET_JOB=1: then the monthly budget reset job (which reads
+`datetime.now()` in its own modules) runs on the same moved clock, so a test can see LiteLLM
+reset a member's spend at the 1st of a month (with PROXY_BUDGET_RESCHEDULER_MIN_TIME set low).
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ import os
 import sys
 
 _CLOCK_FILE = os.environ.get("GATEWAY_TEST_CLOCK_FILE")
+# The modules of LiteLLM's budget reset job that read the wall clock (`from datetime import datetime`).
+_RESET_JOB_MODULES = ("litellm.proxy.common_utils.reset_budget_job", "litellm.proxy.common_utils.timezone_utils")
 
 
 def _offset() -> float:
@@ -24,9 +29,43 @@ def _offset() -> float:
         return 0.0
 
 
+def _shift_get_utc_datetime(module) -> None:
+    real = module.get_utc_datetime
+
+    def get_utc_datetime() -> _dt.datetime:
+        return real() + _dt.timedelta(seconds=_offset())
+
+    module.get_utc_datetime = get_utc_datetime
+
+
+class _AnyDatetime(type):
+    def __instancecheck__(cls, obj) -> bool:  # real datetimes still pass isinstance(x, datetime)
+        return isinstance(obj, _dt.datetime)
+
+
+class _ShiftedDatetime(_dt.datetime, metaclass=_AnyDatetime):
+    @classmethod
+    def now(cls, tz=None):
+        return _dt.datetime.now(tz) + _dt.timedelta(seconds=_offset())
+
+    @classmethod
+    def utcnow(cls):
+        return _dt.datetime.now(_dt.UTC).replace(tzinfo=None) + _dt.timedelta(seconds=_offset())
+
+
+def _shift_datetime(module) -> None:
+    module.datetime = _ShiftedDatetime
+
+
+_PATCHES = {"litellm.utils": _shift_get_utc_datetime}
+if os.environ.get("GATEWAY_TEST_SHIFT_RESET_JOB") == "1":
+    _PATCHES.update(dict.fromkeys(_RESET_JOB_MODULES, _shift_datetime))
+
+
 class _ShiftLiteLLMClock(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path, target=None):
-        if name != "litellm.utils":
+        patch = _PATCHES.get(name)
+        if patch is None:
             return None
         for finder in sys.meta_path:
             if finder is self or not hasattr(finder, "find_spec"):
@@ -40,12 +79,7 @@ class _ShiftLiteLLMClock(importlib.abc.MetaPathFinder):
 
         def exec_module(module):
             run(module)
-            real = module.get_utc_datetime
-
-            def get_utc_datetime() -> _dt.datetime:
-                return real() + _dt.timedelta(seconds=_offset())
-
-            module.get_utc_datetime = get_utc_datetime
+            patch(module)
 
         spec.loader.exec_module = exec_module
         return spec
