@@ -38,8 +38,8 @@ from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal
 from pathlib import Path
 
-from reconciler.errors import EXIT_ERROR, EXIT_OK, GatewayctlError, UsageError
 from reconciler import member_budget, notify
+from reconciler.errors import EXIT_ERROR, EXIT_OK, GatewayctlError, UsageError
 from reconciler.live import LiveState
 from reconciler.policy import BUDGET_TZ, DesiredState, Tier, User
 

@@ -40,7 +40,7 @@ def _shape(live: LiveState) -> dict:
     return {
         "teams": {t: dataclasses.replace(team, member_budget_reset_at=None) for t, team in live.teams.items()},
         "users": {u: lu for u, lu in live.users.items() if u != "default_user_id"},
-        "memberships": {t: {u: dataclasses.replace(m, spend=None) for u, m in ms.items()}
+        "memberships": {t: {u: dataclasses.replace(m, spend=None, budget_reset_at=None) for u, m in ms.items()}
                         for t, ms in live.memberships.items()},
         "keys": keys,
     }
