@@ -13,7 +13,7 @@ export LITELLM_HARNESS_DIR := $(HARNESS_DIR)
 # Checkov, our venv's tools and the Terraform CLI config for the local provider mirror.
 TOOLS_PATH := $(abspath $(BIN)):$(abspath $(CHECKOV_VENV))/bin:$(PATH)
 
-.PHONY: help install setup demo test test-offline lint validate render-config bench lock clean
+.PHONY: help install setup demo test test-unit test-offline lint validate render-config bench lock clean
 
 help: ## Show this help
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -49,6 +49,11 @@ demo: setup ## Set everything up and run the main job against a local embedded g
 # Claude Code (tools/claude-code) only for the tests that run the employee guide, so deploy jobs stay lean.
 test: setup $(CLAUDE_CODE) ## Run every test: unit, integration on the genuine LiteLLM proxy, Terraform, workflows
 	PATH="$(TOOLS_PATH)" $(BIN)/python -m pytest
+
+# The fast subset: no LiteLLM proxy, no Terraform or other external program, no network (the fake admin
+# API in tests/fakelitellm.py stands in for LiteLLM). pyproject.toml's markers say which tests those are.
+test-unit: $(BIN)/gatewayctl ## Fast tests (under 20 s): no proxy, Terraform, external tools or network
+	$(BIN)/python -m pytest -q -m "not integration and not tools and not slow"
 
 test-offline: setup ## Tests that need no LiteLLM proxy (the pull-request workflow runs these)
 	PATH="$(TOOLS_PATH)" $(BIN)/python -m pytest -m "not integration"

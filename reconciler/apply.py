@@ -21,26 +21,29 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from urllib.parse import quote
 
-from reconciler import membership_batch
+from reconciler import __version__, membership_batch
 from reconciler.client import AdminClient, GatewayError
+from reconciler.digest import json_digest
+from reconciler.errors import GatewayctlError, expected_io
 from reconciler.keystore import KeyStore, key_hash, new_key
 from reconciler.plan import Action, Plan, Step
-from reconciler.rotation import RETIRING_HASH_ARG
+from reconciler.steps import CALLS, RETIRING_HASH_ARG, Call, Op
 
 DEFAULT_CONCURRENCY = 4
 
 
-class LockBusy(Exception):
-    pass
+class LockBusy(GatewayctlError):
+    """Another apply holds the lock."""
 
 
 @contextlib.contextmanager
 def apply_lock(path: Path, wait_seconds: float) -> Iterator[None]:
     """One apply at a time per checkout (CI adds a concurrency group across runners)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+") as fh:
+    with expected_io(f"cannot open the apply lock {path}"):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fh = open(path, "a+")
+    with fh:
         deadline = time.monotonic() + wait_seconds
         while True:
             try:
@@ -73,7 +76,7 @@ class ActionResult:
 
 class Executor:
     def __init__(self, client: AdminClient, store: KeyStore, *, commit: str, journal: Path | None = None,
-                 out=sys.stderr):
+                 out=None):
         self.client, self.store, self.commit, self.out = client, store, commit, out
         self.journal = journal
         self._print = threading.Lock()
@@ -87,76 +90,48 @@ class Executor:
 
     def _say(self, text: str) -> None:
         with self._print:
-            print(text, file=self.out, flush=True)
+            print(text, file=self.out or sys.stderr, flush=True)  # stderr as it is now, not at import
 
-    @staticmethod
-    def _with_duration(args: dict) -> dict:
-        """`expires_at` (absolute, from the plan) -> LiteLLM's relative `duration`, computed now, so
-        applying a saved plan later still expires the key at the planned instant."""
-        out = {k: v for k, v in args.items() if k != "expires_at"}
-        if "expires_at" in args:
-            if args["expires_at"] is None:
-                out["duration"] = None
-            else:
-                end = dt.datetime.fromisoformat(args["expires_at"])
-                out["duration"] = f"{max(1, int((end - dt.datetime.now(dt.UTC)).total_seconds()))}s"
-        return out
+    def run_step(self, step: Step, result: ActionResult) -> None:
+        """One admin-API call, as reconciler/steps.py declares it. Two ops also recover from an answer
+        that hides success (a retried call that had landed)."""
+        call = CALLS[Op(step.op)]
+        result.writes += 1
+        if step.op == Op.KEY_CREATE:
+            self._key_create(call, step.args, result)
+        elif step.op == Op.MEMBER_ADD:
+            self._member_add(call, step.args)
+        else:
+            self.client.post(call.path_for(step.args), call.body(step.args))
+            if step.op == Op.KEY_DELETE:
+                result.key_hashes_deleted += step.args["keys"]
 
-    def _key_create(self, args: dict, result: ActionResult) -> None:
+    def _key_create(self, call: Call, args: dict, result: ActionResult) -> None:
         raw = new_key()
         token = key_hash(raw)
-        args = dict(args)
-        retiring = args.pop(RETIRING_HASH_ARG, None)  # for the key store only
         # The secret exists before the key does: no live key is ever missing from the store.
-        self.store.put(args["user_id"], raw, key_alias=args["key_alias"], commit=self.commit, retiring_hash=retiring)
+        self.store.put(args["user_id"], raw, key_alias=args["key_alias"], commit=self.commit,
+                       retiring_hash=args.get(RETIRING_HASH_ARG))
         try:
-            self.client.post("/key/generate", {**self._with_duration(args), "key": raw})
+            self.client.post(call.path_for(args), {**call.body(args), "key": raw})
         except GatewayError:
             found = self.client.get("/key/list", key_alias=args["key_alias"], return_full_object="true")
             if not any(k.get("token") == token for k in found.get("keys") or []):
                 raise
         result.key_hashes_created.append(token)
 
-    def run_step(self, step: Step, result: ActionResult) -> None:
-        a = step.args
-        result.writes += 1
-        if step.op == "key_create":
-            self._key_create(a, result)
-        elif step.op == "key_delete":
-            self.client.post("/key/delete", {"keys": a["keys"]})
-            result.key_hashes_deleted += a["keys"]
-        elif step.op == "key_update":
-            self.client.post("/key/update", self._with_duration(a))
-        elif step.op == "member_add":
-            try:
-                self.client.post("/team/member_add", {"team_id": a["team_id"],
-                                                      "member": {"user_id": a["user_id"], "role": "user"}})
-            except GatewayError as exc:
-                if exc.status != 400 or "already" not in exc.detail.lower():
-                    raise
-                # "already a member" may answer a retried call whose first attempt was rolled back: check.
-                info = self.client.get("/user/info", user_id=a["user_id"])
-                if a["team_id"] not in ((info.get("user_info") or {}).get("teams") or []):
-                    raise GatewayError("POST", "/team/member_add", 409,
-                                       f"LiteLLM says {a['user_id']} is already in {a['team_id']}, "
-                                       "but /user/info disagrees") from None
-        elif step.op == "member_delete":
-            self.client.post("/team/member_delete", a)
-        elif step.op == "member_budget_set":
-            self.client.post("/team/member_update", a)
-        elif step.op == "member_budget_reset":
-            self.client.post(f"/team/{quote(a['team_id'], safe='')}/member/{quote(a['user_id'], safe='')}"
-                             "/reset_budget", {})
-        elif step.op == "user_new":
-            self.client.post("/user/new", a)
-        elif step.op == "user_update":
-            self.client.post("/user/update", a)
-        elif step.op == "team_new":
-            self.client.post("/team/new", a)
-        elif step.op == "team_update":
-            self.client.post("/team/update", a)
-        else:
-            raise ValueError(f"unknown step {step.op!r}")
+    def _member_add(self, call: Call, args: dict) -> None:
+        try:
+            self.client.post(call.path_for(args), call.body(args))
+        except GatewayError as exc:
+            if exc.status != 400 or "already" not in exc.detail.lower():
+                raise
+            # "already a member" may answer a retried call whose first attempt was rolled back: check.
+            info = self.client.get("/user/info", user_id=args["user_id"])
+            if args["team_id"] not in ((info.get("user_info") or {}).get("teams") or []):
+                raise GatewayError("POST", call.path_for(args), 409,
+                                   f"LiteLLM says {args['user_id']} is already in {args['team_id']}, "
+                                   "but /user/info disagrees") from None
 
     def run_steps(self, steps: list[Step], result: ActionResult) -> None:
         """Run steps in order until one fails; the failure is recorded in `result`."""
@@ -165,7 +140,7 @@ class Executor:
         try:
             for step in steps:
                 self.run_step(step, result)
-        except (GatewayError, OSError, ValueError) as exc:
+        except (GatewayctlError, OSError) as exc:
             result.status, result.error = "failed", str(exc)
         except Exception as exc:  # noqa: BLE001 - boto errors etc.: report, keep the others going
             result.status, result.error = "failed", f"{type(exc).__name__}: {exc}"
@@ -188,6 +163,7 @@ class Executor:
         one call in flight per tier), then the rest of each user's steps (in parallel)."""
         total = len(plan.actions)
         self._record({"started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "actor": actor(),
+                      "gatewayctl_version": __version__,
                       "git_commit": plan.git_commit, "plan_digest": plan_digest(plan), "actions": total})
         tiers = [a for a in plan.actions if a.kind.endswith("-tier")]
         users = [a for a in plan.actions if not a.kind.endswith("-tier")]
@@ -196,7 +172,7 @@ class Executor:
             self._say("tier changes failed; user changes not attempted")
             return results
         user_results = [ActionResult(a.kind, a.target, "ok") for a in users]
-        split = [next((i for i, s in enumerate(a.steps) if s.op == "member_add"), None) for a in users]
+        split = [next((i for i, s in enumerate(a.steps) if s.op == Op.MEMBER_ADD), None) for a in users]
         if member_batch <= 1:
             split = [None] * len(users)
         workers = max(1, concurrency)
@@ -282,17 +258,17 @@ def append_jsonl(path: Path, record: dict) -> None:
         os.close(fd)
 
 
-def audit_record(plan: Plan, results: list[ActionResult], *, live_digest_before: str, dry_run: bool,
-                 started: float) -> dict:
+def audit_record(plan: Plan, results: list[ActionResult], *, live_digest_before: str, started: float) -> dict:
     return {
         "ts": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "gatewayctl_version": __version__,
         "git_commit": plan.git_commit,
         "actor": actor(),
         "run_id": os.environ.get("GITHUB_RUN_ID"),
         "plan_digest": plan_digest(plan),
         "desired_digest": plan.desired_digest,
         "live_digest_before": live_digest_before,
-        "dry_run": dry_run,
+        "dry_run": False,  # a dry run (apply without --confirm) writes no record
         "duration_s": round(time.monotonic() - started, 3),
         "status": "ok" if all(r.status == "ok" for r in results) else "failed",
         "actions": [
@@ -304,7 +280,4 @@ def audit_record(plan: Plan, results: list[ActionResult], *, live_digest_before:
 
 
 def plan_digest(plan: Plan) -> str:
-    import hashlib
-
-    body = json.dumps(plan.to_json()["actions"], sort_keys=True, default=str)
-    return "sha256:" + hashlib.sha256(body.encode()).hexdigest()
+    return json_digest(plan.to_json()["actions"])

@@ -39,6 +39,7 @@ from decimal import ROUND_DOWN, Decimal
 from pathlib import Path
 
 from reconciler import member_budget, notify
+from reconciler.errors import EXIT_ERROR, EXIT_OK, GatewayctlError, UsageError
 from reconciler.live import LiveState
 from reconciler.policy import BUDGET_TZ, DesiredState, Tier, User
 
@@ -295,28 +296,21 @@ def run(args: argparse.Namespace) -> int:
 
     now = args.now or dt.datetime.now(dt.UTC)
     today = args.today or now.astimezone(dt.UTC).date()
-    try:
-        channel = notify.channel_from_args(args) if args.confirm else None
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+    channel = notify.channel_from_args(args) if args.confirm else None
     if args.confirm and channel is None:
-        print("error: --confirm sends email: choose --notify ses or smtp (or set GATEWAYCTL_NOTIFY)", file=sys.stderr)
-        return 1
+        raise UsageError("--confirm sends email: choose --notify ses or smtp (or set GATEWAYCTL_NOTIFY)")
     desired = load_desired(args.root, today=today)
+    with client_mod.AdminClient(args.base_url or "", os.environ.get("LITELLM_MASTER_KEY", ""),
+                                timeout=args.timeout, retries=args.retries) as client:
+        live = read_live(client, None)
+    ledger = notify.SecretTagLedger(args.secret_prefix)
     try:
-        with client_mod.AdminClient(args.base_url or "", os.environ.get("LITELLM_MASTER_KEY", ""),
-                                    timeout=args.timeout, retries=args.retries) as client:
-            live = read_live(client, None)
-        ledger = notify.SecretTagLedger(args.secret_prefix)
         alerts = work_out(desired, live, ledger, now=now, today=today)
-    except (client_mod.GatewayError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    except Exception as exc:  # noqa: BLE001 - the ledger's AWS errors: say which, never a traceback with data
-        print(f"error: cannot read the notification ledger ({type(exc).__name__}: {notify._redact(str(exc))})",
-              file=sys.stderr)
-        return 1
+    except GatewayctlError:
+        raise
+    except Exception as exc:  # the ledger's AWS errors: say which, never a traceback with data
+        raise GatewayctlError(f"cannot read the notification ledger ({type(exc).__name__}: "
+                              f"{notify._redact(str(exc))})") from exc
     outcome = notify.deliver(alerts.messages, channel, ledger) if channel is not None else None
     if args.format == "json":
         print(json.dumps({"now": now.isoformat(timespec="seconds"), "findings": [f.to_json() for f in alerts.findings],
@@ -326,28 +320,27 @@ def run(args: argparse.Namespace) -> int:
         print(render_text(alerts, outcome))
     if channel is None:
         print("dry run: nothing was sent; re-run with --confirm (and --notify ses|smtp) to send", file=sys.stderr)
-        return 0
+        return EXIT_OK
     record = {"ts": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "command": "notify",
               "git_commit": git_commit(args.root), "actor": actor(), "run_id": os.environ.get("GITHUB_RUN_ID"),
               "now": now.isoformat(timespec="seconds"), "budget_alerts": outcome.to_json(),
               "status": "ok" if not outcome.failed else "failed"}
     append_jsonl(args.audit_log if args.audit_log.is_absolute() else args.root / args.audit_log, record)
-    return 1 if outcome.failed else 0
+    return EXIT_ERROR if outcome.failed else EXIT_OK
 
 
-def register(sub, common) -> None:
+DESCRIPTION = (
+    "Compare each member's spend this budget window with the budget LiteLLM enforces (the tier's, less spend "
+    "carried over a tier move, plus an active budget exception) and email the member, with their owner in copy, "
+    "when it reaches one of the tier's `alerts` thresholds (policies/tiers.yaml). Each threshold is announced once "
+    "per budget period: the ledger is a tag on the user's key secret, and the period changes when LiteLLM resets "
+    "the member's spend. Messages never contain a key. Without --confirm, only lists what is due. Exit 0 ok, 1 "
+    "error or a message not delivered (the next run sends it).")
+
+
+def arguments(p: argparse.ArgumentParser) -> None:
     from reconciler.keystore import DEFAULT_PREFIX
 
-    p = sub.add_parser(
-        "notify", help="budget alerts: email members (owner in copy) at their tier's thresholds (dry run without "
-                       "--confirm)",
-        description="Compare each member's spend this budget window with the budget LiteLLM enforces (the tier's, "
-        "less spend carried over a tier move, plus an active budget exception) and email the member, with their "
-        "owner in copy, when it reaches one of the tier's `alerts` thresholds (policies/tiers.yaml). Each threshold "
-        "is announced once per budget period: the ledger is a tag on the user's key secret, and the period changes "
-        "when LiteLLM resets the member's spend. Messages never contain a key. Without --confirm, only lists "
-        "what is due. Exit 0 ok, 1 error or a message not delivered (the next run sends it).")
-    common(p)
     p.add_argument("--now", type=_parse_now, default=None, metavar="ISO8601",
                    help="the instant to evaluate at (default: the clock): which exceptions and carried spend are "
                         "active, whether a budget window has ended")
@@ -363,4 +356,3 @@ def register(sub, common) -> None:
     p.add_argument("--audit-log", type=Path, default=Path("gatewayctl-audit.jsonl"),
                    help="append one JSON line per sending run here (default gatewayctl-audit.jsonl)")
     notify.add_arguments(p, "the channel budget alerts go through")
-    p.set_defaults(func=run)

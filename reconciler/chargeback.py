@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
+from reconciler.errors import EXIT_OK, GatewayctlError, UsageError, expected_io
 from reconciler.grants import Grant, Timeline, load_timeline
-from reconciler.history import HistoryError
 from reconciler.policy import BUDGET_TZ, Tier
 
 CENT = Decimal("0.01")
@@ -202,7 +202,7 @@ def export_s3(uri: str, report: dict, csv_text: str) -> list[str]:
     import boto3
 
     if not uri.startswith("s3://"):
-        raise ValueError(f"--s3-uri must look like s3://bucket/prefix, not {uri!r}")
+        raise UsageError(f"--s3-uri must look like s3://bucket/prefix, not {uri!r}")
     bucket, _, prefix = uri[5:].partition("/")
     base = "/".join(p for p in (prefix.strip("/"), report["month"]) if p)
     body = csv_text.encode()
@@ -225,22 +225,14 @@ def run_report(args: argparse.Namespace) -> int:
     from reconciler import spend
     from reconciler.client import AdminClient, GatewayError
     from reconciler.commands import git_commit
-    from reconciler.diagnostics import InputError
     from reconciler.validate import load_desired
 
     try:
         start, end = month_range(args.month)
     except ValueError:
-        print(f"gatewayctl report: --month must be YYYY-MM, not {args.month!r}", file=sys.stderr)
-        return 1
-    try:
-        timeline = load_timeline(args.root)
-        tiers = load_desired(args.root, today=end.date()).tiers
-    except HistoryError as exc:
-        print(f"gatewayctl report: {exc}", file=sys.stderr)
-        return 1
-    except InputError:
-        raise
+        raise UsageError(f"--month must be YYYY-MM, not {args.month!r}") from None
+    timeline = load_timeline(args.root)
+    tiers = load_desired(args.root, today=end.date()).tiers
     cb = Chargeback(args.month, args.by, start, end)
     show = spend.progress_printer(sys.stderr, f"report {args.month}")
     try:
@@ -249,37 +241,29 @@ def run_report(args: argparse.Namespace) -> int:
             for row in spend.spend_rows(client, start, end, on_page=show):
                 cb.add(row.user_id, row.api_key, timeline.at(row.user_id, row.start), row.spend)
             calls = client.stats.total
-    except (GatewayError, ValueError) as exc:
-        print(f"\nerror: {exc}", file=sys.stderr)
-        return 1
+    except GatewayError:
+        print(file=sys.stderr)  # end the progress line
+        raise
     print(f"report {args.month}: {cb.rows:,} spend rows, {calls:,} calls: done", file=sys.stderr)
     report = build_report(cb, timeline, tiers, commit=git_commit(args.root), calls=calls)
     csv_text = segments_csv(cb)
     text = render(report, args.format, csv_text)
     if args.out:
-        args.out.write_text(text + "\n", encoding="utf-8")
+        with expected_io(f"cannot write {args.out}"):
+            args.out.write_text(text + "\n", encoding="utf-8")
     else:
         print(text)
     if args.s3_uri:
         try:
             for uri in export_s3(args.s3_uri, report, csv_text):
                 print(f"wrote {uri}", file=sys.stderr)
-        except Exception as exc:  # noqa: BLE001 - boto errors: say what failed, exit non-zero
-            print(f"error: S3 export failed: {type(exc).__name__}: {exc}", file=sys.stderr)
-            return 1
-    return 0
+        except Exception as exc:
+            raise GatewayctlError(f"S3 export failed: {type(exc).__name__}: {exc}") from exc
+    return EXIT_OK
 
 
-def register(sub, common) -> None:
-    p = sub.add_parser(
-        "report", help="monthly chargeback: spend per cost center, owner, tier or user, attributed from git",
-        description="Read every spend-log row of the month from LiteLLM (/spend/logs/v2, paged by time window, "
-        "streamed in bounded memory; rotated and revoked keys included) and attribute each to the grant in force "
-        "for its user at the time of the call, from the git history of users/ (needs the full history). Prints "
-        "totals per group that add up to the gateway total (any rounding difference is shown), each user's budget "
-        "utilisation, users at or above 80%, and tier totals against each tier's aggregate cap.")
-    common(p)
-    p.add_argument("--month", required=True, metavar="YYYY-MM", help="calendar month in Asia/Kolkata")
+def arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--month", required=True, metavar="YYYY-MM", help=f"calendar month in {BUDGET_TZ.key}")
     p.add_argument("--by", choices=GROUPS, default="cost_center", help="grouping (default cost_center)")
     p.add_argument("--format", choices=("text", "csv", "json", "markdown"), default="text",
                    help="text (default), csv (one line per user and grant: the evidence), json or markdown")
@@ -292,4 +276,3 @@ def register(sub, common) -> None:
                         "key that may read /spend/logs/v2; the plan-viewer key may not)")
     p.add_argument("--timeout", type=float, default=60.0, help="seconds per request (default 60)")
     p.add_argument("--retries", type=int, default=5, help="retries on 429/5xx/network errors (default 5)")
-    p.set_defaults(func=run_report)

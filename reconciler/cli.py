@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import sys
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from reconciler import __version__
+import reconciler
+from reconciler import budget_alerts, chargeback, commands, history, selfservice
 from reconciler.diagnostics import InputError, render
-
-EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_REFUSED = 0, 1, 2, 3
+from reconciler.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, GatewayctlError, expected_io
 
 EPILOG = """\
 exit codes: 0 ok / no changes, 1 error or invalid input, 2 changes pending (plan/drift with
@@ -18,6 +19,21 @@ exit codes: 0 ok / no changes, 1 error or invalid input, 2 changes pending (plan
 environment: LITELLM_BASE_URL, LITELLM_MASTER_KEY name the gateway; AWS_REGION, AWS_ENDPOINT_URL
 and the usual AWS_* variables reach Secrets Manager. Run from the repository root or pass --root.
 """
+
+Handler = Callable[[argparse.Namespace], int]
+Arguments = Callable[[argparse.ArgumentParser], None]
+
+
+class _Version(argparse.Action):
+    """--version: the installed package's version, read only when asked for."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, **kwargs):
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS,
+                         help="show gatewayctl's version and exit")
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(f"{parser.prog} {reconciler.__version__}")
+        parser.exit()
 
 
 def _date(text: str) -> dt.date:
@@ -44,8 +60,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         try:
             base_users = users_at(args.root, args.base)
         except HistoryError as exc:
-            print(f"error: --base {args.base}: {exc}", file=sys.stderr)
-            return EXIT_ERROR
+            raise GatewayctlError(f"--base {args.base}: {exc}") from None
     diags, state = check(args.root, today=args.today or dt.datetime.now(dt.UTC).date(), base_users=base_users)
     out = render(diags, args.format)
     if out:
@@ -56,58 +71,118 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return EXIT_OK if state is not None else EXIT_ERROR
 
 
-def cmd_render_config(args: argparse.Namespace) -> int:
-    from reconciler import render as renderer
-    from reconciler.validate import CONFIG_FILE, check
-
-    diags, state = check(args.root, today=args.today, allow_expired=True, check_config=False)
-    if state is None:
-        print(render(diags, "text"), file=sys.stderr)
-        return EXIT_ERROR
-    text = renderer.render_config(state.region, state.models)
-    target = args.root / CONFIG_FILE
-    if args.check:
-        if not target.is_file() or target.read_text(encoding="utf-8") != text:
-            print(f"{CONFIG_FILE} is stale; run `gatewayctl render-config`", file=sys.stderr)
-            return EXIT_ERROR
-        return EXIT_OK
-    tmp = target.with_suffix(".yaml.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(target)
-    print(f"wrote {CONFIG_FILE}", file=sys.stderr)
-    return EXIT_OK
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="gatewayctl", description=__doc__, epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    p = sub.add_parser("validate", help="check users/ and policies/ (schema + rules), print file:line:col errors",
-                       description="Validate users/*.yaml, policies/*.yaml and gateway/config.yaml. "
-                       "Errors are path:line:col: message [rule], warnings path:line:col: warning: message "
-                       "[rule]. Exit 0 when valid (warnings allowed), 1 when not.")
-    _common(p)
+def _validate_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--base", metavar="GIT_REF", default=None,
                    help="the revision this change is compared with, e.g. a pull request's base (origin/main). "
                         "A grant whose expiry date has passed is then an error if this change adds or alters it; "
                         "otherwise it is a warning, because the next deploy revokes it")
     p.add_argument("--format", choices=("text", "json", "github"), default="text",
                    help="text (default), json, or github workflow annotations")
-    p.set_defaults(func=cmd_validate)
 
-    p = sub.add_parser("render-config", help="regenerate gateway/config.yaml from policies/models.yaml",
-                       description="Write gateway/config.yaml from policies/models.yaml (the single source "
-                       "of alias -> Bedrock model mapping).")
-    _common(p)
+
+def cmd_render_config(args: argparse.Namespace) -> int:
+    from reconciler import render as renderer
+    from reconciler.validate import CONFIG_FILE, check
+
+    diags, state = check(args.root, today=args.today, allow_expired=True, check_config=False)
+    if state is None:
+        raise InputError(diags)
+    text = renderer.render_config(state.region, state.models)
+    target = args.root / CONFIG_FILE
+    if args.check:
+        if not target.is_file() or target.read_text(encoding="utf-8") != text:
+            raise GatewayctlError(f"{CONFIG_FILE} is stale; run `gatewayctl render-config`")
+        return EXIT_OK
+    tmp = target.with_suffix(".yaml.tmp")
+    with expected_io(f"cannot write {CONFIG_FILE}"):
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(target)
+    print(f"wrote {CONFIG_FILE}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _render_config_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--check", action="store_true", help="only check that the file is up to date")
-    p.set_defaults(func=cmd_render_config)
 
-    from reconciler import commands
 
-    commands.register(sub, _common)
+def build_parser() -> argparse.ArgumentParser:
+    """Every subcommand, in the order --help lists them: its name, what it says about itself, the
+    options it takes and the function that runs it. The one place where commands are wired."""
+    parser = argparse.ArgumentParser(
+        prog="gatewayctl", description=__doc__, epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action=_Version)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, handler: Handler, arguments: Iterable[Arguments], *, help: str,
+                description: str | None = None, into=sub, **defaults) -> argparse.ArgumentParser:
+        p = into.add_parser(name, help=help, description=description or help)
+        _common(p)
+        for add in arguments:
+            add(p)
+        p.set_defaults(func=handler, **defaults)
+        return p
+
+    gateway, limits = commands.gateway_arguments, commands.limit_arguments
+    command("validate", cmd_validate, [_validate_arguments],
+            help="check users/ and policies/ (schema + rules), print file:line:col errors",
+            description="Validate users/*.yaml, policies/*.yaml and gateway/config.yaml. Errors are "
+            "path:line:col: message [rule], warnings path:line:col: warning: message [rule]. Exit 0 when "
+            "valid (warnings allowed), 1 when not.")
+    command("render-config", cmd_render_config, [_render_config_arguments],
+            help="regenerate gateway/config.yaml from policies/models.yaml",
+            description="Write gateway/config.yaml from policies/models.yaml (the single source of alias -> "
+            "Bedrock model mapping).")
+    command("plan", commands.cmd_plan, [gateway, limits, commands.plan_arguments, commands.adopt_arguments],
+            help="diff users/ and policies/ against the gateway; print the actions",
+            description="Read live state (paged list endpoints) and print what apply would do: create, update "
+            "(field: old -> new), move tier, rotate, revoke.")
+    command("apply", commands.cmd_apply,
+            [gateway, limits, commands.apply_arguments, commands.adopt_arguments, commands.run_arguments],
+            help="make the gateway match users/ and policies/ (dry run without --confirm)",
+            description="Apply a fresh plan, or a saved one (refused if live state changed since). Without "
+            "--confirm nothing is changed. Appends one JSON line to the audit log.")
+    command("rotate", commands.cmd_apply, [gateway, limits, commands.rotate_arguments, commands.run_arguments],
+            help="nightly job: rotate keys past their tier's key_max_age_days (dry run without --confirm)",
+            description="Apply only key rotations: keys older than their tier's key_max_age_days get a successor "
+            "(the old key keeps working for key_rotation_overlap_days, then LiteLLM refuses it), keys whose "
+            "overlap window ended are deleted, and a key missing from the key store is replaced. Every other "
+            "difference is left for `gatewayctl apply` (the deploy job). Takes the same lock and writes the same "
+            "audit record as apply. Rotations and deletions of retired keys count toward the rotation and total "
+            "safety limits; scheduled ones beyond them wait for the next runs instead of refusing the run.",
+            rotation_only=True, plan_file=None, adopt=False, prune_unmanaged=False)
+    command("drift", commands.cmd_drift, [gateway, limits, commands.format_arguments],
+            help="report-only plan for nightly jobs: exit 0 in sync, 2 drift, 1 error")
+    command("import", commands.cmd_import, [gateway, commands.import_arguments],
+            help="write users/<id>.yaml for users that exist only in LiteLLM (no secrets)")
+    command("history", history.cmd_history, [history.arguments],
+            help="access history of one user from git (who changed what, when, in which PR)",
+            description="Print every commit that touched users/USER_ID.yaml: date, commit, author, PR number and "
+            "what changed in the grant (created, tier/owner/expiry changed, removed). Reads git only; needs the "
+            "full history (fetch-depth: 0 in CI).")
+    command("report", chargeback.run_report, [chargeback.arguments],
+            help="monthly chargeback: spend per cost center, owner, tier or user, attributed from git",
+            description="Read every spend-log row of the month from LiteLLM (/spend/logs/v2, paged by time window, "
+            "streamed in bounded memory; rotated and revoked keys included) and attribute each to the grant in "
+            "force for its user at the time of the call, from the git history of users/ (needs the full history). "
+            "Prints totals per group that add up to the gateway total (any rounding difference is shown), each "
+            "user's budget utilisation, users at or above 80%, and tier totals against each tier's aggregate cap.")
+    command("notify", budget_alerts.run, [budget_alerts.arguments],
+            help="budget alerts: email members (owner in copy) at their tier's thresholds (dry run without "
+                 "--confirm)", description=budget_alerts.DESCRIPTION)
+    command("whoami", selfservice.cmd_whoami, [selfservice.identity_arguments],
+            help="your gateway user, tier and key secret, from your AWS identity",
+            description="Map your AWS identity (its session name: your sign-in email) to your users/<id>.yaml "
+            "and show your tier, model and where your key is.")
+    key = sub.add_parser("key", help="your own key: `gatewayctl key show --me [--reveal]`",
+                         description="Employee self-service for your gateway key.")
+    key_sub = key.add_subparsers(dest="key_command", required=True, metavar="SUBCOMMAND")
+    command("show", selfservice.cmd_key_show, [selfservice.identity_arguments, selfservice.key_show_arguments],
+            into=key_sub, help="where your key is, and with --reveal the key itself",
+            description="Show your key secret's name and when it last changed. The key is printed only with "
+            "--reveal, to stdout alone (never to a CI log), e.g. export ANTHROPIC_AUTH_TOKEN=\"$(gatewayctl key "
+            "show --me --reveal)\". AWS allows it only for your own secret (its gitops_user_id tag must equal "
+            "your session tag).")
     return parser
 
 
@@ -119,7 +194,10 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as exc:  # invalid users/ or policies/: never plan from them
         fmt = getattr(args, "format", "text")
         print(render(exc.diagnostics, fmt if fmt in ("json", "github") else "text"), file=sys.stderr)
-        return EXIT_ERROR
+        return exc.exit_code
+    except GatewayctlError as exc:  # expected: the message says what to do; anything else is a bug
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED

@@ -15,17 +15,19 @@ import math
 import random
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
+from reconciler.errors import GatewayctlError, UsageError
+
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 PAGE_SIZE = 100  # the maximum LiteLLM's paged list endpoints accept
 
 
-class GatewayError(Exception):
+class GatewayError(GatewayctlError):
     """The gateway refused a request or could not be reached; `status` is 0 for transport errors."""
 
     def __init__(self, method: str, path: str, status: int, detail: str):
@@ -106,17 +108,19 @@ def check_base_url(base_url: str) -> None:
     host = (url.host or "").lower()
     if host and (url.scheme == "https" or (url.scheme == "http" and _is_loopback(host))):
         return
-    raise ValueError(f"refusing gateway URL {base_url!r}: the admin key would be sent in clear text; use https:// "
+    raise UsageError(f"refusing gateway URL {base_url!r}: the admin key would be sent in clear text; use https:// "
                      "(plain http:// is accepted only for localhost and 127.0.0.0/8)")
 
 
 class AdminClient:
     def __init__(self, base_url: str, master_key: str, *, timeout: float = 30.0, retries: int = 5,
-                 backoff: float = 0.5, max_backoff: float = 20.0, transport: httpx.BaseTransport | None = None):
+                 backoff: float = 0.5, max_backoff: float = 20.0, transport: httpx.BaseTransport | None = None,
+                 sleep: Callable[[float], None] = time.sleep):
+        """`transport` and `sleep` are for tests: a fake admin API (tests/fakelitellm.py) and a clock."""
         if not base_url:
-            raise ValueError("no gateway URL: set LITELLM_BASE_URL or pass --base-url")
+            raise UsageError("no gateway URL: set LITELLM_BASE_URL or pass --base-url")
         if not master_key:
-            raise ValueError("no master key: set LITELLM_MASTER_KEY")
+            raise UsageError("no master key: set LITELLM_MASTER_KEY")
         check_base_url(base_url)
         self._http = httpx.Client(
             base_url=base_url.rstrip("/"),
@@ -126,7 +130,12 @@ class AdminClient:
             trust_env=False,  # never send the master key through an ambient HTTP proxy
         )
         self.retries, self.backoff, self.max_backoff = retries, backoff, max_backoff
+        self._pause = sleep
         self.stats = CallStats()
+
+    @property
+    def base_url(self) -> str:
+        return str(self._http.base_url)
 
     def close(self) -> None:
         self._http.close()
@@ -139,7 +148,7 @@ class AdminClient:
 
     def _sleep(self, attempt: int, hint: float | None) -> None:
         delay = hint if hint is not None else min(self.max_backoff, self.backoff * 2**attempt)
-        time.sleep(min(self.max_backoff, delay) * (1 + random.random() * 0.25))  # noqa: S311
+        self._pause(min(self.max_backoff, delay) * (1 + random.random() * 0.25))  # noqa: S311
 
     def request(self, method: str, path: str, *, params: dict | None = None, json: Any = None,
                 idempotent: bool | None = None, retries: int | None = None) -> Any:

@@ -1,4 +1,5 @@
-"""Subcommands that talk to the gateway: plan, apply, drift, import (and history, from git)."""
+"""The subcommands that talk to the gateway (plan, apply, rotate, drift, import): their options and
+what they do. reconciler/cli.py wires them into the command line."""
 
 from __future__ import annotations
 
@@ -9,20 +10,22 @@ import os
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
+from reconciler.errors import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, EXIT_REFUSED, GatewayctlError, UsageError, expected_io
 from reconciler.keystore import DEFAULT_PREFIX, DEFAULT_SERVICE_PREFIX, KMS_KEY_ENV
 
 # The gateway-facing modules (httpx, boto3) load lazily so `gatewayctl validate` stays fast.
 from reconciler.lazy import lazy
+from reconciler.limits import SafetyLimits
+from reconciler.steps import Op
 
 report = lazy("reconciler.report")
 client_mod = lazy("reconciler.client")
 keystore = lazy("reconciler.keystore")
 live_mod = lazy("reconciler.live")
 plan_mod = lazy("reconciler.plan")
-
-EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_REFUSED = 0, 1, 2, 3
 
 
 def git_commit(root: Path) -> str:
@@ -35,7 +38,7 @@ def git_commit(root: Path) -> str:
         return "unknown"
 
 
-def _gateway_args(p: argparse.ArgumentParser) -> None:
+def gateway_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--base-url", default=os.environ.get("LITELLM_BASE_URL"),
                    help="gateway URL (default: $LITELLM_BASE_URL)")
     p.add_argument("--timeout", type=float, default=30.0, help="seconds per request (default 30)")
@@ -59,7 +62,7 @@ def _gateway_args(p: argparse.ArgumentParser) -> None:
                         "<service-secret-prefix>gatewayctl-plan-viewer (without this flag that key is ignored)")
 
 
-def _adopt_arg(p: argparse.ArgumentParser) -> None:
+def adopt_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--adopt", action="store_true",
                    help="take over LiteLLM users that match users/ but lack gatewayctl's marker "
                         "(after `gatewayctl import`); keys they already hold are out-of-band (see --prune-unmanaged)")
@@ -68,7 +71,8 @@ def _adopt_arg(p: argparse.ArgumentParser) -> None:
                         "memberships of users not in users/ (always reported as drift; within the safety limits)")
 
 
-def _limits_args(p: argparse.ArgumentParser) -> None:
+def limit_arguments(p: argparse.ArgumentParser) -> None:
+    defaults = SafetyLimits()
     g = p.add_argument_group(
         "safety limits",
         "Destructive changes of each kind (revocations, rotations, tier moves, prunes) and in total are "
@@ -76,16 +80,28 @@ def _limits_args(p: argparse.ArgumentParser) -> None:
         "(exit 3). Each limit is lifted only by its own --allow-mass-* flag, also when applying a saved plan.")
     for kind, plural in (("revocation", "revocations"), ("rotation", "rotations"), ("move", "moves"),
                          ("prune", "prunes")):
-        g.add_argument(f"--max-{plural}", type=int, default=10, metavar="N",
-                       help=f"at most N {plural} in one run (default 10)")
+        cap = defaults.cap(kind)
+        g.add_argument(f"--max-{plural}", type=int, default=cap, metavar="N",
+                       help=f"at most N {plural} in one run (default {cap})")
         g.add_argument(f"--allow-mass-{kind}", action="store_true", help=f"lift the {kind} limit")
-    g.add_argument("--max-fraction", "--max-revocation-fraction", dest="max_fraction", type=float, default=0.25,
-                   metavar="F", help="per kind, at most this fraction of the managed keys (default 0.25)")
-    g.add_argument("--max-changes", type=int, default=25, metavar="N",
-                   help="at most N destructive changes of all kinds together (default 25)")
-    g.add_argument("--max-total-fraction", type=float, default=0.5, metavar="F",
-                   help="all kinds together, at most this fraction of the managed keys (default 0.5)")
+    g.add_argument("--max-fraction", "--max-revocation-fraction", dest="max_fraction", type=float,
+                   default=defaults.max_fraction, metavar="F",
+                   help=f"per kind, at most this fraction of the managed keys (default {defaults.max_fraction})")
+    g.add_argument("--max-changes", type=int, default=defaults.max_changes, metavar="N",
+                   help=f"at most N destructive changes of all kinds together (default {defaults.max_changes})")
+    g.add_argument("--max-total-fraction", type=float, default=defaults.max_total_fraction, metavar="F",
+                   help="all kinds together, at most this fraction of the managed keys "
+                        f"(default {defaults.max_total_fraction})")
     g.add_argument("--allow-mass-change", action="store_true", help="lift the limit on the total")
+
+
+def _limits(args) -> SafetyLimits:
+    return SafetyLimits(
+        max_revocations=args.max_revocations, max_rotations=args.max_rotations, max_moves=args.max_moves,
+        max_prunes=args.max_prunes, max_changes=args.max_changes, max_fraction=args.max_fraction,
+        max_total_fraction=args.max_total_fraction, allow_mass_revocation=args.allow_mass_revocation,
+        allow_mass_rotation=args.allow_mass_rotation, allow_mass_move=args.allow_mass_move,
+        allow_mass_prune=args.allow_mass_prune, allow_mass_change=args.allow_mass_change)
 
 
 def _store(args):
@@ -105,22 +121,29 @@ def _today(args) -> dt.date:
     return args.today or dt.datetime.now(dt.UTC).date()
 
 
-def make_plan(args, client, store):
+@dataclass(frozen=True)
+class PlanRequest:
+    """What a plan is asked to do beyond matching the files (the CLI's options)."""
+
+    rotate: frozenset[str] = frozenset()
+    adopt: bool = False
+    prune_unmanaged: bool = False
+    rotation_only: bool = False  # `gatewayctl rotate`: key rotations only, the rest waits for the deploy job
+
+    @classmethod
+    def from_args(cls, args) -> PlanRequest:
+        return cls(frozenset(args.rotate), args.adopt, args.prune_unmanaged, getattr(args, "rotation_only", False))
+
+
+def make_plan(args, client, store, request: PlanRequest):
     from reconciler.validate import load_desired
 
     desired = load_desired(args.root, today=_today(args))
     live = live_mod.read_live(client, store, services=(plan_mod.VIEWER_ID,) if args.plan_viewer else ())
-    limits = plan_mod.SafetyLimits(
-        max_revocations=args.max_revocations, max_rotations=args.max_rotations, max_moves=args.max_moves,
-        max_prunes=args.max_prunes, max_changes=args.max_changes, max_fraction=args.max_fraction,
-        max_total_fraction=args.max_total_fraction, allow_mass_revocation=args.allow_mass_revocation,
-        allow_mass_rotation=args.allow_mass_rotation, allow_mass_move=args.allow_mass_move,
-        allow_mass_prune=args.allow_mass_prune, allow_mass_change=args.allow_mass_change)
-    # `gatewayctl rotate`: key rotations only, the rest waits for the deploy job.
     plan = plan_mod.build_plan(desired, live, today=_today(args), commit=git_commit(args.root),
-                               rotate=frozenset(args.rotate), limits=limits, adopt=getattr(args, "adopt", False),
-                               plan_viewer=args.plan_viewer, prune_unmanaged=getattr(args, "prune_unmanaged", False),
-                               rotation_only=getattr(args, "rotation_only", False))
+                               rotate=request.rotate, limits=_limits(args), adopt=request.adopt,
+                               plan_viewer=args.plan_viewer, prune_unmanaged=request.prune_unmanaged,
+                               rotation_only=request.rotation_only)
     untagged = getattr(store, "missing_owner_tag", ())
     if untagged:
         plan.warnings.append(f"{len(set(untagged))} key secret(s) lack the {keystore.OWNER_TAG} tag that lets their "
@@ -128,36 +151,40 @@ def make_plan(args, client, store):
     return plan
 
 
-def _fail(message: str) -> int:
-    print(f"error: {message}", file=sys.stderr)
-    return EXIT_ERROR
-
-
-def cmd_plan(args) -> int:
-    try:
-        with _client(args) as client:
-            store = _store(args)
-            plan = make_plan(args, client, store)
-            if args.show_calls:
-                print(f"calls: {client.stats.total} to LiteLLM ({client.stats.by_path}), "
-                      f"{getattr(store, 'calls', 0)} to the key store", file=sys.stderr)
-    except (client_mod.GatewayError, ValueError) as exc:
-        return _fail(str(exc))
-    if args.out:
-        args.out.write_text(json.dumps(plan.to_json(), indent=2, sort_keys=True, default=str) + "\n")
+def _show_plan(args, request: PlanRequest, *, out: Path | None, detailed_exitcode: bool,
+               show_calls: bool) -> int:
+    with _client(args) as client:
+        store = _store(args)
+        plan = make_plan(args, client, store, request)
+        if show_calls:
+            print(f"calls: {client.stats.total} to LiteLLM ({client.stats.by_path}), "
+                  f"{getattr(store, 'calls', 0)} to the key store", file=sys.stderr)
+    if out:
+        with expected_io(f"cannot write {out}"):
+            out.write_text(json.dumps(plan.to_json(), indent=2, sort_keys=True, default=str) + "\n")
     print(report.render_plan(plan, args.format))
     if plan.refused:
         return EXIT_REFUSED
-    return EXIT_CHANGES if (plan.has_changes and args.detailed_exitcode) else EXIT_OK
+    return EXIT_CHANGES if (plan.has_changes and detailed_exitcode) else EXIT_OK
+
+
+def cmd_plan(args) -> int:
+    return _show_plan(args, PlanRequest.from_args(args), out=args.out, detailed_exitcode=args.detailed_exitcode,
+                      show_calls=args.show_calls)
 
 
 def cmd_drift(args) -> int:
-    args.detailed_exitcode = True
-    args.out = None
-    args.show_calls = False
-    args.rotate = []
-    args.prune_unmanaged = False
-    return cmd_plan(args)
+    """A plan that only reports: no rotation asked for, nothing pruned, exit 2 on any drift."""
+    return _show_plan(args, PlanRequest(), out=None, detailed_exitcode=True, show_calls=False)
+
+
+def _read_plan(path: Path):
+    with expected_io(f"cannot read the plan {path}"):
+        text = path.read_text(encoding="utf-8")
+    try:
+        return plan_mod.Plan.from_json(json.loads(text))
+    except (ValueError, KeyError, TypeError) as exc:
+        raise GatewayctlError(f"{path} is not a plan written by `gatewayctl plan --out` ({exc})") from None
 
 
 def check_saved_plan(saved, fresh) -> str | None:
@@ -177,8 +204,10 @@ def check_saved_plan(saved, fresh) -> str | None:
     from reconciler.apply import plan_digest
 
     if plan_digest(saved) != plan_digest(fresh):
+        made_by = (f"; it was made by gatewayctl {saved.tool_version}, this is {fresh.tool_version}"
+                   if saved.tool_version != fresh.tool_version else "")
         return ("the saved plan's actions differ from what its inputs give now (edited, or made by another "
-                "version of gatewayctl or on another day); re-run plan and review it")
+                f"version of gatewayctl or on another day{made_by}); re-run plan and review it")
     return None
 
 
@@ -186,7 +215,6 @@ def cmd_apply(args) -> int:
     from reconciler.apply import (
         DEFAULT_CONCURRENCY,
         Executor,
-        LockBusy,
         append_jsonl,
         apply_lock,
         audit_record,
@@ -194,72 +222,64 @@ def cmd_apply(args) -> int:
     )
 
     started = time.monotonic()
-    try:
-        channel = _notify_channel(args)
-    except ValueError as exc:
-        return _fail(str(exc))
-    try:
-        state_dir = args.root / ".gatewayctl"
-        journal = state_dir / "apply-journal.jsonl"
-        with apply_lock(state_dir / "apply.lock", args.wait_lock), _client(args) as client:
-            interrupted = read_journal(journal)
-            if interrupted:
-                print(f"note: the previous apply was interrupted after {len(interrupted) - 1} action(s); "
-                      "its journal goes into this run's audit record, and this plan finishes its work",
-                      file=sys.stderr)
-            store = _store(args)
-            fresh = make_plan(args, client, store)
-            plan = fresh
-            if args.plan_file:
-                saved = plan_mod.Plan.from_json(json.loads(args.plan_file.read_text()))
-                problem = check_saved_plan(saved, fresh)
-                if problem:
-                    return _fail(problem)
-                plan = fresh  # identical actions, computed here rather than read from a file
-            if plan.refused:
-                print(report.text(plan))
-                return EXIT_REFUSED
-            if not args.confirm:
-                print(report.text(plan))
-                print("dry run: nothing was changed; re-run with --confirm to apply", file=sys.stderr)
-                return EXIT_OK
-            problem = store.write_problem() if any(
-                s.op == "key_create" for a in plan.actions for s in a.steps) else None
+    channel = _notify_channel(args)
+    state_dir = args.root / ".gatewayctl"
+    journal = state_dir / "apply-journal.jsonl"
+    with apply_lock(state_dir / "apply.lock", args.wait_lock), _client(args) as client:
+        interrupted = read_journal(journal)
+        if interrupted:
+            print(f"note: the previous apply was interrupted after {len(interrupted) - 1} action(s); "
+                  "its journal goes into this run's audit record, and this plan finishes its work",
+                  file=sys.stderr)
+        store = _store(args)
+        fresh = make_plan(args, client, store, PlanRequest.from_args(args))
+        plan = fresh
+        if args.plan_file:
+            problem = check_saved_plan(_read_plan(args.plan_file), fresh)
             if problem:
-                return _fail(problem)
-            if not plan.actions:
-                print(report.text(plan))
-                results = []
-            else:
-                print(f"applying {len(plan.actions)} action(s) to {client._http.base_url} "
-                      f"(keys to {store.describe()})", file=sys.stderr)
-                for warning in plan.warnings:
-                    print(f"! {warning}", file=sys.stderr)
-                executor = Executor(client, store, commit=plan.git_commit, journal=journal)
-                executing = time.monotonic()
-                results = executor.execute(plan, args.concurrency or DEFAULT_CONCURRENCY, args.member_batch)
-                executed_s = round(time.monotonic() - executing, 3)
-            writes = client.stats.writes
-            record_extra: dict = {}
-            _after_apply(args, client, store, record_extra, channel)
-            record = audit_record(plan, results, live_digest_before=fresh.live_digest, dry_run=False,
-                                  started=started)
-            record["gateway_writes"] = writes
-            record["overrides"] = plan.overrides
-            if plan.out_of_band:
-                record["out_of_band_left"] = [f"{a.kind} {a.target}" for a in plan.out_of_band]
-            if plan.actions:
-                record["execute_s"] = executed_s  # the apply itself, without reading live state
-                record["phases_s"] = executor.phase_s
-            record.update(record_extra)
-            if interrupted:
-                record["interrupted_run"] = interrupted
-            append_jsonl(args.audit_log if args.audit_log.is_absolute() else args.root / args.audit_log, record)
-            journal.unlink(missing_ok=True)
-    except LockBusy as exc:
-        return _fail(str(exc))
-    except (client_mod.GatewayError, ValueError, OSError) as exc:
-        return _fail(str(exc))
+                raise GatewayctlError(problem)
+            plan = fresh  # identical actions, computed here rather than read from a file
+        if plan.refused:
+            print(report.text(plan))
+            return EXIT_REFUSED
+        if not args.confirm:
+            print(report.text(plan))
+            print("dry run: nothing was changed; re-run with --confirm to apply", file=sys.stderr)
+            return EXIT_OK
+        problem = store.write_problem() if any(
+            s.op == Op.KEY_CREATE for a in plan.actions for s in a.steps) else None
+        if problem:
+            raise GatewayctlError(problem)
+        if not plan.actions:
+            print(report.text(plan))
+            results = []
+        else:
+            print(f"applying {len(plan.actions)} action(s) to {client.base_url} "
+                  f"(keys to {store.describe()})", file=sys.stderr)
+            for warning in plan.warnings:
+                print(f"! {warning}", file=sys.stderr)
+            executor = Executor(client, store, commit=plan.git_commit, journal=journal)
+            executing = time.monotonic()
+            results = executor.execute(plan, args.concurrency or DEFAULT_CONCURRENCY, args.member_batch)
+            executed_s = round(time.monotonic() - executing, 3)
+        writes = client.stats.writes
+        record_extra: dict = {}
+        _after_apply(args, client, store, record_extra, channel)
+        record = audit_record(plan, results, live_digest_before=fresh.live_digest, started=started)
+        record["gateway_writes"] = writes
+        record["overrides"] = plan.overrides
+        if plan.out_of_band:
+            record["out_of_band_left"] = [f"{a.kind} {a.target}" for a in plan.out_of_band]
+        if plan.actions:
+            record["execute_s"] = executed_s  # the apply itself, without reading live state
+            record["phases_s"] = executor.phase_s
+        record.update(record_extra)
+        if interrupted:
+            record["interrupted_run"] = interrupted
+        audit_log = args.audit_log if args.audit_log.is_absolute() else args.root / args.audit_log
+        with expected_io(f"cannot write the audit log {audit_log}"):
+            append_jsonl(audit_log, record)
+        journal.unlink(missing_ok=True)
     if plan.out_of_band:
         print(f"note: {len(plan.out_of_band)} out-of-band item(s) left as they are (still drift): "
               + ", ".join(f"{a.kind} {report.plain(a.target)}" for a in plan.out_of_band[:10])
@@ -279,7 +299,7 @@ def _notify_channel(args):
 
     channel = notify.channel_from_args(args)
     if channel is not None and args.key_store != "secretsmanager":
-        raise ValueError("notifications keep their ledger on the key secrets: use --key-store secretsmanager")
+        raise UsageError("notifications keep their ledger on the key secrets: use --key-store secretsmanager")
     return channel
 
 
@@ -310,12 +330,10 @@ def _after_apply(args, client, store, record: dict, channel) -> None:
 def cmd_import(args) -> int:
     from reconciler.importer import write_imports
 
-    try:
-        with _client(args) as client:
-            live = live_mod.read_live(client, None)
-    except (client_mod.GatewayError, ValueError) as exc:
-        return _fail(str(exc))
-    written = write_imports(args.root, live, only_unmanaged=not args.all, overwrite=args.overwrite)
+    with _client(args) as client:
+        live = live_mod.read_live(client, None)
+    with expected_io("cannot write to users/"):
+        written = write_imports(args.root, live, only_unmanaged=not args.all, overwrite=args.overwrite)
     for path in written:
         print(f"wrote {path}")
     print(f"{len(written)} file(s) written; review owner, cost_center and justification before committing",
@@ -323,7 +341,7 @@ def cmd_import(args) -> int:
     return EXIT_OK
 
 
-def _run_args(p: argparse.ArgumentParser) -> None:
+def run_arguments(p: argparse.ArgumentParser) -> None:
     """What every command that writes to the gateway takes (apply, rotate)."""
     from reconciler import notify
 
@@ -337,70 +355,26 @@ def _run_args(p: argparse.ArgumentParser) -> None:
     notify.add_arguments(p)
 
 
-def register(sub, common) -> None:
-    p = sub.add_parser("plan", help="diff users/ and policies/ against the gateway; print the actions",
-                       description="Read live state (paged list endpoints) and print what apply would do: "
-                       "create, update (field: old -> new), move tier, rotate, revoke.")
-    common(p)
-    _gateway_args(p)
-    _limits_args(p)
-    p.add_argument("--out", type=Path, help="also write the plan as JSON (input for `apply PLAN`)")
+def format_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--format", choices=("text", "json", "markdown"), default="text")
+
+
+def plan_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", type=Path, help="also write the plan as JSON (input for `apply PLAN`)")
+    format_arguments(p)
     p.add_argument("--detailed-exitcode", action="store_true", help="exit 2 when there are changes")
     p.add_argument("--show-calls", action="store_true", help="print the number of API calls made")
-    _adopt_arg(p)
-    p.set_defaults(func=cmd_plan)
 
-    p = sub.add_parser("apply", help="make the gateway match users/ and policies/ (dry run without --confirm)",
-                       description="Apply a fresh plan, or a saved one (refused if live state changed since). "
-                       "Without --confirm nothing is changed. Appends one JSON line to the audit log.")
-    common(p)
-    _gateway_args(p)
-    _limits_args(p)
+
+def apply_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("plan_file", nargs="?", type=Path, metavar="PLAN", help="plan JSON from `plan --out`")
     p.add_argument("--confirm", action="store_true", help="really apply")
-    _adopt_arg(p)
-    _run_args(p)
-    p.set_defaults(func=cmd_apply)
 
-    p = sub.add_parser("rotate", help="nightly job: rotate keys past their tier's key_max_age_days (dry run "
-                       "without --confirm)",
-                       description="Apply only key rotations: keys older than their tier's key_max_age_days get a "
-                       "successor (the old key keeps working for key_rotation_overlap_days, then LiteLLM refuses "
-                       "it), keys whose overlap window ended are deleted, and a key missing from the key store is "
-                       "replaced. Every other difference is left for `gatewayctl apply` (the deploy job). Takes the "
-                       "same lock and writes the same audit record as apply. Rotations and deletions of retired keys "
-                       "count toward the rotation and total safety limits; scheduled ones beyond them wait for the "
-                       "next runs instead of refusing the run.")
-    common(p)
-    _gateway_args(p)
-    _limits_args(p)
+
+def rotate_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--confirm", action="store_true", help="really rotate")
-    _run_args(p)
-    p.set_defaults(func=cmd_apply, rotation_only=True, plan_file=None, adopt=False, prune_unmanaged=False)
 
-    p = sub.add_parser("drift", help="report-only plan for nightly jobs: exit 0 in sync, 2 drift, 1 error")
-    common(p)
-    _gateway_args(p)
-    _limits_args(p)
-    p.add_argument("--format", choices=("text", "json", "markdown"), default="text")
-    p.set_defaults(func=cmd_drift)
 
-    p = sub.add_parser("import", help="write users/<id>.yaml for users that exist only in LiteLLM (no secrets)")
-    common(p)
-    _gateway_args(p)
+def import_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--all", action="store_true", help="also users already managed by gatewayctl")
     p.add_argument("--overwrite", action="store_true", help="replace existing users/<id>.yaml files")
-    p.set_defaults(func=cmd_import)
-
-    from reconciler import budget_alerts, selfservice
-
-    selfservice.register(sub, common)
-    budget_alerts.register(sub, common)
-
-    try:
-        from reconciler import chargeback, history
-    except ImportError:
-        return
-    history.register(sub, common)
-    chargeback.register(sub, common)

@@ -16,13 +16,9 @@ from decimal import Decimal
 
 from reconciler.live import LiveState
 from reconciler.member_budget import active_exception
-from reconciler.policy import TEAM_PREFIX, DesiredState
+from reconciler.policy import TEAM_PREFIX, DesiredState, money
 
 ZERO = Decimal("0.00")
-
-
-def _usd(value: Decimal) -> str:
-    return f"{value:.2f}"
 
 
 def _signed(value: Decimal) -> str:
@@ -58,7 +54,7 @@ def _desired_grants(desired: DesiredState, today: dt.date) -> dict[str, dict]:
         out[uid] = {"tier": u.tier, "cost_center": u.cost_center, "budget_usd": tier.monthly_budget_usd,
                     "exception_usd": extra, "rpm_limit": tier.rpm_limit, "models": sorted(tier.models),
                     "owner": u.owner, "justification": u.justification,
-                    "exception": ({"extra_usd": _usd(u.budget_exception.extra_usd),
+                    "exception": ({"extra_usd": money(u.budget_exception.extra_usd),
                                    "until": u.budget_exception.until.isoformat(),
                                    "ticket": u.budget_exception.ticket} if extra else None)}
     return out
@@ -67,7 +63,7 @@ def _desired_grants(desired: DesiredState, today: dt.date) -> dict[str, dict]:
 def _view(g: dict | None) -> dict | None:
     if g is None:
         return None
-    return {"tier": g["tier"], "budget_usd": _usd(g["budget_usd"]), "exception_usd": _usd(g["exception_usd"]),
+    return {"tier": g["tier"], "budget_usd": money(g["budget_usd"]), "exception_usd": money(g["exception_usd"]),
             "rpm_limit": g["rpm_limit"], "models": g["models"]}
 
 
@@ -91,12 +87,12 @@ def summarise(desired: DesiredState, live: LiveState, touched: set[str], today: 
                       "owner": a["owner"] if a else None, "justification": a["justification"] if a else None,
                       "exception": a["exception"] if a else None,
                       "before": _view(b), "after": _view(a), "delta_usd_per_month": _signed(delta)})
-    rows = [{"cost_center": cc, "before_usd": _usd(v[0]), "after_usd": _usd(v[1]), "delta": _signed(v[1] - v[0])}
+    rows = [{"cost_center": cc, "before_usd": money(v[0]), "after_usd": money(v[1]), "delta": _signed(v[1] - v[0])}
             for cc, v in sorted(centers.items())]
     total_b = sum((v[0] for v in centers.values()), ZERO)
     total_a = sum((v[1] for v in centers.values()), ZERO)
     return {"users": users, "cost_centers": rows,
-            "total": {"before_usd": _usd(total_b), "after_usd": _usd(total_a), "delta": _signed(total_a - total_b)}}
+            "total": {"before_usd": money(total_b), "after_usd": money(total_a), "delta": _signed(total_a - total_b)}}
 
 
 def lines(finops: dict | None) -> list[str]:

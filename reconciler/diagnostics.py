@@ -6,6 +6,8 @@ import json
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
+from reconciler.errors import GatewayctlError
+
 
 @dataclass(frozen=True, order=True)
 class Diagnostic:
@@ -27,7 +29,7 @@ class Diagnostic:
         return f"{self.path}:{self.line}:{self.col}: {level}{self.message} [{self.rule}]"
 
 
-class InputError(Exception):
+class InputError(GatewayctlError):
     """Raised when input files are invalid; carries every diagnostic found."""
 
     def __init__(self, diagnostics: list[Diagnostic]):

@@ -25,7 +25,9 @@ from typing import Any
 
 import yaml
 
-USER_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+from reconciler.errors import EXIT_OK, GatewayctlError
+from reconciler.policy import USER_ID
+
 PR_SQUASH = re.compile(r"\(#(\d+)\)\s*$")
 PR_MERGE = re.compile(r"^Merge pull request #(\d+)\b")
 GRANT_FIELDS = ("tier", "owner", "expires")
@@ -33,8 +35,8 @@ RS, US = "\x1e", "\x1f"
 LOG_FORMAT = RS + US.join(["%H", "%aI", "%an", "%ae", "%s"])
 
 
-class HistoryError(Exception):
-    """A problem the user can act on; printed without a traceback."""
+class HistoryError(GatewayctlError):
+    """git cannot answer, or the question names no user: printed without a traceback."""
 
 
 @dataclasses.dataclass
@@ -102,13 +104,17 @@ def _git(root: Path, *args: str) -> str:
     return res.stdout
 
 
+def _toplevel(root: Path) -> Path:
+    try:
+        return Path(_git(root, "rev-parse", "--show-toplevel").strip())
+    except HistoryError as exc:
+        raise HistoryError(f"{root} is not inside a git repository ({exc})") from None
+
+
 def _repo_paths(root: Path, user_id: str) -> tuple[Path, str]:
     if not USER_ID.match(user_id):
         raise HistoryError(f"not a valid user id: {user_id!r} (expected lowercase letters, digits, . _ -)")
-    try:
-        top = Path(_git(root, "rev-parse", "--show-toplevel").strip())
-    except HistoryError as exc:
-        raise HistoryError(f"{root} is not inside a git repository ({exc})") from None
+    top = _toplevel(root)
     target = (Path(root).resolve() / "users" / f"{user_id}.yaml")
     try:
         rel = target.relative_to(top.resolve()).as_posix()
@@ -129,10 +135,7 @@ def _parse(text: str) -> tuple[dict | None, str | None]:
 
 def users_at(root: Path, ref: str) -> dict[str, dict]:
     """users/*.yaml as they were at git revision `ref`, parsed, by id (unparseable files are left out)."""
-    try:
-        top = Path(_git(root, "rev-parse", "--show-toplevel").strip())
-    except HistoryError as exc:
-        raise HistoryError(f"{root} is not inside a git repository ({exc})") from None
+    top = _toplevel(root)
     users_dir = (Path(root).resolve() / "users").relative_to(top.resolve()).as_posix()
     try:
         _git(top, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
@@ -243,24 +246,13 @@ def render_json(user_id: str, events: list[Event]) -> str:
 
 
 def cmd_history(args: argparse.Namespace) -> int:
-    try:
-        events = user_history(args.root, args.user_id)
-    except HistoryError as exc:
-        print(f"gatewayctl history: {exc}", file=sys.stderr)
-        return 1
+    events = user_history(args.root, args.user_id)
     if is_shallow(args.root):
         print("warning: shallow clone; history may be incomplete (git fetch --unshallow)", file=sys.stderr)
     print(render_json(args.user_id, events) if args.format == "json" else render_text(args.user_id, events))
-    return 0
+    return EXIT_OK
 
 
-def register(sub, common) -> None:
-    p = sub.add_parser(
-        "history", help="access history of one user from git (who changed what, when, in which PR)",
-        description="Print every commit that touched users/USER_ID.yaml: date, commit, author, PR number "
-        "and what changed in the grant (created, tier/owner/expiry changed, removed). Reads git only; "
-        "needs the full history (fetch-depth: 0 in CI).")
-    common(p)
+def arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("user_id", metavar="USER_ID", help="the user id, i.e. the file name under users/")
     p.add_argument("--format", choices=("text", "json"), default="text", help="text (default) or json")
-    p.set_defaults(func=cmd_history)

@@ -3,31 +3,25 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from pathlib import Path
 
 import yaml
 
+from reconciler import mapping
 from reconciler.live import LiveState
-from reconciler.policy import TEAM_PREFIX
-
-_ID = re.compile(r"^[a-z][a-z0-9]*(?:[._-][a-z0-9]+)*$")
+from reconciler.policy import TEAM_PREFIX, USER_ID, User
 
 
-def user_yaml(live: LiveState, user_id: str) -> str | None:
+def user_yaml(live: LiveState, user_id: str, today: dt.date | None = None) -> str | None:
     u = live.users[user_id]
     tiers = [t.removeprefix(TEAM_PREFIX) for t in u.teams if t.startswith(TEAM_PREFIX)]
-    if not _ID.match(user_id) or not tiers or not u.email:
+    if not USER_ID.match(user_id) or not tiers:
         return None
-    body = {
-        "id": user_id,
-        "name": u.alias or user_id,
-        "email": u.email,
-        "tier": tiers[0],
-        "owner": u.metadata.get("owner") or "unknown-approver@example.com",
-        "cost_center": u.metadata.get("cost_center") or "UNASSIGNED",
-        "justification": f"Imported from LiteLLM on {dt.date.today()}; replace with the real justification.",
-    }
+    # The tier is the team membership that grants it, not the metadata record of it.
+    body = mapping.to_yaml(User, user_id, u.fields, u.metadata, today=today or dt.date.today(),
+                           override={"tier": tiers[0]})
+    if body is None:
+        return None
     return "# yaml-language-server: $schema=../schemas/user.schema.json\n" + yaml.safe_dump(
         body, sort_keys=False, allow_unicode=True)
 

@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Protocol
 
+from reconciler.errors import GatewayctlError, UsageError
 from reconciler.policy import MANAGED_BY
 
 DEFAULT_PREFIX = "llm-gateway/users/"
@@ -34,6 +35,10 @@ KMS_KEY_ENV = "GATEWAYCTL_KMS_KEY_ID"
 # principal read a secret only when this tag equals its own `gitops_user_id` session tag.
 OWNER_TAG = "gitops_user_id"
 SERVICE_PREFIX = "gatewayctl-"  # reserved ids of gatewayctl's own service accounts: never employee-readable
+
+
+class KeyStoreError(GatewayctlError):
+    """The key store cannot be read (credentials, region, permissions)."""
 
 
 def owner_tags(user_id: str) -> list[dict[str, str]]:
@@ -69,12 +74,18 @@ class SecretsManagerStore:
         from botocore.config import Config
 
         if service_prefix.startswith(prefix) or prefix.startswith(service_prefix):
-            raise ValueError(f"the service secret prefix {service_prefix!r} must lie outside the per-user "
+            raise UsageError(f"the service secret prefix {service_prefix!r} must lie outside the per-user "
                              f"prefix {prefix!r}")
+        from botocore.exceptions import BotoCoreError
+
         self.prefix, self.kms_key_id = prefix, kms_key_id
         self.service_prefix, self.service_ids = service_prefix, frozenset(service_ids)
-        self._sm = boto3.client("secretsmanager", config=Config(
-            retries={"max_attempts": 8, "mode": "adaptive"}, connect_timeout=5, read_timeout=20))
+        try:
+            self._sm = boto3.client("secretsmanager", config=Config(
+                retries={"max_attempts": 8, "mode": "adaptive"}, connect_timeout=5, read_timeout=20))
+        except BotoCoreError as exc:  # no region, a broken profile
+            raise KeyStoreError(f"cannot reach AWS Secrets Manager: {exc} (set AWS_REGION, or use --key-store file "
+                                "for a local gateway)") from exc
         self.calls = 0
         self.missing_owner_tag: list[str] = []  # user ids whose secret predates OWNER_TAG (seen by inventory)
         self.retiring: dict[str, str] = {}  # user id -> RETIRING_TAG (seen by inventory)
@@ -94,6 +105,14 @@ class SecretsManagerStore:
 
     def inventory(self, services: Iterable[str] = ()) -> dict[str, str | None]:
         """Key-hash tag of every secret: one listing per 100 users, one describe per service id."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            return self._inventory(services)
+        except (BotoCoreError, ClientError) as exc:
+            raise KeyStoreError(f"cannot list the key secrets ({self.prefix}*) in AWS Secrets Manager: {exc}") from exc
+
+    def _inventory(self, services: Iterable[str]) -> dict[str, str | None]:
         from botocore.exceptions import ClientError
 
         out: dict[str, str | None] = {}
@@ -147,7 +166,7 @@ class SecretsManagerStore:
 
         problem = self.write_problem()
         if problem:
-            raise ValueError(problem)
+            raise UsageError(problem)
         value = json.dumps({"api_key": raw_key, "user_id": user_id, "key_alias": key_alias})
         retiring = {"Key": RETIRING_TAG, "Value": retiring_hash or NO_RETIRING}
         tags = [{"Key": HASH_TAG, "Value": key_hash(raw_key)}, retiring, {"Key": "managed-by", "Value": MANAGED_BY},

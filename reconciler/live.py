@@ -10,42 +10,56 @@ Key secrets: one key-store listing (Secrets Manager ListSecrets, 100 per call).
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from reconciler import mapping
 from reconciler.client import AdminClient
-from reconciler.policy import MANAGED_BY, TEAM_PREFIX
+from reconciler.digest import json_digest
+from reconciler.policy import MANAGED_BY, TEAM_PREFIX, Tier, User, money
+
+# LiteLLM keeps a team's per-member limits in its member budget row: team field -> the row's column.
+MEMBER_BUDGET_COLUMNS = {"team_member_budget": "max_budget", "team_member_rpm_limit": "rpm_limit",
+                         "team_member_tpm_limit": "tpm_limit", "team_member_budget_duration": "budget_duration"}
 
 
 def is_managed(obj: dict) -> bool:
     return (obj.get("metadata") or {}).get("managed_by") == MANAGED_BY
 
 
+def _read(litellm_field: str) -> property:
+    """One of `fields`, by its LiteLLM name, for the code that asks for it by name."""
+    return property(lambda self: self.fields.get(litellm_field))
+
+
 @dataclass(frozen=True)
 class LiveTeam:
     team_id: str
-    alias: str | None
-    models: tuple[str, ...]
-    member_budget: Decimal | None
-    member_rpm: int | None
-    member_budget_duration: str | None
+    fields: dict[str, Any]  # the LiteLLM team fields the mapping table names (reconciler/mapping.py), as read
     managed: bool
     member_budget_reset_at: str | None = None  # end of the current budget window (ISO 8601, UTC)
+
+    alias = _read("team_alias")
+    member_budget = _read("team_member_budget")  # Decimal
+    member_rpm = _read("team_member_rpm_limit")
+
+    @property
+    def models(self) -> tuple[str, ...]:
+        return tuple(self.fields.get("models") or ())
 
 
 @dataclass(frozen=True)
 class LiveUser:
     user_id: str
-    email: str | None
-    alias: str | None
-    models: tuple[str, ...]
+    fields: dict[str, Any]  # the LiteLLM user fields the mapping table names (reconciler/mapping.py), as read
     teams: tuple[str, ...]
     metadata: dict
     managed: bool
-    role: str | None = None
+
+    email = _read("user_email")
+    alias = _read("user_alias")
+    role = _read("user_role")
 
 
 @dataclass(frozen=True)
@@ -101,8 +115,8 @@ class LiveMembership:
         """The per-member budget row as gatewayctl compares it (money as strings of cents)."""
         if not self.custom:
             return {}
-        return {"max_budget": _money(self.max_budget), "rpm_limit": self.rpm_limit,
-                "temp_budget_increase": _money(self.temp_budget_increase),
+        return {"max_budget": money(self.max_budget), "rpm_limit": self.rpm_limit,
+                "temp_budget_increase": money(self.temp_budget_increase),
                 "temp_budget_expiry": self.temp_budget_expiry if self.temp_budget_increase is not None else None}
 
 
@@ -110,24 +124,26 @@ class LiveMembership:
 class LiveState:
     teams: dict[str, LiveTeam] = field(default_factory=dict)
     users: dict[str, LiveUser] = field(default_factory=dict)
-    keys: list[LiveKey] = field(default_factory=list)
+    keys: tuple[LiveKey, ...] = ()  # assigning a new sequence re-indexes it (a tuple: no change in place)
     secrets: dict[str, str | None] = field(default_factory=dict)  # user id -> key hash tag
     memberships: dict[str, dict[str, LiveMembership]] = field(default_factory=dict)  # team id -> user id -> row
     # user id -> hash of the key in its overlap window after a scheduled rotation (reconciler.rotation)
     retiring: dict[str, str] = field(default_factory=dict)
-    _keys_by_user: dict[str, list[LiveKey]] | None = field(default=None, repr=False, compare=False)
-    _indexed_count: int = field(default=-1, repr=False, compare=False)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "keys":
+            # The keys each user was issued, indexed once per key list: a plan asks once per user, and a
+            # scan per call would make planning quadratic in the number of users.
+            value = tuple(value)
+            index: dict[str, list[LiveKey]] = {}
+            for k in value:
+                if k.owner_id:
+                    index.setdefault(k.owner_id, []).append(k)
+            super().__setattr__("_keys_by_user", index)
+        super().__setattr__(name, value)
 
     def managed_keys(self, user_id: str) -> list[LiveKey]:
-        """The keys gatewayctl issued to one user (see LiveKey.owner_id). Indexed on first use: a plan
-        asks once per user, and a scan per call would make planning quadratic in the number of users."""
-        if self._keys_by_user is None or self._indexed_count != len(self.keys):
-            index: dict[str, list[LiveKey]] = {}
-            for k in self.keys:
-                uid = k.owner_id
-                if uid:
-                    index.setdefault(uid, []).append(k)
-            self._keys_by_user, self._indexed_count = index, len(self.keys)
+        """The keys gatewayctl issued to one user (see LiveKey.owner_id)."""
         return list(self._keys_by_user.get(user_id, ()))
 
     def membership(self, team_id: str, user_id: str) -> LiveMembership | None:
@@ -144,15 +160,11 @@ class LiveState:
                                for t, ms in sorted(self.memberships.items())},
             "retiring": self.retiring,
         }
-        return "sha256:" + hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+        return json_digest(body)
 
 
 def _dec(value: Any) -> Decimal | None:
     return None if value is None else Decimal(str(value)).quantize(Decimal("0.01"))
-
-
-def _money(value: Decimal | None) -> str | None:
-    return None if value is None else f"{value:.2f}"
 
 
 def _utc_iso(value: Any) -> str | None:
@@ -189,10 +201,12 @@ def read_live(client: AdminClient, key_store=None, *, services: tuple[str, ...] 
     budgets = {b["budget_id"]: b for b in client.get("/budget/list") or []}
     for t in client.pages("/v2/team/list", "teams", size_param="page_size"):
         budget = budgets.get((t.get("metadata") or {}).get("team_member_budget_id") or "", {})
+        # The member limits live in the team's member budget row, under the row's own column names.
+        row = {name: budget.get(column) for name, column in MEMBER_BUDGET_COLUMNS.items()}
+        row["team_member_budget"] = _dec(row["team_member_budget"])
+        fields = {name: row[name] if name in row else t.get(name) for name in mapping.litellm_names(Tier)}
         state.teams[t["team_id"]] = LiveTeam(
-            team_id=t["team_id"], alias=t.get("team_alias"), models=tuple(t.get("models") or ()),
-            member_budget=_dec(budget.get("max_budget")), member_rpm=budget.get("rpm_limit"),
-            member_budget_duration=budget.get("budget_duration"), managed=is_managed(t),
+            team_id=t["team_id"], fields=fields, managed=is_managed(t),
             member_budget_reset_at=_utc_iso(budget.get("budget_reset_at")))
     for team_id, team in state.teams.items():
         if team.managed and team_id.startswith(TEAM_PREFIX):
@@ -201,16 +215,17 @@ def read_live(client: AdminClient, key_store=None, *, services: tuple[str, ...] 
     # runs in parallel) swap places between OFFSET pages, so one is listed twice and another never.
     for u in client.pages("/user/list", "users", size_param="page_size", sort_by="user_id", sort_order="asc"):
         state.users[u["user_id"]] = LiveUser(
-            user_id=u["user_id"], email=u.get("user_email"), alias=u.get("user_alias"),
-            models=tuple(u.get("models") or ()), teams=tuple(sorted(u.get("teams") or ())),
-            metadata=u.get("metadata") or {}, managed=is_managed(u), role=u.get("user_role"))
+            user_id=u["user_id"], fields={name: u.get(name) for name in mapping.litellm_names(User)},
+            teams=tuple(sorted(u.get("teams") or ())), metadata=u.get("metadata") or {}, managed=is_managed(u))
+    keys = []
     for k in client.pages("/key/list", "keys", size_param="size", return_full_object="true"):
-        state.keys.append(LiveKey(
+        keys.append(LiveKey(
             token=k["token"], alias=k.get("key_alias"), user_id=k.get("user_id"), team_id=k.get("team_id"),
             models=tuple(k.get("models") or ()), blocked=bool(k.get("blocked")),
             metadata=k.get("metadata") or {}, managed=is_managed(k), expires=k.get("expires"),
             allowed_routes=None if k.get("allowed_routes") is None else tuple(k["allowed_routes"]),
             created_at=k.get("created_at")))
+    state.keys = keys
     if key_store is not None:
         state.secrets = key_store.inventory(services)
         state.retiring = dict(getattr(key_store, "retiring", {}))  # filled by the same listing

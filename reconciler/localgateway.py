@@ -17,9 +17,17 @@ import yaml
 FAKE_BEDROCK_ENV = "os.environ/LITELLM_HARNESS_FAKE_BEDROCK_URL"
 
 
+class HarnessMissing(RuntimeError):
+    """No LiteLLM harness where this machine keeps it."""
+
+
 def harness_dir(repo_root: Path) -> Path:
     configured = os.environ.get("LITELLM_HARNESS_DIR")
     return Path(configured) if configured else (repo_root / ".." / "shared" / "litellm-harness").resolve()
+
+
+def harness_available(repo_root: Path) -> bool:
+    return (harness_dir(repo_root) / "harness.py").is_file()
 
 
 def local_config(repo_root: Path, dest: Path, general_settings: dict | None = None) -> Path:
@@ -38,8 +46,8 @@ def start(repo_root: Path, run_dir: Path, *, litellm_args: tuple[str, ...] = (),
           echo=sys.stderr, general_settings: dict | None = None):
     """Start the harness with the project's config; returns a started LiteLLMHarness."""
     hdir = harness_dir(repo_root)
-    if not (hdir / "harness.py").is_file():
-        raise RuntimeError(f"LiteLLM harness not found at {hdir}; set LITELLM_HARNESS_DIR")
+    if not harness_available(repo_root):
+        raise HarnessMissing(f"LiteLLM harness not found at {hdir}; set LITELLM_HARNESS_DIR")
     sys.dont_write_bytecode = True  # the harness folder is read-only
     if str(hdir) not in sys.path:
         sys.path.insert(0, str(hdir))

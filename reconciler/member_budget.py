@@ -28,14 +28,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from reconciler.live import LiveMembership, LiveState, LiveUser
-from reconciler.policy import BUDGET_DURATION, BUDGET_TZ, Tier, User, end_of_day_utc
+from reconciler.policy import BUDGET_DURATION, BUDGET_TZ, Tier, User, end_of_day_utc, money
+from reconciler.steps import Op
 
 CARRY_KEY = "budget_carry"  # user metadata: {"team_id", "usd", "until"}
 ZERO = Decimal("0.00")
-
-
-def _money(value: Decimal | None) -> str | None:
-    return None if value is None else f"{value:.2f}"
 
 
 def window_end_utc(now: dt.datetime) -> str:
@@ -56,7 +53,7 @@ class Carry:
         return self.team_id == team_id and now < dt.datetime.fromisoformat(self.until)
 
     def as_metadata(self) -> dict:
-        return {"team_id": self.team_id, "usd": _money(self.usd), "until": self.until}
+        return {"team_id": self.team_id, "usd": money(self.usd), "until": self.until}
 
 
 def live_carry(lu: LiveUser | None) -> Carry | None:
@@ -95,8 +92,8 @@ def desired_row(user: User, tier: Tier, carry: Carry | None, today: dt.date) -> 
     if exception is None and carry is None:
         return {}
     budget = tier.monthly_budget_usd - (carry.usd if carry else ZERO)
-    return {"max_budget": _money(max(budget, ZERO)), "rpm_limit": tier.rpm_limit,
-            "temp_budget_increase": _money(exception.extra_usd) if exception else None,
+    return {"max_budget": money(max(budget, ZERO)), "rpm_limit": tier.rpm_limit,
+            "temp_budget_increase": money(exception.extra_usd) if exception else None,
             "temp_budget_expiry": end_of_day_utc(exception.until) if exception else None}
 
 
@@ -107,12 +104,12 @@ def steps_for(user_id: str, team_id: str, want: dict, have: LiveMembership | Non
         return [], []
     changes = [("member budget", _describe(have_limits), _describe(want))]
     if not want:
-        return [("member_budget_reset", {"team_id": team_id, "user_id": user_id})], changes
+        return [(Op.MEMBER_BUDGET_RESET, {"team_id": team_id, "user_id": user_id})], changes
     ops = []
     if have is not None and have.custom and have.budget_duration != BUDGET_DURATION:
         # A row without the monthly window would never reset: replace it, don't patch it.
-        ops.append(("member_budget_reset", {"team_id": team_id, "user_id": user_id}))
-    ops.append(("member_budget_set", {
+        ops.append((Op.MEMBER_BUDGET_RESET, {"team_id": team_id, "user_id": user_id}))
+    ops.append((Op.MEMBER_BUDGET_SET, {
         "team_id": team_id, "user_id": user_id, "max_budget_in_team": float(Decimal(want["max_budget"])),
         "rpm_limit": want["rpm_limit"],
         "temp_budget_increase": (float(Decimal(want["temp_budget_increase"]))

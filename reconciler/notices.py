@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from reconciler import notify, rotation
 from reconciler.live import LiveState
-from reconciler.policy import DesiredState, User
+from reconciler.policy import BUDGET_TZ, DesiredState, User
 
 TOPIC = "key"
 DEFAULT_GUIDE = "docs/using-the-gateway.md in the llm-gateway-gitops repository"
@@ -64,7 +64,7 @@ def _active_key_message(desired: DesiredState, live: LiveState, ledger: notify.L
         until = max(rotation.retire_after(k) for k in retiring)
         subject = "Your LLM gateway key was rotated"
         text = (f"your key for the LLM gateway was rotated. Your previous key keeps working until the end of "
-                f"{until} (Asia/Kolkata); after that the gateway refuses it. Switch your tools to the new key "
+                f"{until} ({BUDGET_TZ.key}); after that the gateway refuses it. Switch your tools to the new key "
                 "before then.")
     elif last is None or not last.startswith(f"{TOPIC}:"):
         subject = "Your LLM gateway key is ready"

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Protocol
 
+from reconciler.errors import UsageError
 from reconciler.keystore import DEFAULT_PREFIX
 
 LEDGER_TAG_PREFIX = "gatewayctl:notified:"
@@ -214,12 +215,12 @@ def channel_from_args(args: argparse.Namespace) -> Channel | None:
         return None
     sender = getattr(args, "notify_from", None)
     if not sender:
-        raise ValueError("--notify needs a sender: pass --notify-from or set GATEWAYCTL_NOTIFY_FROM")
+        raise UsageError("--notify needs a sender: pass --notify-from or set GATEWAYCTL_NOTIFY_FROM")
     if kind == "ses":
         return SesChannel(sender, os.environ.get("GATEWAYCTL_SES_CONFIGURATION_SET"))
     host = os.environ.get("GATEWAYCTL_SMTP_HOST")
     if not host:
-        raise ValueError("--notify smtp needs GATEWAYCTL_SMTP_HOST")
+        raise UsageError("--notify smtp needs GATEWAYCTL_SMTP_HOST")
     return SmtpChannel(host, int(os.environ.get("GATEWAYCTL_SMTP_PORT", "587")), sender,
                        username=os.environ.get("GATEWAYCTL_SMTP_USERNAME") or None,
                        password=os.environ.get("GATEWAYCTL_SMTP_PASSWORD") or None)

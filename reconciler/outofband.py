@@ -15,6 +15,7 @@ from __future__ import annotations
 from reconciler.live import LiveKey, LiveState
 from reconciler.plan import Action, Step
 from reconciler.policy import TEAM_PREFIX, DesiredState, User
+from reconciler.steps import Op
 
 # LiteLLM makes the master key's identity an admin member of every team it creates.
 LITELLM_DEFAULT_USER = "default_user_id"
@@ -62,7 +63,7 @@ def find(desired: DesiredState, active: dict[str, User], live: LiveState, *, rev
         reason = f"key {whose} not issued by gatewayctl" + (
             f" (its metadata claims gatewayctl issued it to {forged!r}: forged or copied)" if forged else "")
         out.append(Action("prune", f"key:{_key_name(k)}", reason, changes=[("key", k.token[:12] + "…", None)],
-                          steps=[Step("key_delete", {"keys": [k.token]})], key_hashes=[k.token],
+                          steps=[Step(Op.KEY_DELETE, {"keys": [k.token]})], key_hashes=[k.token],
                           counts={"prune": 1}))
 
     for uid in sorted(live.users):
@@ -75,6 +76,6 @@ def find(desired: DesiredState, active: dict[str, User], live: LiveState, *, rev
         for team_id in sorted(set(lu.teams) & tier_teams):
             out.append(Action("prune", f"member:{uid}@{team_id}", "team membership no file in users/ grants",
                               changes=[("member", team_id, None)],
-                              steps=[Step("member_delete", {"team_id": team_id, "user_id": uid})],
+                              steps=[Step(Op.MEMBER_DELETE, {"team_id": team_id, "user_id": uid})],
                               counts={"prune": 1}))
     return out

@@ -8,25 +8,22 @@ a crash yields exactly the steps still missing. Nothing here performs I/O.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 from dataclasses import asdict, dataclass, field
-from decimal import Decimal
 from typing import Any, NamedTuple
 
-from reconciler import commitment, member_budget, rotation
+from reconciler import __version__, commitment, mapping, member_budget, rotation
+from reconciler.digest import json_digest
+from reconciler.errors import GatewayctlError
 from reconciler.limits import FLAGS, KINDS, SafetyLimits, refusal
 from reconciler.live import LiveKey, LiveState
-from reconciler.policy import BUDGET_DURATION, MANAGED_BY, TEAM_PREFIX, DesiredState, Tier, User, end_of_day_utc
+from reconciler.mapping import USER_MODELS, USER_ROLE
+from reconciler.policy import MANAGED_BY, TEAM_PREFIX, DesiredState, Tier, User, end_of_day_utc
+from reconciler.steps import Op
 
-__all__ = ["Action", "Plan", "SafetyLimits", "Step", "build_plan", "key_expiry"]
+__all__ = ["USER_MODELS", "USER_ROLE", "Action", "Plan", "SafetyLimits", "Step", "build_plan", "key_expiry"]
 
 FORMAT_VERSION = 2
 EXPIRY_TOLERANCE_S = 300
-USER_MODELS = ["no-default-models"]
-# The least role whose keys can call models: measured on LiteLLM 1.108.7, an internal_user_viewer's key
-# gets 200 on /v1/chat/completions and 401 on /key/generate and /key/delete (tests/test_escalation.py).
-USER_ROLE = "internal_user_viewer"
 # Users' keys may call the model APIs and nothing else: every admin route answers 403, whatever the
 # user's role (also after a promotion to proxy_admin). Only a proxy admin can set or change this.
 USER_KEY_ROUTES = ("llm_api_routes",)
@@ -39,21 +36,35 @@ VIEWER_KEY_ROUTES = ("/budget/list", "/key/info", "/key/list", "/team/info", "/u
 KEY_MODELS = ["all-team-models"]  # a key follows its team's (tier's) models, also across tier moves
 
 
+# Every kind of action: its place in a plan and its symbol in plan output. Tiers come first (users
+# need their team), then creates, updates, moves and rotations, then revocations and prunes; a report
+# (out-of-band, settled by a person) is never applied.
+ACTION_KINDS: dict[str, tuple[int, str]] = {
+    "create-tier": (0, "+"), "update-tier": (1, "~"), "create": (2, "+"), "adopt": (2, "&"), "move": (3, ">"),
+    "update": (3, "~"), "rotate": (3, "@"), "retire": (3, "-"), "revoke": (4, "-"), "prune": (5, "x"),
+    "report": (6, "!"),
+}
+
+
 @dataclass
 class Step:
-    op: str
+    op: Op  # what it calls: reconciler/steps.py
     args: dict[str, Any]
 
 
 @dataclass
 class Action:
-    kind: str  # create | adopt | update | move | rotate | retire | revoke | prune | report | create-tier | update-tier
+    kind: str  # a key of ACTION_KINDS
     target: str
     reason: str = ""
     changes: list[tuple[str, Any, Any]] = field(default_factory=list)
     steps: list[Step] = field(default_factory=list)
     key_hashes: list[str] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)  # destructive changes by kind (reconciler.limits)
+
+    def __post_init__(self) -> None:
+        if self.kind not in ACTION_KINDS:
+            raise ValueError(f"unknown action kind {self.kind!r}")
 
 
 @dataclass
@@ -73,6 +84,7 @@ class Plan:
     inputs: dict[str, Any] = field(default_factory=dict)  # what the plan was asked to do (apply checks them)
     overrides: list[str] = field(default_factory=list)  # safety-limit flags in force
     finops: dict | None = None  # what the change costs (reconciler/commitment.py); not part of the digest
+    tool_version: str = __version__  # the gatewayctl that made the plan
     # Budget alert thresholds per tier, from policies/tiers.yaml (reconciler/budget_alerts.py reads them there)
     budget_alerts: dict[str, list[int]] | None = None
 
@@ -84,6 +96,7 @@ class Plan:
     def to_json(self) -> dict:
         return {
             "format_version": FORMAT_VERSION,
+            "gatewayctl_version": self.tool_version,
             "created_at": self.created_at,
             "git_commit": self.git_commit,
             "desired_digest": self.desired_digest,
@@ -105,11 +118,11 @@ class Plan:
     @classmethod
     def from_json(cls, data: dict) -> Plan:
         if data.get("format_version") != FORMAT_VERSION:
-            raise ValueError(f"unsupported plan format_version {data.get('format_version')!r}")
+            raise GatewayctlError(f"unsupported plan format_version {data.get('format_version')!r}")
         def actions(items: list[dict]) -> list[Action]:
             return [Action(kind=a["kind"], target=a["target"], reason=a.get("reason", ""),
                            changes=[tuple(c) for c in a["changes"]],
-                           steps=[Step(s["op"], s["args"]) for s in a["steps"]],
+                           steps=[Step(Op(s["op"]), s["args"]) for s in a["steps"]],
                            key_hashes=a.get("key_hashes", []), counts=a.get("counts", {})) for a in items]
 
         return cls(actions=actions(data["actions"]), warnings=data["warnings"], desired_digest=data["desired_digest"],
@@ -118,6 +131,7 @@ class Plan:
                    refused=data.get("refused"), created_at=data["created_at"],
                    out_of_band=actions(data.get("out_of_band", [])), counts=data.get("counts", {}),
                    inputs=data.get("inputs", {}), overrides=data.get("overrides", []), finops=data.get("finops"),
+                   tool_version=data.get("gatewayctl_version", "unknown"),
                    budget_alerts=data.get("budget_alerts"))
 
 
@@ -129,8 +143,7 @@ def summary(actions: list[Action]) -> dict[str, int]:
 
 
 def desired_digest(desired: DesiredState) -> str:
-    body = json.dumps(asdict(desired), sort_keys=True, default=str)
-    return "sha256:" + hashlib.sha256(body.encode()).hexdigest()
+    return json_digest(asdict(desired))
 
 
 def marker(user_id: str | None, commit: str) -> dict[str, str]:
@@ -140,35 +153,26 @@ def marker(user_id: str | None, commit: str) -> dict[str, str]:
     return out
 
 
-def _money(value: Decimal | None) -> str | None:
-    return None if value is None else f"{value:.2f}"
-
-
 def _tier_actions(desired: DesiredState, live: LiveState, commit: str, warnings: list[str]) -> list[Action]:
     actions = []
     for tier in desired.tiers.values():
-        want = {"team_alias": tier.display_name, "models": sorted(tier.models),
-                "team_member_budget": _money(tier.monthly_budget_usd),
-                "team_member_rpm_limit": tier.rpm_limit, "team_member_budget_duration": BUDGET_DURATION}
-        body = {"team_id": tier.team_id, **want, "team_member_budget": float(tier.monthly_budget_usd)}
+        want = mapping.desired(tier)
+        body = {"team_id": tier.team_id, **mapping.body(tier)}
         team = live.teams.get(tier.team_id)
         if team is None:
             actions.append(Action("create-tier", f"tier:{tier.key}", f"team {tier.team_id}",
                                   changes=[(k, None, v) for k, v in want.items()],
-                                  steps=[Step("team_new", {**body, "metadata": marker(None, commit)})]))
+                                  steps=[Step(Op.TEAM_NEW, {**body, "metadata": marker(None, commit)})]))
             continue
         if not team.managed:
             continue  # reported as out-of-band (reconciler.outofband)
-        have = {"team_alias": team.alias, "models": sorted(team.models),
-                "team_member_budget": _money(team.member_budget), "team_member_rpm_limit": team.member_rpm,
-                "team_member_budget_duration": team.member_budget_duration}
-        changes = [(k, have[k], v) for k, v in want.items() if have[k] != v]
+        changes = mapping.diff(mapping.live(Tier, team.fields, {}), want)
         if changes:
             update = {"team_id": tier.team_id}
             for k, _, _ in changes:
                 update[k] = body[k]
             actions.append(Action("update-tier", f"tier:{tier.key}", f"team {tier.team_id}",
-                                  changes=changes, steps=[Step("team_update", update)]))
+                                  changes=changes, steps=[Step(Op.TEAM_UPDATE, update)]))
     return actions
 
 
@@ -211,7 +215,7 @@ class KeySpec:
             args["team_id"] = self.team_id
         if retiring:
             args[rotation.RETIRING_HASH_ARG] = retiring
-        return Step("key_create", args)
+        return Step(Op.KEY_CREATE, args)
 
 
 def _primary_key(spec: KeySpec, keys: list[LiveKey], secret_hash: str | None) -> LiveKey | None:
@@ -264,10 +268,10 @@ def _retiring_steps(spec: KeySpec, inside: list[LiveKey],
             ends = end_of_day_utc(rotation.retire_after(k))
             fix["expires_at"] = ends if spec.expires_at is None or ends < spec.expires_at else spec.expires_at
         if fix:
-            steps.append(Step("key_update", {"key": k.token, **fix}))
+            steps.append(Step(Op.KEY_UPDATE, {"key": k.token, **fix}))
             changes += [(f"retiring key.{name}", _old(k)[name], v) for name, v in fix.items() if name != "team_id"]
     if past:
-        steps.append(Step("key_delete", {"keys": [k.token for k in past]}))
+        steps.append(Step(Op.KEY_DELETE, {"keys": [k.token for k in past]}))
         changes += [("retiring key", k.token[:12] + "…", f"deleted (overlap window ended {rotation.retire_after(k)})")
                     for k in past]
     return steps, changes
@@ -296,7 +300,7 @@ def _key_steps(spec: KeySpec, keys: list[LiveKey], secret_hash: str | None, rota
     if rotation.RETIRE_AFTER in primary.metadata and not due:  # a retirement that never finished
         fix["metadata"] = {k: v for k, v in primary.metadata.items() if k != rotation.RETIRE_AFTER}
     if fix:
-        steps.append(Step("key_update", {"key": primary.token, **fix}))
+        steps.append(Step(Op.KEY_UPDATE, {"key": primary.token, **fix}))
         old = _old(primary)
         changes += [(f"key.{k}", old[k], v) for k, v in fix.items() if k in old]
         if "metadata" in fix:
@@ -309,7 +313,7 @@ def _key_steps(spec: KeySpec, keys: list[LiveKey], secret_hash: str | None, rota
         if spec.expires_at is not None and spec.expires_at < ends:
             ends = spec.expires_at
         changes.append(("key", primary.token[:12] + "…", f"new key ({due}); the old key works until {until}"))
-        steps.append(Step("key_update", {"key": primary.token, "key_alias": spec.alias + rotation.RETIRING_SUFFIX,
+        steps.append(Step(Op.KEY_UPDATE, {"key": primary.token, "key_alias": spec.alias + rotation.RETIRING_SUFFIX,
                                          "metadata": {**primary.metadata, rotation.RETIRE_AFTER: until.isoformat()},
                                          "expires_at": ends}))
         steps.append(spec.create_step(primary.token))
@@ -319,15 +323,15 @@ def _key_steps(spec: KeySpec, keys: list[LiveKey], secret_hash: str | None, rota
             "key secret does not match the live key")
         changes.append(("key", primary.token[:12] + "…", f"new key ({reason})"))
         # Aliases are unique: retire the old alias, mint the new key (secret first), then delete the old key.
-        steps.append(Step("key_update", {"key": primary.token, "key_alias": spec.alias + rotation.RETIRING_SUFFIX}))
+        steps.append(Step(Op.KEY_UPDATE, {"key": primary.token, "key_alias": spec.alias + rotation.RETIRING_SUFFIX}))
         steps.append(spec.create_step(keep))
-        steps.append(Step("key_delete", {"keys": [primary.token]}))
+        steps.append(Step(Op.KEY_DELETE, {"keys": [primary.token]}))
     elif primary.alias != spec.alias:
-        steps.append(Step("key_update", {"key": primary.token, "key_alias": spec.alias}))
+        steps.append(Step(Op.KEY_UPDATE, {"key": primary.token, "key_alias": spec.alias}))
         changes.append(("key_alias", primary.alias, spec.alias))
     extra = [k.token for k in keys if k.token != primary.token]
     if extra:
-        steps.append(Step("key_delete", {"keys": extra}))
+        steps.append(Step(Op.KEY_DELETE, {"keys": extra}))
         changes.append(("extra keys", len(extra), 0))
     return KeyDelta([*steps, *retire_steps], [*changes, *retire_changes], rotated, len(past))
 
@@ -338,9 +342,8 @@ def _user_action(user: User, tier: Tier, live: LiveState, commit: str, rotate: b
     (deferred to a later run by the safety limits, see _defer_scheduled)."""
     lu = live.users.get(user.id)
     tier_teams = {t for t, team in live.teams.items() if team.managed and t.startswith(TEAM_PREFIX)}
-    want_user = {"user_email": user.email, "user_alias": user.name, "models": USER_MODELS, "user_role": USER_ROLE,
-                 "owner": user.owner, "cost_center": user.cost_center, "tier": user.tier}
-    meta = {**marker(user.id, commit), "owner": user.owner, "cost_center": user.cost_center, "tier": user.tier}
+    want_user = mapping.desired(user)
+    meta = {**marker(user.id, commit), **mapping.metadata(user)}
     old_memberships = sorted(((set(lu.teams) & tier_teams) if lu is not None else set()) - {tier.team_id})
     carry = member_budget.live_carry(lu)
     if carry is not None and not carry.valid(tier.team_id, now):
@@ -350,33 +353,31 @@ def _user_action(user: User, tier: Tier, live: LiveState, commit: str, rotate: b
         want_user[member_budget.CARRY_KEY] = carry.as_metadata() if carry else None
     if carry is not None:
         meta[member_budget.CARRY_KEY] = carry.as_metadata()
-    user_body = {"user_id": user.id, "user_email": user.email, "user_alias": user.name, "models": USER_MODELS,
-                 "user_role": USER_ROLE, "metadata": meta}
+    user_body = {"user_id": user.id, **mapping.body(user), "metadata": meta}
     steps: list[Step] = []
     kind = "update"
 
     if lu is None:
         kind = "create"
         changes = [(k, None, v) for k, v in want_user.items()]
-        steps.append(Step("user_new", {**user_body, "auto_create_key": False}))
+        steps.append(Step(Op.USER_NEW, {**user_body, "auto_create_key": False}))
         memberships: set[str] = set()
     else:
         if not lu.managed and not adopt:
             return None  # reported as out-of-band (reconciler.outofband)
-        have_user = {"user_email": lu.email, "user_alias": lu.alias, "models": list(lu.models), "user_role": lu.role,
-                     "owner": lu.metadata.get("owner"), "cost_center": lu.metadata.get("cost_center"),
-                     "tier": lu.metadata.get("tier"), member_budget.CARRY_KEY: lu.metadata.get(member_budget.CARRY_KEY)}
-        changes = [(k, have_user[k], v) for k, v in want_user.items() if have_user[k] != v]
+        have_user = {**mapping.live(User, lu.fields, lu.metadata),
+                     member_budget.CARRY_KEY: lu.metadata.get(member_budget.CARRY_KEY)}
+        changes = mapping.diff(have_user, want_user)
         if not lu.managed:
             kind = "adopt"
             changes.insert(0, ("managed_by", None, MANAGED_BY))
         if changes:
-            steps.append(Step("user_update", user_body))
+            steps.append(Step(Op.USER_UPDATE, user_body))
         memberships = set(lu.teams) & tier_teams
 
     old_tiers = sorted(memberships - {tier.team_id})
     if tier.team_id not in memberships:
-        steps.append(Step("member_add", {"team_id": tier.team_id, "user_id": user.id}))
+        steps.append(Step(Op.MEMBER_ADD, {"team_id": tier.team_id, "user_id": user.id}))
     if old_tiers and lu is not None:
         kind = "move"
         changes = [c for c in changes if c[0] not in ("tier", member_budget.CARRY_KEY)]
@@ -397,7 +398,7 @@ def _user_action(user: User, tier: Tier, live: LiveState, commit: str, rotate: b
     policy = rotation.RotationPolicy(tier.key_max_age_days, tier.key_rotation_overlap_days) if schedule else None
     delta = _key_steps(spec, keys, live.secrets.get(user.id), rotate, retiring_hash=live.retiring.get(user.id),
                        today=today if schedule else None, policy=policy)
-    only_retirement = delta.retired and not steps and all(s.op == "key_delete" for s in delta.steps)
+    only_retirement = delta.retired and not steps and all(s.op == Op.KEY_DELETE for s in delta.steps)
     steps += delta.steps
     if lu is not None:
         changes += delta.changes
@@ -406,7 +407,7 @@ def _user_action(user: User, tier: Tier, live: LiveState, commit: str, rotate: b
     elif only_retirement and kind == "update":
         kind = "retire"
     for team_id in old_tiers:
-        steps.append(Step("member_delete", {"team_id": team_id, "user_id": user.id}))
+        steps.append(Step(Op.MEMBER_DELETE, {"team_id": team_id, "user_id": user.id}))
 
     if not steps:
         return None
@@ -430,13 +431,13 @@ def _viewer_action(live: LiveState, commit: str, rotate: bool, warnings: list[st
     meta = {**marker(None, commit), SERVICE_MARKER: "plan-viewer"}
     steps: list[Step] = []
     if lu is None:
-        steps.append(Step("user_new", {"user_id": VIEWER_ID, "user_role": VIEWER_ROLE, "models": USER_MODELS,
+        steps.append(Step(Op.USER_NEW, {"user_id": VIEWER_ID, "user_role": VIEWER_ROLE, "models": USER_MODELS,
                                        "auto_create_key": False, "metadata": meta}))
     elif not lu.managed:
         warnings.append(f"user {VIEWER_ID} exists but is not managed by gatewayctl; plan-viewer key not managed")
         return None
     elif lu.role != VIEWER_ROLE:
-        steps.append(Step("user_update", {"user_id": VIEWER_ID, "user_role": VIEWER_ROLE}))
+        steps.append(Step(Op.USER_UPDATE, {"user_id": VIEWER_ID, "user_role": VIEWER_ROLE}))
     keys = [k for k in live.keys
             if k.managed and k.user_id == VIEWER_ID and k.metadata.get(SERVICE_MARKER) == "plan-viewer"]
     spec = KeySpec(VIEWER_ID, VIEWER_ID, None, (), None, meta, VIEWER_KEY_ROUTES)
@@ -507,10 +508,10 @@ def _revocations(active: dict[str, User], desired: DesiredState, live: LiveState
             continue
         user = desired.users.get(uid)
         reason = f"expired on {user.expires}" if user else "no longer in users/"
-        steps = [Step("key_delete", {"keys": [k.token for k in keys]})] if keys else []
+        steps = [Step(Op.KEY_DELETE, {"keys": [k.token for k in keys]})] if keys else []
         # Leaving the team last: member_delete also deletes the user's team keys, and it is the step
         # that must happen even when the keys are already gone.
-        steps += [Step("member_delete", {"team_id": t, "user_id": uid}) for t in teams]
+        steps += [Step(Op.MEMBER_DELETE, {"team_id": t, "user_id": uid}) for t in teams]
         actions.append(Action("revoke", f"user:{uid}", reason,
                               changes=[("key", k.token[:12] + "…", None) for k in keys]
                               + [("member", t, None) for t in teams],
@@ -585,10 +586,7 @@ def build_plan(desired: DesiredState, live: LiveState, *, today: dt.date, commit
             if counts["rotation"] and managed_keys and not any(live.secrets.values()) else "")
     refused = refusal(counts, managed_keys, limits, hint=hint)
 
-    # Tiers first (users need their team), then creates/updates/moves, then revocations and prunes.
-    order = {"create-tier": 0, "update-tier": 1, "create": 2, "adopt": 2, "move": 3, "update": 3, "rotate": 3,
-             "retire": 3, "revoke": 4, "prune": 5}
-    actions.sort(key=lambda a: (order[a.kind], a.target))
+    actions.sort(key=lambda a: (ACTION_KINDS[a.kind][0], a.target))
     inputs = {"rotate": sorted(rotate), "adopt": adopt, "plan_viewer": plan_viewer,
               "prune_unmanaged": prune_unmanaged, "today": today.isoformat()}
     touched = {a.target.removeprefix("user:") for a in actions if a.target.startswith("user:")}

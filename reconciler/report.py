@@ -7,10 +7,9 @@ import json
 import re
 
 from reconciler import commitment
-from reconciler.plan import Action, Plan
+from reconciler.plan import ACTION_KINDS, Action, Plan
 
-SYMBOL = {"create": "+", "create-tier": "+", "adopt": "&", "update": "~", "update-tier": "~", "move": ">",
-          "rotate": "@", "retire": "-", "revoke": "-", "prune": "x", "report": "!"}
+SYMBOL = {kind: symbol for kind, (_, symbol) in ACTION_KINDS.items()}
 COMMENT_MARKER = "<!-- gatewayctl-plan -->"
 OUT_OF_BAND_TITLE = "Access outside git"
 OUT_OF_BAND_NOTE = ("not changed by this apply: prunes need `--prune-unmanaged`, reports need a person")

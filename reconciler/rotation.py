@@ -24,13 +24,15 @@ import datetime as dt
 from dataclasses import dataclass
 
 from reconciler.live import LiveKey
+from reconciler.steps import RETIRING_HASH_ARG, Op
+
+__all__ = ["RETIRING_HASH_ARG", "RotationPolicy", "due_reason", "only_rotations", "retire_after", "split_retiring"]
 
 ISSUED_ON = "gitops_issued_on"  # key metadata: the plan date the key was minted (YYYY-MM-DD)
 RETIRE_AFTER = "gitops_retire_after"  # key metadata: last day a retiring key works (YYYY-MM-DD)
 RETIRING_SUFFIX = "~retiring"
-RETIRING_HASH_ARG = "retiring_key_hash"  # key_create step argument for the key store, never sent to LiteLLM
 ROTATION_KINDS = frozenset({"rotate", "retire"})
-KEY_OPS = frozenset({"key_update", "key_create", "key_delete"})
+KEY_OPS = frozenset({Op.KEY_UPDATE, Op.KEY_CREATE, Op.KEY_DELETE})
 
 
 @dataclass(frozen=True)

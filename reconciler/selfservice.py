@@ -18,13 +18,13 @@ import stat
 import sys
 from pathlib import Path
 
+from reconciler.errors import EXIT_OK, GatewayctlError, UsageError
 from reconciler.keystore import DEFAULT_PREFIX, OWNER_TAG
+from reconciler.policy import BUDGET_TZ
 
-EXIT_OK, EXIT_ERROR = 0, 1
 
-
-class SelfServiceError(Exception):
-    pass
+class SelfServiceError(GatewayctlError):
+    """Who you are, or your key, cannot be found."""
 
 
 def session_name(arn: str) -> str | None:
@@ -110,11 +110,7 @@ def _reveal_allowed() -> str | None:
 
 
 def cmd_whoami(args: argparse.Namespace) -> int:
-    try:
-        arn, user_id = _me(args)
-    except SelfServiceError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_ERROR
+    arn, user_id = _me(args)
     print(f"AWS identity:  {arn}")
     print(f"gateway user:  {user_id} (users/{user_id}.yaml)")
     try:
@@ -126,7 +122,7 @@ def cmd_whoami(args: argparse.Namespace) -> int:
         print(f"tier:          {tier.display_name}: model {', '.join(tier.models)}, "
               f"${tier.monthly_budget_usd:.2f} a month, {tier.rpm_limit} requests a minute")
         if user.expires:
-            print(f"access ends:   {user.expires} (end of day, Asia/Kolkata)")
+            print(f"access ends:   {user.expires} (end of day, {BUDGET_TZ.key})")
     except Exception as exc:  # noqa: BLE001 - tier details are a convenience; identity and key name still help
         print(f"tier:          unknown ({type(exc).__name__}: run from a checkout of the repository)")
     print(f"key secret:    {args.secret_prefix}{user_id} (region {_region(args) or 'unset'})")
@@ -137,13 +133,8 @@ def cmd_key_show(args: argparse.Namespace) -> int:
     from botocore.exceptions import BotoCoreError, ClientError
 
     if not args.me and not args.user:
-        print("error: say whose key: --me (from your AWS identity) or --user ID", file=sys.stderr)
-        return EXIT_ERROR
-    try:
-        _arn, user_id = _me(args)
-    except SelfServiceError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_ERROR
+        raise UsageError("say whose key: --me (from your AWS identity) or --user ID")
+    _arn, user_id = _me(args)
     name = args.secret_prefix + user_id
     stage = "AWSPREVIOUS" if args.previous else "AWSCURRENT"
     sm = _client("secretsmanager", _region(args))
@@ -151,8 +142,7 @@ def cmd_key_show(args: argparse.Namespace) -> int:
         if args.reveal:
             why_not = _reveal_allowed()
             if why_not:
-                print(f"error: not printing the key: {why_not}", file=sys.stderr)
-                return EXIT_ERROR
+                raise SelfServiceError(f"not printing the key: {why_not}")
             value = json.loads(sm.get_secret_value(SecretId=name, VersionStage=stage)["SecretString"])
             sys.stdout.write(value["api_key"] + "\n")
             return EXIT_OK
@@ -162,11 +152,9 @@ def cmd_key_show(args: argparse.Namespace) -> int:
         hint = {"AccessDeniedException": f"AWS refused: is your session tagged {OWNER_TAG}={user_id}? "
                                          "(ask the platform team; docs/using-the-gateway.md, \"Get your key\")",
                 "ResourceNotFoundException": "no such secret: has your pull request been merged and deployed?"}
-        print(f"error: {name}: {hint.get(code, code or exc)}", file=sys.stderr)
-        return EXIT_ERROR
+        raise SelfServiceError(f"{name}: {hint.get(code, code or exc)}") from None
     except (BotoCoreError, ValueError, KeyError) as exc:
-        print(f"error: {name}: {exc}", file=sys.stderr)
-        return EXIT_ERROR
+        raise SelfServiceError(f"{name}: {exc}") from None
     tags = {t["Key"]: t["Value"] for t in desc.get("Tags", [])}
     stages = {s for v in (desc.get("VersionIdsToStages") or {}).values() for s in v}
     print(f"secret:        {name}")
@@ -177,33 +165,16 @@ def cmd_key_show(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def register(sub, common) -> None:
-    def identity_args(p: argparse.ArgumentParser) -> None:
-        common(p)
-        p.add_argument("--user", metavar="ID", help="your gateway user id, when your AWS session name is not "
-                       "your users/ id or email")
-        p.add_argument("--region", help="AWS region of the key secrets (default: $AWS_REGION, else "
-                       "policies/models.yaml)")
-        p.add_argument("--secret-prefix", default=DEFAULT_PREFIX, help=f"default {DEFAULT_PREFIX}")
+def identity_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--user", metavar="ID", help="your gateway user id, when your AWS session name is not "
+                   "your users/ id or email")
+    p.add_argument("--region", help="AWS region of the key secrets (default: $AWS_REGION, else "
+                   "policies/models.yaml)")
+    p.add_argument("--secret-prefix", default=DEFAULT_PREFIX, help=f"default {DEFAULT_PREFIX}")
 
-    p = sub.add_parser("whoami", help="your gateway user, tier and key secret, from your AWS identity",
-                       description="Map your AWS identity (its session name: your sign-in email) to your "
-                       "users/<id>.yaml and show your tier, model and where your key is.")
-    identity_args(p)
-    p.set_defaults(func=cmd_whoami)
 
-    key = sub.add_parser("key", help="your own key: `gatewayctl key show --me [--reveal]`",
-                         description="Employee self-service for your gateway key.")
-    key_sub = key.add_subparsers(dest="key_command", required=True, metavar="SUBCOMMAND")
-    p = key_sub.add_parser("show", help="where your key is, and with --reveal the key itself",
-                           description="Show your key secret's name and when it last changed. The key is "
-                           "printed only with --reveal, to stdout alone (never to a CI log), e.g. "
-                           "export ANTHROPIC_AUTH_TOKEN=\"$(gatewayctl key show --me --reveal)\". "
-                           "AWS allows it only for your own secret (its gitops_user_id tag must equal "
-                           "your session tag).")
-    identity_args(p)
+def key_show_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--me", action="store_true", help="the key of the user your AWS identity maps to")
     p.add_argument("--reveal", action="store_true", help="print the key itself to stdout")
     p.add_argument("--previous", action="store_true",
                    help="the previous key (AWSPREVIOUS), which works until its overlap window ends after a rotation")
-    p.set_defaults(func=cmd_key_show)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import jsonschema
 
-from reconciler import bedrock, render, yamlfile
+from reconciler import bedrock, mapping, render, yamlfile
 from reconciler.diagnostics import Diagnostic, InputError
 from reconciler.policy import BudgetException, DesiredState, Model, Tier, User
 from reconciler.yamlfile import Document
@@ -36,7 +36,11 @@ def _validator(root: str, name: str) -> jsonschema.protocols.Validator:
 
 
 def schema_errors(root: Path, doc: Document, schema_name: str) -> list[Diagnostic]:
-    validator = _validator(str(root), schema_name)
+    try:
+        validator = _validator(str(root), schema_name)
+    except (OSError, ValueError, jsonschema.exceptions.SchemaError) as exc:  # no or broken schemas/ (a hook elsewhere)
+        return [Diagnostic(f"{SCHEMA_DIR}/{schema_name}", 1, 1, f"cannot load the schema: {exc}; this repository "
+                           f"needs the {SCHEMA_DIR}/ folder of llm-gateway-gitops", "schema/missing")]
     out = []
     for err in validator.iter_errors(doc.data):
         path = tuple(err.absolute_path)
@@ -156,7 +160,8 @@ def check(root: Path, *, today: dt.date | None = None, allow_expired: bool = Fal
         diags += errs
         if not errs:
             for key, spec in tiers_doc.data["tiers"].items():
-                budget = Decimal(spec["monthly_budget_usd"])
+                tier = tiers[key] = mapping.from_yaml(Tier, spec, key=key)
+                budget = tier.monthly_budget_usd
                 if not _cents_ok(budget):
                     diags.append(tiers_doc.diag(("tiers", key, "monthly_budget_usd"),
                                                 f"budget {budget} has more than two decimal places (cents)",
@@ -171,12 +176,12 @@ def check(root: Path, *, today: dt.date | None = None, allow_expired: bool = Fal
                         diags.append(tiers_doc.diag(("tiers", key, "models", i),
                                                     f"model alias {alias!r} is not defined in {MODELS_FILE} "
                                                     f"(known: {', '.join(sorted(models))})", "tiers/unknown-model"))
-                cap = Decimal(spec["max_exception_usd"]) if "max_exception_usd" in spec else None
+                cap = tier.max_exception_usd
                 if cap is not None and not _cents_ok(cap):
                     diags.append(tiers_doc.diag(("tiers", key, "max_exception_usd"),
                                                 f"max_exception_usd {cap} has more than two decimal places (cents)",
                                                 "tiers/budget-precision"))
-                bound = Decimal(spec["max_request_usd"])
+                bound = tier.max_request_usd
                 for alias in spec["models"]:
                     worst = bedrock.worst_request_usd(models[alias].bedrock_model_id) if alias in models else None
                     if worst is not None and worst > bound:
@@ -186,20 +191,17 @@ def check(root: Path, *, today: dt.date | None = None, allow_expired: bool = Fal
                             f"({models[alias].bedrock_model_id}: whole context in, maximum output out, at the "
                             "pinned LiteLLM's prices); the stated overshoot bound would not hold",
                             "tiers/request-bound"))
-                max_age, overlap = spec.get("key_max_age_days"), spec.get("key_rotation_overlap_days", 7)
+                max_age, overlap = tier.key_max_age_days, tier.key_rotation_overlap_days
                 if max_age is not None and overlap >= max_age:
                     diags.append(tiers_doc.diag(("tiers", key, "key_rotation_overlap_days"),
                                                 f"overlap {overlap} days must be shorter than key_max_age_days "
                                                 f"({max_age}), or a user would always hold two keys",
                                                 "tiers/rotation-overlap"))
-                alerts = tuple(spec.get("alerts", ()))
+                alerts = tier.alerts
                 if list(alerts) != sorted(alerts):
                     diags.append(tiers_doc.diag(("tiers", key, "alerts"),
                                                 f"alerts {list(alerts)} must be in ascending order "
                                                 f"({sorted(alerts)})", "tiers/alerts-order"))
-                tiers[key] = Tier(key, spec["display_name"], budget, spec["rpm_limit"], tuple(spec["models"]),
-                                  max_exception_usd=cap, max_request_usd=bound, key_max_age_days=max_age,
-                                  key_rotation_overlap_days=overlap, alerts=alerts)
 
     users: dict[str, User] = {}
     first_email: dict[str, str] = {}
@@ -245,8 +247,7 @@ def check(root: Path, *, today: dt.date | None = None, allow_expired: bool = Fal
         exception = _budget_exception(doc, tiers.get(d["tier"]), today, allow_expired, diags,
                                       changed=base_users is not None and (
                                           base is None or base.get("budget_exception") != d.get("budget_exception")))
-        users.setdefault(d["id"], User(d["id"], d["name"], d["email"], d["tier"], d["owner"],
-                                       d["cost_center"], d["justification"], expires, doc.path, exception))
+        users.setdefault(d["id"], mapping.from_yaml(User, d, source=doc.path, budget_exception=exception))
 
     if check_config and models and not any(d.is_error for d in diags):
         diags += config_drift(root, region, models)

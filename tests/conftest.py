@@ -21,6 +21,18 @@ sys.path.insert(0, str(REPO / "tests"))
 from helpers import Gateway  # noqa: E402
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Markers that follow from what a test uses: the `gateway` fixture is the genuine proxy
+    (integration); tests/terraform and tests/rehearsal run Terraform and other programs (tools).
+    `make test-unit` runs what is left."""
+    here = Path(__file__).parent
+    for item in items:
+        if "gateway" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.integration)
+        if item.path.parent.relative_to(here).parts[:1] in (("terraform",), ("rehearsal",)):
+            item.add_marker(pytest.mark.tools)
+
+
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return REPO

@@ -232,7 +232,7 @@ def test_nothing_in_litellm_redirects_or_switches_off_the_alerts():
     ann = user("ann")
     live = live_with(ann, "1.70")
     lu = live.users["ann"]
-    live.users["ann"] = replace(lu, email="attacker@example.net",
+    live.users["ann"] = replace(lu, fields={**lu.fields, "user_email": "attacker@example.net"},
                                 metadata={**lu.metadata, "team_member_max_budget_alert_emails": {}})
     (m,) = ba.work_out(alerting(desired(ann)), live, Ledger(), now=NOW, today=TODAY).messages
     assert (m.to, m.cc) == (("ann@example.com",), ("boss@example.com",))

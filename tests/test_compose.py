@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -69,11 +70,14 @@ def test_mounts_gateway_config(compose):
     assert cmd[cmd.index("--config") + 1] == "/app/config.yaml"
 
 
-def test_fake_bedrock_is_the_shared_harness_script(compose):
+def test_fake_bedrock_is_the_repositorys_copy_of_the_harness_script(compose):
+    """Nothing outside the checkout: a newcomer with Docker and without ../shared can run the stack."""
     svc = compose["services"]["fake-bedrock"]
     mounts = _bind_mounts(svc)
     (dst, src), = mounts.items()
-    assert Path(src).as_posix().endswith("shared/litellm-harness/fake-bedrock")
+    assert (COMPOSE.parent / src).resolve() == (ROOT / "tools" / "fake-bedrock" / "fake-bedrock").resolve()
+    assert (ROOT / src).is_file()
+    assert not any(str(v).startswith("..") for s in compose["services"].values() for v in s.get("volumes") or [])
     assert dst in svc["command"]
     assert compose["services"]["litellm"]["environment"]["AWS_BEDROCK_RUNTIME_ENDPOINT"].endswith(":9090")
     assert "9090" in svc["command"]
@@ -106,9 +110,18 @@ def _compose_plugin() -> bool:
     return res.returncode == 0
 
 
+@pytest.mark.tools
 @pytest.mark.skipif(not _compose_plugin(), reason="docker compose plugin not installed")
 def test_docker_compose_config():
     # `docker compose config` resolves and validates the file without talking to an engine.
     res = subprocess.run(["docker", "compose", "-f", str(COMPOSE), "config", "--quiet"],
                          capture_output=True, text=True, check=False, cwd=ROOT, timeout=60)
     assert res.returncode == 0, res.stderr
+
+
+def test_the_copy_of_the_fake_bedrock_is_the_harness_s():
+    harness = Path(os.environ.get("LITELLM_HARNESS_DIR") or ROOT.parent / "shared" / "litellm-harness")
+    if not (harness / "fake-bedrock").is_file():
+        pytest.skip(f"no LiteLLM harness at {harness} to compare tools/fake-bedrock with")
+    copy = (ROOT / "tools" / "fake-bedrock" / "fake-bedrock").read_bytes()
+    assert copy == (harness / "fake-bedrock").read_bytes(), "update tools/fake-bedrock (its README says how)"

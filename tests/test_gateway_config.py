@@ -60,6 +60,7 @@ def test_nothing_stateful_on_local_disk(config):
     assert (config["litellm_settings"].get("cache_params") or {}).get("type") != "disk"
 
 
+@pytest.mark.slow  # imports the LiteLLM proxy: seconds
 def test_real_litellm_loader_accepts_config(repo_root, monkeypatch):
     """litellm's ProxyConfig reads the file, resolves os.environ/... and builds the model list."""
     from litellm.proxy.proxy_server import ProxyConfig

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler import history
+from reconciler import cli, history
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git not installed")
@@ -148,35 +148,24 @@ def test_rename_is_followed(repo):
     ("../etc/passwd", "not a valid user id"),
 ])
 def test_errors_are_clean(repo, capsys, user_id, message):
-    args = argparse.Namespace(root=repo, user_id=user_id, format="text", today=None)
-    assert history.cmd_history(args) == 1
+    assert cli.main(["history", user_id, "--root", str(repo)]) == 1  # expected failures are the CLI's to print
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
 
 
 def test_not_a_repository(tmp_path, capsys):
-    args = argparse.Namespace(root=tmp_path, user_id="x", format="text", today=None)
-    assert history.cmd_history(args) == 1
+    assert cli.main(["history", "x", "--root", str(tmp_path)]) == 1
     assert "not inside a git repository" in capsys.readouterr().err
 
 
 def test_git_missing(repo, capsys, monkeypatch):
     monkeypatch.setenv("PATH", str(repo / "no-such-dir"))
-    args = argparse.Namespace(root=repo, user_id="x", format="text", today=None)
-    assert history.cmd_history(args) == 1
+    assert cli.main(["history", "x", "--root", str(repo)]) == 1
     assert "git is not installed" in capsys.readouterr().err
 
 
-def test_register_adds_subcommand():
-    parser = argparse.ArgumentParser()
-    sub = parser.add_subparsers(dest="command")
-
-    def common(p):
-        p.add_argument("--root", type=Path, default=Path("."))
-        p.add_argument("--today", default=None)
-
-    history.register(sub, common)
-    args = parser.parse_args(["history", "alice", "--format", "json", "--root", "/r"])
+def test_cli_wires_the_subcommand():
+    args = cli.build_parser().parse_args(["history", "alice", "--format", "json", "--root", "/r"])
     assert args.func is history.cmd_history and args.user_id == "alice" and args.root == Path("/r")
 
 
@@ -196,16 +185,7 @@ def test_this_repository_alice():
     assert ev[0].changes[0].new["tier"]
 
 
-def _cli_wired() -> bool:
-    for name in ("commands.py", "cli.py"):
-        path = ROOT / "reconciler" / name
-        if path.is_file() and "history.register" in path.read_text(encoding="utf-8"):
-            return True
-    return False
-
-
-@pytest.mark.skipif(not (_cli_wired() and _has_alice_history()),
-                    reason="`history` is not wired into the CLI yet, or no git history")
+@pytest.mark.skipif(not _has_alice_history(), reason="no git history of users/alice.yaml")
 def test_cli_subprocess():
     res = subprocess.run([sys.executable, "-m", "reconciler", "history", "alice", "--format", "json",
                           "--root", str(ROOT)], capture_output=True, text=True, timeout=120, check=False)

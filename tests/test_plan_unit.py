@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from decimal import Decimal
 
+from reconciler import mapping
 from reconciler.keystore import key_hash
 from reconciler.live import LiveKey, LiveState, LiveTeam, LiveUser
-from reconciler.plan import USER_KEY_ROUTES, USER_ROLE, Plan, SafetyLimits, build_plan, key_expiry
+from reconciler.plan import USER_KEY_ROUTES, Plan, SafetyLimits, build_plan, key_expiry
 from reconciler.policy import MANAGED_BY, DesiredState, Model, Tier, User
 
 TODAY = dt.date(2026, 11, 26)
@@ -27,21 +29,26 @@ def user(uid: str, tier: str = "drafting", expires: dt.date | None = None) -> Us
                 expires, f"users/{uid}.yaml")
 
 
+def held(obj) -> dict:
+    """The top-level LiteLLM fields of `obj` as reading live state records them after an apply."""
+    return {s.litellm: getattr(obj, name) for name, s in mapping.synced(type(obj)) if s.litellm} | mapping.FIXED[
+        type(obj)]
+
+
 def converged(*users: User) -> LiveState:
     """The live state a successful apply of `users` leaves behind."""
     state = LiveState()
     for tier in desired().tiers.values():
-        state.teams[tier.team_id] = LiveTeam(tier.team_id, tier.display_name, tier.models, tier.monthly_budget_usd,
-                                             tier.rpm_limit, "1mo", True)
+        state.teams[tier.team_id] = LiveTeam(tier.team_id, held(tier), True)
+    keys = []
     for u in users:
-        meta = {**MARK, "gitops_user_id": u.id, "git_commit": "c0", "owner": u.owner, "cost_center": u.cost_center,
-                "tier": u.tier}
-        state.users[u.id] = LiveUser(u.id, u.email, u.name, ("no-default-models",), (f"tier-{u.tier}",), meta, True,
-                                     USER_ROLE)
+        meta = {**MARK, "gitops_user_id": u.id, "git_commit": "c0", **mapping.metadata(u)}
+        state.users[u.id] = LiveUser(u.id, held(u), (f"tier-{u.tier}",), meta, True)
         token = key_hash("sk-" + u.id)
-        state.keys.append(LiveKey(token, u.key_alias, u.id, f"tier-{u.tier}", ("all-team-models",), False,
-                                  {**MARK, "gitops_user_id": u.id}, True, key_expiry(u), USER_KEY_ROUTES))
+        keys.append(LiveKey(token, u.key_alias, u.id, f"tier-{u.tier}", ("all-team-models",), False,
+                            {**MARK, "gitops_user_id": u.id}, True, key_expiry(u), USER_KEY_ROUTES))
         state.secrets[u.id] = token
+    state.keys = keys
     return state
 
 
@@ -67,11 +74,11 @@ def test_move_tier_steps_in_safe_order():
 def test_half_done_move_only_finishes():
     live = converged(user("ann"))
     u = live.users["ann"]
-    live.users["ann"] = LiveUser(u.user_id, u.email, u.alias, u.models, ("tier-coding", "tier-drafting"),
-                                 {**u.metadata, "tier": "coding"}, True, USER_ROLE)
+    live.users["ann"] = dataclasses.replace(u, teams=("tier-coding", "tier-drafting"),
+                                            metadata={**u.metadata, "tier": "coding"})
     k = live.keys[0]
-    live.keys[0] = LiveKey(k.token, k.alias, k.user_id, "tier-coding", k.models, False, k.metadata, True,
-                           allowed_routes=USER_KEY_ROUTES)
+    live.keys = [LiveKey(k.token, k.alias, k.user_id, "tier-coding", k.models, False, k.metadata, True,
+                         allowed_routes=USER_KEY_ROUTES)]
     (action,) = plan_for(desired(user("ann", "coding")), live).actions
     assert [s.op for s in action.steps] == ["member_delete"]
 
@@ -87,8 +94,8 @@ def test_secret_mismatch_rotates_secret_first():
 
 def test_duplicate_keys_after_a_crash_are_cleaned_up():
     live = converged(user("ann"))
-    live.keys.append(LiveKey("dead" * 16, "u-ann~retiring", "ann", "tier-drafting", ("all-team-models",), False,
-                             {**MARK, "gitops_user_id": "ann"}, True))
+    live.keys += (LiveKey("dead" * 16, "u-ann~retiring", "ann", "tier-drafting", ("all-team-models",), False,
+                             {**MARK, "gitops_user_id": "ann"}, True),)
     (action,) = plan_for(desired(user("ann")), live).actions
     assert [(s.op, s.args) for s in action.steps] == [("key_delete", {"keys": ["dead" * 16]})]
 
@@ -116,15 +123,15 @@ def test_expiry_instant_is_midnight_kolkata():
 
 def test_unmanaged_objects_are_drift_but_not_touched():
     live = converged()
-    live.users["ann"] = LiveUser("ann", "ann@example.com", None, (), (), {}, False)
-    live.keys.append(LiveKey("f" * 64, "hand-made", None, None, (), False, {}, False))
+    live.users["ann"] = LiveUser("ann", {"user_email": "ann@example.com"}, (), {}, False)
+    live.keys += (LiveKey("f" * 64, "hand-made", None, None, (), False, {}, False),)
     p = plan_for(desired(user("ann")), live)
     assert p.actions == [] and p.has_changes
     found = {(a.kind, a.target): a.reason for a in p.out_of_band}
     assert "exists in LiteLLM but is not managed by gatewayctl" in found[("report", "user:ann")]
     assert found[("prune", "key:hand-made")] == "key without a user not issued by gatewayctl"
     shadow = converged()
-    shadow.teams["tier-coding"] = LiveTeam("tier-coding", "Someone's", (), None, None, None, False)
+    shadow.teams["tier-coding"] = LiveTeam("tier-coding", {"team_alias": "Someone's"}, False)
     (team,) = [a for a in plan_for(desired(user("ann")), shadow).out_of_band if a.target == "team:tier-coding"]
     assert team.kind == "report" and "did not create it" in team.reason
     pruned = plan_for(desired(user("ann")), live, prune_unmanaged=True)
@@ -134,8 +141,8 @@ def test_unmanaged_objects_are_drift_but_not_touched():
 def test_blocked_key_is_reported_not_unblocked():
     live = converged(user("ann"))
     k = live.keys[0]
-    live.keys[0] = LiveKey(k.token, k.alias, k.user_id, k.team_id, k.models, True, k.metadata, True, k.expires,
-                           k.allowed_routes)
+    live.keys = [LiveKey(k.token, k.alias, k.user_id, k.team_id, k.models, True, k.metadata, True, k.expires,
+                         k.allowed_routes)]
     p = plan_for(desired(user("ann")), live)
     assert p.actions == [] and p.has_changes
     (report,) = p.out_of_band
@@ -167,7 +174,7 @@ def test_markdown_escapes_user_controlled_text():
     u = User("ann", hostile, "ann@example.com", "drafting", "boss@example.com", "CC-1", "because reasons", None,
              "users/ann.yaml")
     live = converged()
-    live.keys.append(LiveKey("e" * 64, "@admins <b>side</b> | door", None, None, (), False, {}, False))
+    live.keys += (LiveKey("e" * 64, "@admins <b>side</b> | door", None, None, (), False, {}, False),)
     md = markdown(plan_for(desired(u), live))
     for raw in ("<img", "<b>", "@octocat", "@admins", "**bold**", "](https", "#99", "`code`"):
         assert raw not in md, raw
@@ -180,7 +187,7 @@ def test_text_output_shows_control_characters_instead_of_sending_them():
     from reconciler.report import text
 
     live = converged()
-    live.keys.append(LiveKey("e" * 64, "evil\x1b]0;owned\x07alias", None, None, (), False, {}, False))
+    live.keys += (LiveKey("e" * 64, "evil\x1b]0;owned\x07alias", None, None, (), False, {}, False),)
     out = text(plan_for(desired(), live))
     assert "\x1b" not in out and "\x07" not in out and "evil\\x1b]0;owned\\x07alias" in out
 

@@ -8,6 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.tools
+
 
 def test_pre_commit_passes_on_all_files(repo_root: Path):
     bindir = Path(sys.executable).parent

@@ -198,7 +198,7 @@ def test_a_key_that_only_claims_to_be_retiring_is_an_extra_key():
     assert [s.op for s in action.steps] == ["key_delete"] and ("extra keys", 1, 0) in action.changes
     forged = dataclasses.replace(live.keys[0], token="f" * 64)
     live, _old = after_rotation(issued(converged(user("ann"))), "ann", day, day + dt.timedelta(days=7))
-    live.keys.append(forged)  # a second, self-labelled "retiring" key next to the real one
+    live.keys += (forged,)  # a second, self-labelled "retiring" key next to the real one
     (action,) = plan_on(day, d, live).actions
     assert [(s.op, s.args) for s in action.steps] == [("key_delete", {"keys": [forged.token]})]
 
@@ -223,7 +223,9 @@ def test_the_retiring_key_keeps_the_current_keys_limits_and_its_window_end():
     day = ISSUED + dt.timedelta(days=90)
     live, old = after_rotation(issued(converged(user("ann"))), "ann", day, day + dt.timedelta(days=7))
     i = next(i for i, k in enumerate(live.keys) if k.token == old)
-    live.keys[i] = dataclasses.replace(live.keys[i], allowed_routes=None, expires=None)  # changed by hand
+    keys = list(live.keys)
+    keys[i] = dataclasses.replace(keys[i], allowed_routes=None, expires=None)  # changed by hand
+    live.keys = keys
     (action,) = plan_on(day, d, live).actions
     (fix,) = action.steps
     assert fix.args == {"key": old, "allowed_routes": ["llm_api_routes"],

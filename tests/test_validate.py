@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import io
 import json
 import subprocess
 import sys
@@ -13,14 +15,19 @@ import pytest
 import yaml
 from helpers import write_user
 
+from reconciler import cli
 from reconciler.validate import check
 
 TODAY = dt.date(2026, 11, 26)
 
 
 def run_validate(root: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "reconciler", "validate", "--root", str(root),
-                           "--today", TODAY.isoformat(), *args], capture_output=True, text=True, check=False)
+    """`gatewayctl validate` in this process (the entry point itself: test_help_explains_itself)."""
+    argv = ["validate", "--root", str(root), "--today", TODAY.isoformat(), *args]
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = cli.main(argv)
+    return subprocess.CompletedProcess(argv, code, out.getvalue(), err.getvalue())
 
 
 def messages(root: Path) -> list[str]:

@@ -331,6 +331,7 @@ def test_expected_workflows_exist():
     assert {"pr.yml", "deploy.yml", "drift.yml"} <= names, names
 
 
+@pytest.mark.tools
 @pytest.mark.parametrize("path", WORKFLOWS, ids=IDS)
 def test_actionlint(path):
     cmd = actionlint_command()
@@ -340,6 +341,7 @@ def test_actionlint(path):
     assert res.returncode == 0, f"actionlint {path.name}:\n{res.stdout}{res.stderr}"
 
 
+@pytest.mark.tools
 def test_actionlint_catches_errors(tmp_path):
     cmd = actionlint_command()
     if cmd is None:
@@ -350,6 +352,7 @@ def test_actionlint_catches_errors(tmp_path):
     assert res.returncode != 0 and "broken.yml" in res.stdout, res.stdout + res.stderr
 
 
+@pytest.mark.tools
 def test_check_jsonschema_github_workflows():
     cmd = check_jsonschema_command()
     if cmd is None:
@@ -358,6 +361,7 @@ def test_check_jsonschema_github_workflows():
     assert res.returncode == 0, res.stdout + res.stderr
 
 
+@pytest.mark.tools
 def test_check_jsonschema_catches_errors(tmp_path):
     cmd = check_jsonschema_command()
     if cmd is None:

@@ -8,6 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.tools
 ZIZMOR = Path(sys.executable).parent / "zizmor"
 
 
