@@ -303,12 +303,12 @@ def run(args: argparse.Namespace) -> int:
     with client_mod.AdminClient(args.base_url or "", os.environ.get("LITELLM_MASTER_KEY", ""),
                                 timeout=args.timeout, retries=args.retries) as client:
         live = read_live(client, None)
-    ledger = notify.SecretTagLedger(args.secret_prefix)
+    from botocore.exceptions import BotoCoreError, ClientError
+
     try:
+        ledger = notify.SecretTagLedger(args.secret_prefix)
         alerts = work_out(desired, live, ledger, now=now, today=today)
-    except GatewayctlError:
-        raise
-    except Exception as exc:  # the ledger's AWS errors: say which, never a traceback with data
+    except (BotoCoreError, ClientError) as exc:  # the ledger's AWS errors: say which, without a traceback
         raise GatewayctlError(f"cannot read the notification ledger ({type(exc).__name__}: "
                               f"{notify._redact(str(exc))})") from exc
     outcome = notify.deliver(alerts.messages, channel, ledger) if channel is not None else None

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -246,6 +247,19 @@ def test_ses_in_moto_once_and_a_failed_send_is_retried(ctl, workspace, alert_gat
         assert len(backend.sent_messages) == before + 1
     finally:
         unverify()
+
+
+def test_an_unreachable_ledger_is_an_error_message_not_a_traceback(ctl, workspace, alert_gateway, admin):
+    h, _ = alert_gateway
+    write_user(workspace, "bob", "drafting")
+    ctl("apply", "--confirm")
+    spend_to(admin, h, secret_key("bob"), "bob", 1.65)
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{s.getsockname()[1]}"
+    failed = ctl("notify", env={"AWS_ENDPOINT_URL": closed, "AWS_MAX_ATTEMPTS": "1"}, ok=(1,))
+    assert "error: cannot read the notification ledger (EndpointConnectionError" in failed.stderr, failed.stderr
+    assert "Traceback" not in failed.stderr and failed.stdout == ""
 
 
 def test_litellm_own_member_alerts_deliver_without_a_licence_but_repeat_within_one_period(
