@@ -4,6 +4,7 @@ and moto's Secrets Manager as a real HTTP server."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 import socket
@@ -31,6 +32,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.integration)
         if item.path.parent.relative_to(here).parts[:1] in (("terraform",), ("rehearsal",)):
             item.add_marker(pytest.mark.tools)
+
+
+@pytest.fixture
+def day():
+    """`day(n)`: the ISO date n days after the UTC day this test started. Tests that move gatewayctl's
+    clock (`--today`) count from it and stamp their first apply with `day(0)`: a date taken when the
+    module was imported may be the day before, once a run crosses midnight."""
+    start = dt.datetime.now(dt.UTC).date()
+    return lambda offset=0: (start + dt.timedelta(days=offset)).isoformat()
 
 
 @pytest.fixture(scope="session")

@@ -37,7 +37,6 @@ PLACEHOLDER_URL = "https://llm-gateway.example.com"
 FAKE_TEXT = "hello from fake bedrock"
 CLAUDE_WRAPPER = REPO / "tools" / "claude-code" / "node_modules" / "@anthropic-ai" / "claude-code" / "cli-wrapper.cjs"
 BLOCK = re.compile(r"^```(\w*)\n(.*?)^```$", re.S | re.M)
-REAL_TODAY = dt.datetime.now(dt.UTC).date()
 
 
 def guide_blocks() -> list[tuple[str, str, int]]:
@@ -209,14 +208,14 @@ def test_claude_code_at_the_rate_limit_fails_without_retries_and_waits_with_them
     assert (dt.datetime.now() - started).total_seconds() > 5
 
 
-def test_a_new_claude_code_session_uses_the_rotated_key(clean, gatewayctl, workspace, gateway, aws_env, terminal):
-    before = (REAL_TODAY - dt.timedelta(days=100)).isoformat()
+def test_a_new_claude_code_session_uses_the_rotated_key(day, clean, gatewayctl, workspace, gateway, aws_env, terminal):
+    before = day(-100)
     uid, env, home = claude_user(gatewayctl, workspace, gateway, aws_env, terminal,
                                  apply_args=("--today", before))
     old = secret_key(uid)
     assert FAKE_TEXT in claude(home, env, workspace).stdout
     # Rotated "8 days ago" with a 7-day window: LiteLLM already refuses the old key.
-    gatewayctl("rotate", "--confirm", "--today", (REAL_TODAY - dt.timedelta(days=8)).isoformat(), check=True)
+    gatewayctl("rotate", "--confirm", "--today", day(-8), check=True)
     deadline = dt.datetime.now() + dt.timedelta(seconds=15)
     while chat(gateway.base_url, old, "model-cheap").status_code != 401:  # each call counts against 10 RPM
         assert dt.datetime.now() < deadline, "the old key still works"

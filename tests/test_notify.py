@@ -4,7 +4,6 @@ retried by the next run after a failure."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from email.message import Message as Mail
 
@@ -16,7 +15,6 @@ from reconciler.keystore import DEFAULT_PREFIX
 
 pytestmark = pytest.mark.integration
 SENDER = "llm-gateway@example.com"
-REAL_TODAY = dt.datetime.now(dt.UTC).date()
 
 
 Sink = SmtpSink
@@ -45,12 +43,12 @@ def body(mail: Mail) -> str:
     return mail.get_payload(decode=True).decode()
 
 
-def test_ready_rotated_revoked_each_once_and_never_with_the_key(gatewayctl, workspace, smtp_port):
+def test_ready_rotated_revoked_each_once_and_never_with_the_key(day, gatewayctl, workspace, smtp_port):
     write_user(workspace, "nina", "drafting", owner="lead@example.com")
     write_user(workspace, "noor", "coding", owner="lead@example.com")
     env = smtp_env(smtp_port)
     with Sink(smtp_port) as sink:
-        out = gatewayctl("apply", "--confirm", env=env, check=True)
+        out = gatewayctl("apply", "--confirm", "--today", day(0), env=env, check=True)
         assert "notifications via SMTP 127.0.0.1" in out.stderr and "2 sent" in out.stderr
         assert len(sink.mails) == 2
         rcpts, mail = next(m for m in sink.mails if m[1]["To"] == "nina@example.com")
@@ -62,18 +60,18 @@ def test_ready_rotated_revoked_each_once_and_never_with_the_key(gatewayctl, work
         key = secret_key("nina")
         assert key not in text and "sk-" not in text
 
-        again = gatewayctl("apply", "--confirm", env=env, check=True)  # a re-run sends nothing twice
+        again = gatewayctl("apply", "--confirm", "--today", day(0), env=env, check=True)  # a re-run sends nothing twice
         assert len(sink.mails) == 2 and "0 sent, 2 already sent" in again.stderr
         assert last_audit(workspace)["notifications"]["skipped"] == 2
 
-        due = (REAL_TODAY + dt.timedelta(days=90)).isoformat()
+        due = day(90)
         # Two due keys of two: the rotation limit (1 here) takes one a night; the other waits.
         first = gatewayctl("rotate", "--confirm", "--today", due, env=env, check=True)
         assert len(sink.mails) == 3 and "1 user(s)' scheduled key rotation or retirement wait" in first.stderr
         gatewayctl("rotate", "--confirm", "--today", due, env=env, check=True)
         rotated = [m for _, m in sink.mails[2:]]
         assert sorted(m["To"] for m in rotated) == ["nina@example.com", "noor@example.com"]
-        until = (REAL_TODAY + dt.timedelta(days=97)).isoformat()
+        until = day(97)
         for m in rotated:
             assert m["Subject"] == "Your LLM gateway key was rotated"
             assert f"keeps working until the end of {until} (Asia/Kolkata)" in body(m)

@@ -8,7 +8,6 @@ although no run followed the rotation."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 import random
@@ -26,13 +25,6 @@ from reconciler import rotation
 from reconciler.keystore import DEFAULT_PREFIX, HASH_TAG, key_hash
 
 pytestmark = pytest.mark.integration
-
-REAL_TODAY = dt.datetime.now(dt.UTC).date()
-
-
-def day(offset: int) -> str:
-    return (REAL_TODAY + dt.timedelta(days=offset)).isoformat()
-
 
 @pytest.fixture(autouse=True)
 def clean(admin, aws_env, workspace):
@@ -68,9 +60,9 @@ def wait_status(base_url: str, key: str, want: int, seconds: float = 70) -> int:
         time.sleep(1)
 
 
-def test_due_key_rotates_with_overlap_then_the_old_key_is_refused(gatewayctl, workspace, gateway, admin):
+def test_due_key_rotates_with_overlap_then_the_old_key_is_refused(day, gatewayctl, workspace, gateway, admin):
     write_user(workspace, "rita", "drafting")
-    gatewayctl("apply", "--confirm", check=True)
+    gatewayctl("apply", "--confirm", "--today", day(0), check=True)
     old = secret_key("rita")
     assert gatewayctl("plan", "--detailed-exitcode", "--today", day(89)).returncode == 0  # 89 days: not due
 
@@ -107,7 +99,7 @@ def test_due_key_rotates_with_overlap_then_the_old_key_is_refused(gatewayctl, wo
     assert gatewayctl("plan", "--detailed-exitcode", "--today", after).returncode == 0
 
 
-def test_litellm_itself_refuses_the_old_key_after_the_window(gatewayctl, workspace, gateway, admin):
+def test_litellm_itself_refuses_the_old_key_after_the_window(day, gatewayctl, workspace, gateway, admin):
     write_user(workspace, "reza", "drafting")
     gatewayctl("apply", "--confirm", "--today", day(-100), check=True)  # issued 100 days "ago"
     old = secret_key("reza")
@@ -125,10 +117,10 @@ def test_litellm_itself_refuses_the_old_key_after_the_window(gatewayctl, workspa
     assert gatewayctl("plan", "--detailed-exitcode", "--today", day(-8)).returncode == 0
 
 
-def test_rotate_leaves_everything_else_for_the_deploy_job(gatewayctl, workspace, admin):
+def test_rotate_leaves_everything_else_for_the_deploy_job(day, gatewayctl, workspace, admin):
     write_user(workspace, "rosa", "drafting")
     write_user(workspace, "rudy", "coding")
-    gatewayctl("apply", "--confirm", check=True)
+    gatewayctl("apply", "--confirm", "--today", day(0), check=True)
     write_user(workspace, "rosa", "coding")  # a tier move, and a new user
     write_user(workspace, "ruth", "drafting")
     out = gatewayctl("rotate", "--confirm", "--today", day(90), check=True)
@@ -139,14 +131,14 @@ def test_rotate_leaves_everything_else_for_the_deploy_job(gatewayctl, workspace,
 
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_sigkill_mid_rotation_converges(seed, gatewayctl, workspace, gateway, admin, aws_env):
+def test_sigkill_mid_rotation_converges(day, seed, gatewayctl, workspace, gateway, admin, aws_env):
     """Kill -9 a nightly rotation of six users after a random LiteLLM write (12 in all: a rename
     and a /key/generate per user); the next run finishes it, and a run after that changes nothing."""
     rng = random.Random(seed)
     ids = [f"rk{seed}u{i}" for i in range(6)]
     for i, uid in enumerate(ids):
         write_user(workspace, uid, ("drafting", "coding", "architect")[i % 3])
-    gatewayctl("apply", "--confirm", check=True)
+    gatewayctl("apply", "--confirm", "--today", day(0), check=True)
     before = {uid: secret_key(uid) for uid in ids}
     env = {**os.environ, **aws_env, "LITELLM_BASE_URL": gateway.base_url, "LITELLM_MASTER_KEY": gateway.master_key,
            "GITHUB_SHA": "0" * 40}
@@ -192,7 +184,7 @@ def test_sigkill_mid_rotation_converges(seed, gatewayctl, workspace, gateway, ad
                     ("model-balanced" if uid.endswith(("1", "4")) else "model-reasoning")).status_code == 200
 
 
-def test_nightly_script_rotates_due_keys_with_the_master_key_from_secrets_manager(gatewayctl, workspace, gateway,
+def test_nightly_script_rotates_due_keys_with_the_master_key_from_secrets_manager(day, gatewayctl, workspace, gateway,
                                                                                   admin, aws_env, repo_root):
     """scripts/ci/rotate, as the nightly workflow runs it: master key read with the AWS role."""
     import shutil
@@ -200,7 +192,7 @@ def test_nightly_script_rotates_due_keys_with_the_master_key_from_secrets_manage
     if not shutil.which("aws"):
         pytest.skip("scripts/ci/rotate reads the master key with the aws CLI, which is not on PATH")
     write_user(workspace, "rolf", "coding")
-    gatewayctl("apply", "--confirm", check=True)
+    gatewayctl("apply", "--confirm", "--today", day(0), check=True)
     before = secret_key("rolf")
     secrets_client().create_secret(Name="llm-gateway/litellm-master-key", SecretString=gateway.master_key)
     (workspace / "scripts" / "ci").mkdir(parents=True)
