@@ -289,8 +289,10 @@ def _key_steps(spec: KeySpec, keys: list[LiveKey], secret_hash: str | None, rota
     keep = inside[0].token if inside else None
     primary = _primary_key(spec, keys, secret_hash)
     if primary is None:
+        # With a key in its overlap window, this finishes a rotation a crash cut short after the rename:
+        # the rotation job's to finish, not the deploy's.
         return KeyDelta([*retire_steps, spec.create_step(keep)], [("key", None, spec.alias), *retire_changes],
-                        False, len(past))
+                        bool(inside), len(past))
     steps: list[Step] = []
     changes: list[tuple[str, Any, Any]] = []
     due = None if rotate or secret_hash != primary.token else rotation.due_reason(primary, policy, today)

@@ -166,7 +166,8 @@ def test_sigkill_mid_rotation_converges(day, seed, gatewayctl, workspace, gatewa
     gatewayctl("rotate", "--confirm", "--today", day(90), *OVERRIDES, check=True)
     again = gatewayctl("rotate", "--confirm", "--today", day(90), *OVERRIDES, check=True)
     assert last_audit(workspace)["gateway_writes"] == 0, again.stdout
-    assert gatewayctl("plan", "--detailed-exitcode", "--today", day(90)).returncode == 0
+    plan = gatewayctl("plan", "--detailed-exitcode", "--today", day(90))
+    assert plan.returncode == 0, plan.stdout
     for uid in ids:
         keys = {k["key_alias"]: k for k in managed_keys(admin, uid)}
         current = secret_key(uid)

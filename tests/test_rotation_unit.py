@@ -109,6 +109,11 @@ def test_crash_after_the_secret_write_keeps_the_old_key_and_mints_a_key():
     live.keys = [k for k in live.keys if k.alias == "u-ann~retiring"]  # /key/generate never ran
     (action,) = plan_on(day, d, live).actions
     assert [s.op for s in action.steps] == ["key_create"]
+    # It finishes a rotation: the nightly job does it, not only the next deploy (seen on the proxy
+    # as a SIGKILL between the rename and /key/generate that `rotate` never repaired).
+    assert action.kind == "rotate" and action.counts == {"rotation": 1}
+    nightly = plan_on(day, d, live, rotation_only=True)
+    assert [a.target for a in nightly.actions] == ["user:ann"] and nightly.warnings == []
 
 
 def test_an_unfinished_retirement_is_undone_when_no_longer_due():
