@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 from typing import Any
 
 from reconciler.policy import BUDGET_DURATION, Sync, Tier, User
@@ -32,19 +33,24 @@ def _normal(value: Any) -> Any:
     return list(value) if isinstance(value, tuple) else value
 
 
-def fields(cls: type) -> list[tuple[str, Sync]]:
+# The three below are asked once per user by plan and by reading live state: a class's fields never
+# change while the process runs, so each is worked out once per class (dataclasses.fields is slow).
+@functools.cache
+def fields(cls: type) -> tuple[tuple[str, Sync], ...]:
     """(field name, declaration) of every field of `cls`, in declaration order."""
-    return [(f.name, f.metadata["sync"]) for f in dataclasses.fields(cls)]
+    return tuple((f.name, f.metadata["sync"]) for f in dataclasses.fields(cls))
 
 
-def synced(cls: type) -> list[tuple[str, Sync]]:
+@functools.cache
+def synced(cls: type) -> tuple[tuple[str, Sync], ...]:
     """The fields LiteLLM holds and plan compares: not the identity, not the ones that stay in git."""
-    return [(name, s) for name, s in fields(cls) if (s.litellm or s.metadata) and not s.identity]
+    return tuple((name, s) for name, s in fields(cls) if (s.litellm or s.metadata) and not s.identity)
 
 
-def litellm_names(cls: type) -> list[str]:
+@functools.cache
+def litellm_names(cls: type) -> tuple[str, ...]:
     """The top-level LiteLLM fields the table names for `cls` (what reading live state keeps)."""
-    return [s.litellm for _, s in synced(cls) if s.litellm] + list(FIXED[cls])
+    return tuple(s.litellm for _, s in synced(cls) if s.litellm) + tuple(FIXED[cls])
 
 
 def desired(obj: Any) -> dict[str, Any]:
@@ -81,15 +87,21 @@ def from_yaml(cls: type, data: dict[str, Any], **given: Any) -> Any:
     """An instance of `cls` from a schema-valid mapping; `given` sets the fields the loader decides.
     An optional field absent from the file is None (or its declared default)."""
     kwargs = dict(given)
-    for f in dataclasses.fields(cls):
-        s: Sync = f.metadata["sync"]
-        if f.name in given or not s.yaml:
+    for name, s, required in _from_file(cls):
+        if name in given:
             continue
-        if f.name in data:
-            kwargs[f.name] = s.parse(data[f.name])
-        elif f.default is dataclasses.MISSING:
-            kwargs[f.name] = None
+        if name in data:
+            kwargs[name] = s.parse(data[name])
+        elif required:
+            kwargs[name] = None
     return cls(**kwargs)
+
+
+@functools.cache
+def _from_file(cls: type) -> tuple[tuple[str, Sync, bool], ...]:
+    """(name, declaration, has no default) of every field of `cls` read from the file."""
+    return tuple((f.name, f.metadata["sync"], f.default is dataclasses.MISSING)
+                 for f in dataclasses.fields(cls) if f.metadata["sync"].yaml)
 
 
 def to_yaml(cls: type, ident: str, top: dict[str, Any], metadata: dict[str, Any], *,
