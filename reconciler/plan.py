@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, NamedTuple
 
 from reconciler import __version__, commitment, mapping, member_budget, rotation
-from reconciler.digest import json_digest
+from reconciler.digest import dataclass_fields, json_digest
 from reconciler.errors import GatewayctlError
 from reconciler.limits import FLAGS, KINDS, SafetyLimits, refusal
 from reconciler.live import LiveKey, LiveState
@@ -143,7 +143,7 @@ def summary(actions: list[Action]) -> dict[str, int]:
 
 
 def desired_digest(desired: DesiredState) -> str:
-    return json_digest(asdict(desired))
+    return json_digest(desired, default=dataclass_fields)
 
 
 def marker(user_id: str | None, commit: str) -> dict[str, str]:

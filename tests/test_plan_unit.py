@@ -165,6 +165,23 @@ def test_plan_json_round_trips():
     assert again.to_json() == p.to_json()
 
 
+def test_desired_digest_is_the_digest_of_the_states_fields():
+    """The desired digest is hashed straight from the dataclasses (no asdict copy, for speed): it must
+    stay the digest of dataclasses.asdict(), which plans saved by earlier versions were named with."""
+    from reconciler.digest import json_digest
+    from reconciler.plan import desired_digest
+    from reconciler.policy import BudgetException
+
+    excepted = dataclasses.replace(user("cid", "coding", dt.date(2027, 1, 31)),
+                                   budget_exception=BudgetException(Decimal("15.50"), dt.date(2026, 12, 20), "FIN-9"))
+    architect = Tier("architect", "Architect", Decimal("500.00"), 100, ("model-cheap",), Decimal("100"),
+                     Decimal("1.25"), 90, 7, (50, 80, 100))
+    d = dataclasses.replace(desired(user("ann"), excepted), tiers={**desired().tiers, "architect": architect})
+    assert desired_digest(d) == json_digest(dataclasses.asdict(d))
+    without = desired(user("ann"), dataclasses.replace(excepted, budget_exception=None))
+    assert desired_digest(d) != desired_digest(without)
+
+
 def test_markdown_escapes_user_controlled_text():
     """PR comments and drift issues show names from users/ and key aliases chosen by whoever holds
     the master key: they must render as text, notify nobody, and stay inside their table cell."""
