@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+import os
 from decimal import Decimal
 from pathlib import Path
 
@@ -59,6 +60,14 @@ def schema_errors(root: Path, doc: Document, schema_name: str) -> list[Diagnosti
     return out
 
 
+def _entries(folder: Path) -> list[os.DirEntry]:
+    """The entries of `folder` by name (none when it is not a directory)."""
+    if not folder.is_dir():
+        return []
+    with os.scandir(folder) as it:
+        return sorted(it, key=lambda e: e.name)
+
+
 def _load_docs(root: Path) -> tuple[list[Diagnostic], Document | None, Document | None, list[Document]]:
     diags: list[Diagnostic] = []
 
@@ -79,16 +88,17 @@ def _load_docs(root: Path) -> tuple[list[Diagnostic], Document | None, Document 
     tiers = load(TIERS_FILE)
     users_dir = root / USERS_DIR
     user_docs = []
-    for path in sorted(users_dir.glob("*")) if users_dir.is_dir() else []:
-        rel = f"{USERS_DIR}/{path.name}"
-        if path.is_symlink() or (path.exists() and not path.is_file()):
+    # One directory listing tells each entry's type without a stat per file (10,000 files on a plan).
+    for entry in _entries(users_dir):
+        rel = f"{USERS_DIR}/{entry.name}"
+        if entry.is_symlink() or not entry.is_file():
             # Checked before the name: a link is never followed, whatever it is called.
             diags.append(Diagnostic(rel, 1, 1, "only regular files belong in users/ (no symbolic links, "
                                     "directories or devices)", "not-a-regular-file"))
             continue
-        if path.name.startswith(".") or path.name == "README.md":
+        if entry.name.startswith(".") or entry.name == "README.md":
             continue
-        if path.suffix not in (".yaml", ".yml"):
+        if Path(entry.name).suffix not in (".yaml", ".yml"):
             diags.append(Diagnostic(rel, 1, 1, "only <id>.yaml files belong in users/", "users/file-name"))
             continue
         doc = load(rel)
