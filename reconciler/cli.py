@@ -10,6 +10,7 @@ from pathlib import Path
 
 import reconciler
 from reconciler import budget_alerts, chargeback, commands, history, selfservice
+from reconciler.collector import fewer_collections
 from reconciler.diagnostics import InputError, render
 from reconciler.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, GatewayctlError, expected_io
 
@@ -190,7 +191,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return args.func(args)
+        with fewer_collections():
+            return args.func(args)
     except InputError as exc:  # invalid users/ or policies/: never plan from them
         fmt = getattr(args, "format", "text")
         print(render(exc.diagnostics, fmt if fmt in ("json", "github") else "text"), file=sys.stderr)
