@@ -7,13 +7,14 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from fakelitellm import FakeLiteLLM
 from helpers import generate_users
 
-from reconciler import shards
+from reconciler import budget_alerts, importer, shards
 from reconciler.apply import Executor
 from reconciler.keystore import FileStore
 from reconciler.live import read_live
@@ -105,6 +106,7 @@ def test_one_more_team_moves_only_the_users_whose_team_changed_with_their_spend(
     assert move.changes[:2] == [("team", "tier-drafting", "tier-drafting.1 (teams: 1 -> 2)"),
                                 ("spend carried over", None, "$0.75 already spent this month")]
     assert not any(name == "tier" for name, _, _ in move.changes)  # no fake tier change
+    assert plan.finops["users"] == [] and plan.finops["total"]["delta"] == "+$0.00"  # the same grant, same cost
     apply(fake, plan, store)
 
     for uid in users:
@@ -178,3 +180,20 @@ def _line_of(root: Path, text: str) -> int:
 def test_the_repository_tiers_stay_at_one_team():
     state = load_desired(Path(__file__).resolve().parents[1], today=TODAY)
     assert {k: t.teams for k, t in state.tiers.items()} == {"drafting": 1, "coding": 1, "architect": 1}
+
+
+def test_alerts_import_and_cost_read_the_users_own_team(fake, workspace, store):
+    users = generate_users(workspace, 12, tiers=("drafting",))
+    set_teams(workspace, "drafting", 3)
+    apply(fake, plan_now(fake, workspace, store), store)
+    uid = next(u for u in users if shards.shard_of(u, 3) == 2)
+    fake.memberships[("tier-drafting.2", uid)]["spend"] = 1.7
+    set_teams(workspace, "drafting", 2)  # planned, not applied: the user is still in tier-drafting.2
+    with fake.client() as client:
+        live = read_live(client, store)
+    state = load_desired(workspace, today=TODAY)
+    usage = budget_alerts.usage_of(state.users[uid], state.tiers["drafting"], live, NOW)
+    assert usage is not None and usage.spent == Decimal("1.7") and usage.budget == Decimal("2.00")
+    assert "tier: drafting\n" in importer.user_yaml(live, uid, TODAY)
+    plan = build_plan(state, live, today=TODAY, commit="c1", limits=MASS, now=NOW)
+    assert plan.finops["users"] == []  # before and after: drafting, $2.00/month
