@@ -10,7 +10,6 @@ import re
 from decimal import Decimal
 from pathlib import Path
 
-import pytest
 from fakelitellm import FakeLiteLLM
 from helpers import generate_users
 
@@ -24,16 +23,6 @@ from reconciler.validate import check, load_desired
 TODAY = dt.date(2026, 11, 26)
 NOW = dt.datetime(2026, 11, 26, 12, 0, tzinfo=dt.UTC)
 MASS = SafetyLimits(allow_mass_move=True, allow_mass_change=True)
-
-
-@pytest.fixture
-def fake() -> FakeLiteLLM:
-    return FakeLiteLLM()
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> FileStore:
-    return FileStore(tmp_path / "keys")
 
 
 def set_teams(root: Path, tier: str, teams: int) -> None:
