@@ -17,6 +17,7 @@ tests/test_shards.py pins golden values: changing the function would silently mo
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 
@@ -46,6 +47,7 @@ def team_ids(tier_key: str, teams: int) -> tuple[str, ...]:
     return tuple(team_id(tier_key, i) for i in range(teams))
 
 
+@functools.lru_cache(maxsize=4096)  # plan asks about every team once per user: a gateway has few team ids
 def parse(team: str) -> tuple[str, int] | None:
     """(tier key, shard) of a tier team id; None for any other team id."""
     if not team.startswith(TEAM_PREFIX):
