@@ -87,7 +87,8 @@ def test_one_more_team_moves_only_the_users_whose_team_changed_with_their_spend(
     assert 0 < len(moving) < len(users)
 
     refused = plan_now(fake, workspace, store)
-    assert refused.counts["move"] == len(moving) and refused.refused  # over the default safety limit
+    assert refused.counts["move"] == len(moving)  # a move like a tier move, over the default safety limit:
+    assert f"refusing to move {len(moving)} users to another tier (or team of their tier)" in refused.refused
     plan = plan_now(fake, workspace, store, MASS)
     assert [(a.kind, a.target) for a in plan.actions] == [("create-tier", "tier:drafting.1")] + [
         ("move", f"user:{u}") for u in moving]
