@@ -7,7 +7,7 @@
 3. Zero-change `plan --show-calls` against the genuine LiteLLM proxy (the harness) holding
    100 / 1,000 managed users (seeded through `gatewayctl apply`): LiteLLM calls by path, key-store
    calls, wall and CPU of the reconciler process, versus the floor (one call per 100 objects per
-   list endpoint, plus one /team/info per tier).
+   list endpoint, plus one /team/info per tier team).
 4. Growth: one gateway grown from 0 to 10,000 users by `apply --confirm`, 1,000 new users per run
    (one LiteLLM worker, keys to moto's Secrets Manager): users/s per step, end to end and for the
    apply itself, with the load average beside each figure; then the zero-change plan at 10,000.
@@ -41,6 +41,8 @@ sys.path.insert(0, str(REPO / "tests"))
 
 import httpx  # noqa: E402
 from helpers import generate_users, reset_gateway  # noqa: E402
+
+from reconciler.validate import load_desired  # noqa: E402
 
 RESULTS: dict = {}
 
@@ -176,11 +178,11 @@ def bench_apply(env: Env, n: int, levels: list[int]) -> None:
     shutil.rmtree(ws)
 
 
-def floor_calls(n_users: int, tiers: int = 3) -> dict:
+def floor_calls(n_users: int, teams: int = 3) -> dict:
     pages = lambda k: max(1, math.ceil(k / 100))  # noqa: E731
-    # /budget/list 1 + /v2/team/list 1 (3 tiers) + /team/info 1 per tier (memberships and their budget rows)
-    # + /user/list (+ LiteLLM's default_user_id) + /key/list
-    return {"litellm": 1 + 1 + tiers + pages(n_users + 1) + pages(n_users), "key_store": pages(n_users)}
+    # /budget/list 1 + /v2/team/list per 100 teams + /team/info 1 per tier team (memberships and their budget
+    # rows; a tier with `teams: N` has N) + /user/list (+ LiteLLM's default_user_id) + /key/list
+    return {"litellm": 1 + pages(teams) + teams + pages(n_users + 1) + pages(n_users), "key_store": pages(n_users)}
 
 
 def audit_tail(ws: Path) -> dict:
@@ -238,7 +240,7 @@ def measure_plan(env: Env, ws: Path, n: int, prefix: str) -> dict:
     if r["rc"] != 0:
         raise SystemExit(f"plan at {n} is not zero-change (exit {r['rc']}): {r['stdout'][-1500:]}")
     m = re.search(r"calls: (\d+) to LiteLLM \((\{.*?\})\), (\d+) to the key store", r["stderr"])
-    fl = floor_calls(n)
+    fl = floor_calls(n, sum(t.teams for t in load_desired(ws).tiers.values()))
     # The share of the plan's CPU that is reading and checking the files: `validate` on the same tree
     # (the rest is start-up, reading LiteLLM and the key store, and the diff).
     v = run_measured(["validate"], ws, env.env)

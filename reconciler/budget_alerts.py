@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal
 from pathlib import Path
 
-from reconciler import member_budget, notify
+from reconciler import member_budget, notify, shards
 from reconciler.errors import EXIT_ERROR, EXIT_OK, GatewayctlError, UsageError
 from reconciler.live import LiveState
 from reconciler.policy import BUDGET_TZ, DesiredState, Tier, User
@@ -120,12 +120,17 @@ class Usage:
 
 def usage_of(user: User, tier: Tier, live: LiveState, now: dt.datetime) -> Usage | None:
     """The member's month in their tier team, or None when they are not (yet) a member."""
-    team = live.teams.get(tier.team_id)
-    row = live.membership(tier.team_id, user.id)
+    lu = live.users.get(user.id)
+    team_id = tier.team_for(user.id)
+    if live.membership(team_id, user.id) is None and lu is not None:
+        # Not yet moved to their team after the tier's `teams` changed: the team of the tier they are in.
+        team_id = shards.member_team(lu.teams, tier.key) or team_id
+    team = live.teams.get(team_id)
+    row = live.membership(team_id, user.id)
     if team is None or row is None:
         return None
-    carry = member_budget.live_carry(live.users.get(user.id))
-    carried = carry.usd if (carry is not None and row.custom and carry.valid(tier.team_id, now)) else ZERO
+    carry = member_budget.live_carry(lu)
+    carried = carry.usd if (carry is not None and row.custom and carry.valid(team_id, now)) else ZERO
     increase = row.active_increase(now)
     if row.custom and row.max_budget is not None:
         limit, reset_at = row.max_budget, row.budget_reset_at or team.member_budget_reset_at

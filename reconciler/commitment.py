@@ -14,9 +14,10 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+from reconciler import shards
 from reconciler.live import LiveState
 from reconciler.member_budget import active_exception
-from reconciler.policy import TEAM_PREFIX, DesiredState, money
+from reconciler.policy import DesiredState, money
 
 ZERO = Decimal("0.00")
 
@@ -31,11 +32,13 @@ def _live_grants(live: LiveState, desired: DesiredState, now: dt.datetime) -> di
         if not lu.managed or not live.managed_keys(uid):
             continue
         tier_key = lu.metadata.get("tier")
-        team = live.teams.get(TEAM_PREFIX + str(tier_key))
+        # The user's row is in whichever team of the tier they are in; every team of a tier has its limits.
+        team_id = shards.member_team(lu.teams, str(tier_key)) or shards.team_id(str(tier_key))
+        team = live.teams.get(team_id)
         tier = desired.tiers.get(tier_key)
         budget = team.member_budget if team is not None and team.member_budget is not None else (
             tier.monthly_budget_usd if tier else ZERO)
-        row = live.membership(TEAM_PREFIX + str(tier_key), uid)
+        row = live.membership(team_id, uid)
         extra = row.active_increase(now) if row is not None else ZERO
         out[uid] = {"tier": tier_key, "cost_center": lu.metadata.get("cost_center") or "?",
                     "budget_usd": budget, "exception_usd": extra,

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import yaml
 
-from reconciler import mapping
+from reconciler import mapping, shards
 from reconciler.live import LiveState
-from reconciler.policy import TEAM_PREFIX, USER_ID, User
+from reconciler.policy import USER_ID, User
 
 
 def user_yaml(live: LiveState, user_id: str, today: dt.date | None = None) -> str | None:
     u = live.users[user_id]
-    tiers = [t.removeprefix(TEAM_PREFIX) for t in u.teams if t.startswith(TEAM_PREFIX)]
+    tiers = [tier for tier in map(shards.tier_of, u.teams) if tier is not None]  # any team of the tier
     if not USER_ID.match(user_id) or not tiers:
         return None
     # The tier is the team membership that grants it, not the metadata record of it.

@@ -4,7 +4,8 @@ Every change that takes access away or replaces a key counts, by kind:
   revocation  a key (or, without keys, the team membership) of a user who left users/ or expired
   rotation    a key replaced by a new one (asked for, due by the tier's key_max_age_days, or because its
               secret is missing or differs), or a retired key deleted after its overlap window
-  move        a user moved to another tier (the old team membership and its spend row go)
+  move        a user moved to another tier, or to another team of their tier after its `teams` changed (the
+              old team membership and its spend row go; the month's spend is carried)
   prune       a key or team membership that gatewayctl did not issue, or a duplicate of a user's key
 and all of them together count toward a total.
 
@@ -24,7 +25,8 @@ from dataclasses import dataclass
 
 KINDS = ("revocation", "rotation", "move", "prune")
 VERBS = {"revocation": "revoke", "rotation": "rotate", "move": "move", "prune": "prune"}
-OBJECTS = {"move": "users to another tier", "prune": "keys or memberships gatewayctl did not issue"}
+OBJECTS = {"move": "users to another tier (or team of their tier)",
+           "prune": "keys or memberships gatewayctl did not issue"}
 FLAGS = {"revocation": "--allow-mass-revocation", "rotation": "--allow-mass-rotation",
          "move": "--allow-mass-move", "prune": "--allow-mass-prune", "total": "--allow-mass-change"}
 

@@ -2,7 +2,8 @@
 
 Teams: one /v2/team/list page per 100 teams. Tier budgets: one /budget/list call.
 Tier memberships (each member's spend this budget window and any per-member budget row): one
-/team/info call per managed tier, with `key_limit=1` so the team's keys are not listed.
+/team/info call per managed tier team (a tier may have several, reconciler/shards.py), with
+`key_limit=1` so the team's keys are not listed.
 Users: /user/list, 100 per call. Keys: /key/list with full objects, 100 per call.
 Key secrets: one key-store listing (Secrets Manager ListSecrets, 100 per call).
 """
@@ -14,10 +15,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from reconciler import mapping
+from reconciler import mapping, shards
 from reconciler.client import AdminClient
 from reconciler.digest import json_digest
-from reconciler.policy import MANAGED_BY, TEAM_PREFIX, Tier, User, money
+from reconciler.policy import MANAGED_BY, Tier, User, money
 
 # LiteLLM keeps a team's per-member limits in its member budget row: team field -> the row's column.
 MEMBER_BUDGET_COLUMNS = {"team_member_budget": "max_budget", "team_member_rpm_limit": "rpm_limit",
@@ -209,7 +210,7 @@ def read_live(client: AdminClient, key_store=None, *, services: tuple[str, ...] 
             team_id=t["team_id"], fields=fields, managed=is_managed(t),
             member_budget_reset_at=_utc_iso(budget.get("budget_reset_at")))
     for team_id, team in state.teams.items():
-        if team.managed and team_id.startswith(TEAM_PREFIX):
+        if team.managed and shards.is_tier_team(team_id):
             state.memberships[team_id] = read_memberships(client, team_id)
     # /user/list orders by created_at alone by default: users created in the same millisecond (apply
     # runs in parallel) swap places between OFFSET pages, so one is listed twice and another never.

@@ -13,8 +13,8 @@ Keys of users who are being offboarded are not listed here: their revocation rem
 from __future__ import annotations
 
 from reconciler.live import LiveKey, LiveState
-from reconciler.plan import Action, Step
-from reconciler.policy import TEAM_PREFIX, DesiredState, User
+from reconciler.plan import Action, Step, tier_teams
+from reconciler.policy import DesiredState, User
 from reconciler.steps import Op
 
 # LiteLLM makes the master key's identity an admin member of every team it creates.
@@ -32,15 +32,16 @@ def _is_service_key(k: LiveKey, service_id: str, service_marker: str) -> bool:
 def find(desired: DesiredState, active: dict[str, User], live: LiveState, *, revoked: set[str], adopt: bool,
          service_id: str, service_marker: str) -> list[Action]:
     """Every out-of-band grant in `live`, as prune or report actions (sorted, deterministic)."""
-    tier_teams = {t for t, team in live.teams.items() if team.managed and t.startswith(TEAM_PREFIX)}
+    managed_tier_teams = tier_teams(live)
     managed_users = {u for u, lu in live.users.items() if lu.managed}
     out: list[Action] = []
 
     for tier in desired.tiers.values():
-        team = live.teams.get(tier.team_id)
-        if team is not None and not team.managed:
-            out.append(Action("report", f"team:{tier.team_id}", "exists but gatewayctl did not create it; tier "
-                              f"{tier.key!r} and its users are not reconciled until it is removed or renamed"))
+        for team_id in tier.team_ids:
+            team = live.teams.get(team_id)
+            if team is not None and not team.managed:
+                out.append(Action("report", f"team:{team_id}", "exists but gatewayctl did not create it; tier "
+                                  f"{tier.key!r} and its users are not reconciled until it is removed or renamed"))
     for uid, user in active.items():
         lu = live.users.get(uid)
         if lu is not None and not lu.managed and not adopt:
@@ -58,7 +59,7 @@ def find(desired: DesiredState, active: dict[str, User], live: LiveState, *, rev
             continue
         forged = k.metadata.get("gitops_user_id")
         whose = (f"of user {k.user_id}" if k.user_id in active or k.user_id in managed_users
-                 else f"in tier team {k.team_id}" if k.team_id in tier_teams
+                 else f"in tier team {k.team_id}" if k.team_id in managed_tier_teams
                  else f"of {k.user_id}" if k.user_id else "without a user")
         reason = f"key {whose} not issued by gatewayctl" + (
             f" (its metadata claims gatewayctl issued it to {forged!r}: forged or copied)" if forged else "")
@@ -73,7 +74,7 @@ def find(desired: DesiredState, active: dict[str, User], live: LiveState, *, rev
         lu = live.users[uid]
         if user is not None and (lu.managed or adopt):
             continue  # the user's own action puts them in exactly their tier's team
-        for team_id in sorted(set(lu.teams) & tier_teams):
+        for team_id in sorted(set(lu.teams) & managed_tier_teams):
             out.append(Action("prune", f"member:{uid}@{team_id}", "team membership no file in users/ grants",
                               changes=[("member", team_id, None)],
                               steps=[Step(Op.MEMBER_DELETE, {"team_id": team_id, "user_id": uid})],

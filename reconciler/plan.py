@@ -11,13 +11,13 @@ import datetime as dt
 from dataclasses import asdict, dataclass, field
 from typing import Any, NamedTuple
 
-from reconciler import __version__, commitment, mapping, member_budget, rotation
+from reconciler import __version__, commitment, mapping, member_budget, rotation, shards
 from reconciler.digest import dataclass_fields, json_digest
 from reconciler.errors import GatewayctlError
 from reconciler.limits import FLAGS, KINDS, SafetyLimits, refusal
 from reconciler.live import LiveKey, LiveState
 from reconciler.mapping import USER_MODELS, USER_ROLE
-from reconciler.policy import MANAGED_BY, TEAM_PREFIX, DesiredState, Tier, User, end_of_day_utc
+from reconciler.policy import MANAGED_BY, DesiredState, Tier, User, end_of_day_utc
 from reconciler.steps import Op
 
 __all__ = ["USER_MODELS", "USER_ROLE", "Action", "Plan", "SafetyLimits", "Step", "build_plan", "key_expiry"]
@@ -154,26 +154,44 @@ def marker(user_id: str | None, commit: str) -> dict[str, str]:
 
 
 def _tier_actions(desired: DesiredState, live: LiveState, commit: str, warnings: list[str]) -> list[Action]:
+    """Each team of each tier (reconciler/shards.py) holds the same limits: one action per team."""
     actions = []
     for tier in desired.tiers.values():
         want = mapping.desired(tier)
-        body = {"team_id": tier.team_id, **mapping.body(tier)}
-        team = live.teams.get(tier.team_id)
-        if team is None:
-            actions.append(Action("create-tier", f"tier:{tier.key}", f"team {tier.team_id}",
-                                  changes=[(k, None, v) for k, v in want.items()],
-                                  steps=[Step(Op.TEAM_NEW, {**body, "metadata": marker(None, commit)})]))
-            continue
-        if not team.managed:
-            continue  # reported as out-of-band (reconciler.outofband)
-        changes = mapping.diff(mapping.live(Tier, team.fields, {}), want)
-        if changes:
-            update = {"team_id": tier.team_id}
-            for k, _, _ in changes:
-                update[k] = body[k]
-            actions.append(Action("update-tier", f"tier:{tier.key}", f"team {tier.team_id}",
-                                  changes=changes, steps=[Step(Op.TEAM_UPDATE, update)]))
+        for shard, team_id in enumerate(tier.team_ids):
+            target = f"tier:{shards.name(tier.key, shard)}"  # tier:coding, tier:coding.1, ...
+            body = {"team_id": team_id, **mapping.body(tier)}
+            team = live.teams.get(team_id)
+            if team is None:
+                actions.append(Action("create-tier", target, f"team {team_id}",
+                                      changes=[(k, None, v) for k, v in want.items()],
+                                      steps=[Step(Op.TEAM_NEW, {**body, "metadata": marker(None, commit)})]))
+                continue
+            if not team.managed:
+                continue  # reported as out-of-band (reconciler.outofband)
+            changes = mapping.diff(mapping.live(Tier, team.fields, {}), want)
+            if changes:
+                update = {"team_id": team_id}
+                for k, _, _ in changes:
+                    update[k] = body[k]
+                actions.append(Action("update-tier", target, f"team {team_id}",
+                                      changes=changes, steps=[Step(Op.TEAM_UPDATE, update)]))
     return actions
+
+
+def tier_teams(live: LiveState) -> set[str]:
+    """The managed tier teams LiteLLM holds, every shard of every tier (also of tiers no longer in git)."""
+    return {t for t, team in live.teams.items() if team.managed and shards.is_tier_team(t)}
+
+
+def _move_label(old_teams: list[str], team_id: str, tier: Tier, live: LiveState) -> tuple[str, Any, Any]:
+    """The plan line of a move: a tier change, or, between teams of the same tier, a team change
+    (`team: tier-coding -> tier-coding.1 (teams: 1 -> 2)`), so a reviewer sees no fake tier change."""
+    if all(shards.tier_of(t) == tier.key for t in old_teams):
+        live_count = sum(1 for t in live.teams if shards.tier_of(t) == tier.key)
+        count = f"teams: {live_count} -> {tier.teams}" if live_count != tier.teams else f"teams: {tier.teams}"
+        return ("team", ", ".join(old_teams), f"{team_id} ({count})")
+    return ("tier", ", ".join(sorted({shards.tier_of(t) or t for t in old_teams})), tier.key)
 
 
 def key_expiry(user: User) -> str | None:
@@ -343,15 +361,16 @@ def _user_action(user: User, tier: Tier, live: LiveState, commit: str, rotate: b
     """`schedule=False` leaves out the tier's scheduled rotation and the deletion of retired keys
     (deferred to a later run by the safety limits, see _defer_scheduled)."""
     lu = live.users.get(user.id)
-    tier_teams = {t for t, team in live.teams.items() if team.managed and t.startswith(TEAM_PREFIX)}
+    managed_tier_teams = tier_teams(live)
+    team_id = tier.team_for(user.id)  # the user's team of the tier (reconciler/shards.py)
     want_user = mapping.desired(user)
     meta = {**marker(user.id, commit), **mapping.metadata(user)}
-    old_memberships = sorted(((set(lu.teams) & tier_teams) if lu is not None else set()) - {tier.team_id})
+    old_memberships = sorted(((set(lu.teams) & managed_tier_teams) if lu is not None else set()) - {team_id})
     carry = member_budget.live_carry(lu)
-    if carry is not None and not carry.valid(tier.team_id, now):
+    if carry is not None and not carry.valid(team_id, now):
         carry = None
-    if old_memberships and lu is not None:  # a move: the month's spend comes along
-        carry = member_budget.carry_for_move(lu, old_memberships, tier.team_id, live, now)
+    if old_memberships and lu is not None:  # a move (of tier or of team): the month's spend comes along
+        carry = member_budget.carry_for_move(lu, old_memberships, team_id, live, now)
         want_user[member_budget.CARRY_KEY] = carry.as_metadata() if carry else None
     if carry is not None:
         meta[member_budget.CARRY_KEY] = carry.as_metadata()
@@ -375,27 +394,27 @@ def _user_action(user: User, tier: Tier, live: LiveState, commit: str, rotate: b
             changes.insert(0, ("managed_by", None, MANAGED_BY))
         if changes:
             steps.append(Step(Op.USER_UPDATE, user_body))
-        memberships = set(lu.teams) & tier_teams
+        memberships = set(lu.teams) & managed_tier_teams
 
-    old_tiers = sorted(memberships - {tier.team_id})
-    if tier.team_id not in memberships:
-        steps.append(Step(Op.MEMBER_ADD, {"team_id": tier.team_id, "user_id": user.id}))
+    old_tiers = sorted(memberships - {team_id})
+    if team_id not in memberships:
+        steps.append(Step(Op.MEMBER_ADD, {"team_id": team_id, "user_id": user.id}))
     if old_tiers and lu is not None:
         kind = "move"
         changes = [c for c in changes if c[0] not in ("tier", member_budget.CARRY_KEY)]
-        changes.insert(0, ("tier", ", ".join(t.removeprefix(TEAM_PREFIX) for t in old_tiers), user.tier))
+        changes.insert(0, _move_label(old_tiers, team_id, tier, live))
         if carry is not None:
             changes.insert(1, ("spend carried over", None, f"${carry.usd:.2f} already spent this month"))
     else:
         changes = [c for c in changes if c[0] != member_budget.CARRY_KEY]
     row = member_budget.desired_row(user, tier, carry, today)
-    have_row = live.membership(tier.team_id, user.id) if tier.team_id in memberships else None
-    row_steps, row_changes = member_budget.steps_for(user.id, tier.team_id, row, have_row)
+    have_row = live.membership(team_id, user.id) if team_id in memberships else None
+    row_steps, row_changes = member_budget.steps_for(user.id, team_id, row, have_row)
     steps += [Step(op, args) for op, args in row_steps]
     changes += row_changes
 
     keys = live.managed_keys(user.id)
-    spec = KeySpec(user.id, user.key_alias, tier.team_id, tuple(KEY_MODELS), key_expiry(user), marker(user.id, commit),
+    spec = KeySpec(user.id, user.key_alias, team_id, tuple(KEY_MODELS), key_expiry(user), marker(user.id, commit),
                    USER_KEY_ROUTES, issued_on=today)
     policy = rotation.RotationPolicy(tier.key_max_age_days, tier.key_rotation_overlap_days) if schedule else None
     delta = _key_steps(spec, keys, live.secrets.get(user.id), rotate, retiring_hash=live.retiring.get(user.id),
@@ -497,7 +516,7 @@ def _revocations(active: dict[str, User], desired: DesiredState, live: LiveState
     """Offboarding: every key of a user gatewayctl manages who is no longer (or no longer validly) in
     users/, whoever issued the key, and their tier-team memberships. The LiteLLM user stays, for
     its spend history."""
-    tier_teams = {t for t, team in live.teams.items() if team.managed and t.startswith(TEAM_PREFIX)}
+    managed_tier_teams = tier_teams(live)
     managed_ids = {uid for uid, lu in live.users.items() if lu.managed and lu.metadata.get("gitops_user_id") == uid}
     managed_ids |= {k.owner_id for k in live.keys if k.owner_id}
     retiring = _retiring_tokens(live)
@@ -505,7 +524,7 @@ def _revocations(active: dict[str, User], desired: DesiredState, live: LiveState
     for uid in sorted(managed_ids - set(active)):
         keys = sorted((k for k in live.keys if k.user_id == uid), key=lambda k: k.token)
         lu = live.users.get(uid)
-        teams = sorted(set(lu.teams if lu else ()) & tier_teams)
+        teams = sorted(set(lu.teams if lu else ()) & managed_tier_teams)
         if not keys and not teams:
             continue
         user = desired.users.get(uid)
@@ -544,8 +563,9 @@ def build_plan(desired: DesiredState, live: LiveState, *, today: dt.date, commit
         viewer = _viewer_action(live, commit, VIEWER_ID in rotate, warnings)
         if viewer:
             actions.append(viewer)
+    # A tier whose team (any of them) exists but is not gatewayctl's is left alone (reported out of band).
     tiers_ok = {k for k, t in desired.tiers.items()
-                if (live.teams.get(t.team_id) is None or live.teams[t.team_id].managed)}
+                if all(live.teams.get(team) is None or live.teams[team].managed for team in t.team_ids)}
 
     active = {uid: u for uid, u in desired.users.items() if not u.expired(today)}
     for uid in sorted(active):

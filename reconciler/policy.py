@@ -11,8 +11,9 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from reconciler import shards
+
 MANAGED_BY = "llm-gateway-gitops"  # ownership marker in the metadata of every object gatewayctl creates
-TEAM_PREFIX = "tier-"
 KEY_ALIAS_PREFIX = "u-"
 # A user id: lowercase letters and digits, separated by single '.', '_' or '-' (schemas/user.schema.json
 # says the same, with a length of 2 to 64; tests/test_mapping.py checks that they agree).
@@ -64,7 +65,7 @@ def mapped(*, default: Any = dataclasses.MISSING, **sync: Any) -> Any:
 # whose member budget row holds the per-member limits (docs/adr/0002-tier-model-in-litellm.md).
 @dataclass(frozen=True)
 class Tier:
-    key: str = mapped(yaml=False)  # its key in tiers.yaml; the team id is TEAM_PREFIX + key
+    key: str = mapped(yaml=False)  # its key in tiers.yaml; its team ids are reconciler/shards.py's
     display_name: str = mapped(litellm="team_alias")
     monthly_budget_usd: Decimal = mapped(litellm="team_member_budget", parse=Decimal, compare=money, wire=float)
     rpm_limit: int = mapped(litellm="team_member_rpm_limit")
@@ -77,10 +78,22 @@ class Tier:
     key_rotation_overlap_days: int = mapped(default=7)  # how long the previous key keeps working after a rotation
     # % of a member's monthly budget at which they and their owner are told (reconciler/budget_alerts.py)
     alerts: tuple[int, ...] = mapped(default=(), parse=tuple)
+    # how many LiteLLM teams the tier is spread over, each user in one (reconciler/shards.py)
+    teams: int = mapped(default=1)
 
     @property
     def team_id(self) -> str:
-        return TEAM_PREFIX + self.key
+        """The tier's first team (shard 0, `tier-<key>`). A member's own team is team_for(user id)."""
+        return shards.team_id(self.key)
+
+    @property
+    def team_ids(self) -> tuple[str, ...]:
+        """Every team of the tier, shard 0 first."""
+        return shards.team_ids(self.key, self.teams)
+
+    def team_for(self, user_id: str) -> str:
+        """The team a member of this tier belongs in."""
+        return shards.team_id(self.key, shards.shard_of(user_id, self.teams))
 
 
 @dataclass(frozen=True)

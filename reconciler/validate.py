@@ -15,7 +15,7 @@ from pathlib import Path
 
 import jsonschema
 
-from reconciler import bedrock, mapping, render, yamlfile
+from reconciler import bedrock, mapping, render, shards, yamlfile
 from reconciler.diagnostics import Diagnostic, InputError
 from reconciler.policy import BudgetException, DesiredState, Model, Tier, User
 from reconciler.yamlfile import Document
@@ -259,6 +259,8 @@ def check(root: Path, *, today: dt.date | None = None, allow_expired: bool = Fal
                                           base is None or base.get("budget_exception") != d.get("budget_exception")))
         users.setdefault(d["id"], mapping.from_yaml(User, d, source=doc.path, budget_exception=exception))
 
+    if tiers_doc is not None:
+        diags += team_size_warnings(tiers_doc, tiers, users)
     if check_config and models and not any(d.is_error for d in diags):
         diags += config_drift(root, region, models)
 
@@ -266,6 +268,26 @@ def check(root: Path, *, today: dt.date | None = None, allow_expired: bool = Fal
     if any(d.is_error for d in diags):
         return diags, None
     return diags, DesiredState(region, models, tiers, users)
+
+
+def team_size_warnings(tiers_doc: Document, tiers: dict[str, Tier], users: dict[str, User]) -> list[Diagnostic]:
+    """A warning per tier with more users per LiteLLM team than shards.MAX_USERS_PER_TEAM: key creation
+    slows down as a team grows, and `teams` spreads the tier over more (reconciler/shards.py)."""
+    members: dict[str, int] = {}
+    for u in users.values():
+        members[u.tier] = members.get(u.tier, 0) + 1
+    out = []
+    for key, tier in tiers.items():
+        n = members.get(key, 0)
+        if n > shards.MAX_USERS_PER_TEAM * tier.teams:
+            need = -(-n // shards.MAX_USERS_PER_TEAM)
+            out.append(tiers_doc.diag(
+                ("tiers", key, "teams") if "teams" in tiers_doc.data["tiers"][key] else ("tiers", key),
+                f"{n} users in {tier.teams} LiteLLM team(s) is more than {shards.MAX_USERS_PER_TEAM} per team: "
+                "LiteLLM reads the whole team, every member listed, on each key generation, so creating keys "
+                f"slows down as the team grows (docs/performance.md); set `teams: {need}` or more "
+                "(docs/adr/0002-tier-model-in-litellm.md, \"Shards\")", "tiers/users-per-team", severity="warning"))
+    return out
 
 
 MAX_EXCEPTION_DAYS = 90

@@ -19,7 +19,10 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
+from fakelitellm import FakeLiteLLM  # noqa: E402
 from helpers import Gateway  # noqa: E402
+
+from reconciler.keystore import FileStore  # noqa: E402
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -41,6 +44,18 @@ def day():
     module was imported may be the day before, once a run crosses midnight."""
     start = dt.datetime.now(dt.UTC).date()
     return lambda offset=0: (start + dt.timedelta(days=offset)).isoformat()
+
+
+@pytest.fixture
+def fake() -> FakeLiteLLM:
+    """The fake of LiteLLM's admin API (tests/fakelitellm.py), empty."""
+    return FakeLiteLLM()
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> FileStore:
+    """A key store in 0600 files."""
+    return FileStore(tmp_path / "keys")
 
 
 @pytest.fixture(scope="session")

@@ -11,16 +11,10 @@ import time
 
 import httpx
 import pytest
-from fakelitellm import FakeLiteLLM
 
 from reconciler.client import GatewayError
 
 NEW_USER = {"user_id": "ann", "user_email": "ann@example.com", "auto_create_key": False}
-
-
-@pytest.fixture
-def fake() -> FakeLiteLLM:
-    return FakeLiteLLM()
 
 
 def test_5xx_is_retried_until_it_succeeds(fake):

@@ -27,16 +27,6 @@ from reconciler.validate import load_desired
 TODAY = dt.date(2026, 11, 26)
 
 
-@pytest.fixture
-def fake() -> FakeLiteLLM:
-    return FakeLiteLLM()
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> FileStore:
-    return FileStore(tmp_path / "keys")
-
-
 def plan_now(fake: FakeLiteLLM, root: Path, store: FileStore):
     with fake.client() as client:
         live = read_live(client, store)
