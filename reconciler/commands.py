@@ -145,8 +145,8 @@ def make_plan(args, client, store, request: PlanRequest):
         live = live_mod.read_live(client, store, services=services)
         keys_outside = 0
     else:
-        desired, keys_outside = scoped
-        live = live_mod.read_live_scoped(client, store, set(desired.users), services=services)
+        desired, ids, keys_outside = scoped
+        live = live_mod.read_live_scoped(client, store, ids, services=services)
     plan = plan_mod.build_plan(desired, live, today=_today(args), commit=git_commit(args.root),
                                rotate=request.rotate, limits=_limits(args), adopt=request.adopt,
                                plan_viewer=args.plan_viewer, prune_unmanaged=request.prune_unmanaged,
@@ -165,8 +165,8 @@ def make_plan(args, client, store, request: PlanRequest):
 
 def _scope_of(args, desired, request: PlanRequest):
     """For `--changed-since REF`: (the Scope, its one-line note, then either (the desired state cut to
-    the users in scope, the managed keys of everyone else) or None for a full plan). Without the
-    option: (None, None, None).
+    the users in scope, their ids (also those whose file is gone), the managed keys of everyone
+    else) or None for a full plan). Without the option: (None, None, None).
 
     Besides the users whose files changed, the scope holds users whose grant changes with the date
     alone (expired, or with a budget exception: the plan's date decides what they get) and users
@@ -188,7 +188,8 @@ def _scope_of(args, desired, request: PlanRequest):
     note = found.note(extra=len(dated - set(found.users or ())))
     print(f"note: {note}", file=sys.stderr)
     outside = sum(1 for uid, u in desired.users.items() if uid not in ids and not u.expired(today))
-    return found, note, (replace(desired, users={uid: u for uid, u in desired.users.items() if uid in ids}), outside)
+    cut = replace(desired, users={uid: u for uid, u in desired.users.items() if uid in ids})
+    return found, note, (cut, frozenset(ids), outside)
 
 
 def _show_plan(args, request: PlanRequest, *, out: Path | None, detailed_exitcode: bool,
