@@ -118,3 +118,44 @@ def test_a_ref_that_is_not_an_ancestor_of_head_plans_in_full(repo: Path) -> None
 def test_outside_a_git_repository_plans_in_full(tmp_path: Path) -> None:
     found = scope.changed_since(tmp_path, "HEAD")
     assert not found.scoped and "not inside a git repository" in found.full_reason
+
+
+# ------------------------------------------------------------------ the scoped live read (fake admin API)
+def test_scoped_read_holds_exactly_what_the_full_read_holds_for_its_users(tmp_path: Path, workspace: Path) -> None:
+    """read_live_scoped against tests/fakelitellm.py: the same rows as read_live for the users asked
+    about (existing or not), nothing about anyone else, and no key, membership or secret read for a
+    user LiteLLM does not have. The genuine proxy: tests/test_scoped_plan.py."""
+    import datetime as dt
+    import io
+
+    from fakelitellm import FakeLiteLLM
+    from helpers import generate_users
+
+    from reconciler.apply import Executor
+    from reconciler.keystore import FileStore
+    from reconciler.live import read_live, read_live_scoped
+    from reconciler.plan import build_plan
+    from reconciler.validate import load_desired
+
+    today = dt.date(2026, 11, 26)
+    fake, store = FakeLiteLLM(), FileStore(tmp_path / "keys")
+    ids = generate_users(workspace, 9, prefix="u")
+    with fake.client() as client:
+        plan = build_plan(load_desired(workspace, today=today), read_live(client, store), today=today, commit="c1")
+        Executor(client, store, commit="c1", out=io.StringIO()).execute(plan, concurrency=2, member_batch=100)
+        full = read_live(client, store)
+        asked = {ids[0], ids[4], "nobody"}
+        before = len(fake.calls())
+        scoped = read_live_scoped(client, store, asked)
+        paths = [p for _, p, _ in fake.calls()[before:]]
+    assert set(scoped.users) == {ids[0], ids[4]}
+    assert all(scoped.users[u] == full.users[u] for u in scoped.users)
+    assert scoped.teams == full.teams
+    assert sorted(scoped.keys, key=lambda k: k.token) == sorted(
+        (k for k in full.keys if k.user_id in asked), key=lambda k: k.token)
+    assert scoped.secrets == {u: full.secrets[u] for u in (ids[0], ids[4])}
+    teams = {t for u in (ids[0], ids[4]) for t in full.users[u].teams}
+    assert set(scoped.memberships) == teams
+    assert all(scoped.memberships[t] == full.memberships[t] for t in teams)
+    # One /user/list for the three ids, one /key/list per existing user, one /team/info per their tier.
+    assert paths.count("/user/list") == 1 and paths.count("/key/list") == 2 and paths.count("/team/info") == 2
