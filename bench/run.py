@@ -11,10 +11,12 @@
 4. Growth: one gateway grown from 0 to 10,000 users by `apply --confirm`, 1,000 new users per run
    (one LiteLLM worker, keys to moto's Secrets Manager): users/s per step, end to end and for the
    apply itself, with the load average beside each figure; then the zero-change plan at 10,000.
+   Each step is a git commit applied `--changed-since` the previous one, as the deploy does (the
+   line says what was read); `--grow-full-read` reads the whole gateway every step instead.
 Optional: `--concurrency 1,2,4,8` adds a sweep of apply concurrency on `--apply-users` users.
 
 Usage: python bench/run.py [--validate-sizes 100,1000,10000] [--plan-sizes 100,1000]
-                           [--report-rows 100000,1000000] [--grow-to 10000] [--grow-step 1000]
+                           [--report-rows 100000,1000000] [--grow-to 10000] [--grow-step 1000] [--grow-full-read]
                            [--concurrency 1,2,4,8] [--skip validate,apply,grow,plan,report] [--json FILE]
 Needs ../shared/litellm-harness (or LITELLM_HARNESS_DIR), psql, and moto (dev requirements).
 """
@@ -189,27 +191,51 @@ def audit_tail(ws: Path) -> dict:
     return json.loads((ws / "gatewayctl-audit.jsonl").read_text().splitlines()[-1])
 
 
-def bench_apply_growth(env: Env, total: int, step: int, concurrency: int, member_batch: int) -> Path:
+def git_commit_all(ws: Path, message: str) -> str:
+    """Commit the workspace as it is (the growth run's steps are commits, as deploys are); its sha."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-C", str(ws), "-c", "user.name=bench", "-c", "user.email=bench@example.com",
+                               "-c", "commit.gpgsign=false", *args], check=True, capture_output=True,
+                              text=True).stdout
+
+    if not (ws / ".git").exists():
+        shutil.copy(REPO / ".gitignore", ws / ".gitignore")  # gatewayctl's own files are not changes
+        git("init", "-q", "-b", "main")
+    git("add", "-A")
+    git("commit", "-q", "--allow-empty", "-m", message)
+    return git("rev-parse", "HEAD").strip()
+
+
+def bench_apply_growth(env: Env, total: int, step: int, concurrency: int, member_batch: int,
+                       full_read: bool = False) -> Path:
     """Grow one gateway from 0 to `total` users, `step` new users per `apply --confirm`: users per
-    second for each step, end to end (process wall, including reading the live state, which grows)
-    and for the apply itself (the audit record's execute_s). Returns the seeded workspace."""
-    say(f"\n== apply --confirm growing the gateway to {total} users, {step} new users per run, concurrency "
-        f"{concurrency}, --member-batch {member_batch}; keys to moto's Secrets Manager ({load()}) ==")
+    second for each step, end to end (process wall, including reading the live state) and for the
+    apply itself (the audit record's execute_s). Each step is a git commit, applied as the deploy
+    does: `--changed-since` the previous step's commit, so only the new users are read; with
+    `full_read` (--grow-full-read) every step reads the whole gateway, as before. Returns the workspace."""
+    mode = "full read" if full_read else "--changed-since the previous step"
+    say(f"\n== apply --confirm growing the gateway to {total} users, {step} new users per run ({mode}), "
+        f"concurrency {concurrency}, --member-batch {member_batch}; keys to moto's Secrets Manager ({load()}) ==")
     say(f"{'users':>13} {'wall s':>7} {'users/s':>8} {'execute s':>9} {'users/s':>8} {'cpu s':>6} {'writes':>7}  load")
     ws = new_workspace()
     reset_gateway(env.admin)
     rows = []
+    previous = git_commit_all(ws, "the sample users")
     for start in range(0, total, step):
         end = min(total, start + step)
         generate_users(ws, end, prefix="grow")
-        r = run_measured(["apply", "--confirm", *OVERRIDES, "--concurrency", str(concurrency),
+        commit = git_commit_all(ws, f"grow to {end} users")
+        scope = [] if full_read else ["--changed-since", previous]
+        r = run_measured(["apply", "--confirm", *OVERRIDES, *scope, "--concurrency", str(concurrency),
                           "--member-batch", str(member_batch), "--secret-prefix", "bench/grow/", "--timeout", "120"],
                          ws, env.env)
+        note = re.search(r"^note: (scoped to \d+ user\(s\)|full plan[^\n]*)", r["stderr"], re.M)
+        read = note.group(1) if note else "full read"
         audit = audit_tail(ws)
         failed = [a for a in audit["actions"] if a["result"] != "ok"]
         if r["rc"] != 0:  # a failed user does not stop the others; the next run converges (measured apart)
             say(f"        {len(failed)} failed: {[(a['target'], a['error']) for a in failed[:3]]}; re-running apply")
-            again = run_measured(["apply", "--confirm", *OVERRIDES, "--secret-prefix", "bench/grow/",
+            again = run_measured(["apply", "--confirm", *OVERRIDES, *scope, "--secret-prefix", "bench/grow/",
                                   "--timeout", "120"], ws, env.env)
             if again["rc"] != 0:
                 raise SystemExit(f"apply failed twice at {start}-{end}: {again['stderr'][-2000:]}")
@@ -219,13 +245,14 @@ def bench_apply_growth(env: Env, total: int, step: int, concurrency: int, member
                      "users_per_s": round(n / r["wall"], 1), "execute_s": audit.get("execute_s"),
                      "execute_users_per_s": round(n / audit["execute_s"], 1) if audit.get("execute_s") else None,
                      "cpu_s": round(r["cpu"], 1), "writes": audit.get("gateway_writes"), "load": la,
-                     "phases_s": audit.get("phases_s"), "failed_then_converged": len(failed)})
+                     "phases_s": audit.get("phases_s"), "failed_then_converged": len(failed), "read": read})
+        previous = commit
         row = rows[-1]
         ph = row["phases_s"] or {}
         say(f"{start:>6}-{end:<6} {r['wall']:>7.1f} {row['users_per_s']:>8.1f} {row['execute_s'] or 0:>9.1f} "
             f"{row['execute_users_per_s'] or 0:>8.1f} {r['cpu']:>6.1f} {row['writes']!s:>7}  "
             f"{la[0]:.1f} {la[1]:.1f} {la[2]:.1f}  (users {ph.get('before_membership', 0):.0f} s, memberships "
-            f"{ph.get('memberships', 0):.0f} s, keys {ph.get('after_membership', 0):.0f} s)")
+            f"{ph.get('memberships', 0):.0f} s, keys {ph.get('after_membership', 0):.0f} s; read: {read})")
     first, last = rows[0], rows[-1]
     for key in ("users_per_s", "execute_users_per_s"):
         if first[key] and last[key]:
@@ -357,6 +384,9 @@ def main() -> int:
     p.add_argument("--grow-to", type=int, default=10000,
                    help="apply growth run: users in the end (default 10000; then the zero-change plan there)")
     p.add_argument("--grow-step", type=int, default=1000, help="new users per apply in the growth run")
+    p.add_argument("--grow-full-read", action="store_true",
+                   help="growth run: every apply reads the whole gateway (default: --changed-since the previous "
+                        "step's commit, as the deploy runs it)")
     p.add_argument("--member-batch", type=int, default=100, help="apply --member-batch for the growth run")
     p.add_argument("--report-rows", type=ints, default=[100000, 1000000],
                    help="spend-log rows in the report month (each size adds rows to the last; default 100000,1000000)")
@@ -386,7 +416,8 @@ def main() -> int:
                 if "plan" not in skip and big:
                     bench_plan(env, big)
                 if "grow" not in skip and args.grow_to:  # last: the slowest part
-                    ws = bench_apply_growth(env, args.grow_to, args.grow_step, 4, args.member_batch)
+                    ws = bench_apply_growth(env, args.grow_to, args.grow_step, 4, args.member_batch,
+                                            full_read=args.grow_full_read)
                     say(f"\n== zero-change plan on the grown gateway ({load()}) ==")
                     say(f"{'users':>7} {'':>8} {'':>8} {'plan wall s':>11} {'plan cpu s':>10} "
                         f"{'RSS MB':>7} {'LiteLLM calls':>13} {'floor':>6} {'SM calls':>8} {'floor':>6}")

@@ -139,16 +139,57 @@ def make_plan(args, client, store, request: PlanRequest):
     from reconciler.validate import load_desired
 
     desired = load_desired(args.root, today=_today(args))
-    live = live_mod.read_live(client, store, services=(plan_mod.VIEWER_ID,) if args.plan_viewer else ())
+    services = (plan_mod.VIEWER_ID,) if args.plan_viewer else ()
+    scope, note, scoped = _scope_of(args, desired, request)
+    if scoped is None:
+        live = live_mod.read_live(client, store, services=services)
+        keys_outside = 0
+    else:
+        desired, ids, keys_outside = scoped
+        live = live_mod.read_live_scoped(client, store, ids, services=services)
     plan = plan_mod.build_plan(desired, live, today=_today(args), commit=git_commit(args.root),
                                rotate=request.rotate, limits=_limits(args), adopt=request.adopt,
                                plan_viewer=args.plan_viewer, prune_unmanaged=request.prune_unmanaged,
-                               rotation_only=request.rotation_only)
+                               rotation_only=request.rotation_only, keys_outside=keys_outside)
+    if scope is not None:
+        plan.inputs["changed_since"] = scope.commit or scope.ref
+        plan.scope = {**scope.to_json(), "note": note}
+        if scoped is not None and plan.finops is not None:
+            plan.finops["scoped"] = True  # cost-center totals would count only the users read
     untagged = getattr(store, "missing_owner_tag", ())
     if untagged:
         plan.warnings.append(f"{len(set(untagged))} key secret(s) lack the {keystore.OWNER_TAG} tag that lets their "
                              "owner read them; apply --confirm adds it")
     return plan
+
+
+def _scope_of(args, desired, request: PlanRequest):
+    """For `--changed-since REF`: (the Scope, its one-line note, then either (the desired state cut to
+    the users in scope, their ids (also those whose file is gone), the managed keys of everyone
+    else) or None for a full plan). Without the option: (None, None, None).
+
+    Besides the users whose files changed, the scope holds users whose grant changes with the date
+    alone (expired, or with a budget exception: the plan's date decides what they get) and users
+    named by --rotate. Everyone else was converged by the deploy of REF, one managed key each: that
+    count stands in for their keys in the safety limits' population."""
+    from dataclasses import replace
+
+    from reconciler import scope as scope_mod
+
+    if not getattr(args, "changed_since", None):
+        return None, None, None
+    found = scope_mod.changed_since(args.root, args.changed_since)
+    if not found.scoped:
+        print(f"note: {found.note()}", file=sys.stderr)
+        return found, found.note(), None
+    today = _today(args)
+    dated = {uid for uid, u in desired.users.items() if u.expired(today) or u.budget_exception is not None}
+    ids = set(found.users or ()) | dated | set(request.rotate)
+    note = found.note(extra=len(dated - set(found.users or ())))
+    print(f"note: {note}", file=sys.stderr)
+    outside = sum(1 for uid, u in desired.users.items() if uid not in ids and not u.expired(today))
+    cut = replace(desired, users={uid: u for uid, u in desired.users.items() if uid in ids})
+    return found, note, (cut, frozenset(ids), outside)
 
 
 def _show_plan(args, request: PlanRequest, *, out: Path | None, detailed_exitcode: bool,
@@ -364,11 +405,24 @@ def plan_arguments(p: argparse.ArgumentParser) -> None:
     format_arguments(p)
     p.add_argument("--detailed-exitcode", action="store_true", help="exit 2 when there are changes")
     p.add_argument("--show-calls", action="store_true", help="print the number of API calls made")
+    changed_since_argument(p)
+
+
+def changed_since_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--changed-since", metavar="REF",
+                   help="plan only the users whose users/<id>.yaml changed between the git revision REF (the "
+                        "last commit deployed) and the working tree (uncommitted and untracked files too), "
+                        "plus users with an expiry passed or a budget exception; read only them from LiteLLM "
+                        "and the key store, so the cost follows the change, not the gateway's size. Falls back "
+                        "to a full plan, saying why, when anything else changed (policies/, schemas/, gateway/, "
+                        "reconciler/, ...) or REF is unknown or not an ancestor of HEAD. Access outside git not "
+                        "tied to those users is not read: `gatewayctl drift` reads everything")
 
 
 def apply_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("plan_file", nargs="?", type=Path, metavar="PLAN", help="plan JSON from `plan --out`")
     p.add_argument("--confirm", action="store_true", help="really apply")
+    changed_since_argument(p)
 
 
 def rotate_arguments(p: argparse.ArgumentParser) -> None:

@@ -119,10 +119,14 @@ def lines(finops: dict | None) -> list[str]:
             e = u["exception"]
             line += f"; exception +${e['extra_usd']} until {e['until']} ({e['ticket']})"
         out.append(line)
+    # A scoped plan (reconciler/scope.py) read only some users: its sums are changes, not totals.
+    scoped = finops.get("scoped")
     for c in finops["cost_centers"]:
         if c["delta"] not in ("+$0.00", "-$0.00"):
-            out.append(f"{c['delta']}/month for {c['cost_center']} (max commitment ${c['before_usd']} -> "
-                       f"${c['after_usd']})")
+            out.append(f"{c['delta']}/month for {c['cost_center']}" + ("" if scoped else
+                       f" (max commitment ${c['before_usd']} -> ${c['after_usd']})"))
     t = finops["total"]
-    out.append(f"total max monthly commitment: ${t['before_usd']} -> ${t['after_usd']} ({t['delta']}/month)")
+    out.append(f"max monthly commitment: {t['delta']}/month for the users read (a full plan shows the totals)"
+               if scoped else
+               f"total max monthly commitment: ${t['before_usd']} -> ${t['after_usd']} ({t['delta']}/month)")
     return out

@@ -32,6 +32,7 @@ RETIRING_TAG = "gatewayctl:retiring-key-sha256"
 NO_RETIRING = "none"
 RETIRING_FIELD = "retiring_key_sha256"  # the same, in a FileStore (demo) file
 KMS_KEY_ENV = "GATEWAYCTL_KMS_KEY_ID"
+NAME_FILTERS_PER_CALL = 10  # values of one ListSecrets name filter (AWS's limit)
 # Whose key this is. The employee self-service policy (terraform/modules/employee-key-access) lets a
 # principal read a secret only when this tag equals its own `gitops_user_id` session tag.
 OWNER_TAG = "gitops_user_id"
@@ -58,6 +59,8 @@ def key_hash(raw: str) -> str:
 class KeyStore(Protocol):
     # id -> key hash; also fills `retiring` (id -> retiring key's hash) from the same listing
     def inventory(self, services: Iterable[str] = ()) -> dict[str, str | None]: ...
+    # the same for some users only (a scoped plan, reconciler/scope.py)
+    def inventory_of(self, user_ids: Iterable[str], services: Iterable[str] = ()) -> dict[str, str | None]: ...
     def put(self, user_id: str, raw_key: str, *, key_alias: str, commit: str,
             retiring_hash: str | None = None) -> None: ...
     def describe(self) -> str: ...
@@ -130,16 +133,38 @@ class SecretsManagerStore:
             raise KeyStoreError(f"cannot list the key secrets ({self.prefix}*) in AWS Secrets Manager: {exc}") from exc
 
     def _inventory(self, services: Iterable[str]) -> dict[str, str | None]:
-        from botocore.exceptions import ClientError
-
         out: dict[str, str | None] = {}
         self.retiring = {}
-        kwargs = {"Filters": [{"Key": "name", "Values": [self.prefix]}], "MaxResults": 100}
+        self._list_into(out, [self.prefix], lambda name: name.startswith(self.prefix))
+        self._describe_services(out, services)
+        return out
+
+    def inventory_of(self, user_ids: Iterable[str], services: Iterable[str] = ()) -> dict[str, str | None]:
+        """What inventory() says about `user_ids` (and `services`) only, for a scoped plan: ListSecrets
+        with up to 10 name filters per call (AWS's maximum; each a prefix, so names are then matched
+        exactly), so 1,000 users take 100 calls and 10 users one."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        names = [self.prefix + uid for uid in sorted(set(user_ids))]
+        out: dict[str, str | None] = {}
+        self.retiring = {}
+        try:
+            for i in range(0, len(names), NAME_FILTERS_PER_CALL):
+                batch = set(names[i:i + NAME_FILTERS_PER_CALL])
+                self._list_into(out, sorted(batch), batch.__contains__)
+            self._describe_services(out, services)
+        except (BotoCoreError, ClientError) as exc:
+            raise KeyStoreError(f"cannot list the key secrets ({self.prefix}*) in AWS Secrets Manager: {exc}") from exc
+        return out
+
+    def _list_into(self, out: dict[str, str | None], name_filters: list[str], keep) -> None:
+        """ListSecrets with these name filters (prefixes), every page; secrets whose name `keep`s go in `out`."""
+        kwargs = {"Filters": [{"Key": "name", "Values": name_filters}], "MaxResults": 100}
         while True:
             self.calls += 1
             page = self._sm.list_secrets(**kwargs)
             for s in page.get("SecretList", []):
-                if not s["Name"].startswith(self.prefix):
+                if not keep(s["Name"]):
                     continue
                 tags = {t["Key"]: t["Value"] for t in s.get("Tags", [])}
                 user_id = s["Name"][len(self.prefix):]
@@ -149,8 +174,12 @@ class SecretsManagerStore:
                 if self.owner_tags(user_id) and tags.get(OWNER_TAG) != user_id:
                     self.missing_owner_tag.append(user_id)
             if not page.get("NextToken"):
-                break
+                return
             kwargs["NextToken"] = page["NextToken"]
+
+    def _describe_services(self, out: dict[str, str | None], services: Iterable[str]) -> None:
+        from botocore.exceptions import ClientError
+
         for sid in services:
             # Only the secret outside the user prefix counts (one an older version left under the
             # prefix does not): a service key found only there is re-issued to the right place.
@@ -163,7 +192,6 @@ class SecretsManagerStore:
                     raise
                 continue
             out[sid] = {t["Key"]: t["Value"] for t in desc.get("Tags", [])}.get(HASH_TAG)
-        return out
 
     def owner_tags(self, user_id: str) -> list[dict[str, str]]:
         """The owner tag of a user's secret; none on a service account's (reserved id or service prefix)."""
@@ -234,6 +262,13 @@ class FileStore:
                 continue
             if isinstance(doc.get(RETIRING_FIELD), str):
                 self.retiring[path.stem] = doc[RETIRING_FIELD]
+        return out
+
+    def inventory_of(self, user_ids: Iterable[str], services: Iterable[str] = ()) -> dict[str, str | None]:
+        """inventory() for these users only (the files are local: it is read whole and cut)."""
+        wanted = set(user_ids) | set(services)
+        out = {uid: h for uid, h in self.inventory(services).items() if uid in wanted}
+        self.retiring = {uid: h for uid, h in self.retiring.items() if uid in wanted}
         return out
 
     def put(self, user_id: str, raw_key: str, *, key_alias: str, commit: str,

@@ -196,9 +196,8 @@ def read_memberships(client: AdminClient, team_id: str) -> dict[str, LiveMembers
     return out
 
 
-def read_live(client: AdminClient, key_store=None, *, services: tuple[str, ...] = ()) -> LiveState:
-    """`services`: ids of service accounts (the plan-viewer) whose secrets live outside the user prefix."""
-    state = LiveState()
+def _read_teams(client: AdminClient, state: LiveState) -> None:
+    """Every team and its member budget row: one /budget/list call, one /v2/team/list page per 100 teams."""
     budgets = {b["budget_id"]: b for b in client.get("/budget/list") or []}
     for t in client.pages("/v2/team/list", "teams", size_param="page_size"):
         budget = budgets.get((t.get("metadata") or {}).get("team_member_budget_id") or "", {})
@@ -209,25 +208,80 @@ def read_live(client: AdminClient, key_store=None, *, services: tuple[str, ...] 
         state.teams[t["team_id"]] = LiveTeam(
             team_id=t["team_id"], fields=fields, managed=is_managed(t),
             member_budget_reset_at=_utc_iso(budget.get("budget_reset_at")))
-    for team_id, team in state.teams.items():
-        if team.managed and shards.is_tier_team(team_id):
-            state.memberships[team_id] = read_memberships(client, team_id)
+
+
+def _tier_teams(state: LiveState) -> list[str]:
+    return [team_id for team_id, team in state.teams.items() if team.managed and shards.is_tier_team(team_id)]
+
+
+def _live_user(u: dict) -> LiveUser:
+    return LiveUser(user_id=u["user_id"], fields={name: u.get(name) for name in mapping.litellm_names(User)},
+                    teams=tuple(sorted(u.get("teams") or ())), metadata=u.get("metadata") or {}, managed=is_managed(u))
+
+
+def _live_key(k: dict) -> LiveKey:
+    return LiveKey(
+        token=k["token"], alias=k.get("key_alias"), user_id=k.get("user_id"), team_id=k.get("team_id"),
+        models=tuple(k.get("models") or ()), blocked=bool(k.get("blocked")),
+        metadata=k.get("metadata") or {}, managed=is_managed(k), expires=k.get("expires"),
+        allowed_routes=None if k.get("allowed_routes") is None else tuple(k["allowed_routes"]),
+        created_at=k.get("created_at"))
+
+
+def read_live(client: AdminClient, key_store=None, *, services: tuple[str, ...] = ()) -> LiveState:
+    """`services`: ids of service accounts (the plan-viewer) whose secrets live outside the user prefix."""
+    state = LiveState()
+    _read_teams(client, state)
+    for team_id in _tier_teams(state):
+        state.memberships[team_id] = read_memberships(client, team_id)
     # /user/list orders by created_at alone by default: users created in the same millisecond (apply
     # runs in parallel) swap places between OFFSET pages, so one is listed twice and another never.
     for u in client.pages("/user/list", "users", size_param="page_size", sort_by="user_id", sort_order="asc"):
-        state.users[u["user_id"]] = LiveUser(
-            user_id=u["user_id"], fields={name: u.get(name) for name in mapping.litellm_names(User)},
-            teams=tuple(sorted(u.get("teams") or ())), metadata=u.get("metadata") or {}, managed=is_managed(u))
-    keys = []
-    for k in client.pages("/key/list", "keys", size_param="size", return_full_object="true"):
-        keys.append(LiveKey(
-            token=k["token"], alias=k.get("key_alias"), user_id=k.get("user_id"), team_id=k.get("team_id"),
-            models=tuple(k.get("models") or ()), blocked=bool(k.get("blocked")),
-            metadata=k.get("metadata") or {}, managed=is_managed(k), expires=k.get("expires"),
-            allowed_routes=None if k.get("allowed_routes") is None else tuple(k["allowed_routes"]),
-            created_at=k.get("created_at")))
-    state.keys = keys
+        state.users[u["user_id"]] = _live_user(u)
+    state.keys = [_live_key(k) for k in client.pages("/key/list", "keys", size_param="size",
+                                                     return_full_object="true")]
     if key_store is not None:
         state.secrets = key_store.inventory(services)
+        state.retiring = dict(getattr(key_store, "retiring", {}))  # filled by the same listing
+    return state
+
+
+USER_IDS_PER_CALL = 100  # /user/list's largest page
+
+
+def read_live_scoped(client: AdminClient, key_store, user_ids: set[str] | frozenset[str], *,
+                     services: tuple[str, ...] = ()) -> LiveState:
+    """What read_live reads, for `user_ids` (and `services`) only: a plan scoped to the users a change
+    touched (reconciler/scope.py). For those users it holds exactly what read_live would hold.
+
+    Teams and budgets are read in full (a few rows). Users: /user/list?user_ids=, 100 per call.
+    Keys, memberships and key secrets only for the users that exist in LiteLLM: apply creates a
+    user's row first, then its tier membership, then its secret, then its key (reconciler/apply.py:
+    the before-membership phase holds USER_NEW, KEY_CREATE writes the secret and then the key), so a
+    user without a row has none of these that gatewayctl made. Memberships: one /team/info per tier
+    team those users are in. Keys: one /key/list?user_id= per such user."""
+    state = LiveState()
+    _read_teams(client, state)
+    wanted = sorted(set(user_ids) | set(services))
+    for i in range(0, len(wanted), USER_IDS_PER_CALL):
+        batch = wanted[i:i + USER_IDS_PER_CALL]
+        # LiteLLM reads a single id as a case-insensitive substring ("contains"), two or more as an
+        # exact list ("in"): a lone id is sent twice. Rows are matched exactly all the same.
+        ids = ",".join(batch if len(batch) > 1 else batch * 2)
+        for u in client.pages("/user/list", "users", size_param="page_size", page_size=USER_IDS_PER_CALL,
+                              user_ids=ids, sort_by="user_id", sort_order="asc"):
+            if u["user_id"] in batch:
+                state.users[u["user_id"]] = _live_user(u)
+    existing = sorted(state.users)
+    tier_teams = set(_tier_teams(state))
+    for team_id in sorted({t for uid in existing for t in state.users[uid].teams} & tier_teams):
+        state.memberships[team_id] = read_memberships(client, team_id)
+    keys = []
+    for uid in existing:
+        keys += [_live_key(k) for k in client.pages("/key/list", "keys", size_param="size", user_id=uid,
+                                                   return_full_object="true") if k.get("user_id") == uid]
+    state.keys = keys
+    if key_store is not None:
+        state.secrets = key_store.inventory_of([u for u in existing if u not in services], services)
         state.retiring = dict(getattr(key_store, "retiring", {}))  # filled by the same listing
     return state

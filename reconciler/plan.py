@@ -87,6 +87,9 @@ class Plan:
     tool_version: str = __version__  # the gatewayctl that made the plan
     # Budget alert thresholds per tier, from policies/tiers.yaml (reconciler/budget_alerts.py reads them there)
     budget_alerts: dict[str, list[int]] | None = None
+    # A plan scoped to the users a change touched (reconciler/scope.py: Scope.to_json() plus its note);
+    # None: no --changed-since. Not part of the plan digest: apply checks it through `inputs`.
+    scope: dict | None = None
 
     @property
     def has_changes(self) -> bool:
@@ -113,6 +116,7 @@ class Plan:
             "out_of_band": [asdict(a) for a in self.out_of_band],
             "finops": self.finops,
             "budget_alerts": self.budget_alerts,
+            "scope": self.scope,
         }
 
     @classmethod
@@ -132,7 +136,7 @@ class Plan:
                    out_of_band=actions(data.get("out_of_band", [])), counts=data.get("counts", {}),
                    inputs=data.get("inputs", {}), overrides=data.get("overrides", []), finops=data.get("finops"),
                    tool_version=data.get("gatewayctl_version", "unknown"),
-                   budget_alerts=data.get("budget_alerts"))
+                   budget_alerts=data.get("budget_alerts"), scope=data.get("scope"))
 
 
 def summary(actions: list[Action]) -> dict[str, int]:
@@ -547,12 +551,14 @@ def _revocations(active: dict[str, User], desired: DesiredState, live: LiveState
 def build_plan(desired: DesiredState, live: LiveState, *, today: dt.date, commit: str,
                rotate: frozenset[str] = frozenset(), limits: SafetyLimits | None = None,
                adopt: bool = False, plan_viewer: bool = False, prune_unmanaged: bool = False,
-               now: dt.datetime | None = None, rotation_only: bool = False) -> Plan:
+               now: dt.datetime | None = None, rotation_only: bool = False, keys_outside: int = 0) -> Plan:
     """`plan_viewer` also manages the read-only key PR plans use; without it that key is ignored.
     `prune_unmanaged` makes the removal of out-of-band keys and memberships part of the actions.
     `now` (default: the clock) decides whether spend carried over a tier move is still in its window.
     `rotation_only` (`gatewayctl rotate`) keeps only key rotations and retirements; the safety
-    limits then count only those, and everything else waits for the deploy job."""
+    limits then count only those, and everything else waits for the deploy job.
+    `keys_outside`: managed keys of users a scoped plan did not read (reconciler/scope.py), added to
+    the population the safety limits are fractions of."""
     from reconciler import outofband
 
     limits = limits or SafetyLimits()
@@ -597,7 +603,7 @@ def build_plan(desired: DesiredState, live: LiveState, *, today: dt.date, commit
         return (rotation.only_rotations([action])[0] or [None])[0] if rotation_only and action else action
 
     retiring = _retiring_tokens(live)
-    managed_keys = sum(1 for k in live.keys if k.owner_id and k.token not in retiring)
+    managed_keys = sum(1 for k in live.keys if k.owner_id and k.token not in retiring) + keys_outside
     deferred = _defer_scheduled(actions, unscheduled, managed_keys, limits)
     if deferred:
         warnings.append(f"{deferred} user(s)' scheduled key rotation or retirement wait for a later run: this run "

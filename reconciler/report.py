@@ -85,6 +85,8 @@ def text(plan: Plan) -> str:
         lines.append(f"! {plain(w)}")
     if plan.refused:
         lines.append(f"REFUSED: {plan.refused}")
+    if plan.scope:
+        lines.append(f"Read: {plain(plan.scope['note'])}")
     lines.append(f"Plan: {_counts(plan)}. (commit {plan.git_commit[:12]}, {plan.managed_key_count} managed keys)")
     return "\n".join(lines)
 
@@ -108,6 +110,8 @@ def markdown(plan: Plan, title: str = "gatewayctl plan") -> str:
     if plan.warnings:
         out += ["<details><summary>Warnings</summary>", ""] + [f"- {escape_markdown(w)}" for w in plan.warnings]
         out += ["", "</details>"]
+    if plan.scope:
+        out += ["", f"<sub>Read: {escape_markdown(plan.scope['note'])}</sub>"]
     out += ["", f"<sub>desired `{plan.desired_digest[:19]}` · live `{plan.live_digest[:19]}`</sub>"]
     return "\n".join(out)
 

@@ -1,8 +1,10 @@
-"""A small in-memory GitHub REST API, for the report jobs' scripts (scripts/ci/drift-issue, pr-comment).
+"""A small in-memory GitHub REST API, for the jobs' scripts (scripts/ci/drift-issue, pr-comment, last-deployed).
 
 It keeps issues, labels and comments like GitHub does for the calls those scripts make, so the
 rehearsal can check what they leave behind (one drift issue, opened then closed; one plan comment,
-created then updated), not which calls they made. Requests without a token get 401.
+created then updated), not which calls they made. It also lists the deploy workflow's runs that the
+rehearsal records (`deploy_run`), newest first, filtered by branch and status as GitHub does.
+Requests without a token get 401.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ class GitHubEmulator:
         self.issues: dict[int, dict] = {}
         self.comments: dict[int, dict] = {}
         self.labels: set[str] = set()
+        self.workflow_runs: list[dict] = []  # deploy.yml's runs, oldest first
         self._next = 1
         self._lock = threading.Lock()
         emulator = self
@@ -66,9 +69,21 @@ class GitHubEmulator:
         self._next += 1
         return self._next
 
+    def deploy_run(self, head_sha: str, conclusion: str, branch: str = "main") -> None:
+        """Record a finished run of deploy.yml (GitHub's `status` filter takes a conclusion too)."""
+        with self._lock:
+            self.workflow_runs.append({"id": self._id(), "head_sha": head_sha, "head_branch": branch,
+                                       "status": "completed", "conclusion": conclusion,
+                                       "path": ".github/workflows/deploy.yml"})
+
     def route(self, method: str, path: str, query: dict, body: dict) -> tuple[int, object]:
         m = re.fullmatch(r"/repos/[^/]+/[^/]+/(.*)", path)
         rest = m.group(1) if m else ""
+        if method == "GET" and rest == "actions/workflows/deploy.yml/runs":
+            branch, status = query.get("branch", [None])[0], query.get("status", [None])[0]
+            found = [r for r in reversed(self.workflow_runs) if (branch is None or r["head_branch"] == branch)
+                     and (status is None or status in (r["status"], r["conclusion"]))]
+            return 200, {"total_count": len(found), "workflow_runs": found[: int(query.get("per_page", ["30"])[0])]}
         if method == "GET" and rest == "issues":
             wanted = set(query.get("labels", [""])[0].split(",")) - {""}
             state = query.get("state", ["open"])[0]

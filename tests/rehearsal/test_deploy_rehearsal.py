@@ -164,8 +164,18 @@ def test_the_gateway_runs_from_the_task_definition_terraform_registered(rh: Rehe
     assert state["outputs"]["master_key_secret_name"] not in log and gw.master_key not in log
 
 
-def test_reconcile_creates_the_committed_users(rh: Rehearsal, state: dict):
-    rh.script("scripts/ci/reconcile")
+def deploy(rh: Rehearsal, github: GitHubEmulator) -> dict:
+    """scripts/ci/reconcile as the deploy job runs it on a push (the GitHub API at hand), then the run
+    recorded as a success, as GitHub would; returns plan.json."""
+    rh.script("scripts/ci/reconcile", env=github_env(github, GITHUB_EVENT_NAME="push"))
+    github.deploy_run(rh.git("rev-parse", "HEAD").strip(), "success")
+    return json.loads((rh.repo / "plan.json").read_text())
+
+
+def test_reconcile_creates_the_committed_users(rh: Rehearsal, state: dict, github):
+    plan = deploy(rh, github)
+    # No deploy has succeeded yet: the first one plans in full.
+    assert plan["scope"] is None
     actions = plan_actions(rh)
     assert [a for a in actions if a[1].startswith("user:")] == [
         ("create", "user:alice"), ("create", "user:bob"), ("create", "user:carol")], actions
@@ -195,8 +205,12 @@ def test_second_deploy_plans_nothing_and_creates_only_the_new_user(rh: Rehearsal
     plan = rh.script("scripts/ci/terraform-plan", expect=(0,))  # -detailed-exitcode: 0 = no change at all
     assert "No changes" in (rh.repo / PROD / "terraform-plan.md").read_text(), plan.stderr[-3000:]
     rh.script("scripts/ci/terraform-apply")
-    rh.script("scripts/ci/reconcile")
+    first = github.workflow_runs[-1]["head_sha"]
+    github.deploy_run("f" * 40, "failure", branch="other")  # neither counts
+    plan = deploy(rh, github)
     assert plan_actions(rh) == [("create", "user:dave")]
+    # Scoped: only dave was read, changed since the last successful deploy's commit.
+    assert plan["scope"]["users"] == ["dave"] and plan["scope"]["commit"] == first, plan["scope"]
     assert chat(rh, user_key(rh, "dave"), "model-balanced") == 200
     for user, key in state["keys"].items():
         assert user_key(rh, user) == key, f"{user}'s key must not change"
@@ -247,7 +261,7 @@ def test_a_pull_request_may_not_add_a_grant_that_has_already_expired(rh: Rehears
     rh.git("branch", "-q", "-D", "add-erin")
 
 
-def test_deploy_after_a_grant_expired_revokes_only_that_user(rh: Rehearsal, state: dict):
+def test_deploy_after_a_grant_expired_revokes_only_that_user(rh: Rehearsal, state: dict, github):
     # alice's grant was approved with a date that has now passed (the date moves, not the file).
     yesterday = (dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)).isoformat()
     alice = rh.repo / "users" / "alice.yaml"
@@ -257,8 +271,9 @@ def test_deploy_after_a_grant_expired_revokes_only_that_user(rh: Rehearsal, stat
     validate = rh.script("scripts/ci/validate")  # a warning, not a failure
     assert "warning: expired on" in validate.stdout
     rh.script("scripts/ci/terraform-apply")
-    rh.script("scripts/ci/reconcile")
+    plan = deploy(rh, github)
     assert plan_actions(rh) == [("revoke", "user:alice")]
+    assert plan["scope"]["users"] == ["alice"], plan["scope"]
     assert chat(rh, state["keys"]["alice"]) == 401
     for user in ("bob", "carol", "dave"):
         assert chat(rh, user_key(rh, user), {"bob": "model-balanced", "carol": "model-reasoning",

@@ -1,0 +1,121 @@
+"""Which users a change touched: the scope of `gatewayctl plan/apply --changed-since REF`.
+
+A deploy's plan only needs the users whose files changed since the last deploy that succeeded:
+everyone else was already converged by it. The scope is computed with git, between REF and the
+working tree (uncommitted and untracked files count too, so what is planned is what is on disk):
+every `users/<id>.yaml` added, modified, deleted or renamed (both ids of a rename).
+
+Anything else that feeds the desired state or how it is applied makes the plan a full one, with
+the reason: policies/ (tiers, models), schemas/, gateway/ (config.yaml is validated against
+policies/models.yaml), reconciler/ and the package files (the code that computes the plan), and
+every other path not known to be inert. Inert paths: docs/, tests/, bench/ and top-level *.md.
+So is a REF git does not know, or one that is not an ancestor of HEAD (history rewritten, or a
+commit from another branch): then git cannot say what changed since the gateway last converged.
+
+Nothing here reads the gateway; the nightly drift check (`gatewayctl drift`) always reads all of it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from reconciler.history import HistoryError, _git, _toplevel
+
+USERS_DIR = "users"
+# Paths whose change cannot change a plan: nothing under them is read by load_desired or imported.
+INERT_DIRS = ("docs/", "tests/", "bench/")
+SHOWN = 3  # changed paths named in a fallback reason
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The answer for one REF: `users` (ids) when the plan can be scoped, else `full_reason`."""
+
+    ref: str  # as given
+    commit: str | None  # REF resolved to a commit, None when git does not know it
+    users: frozenset[str] | None
+    full_reason: str | None = None
+
+    @property
+    def scoped(self) -> bool:
+        return self.users is not None
+
+    def note(self, extra: int = 0) -> str:
+        """The plan's one line about what it read. `extra`: users added for their dates (expiry, exceptions)."""
+        if not self.scoped:
+            return f"full plan (--changed-since {self.ref}): {self.full_reason}"
+        n = len(self.users or ())
+        dated = f" and {extra} with a dated grant (expiry or budget exception)" if extra else ""
+        return (f"scoped to {n} user(s) changed since {(self.commit or self.ref)[:12]}{dated}; other users, and "
+                "access outside git not tied to them, are not read: the nightly drift check reads everything")
+
+    def to_json(self) -> dict:
+        return {"changed_since": self.ref, "commit": self.commit,
+                "users": None if self.users is None else sorted(self.users), "full_reason": self.full_reason}
+
+
+def _user_id(rel: str) -> str | None:
+    """The user id of a path relative to the repository root, None for any other path under users/."""
+    p = PurePosixPath(rel)
+    if len(p.parts) == 2 and p.suffix in (".yaml", ".yml") and not p.name.startswith("."):
+        return p.stem
+    return None
+
+
+def _inert(rel: str) -> bool:
+    if rel.startswith(INERT_DIRS):
+        return True
+    p = PurePosixPath(rel)
+    if p.parts[0] == USERS_DIR and (p.name == "README.md" or p.name.startswith(".")) and len(p.parts) == 2:
+        return True
+    return len(p.parts) == 1 and p.suffix == ".md"
+
+
+def changed_paths(root: Path, commit: str) -> list[str]:
+    """Paths (relative to `root`) that differ between `commit` and the working tree, untracked included."""
+    top = _toplevel(root)
+    base = Path(root).resolve().relative_to(top.resolve()).as_posix()
+    prefix = "" if base == "." else base + "/"
+    out: list[str] = []
+    # -z: names as they are (no quoting); --no-renames is not used: a rename names both paths.
+    fields = _git(top, "diff", "--name-status", "-z", "-M", commit, "--", base).split("\0")
+    i = 0
+    while i < len(fields) and fields[i]:
+        status = fields[i]
+        n = 2 if status[0] in "RC" else 1
+        out += fields[i + 1:i + 1 + n]
+        i += 1 + n
+    out += [p for p in _git(top, "ls-files", "--others", "--exclude-standard", "-z", "--", base).split("\0") if p]
+    return sorted({p.removeprefix(prefix) for p in out if p.startswith(prefix)})
+
+
+def changed_since(root: Path, ref: str) -> Scope:
+    """The users changed since `ref`, or the reason the plan must be a full one."""
+    try:
+        top = _toplevel(root)
+    except HistoryError as exc:
+        return Scope(ref, None, None, str(exc))
+    try:
+        commit = _git(top, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}").strip()
+    except HistoryError:
+        return Scope(ref, None, None, f"{ref!r} is not a commit in this repository")
+    try:
+        _git(top, "merge-base", "--is-ancestor", commit, "HEAD")
+    except HistoryError:
+        return Scope(ref, commit, None, f"{commit[:12]} is not an ancestor of HEAD")
+    users: set[str] = set()
+    other: list[str] = []
+    for rel in changed_paths(root, commit):
+        if _inert(rel):
+            continue
+        uid = _user_id(rel) if rel.startswith(USERS_DIR + "/") else None
+        if uid is None:
+            other.append(rel)
+        else:
+            users.add(uid)
+    if other:
+        more = f" and {len(other) - SHOWN} more" if len(other) > SHOWN else ""
+        return Scope(ref, commit, None, f"{', '.join(other[:SHOWN])}{more} changed since {commit[:12]} "
+                     "(not only users/)")
+    return Scope(ref, commit, frozenset(users))
