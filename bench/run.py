@@ -44,6 +44,7 @@ sys.path.insert(0, str(REPO / "tests"))
 import httpx  # noqa: E402
 from helpers import generate_users, reset_gateway  # noqa: E402
 
+from reconciler import shards  # noqa: E402
 from reconciler.validate import load_desired  # noqa: E402
 
 RESULTS: dict = {}
@@ -206,8 +207,22 @@ def git_commit_all(ws: Path, message: str) -> str:
     return git("rev-parse", "HEAD").strip()
 
 
+def teams_for(total_users: int, tiers: int = 3) -> int:
+    """The `teams` validate asks for once the grown gateway holds `total_users` (spread over `tiers`)."""
+    return max(1, math.ceil(math.ceil(total_users / tiers) / shards.MAX_USERS_PER_TEAM))
+
+
+def spread_tiers(ws: Path, teams: int) -> None:
+    """Set `teams:` on every tier of the workspace's tiers.yaml, as an operator would before growing."""
+    path = ws / "policies" / "tiers.yaml"
+    text, n = re.subn(r"^(  [a-z][a-z0-9-]*:\n)", rf"\1    teams: {teams}\n", path.read_text(), flags=re.M)
+    if not n:
+        raise SystemExit(f"no tier found in {path}")
+    path.write_text(text)
+
+
 def bench_apply_growth(env: Env, total: int, step: int, concurrency: int, member_batch: int,
-                       full_read: bool = False) -> Path:
+                       full_read: bool = False, teams: int = 1) -> Path:
     """Grow one gateway from 0 to `total` users, `step` new users per `apply --confirm`: users per
     second for each step, end to end (process wall, including reading the live state) and for the
     apply itself (the audit record's execute_s). Each step is a git commit, applied as the deploy
@@ -215,9 +230,11 @@ def bench_apply_growth(env: Env, total: int, step: int, concurrency: int, member
     `full_read` (--grow-full-read) every step reads the whole gateway, as before. Returns the workspace."""
     mode = "full read" if full_read else "--changed-since the previous step"
     say(f"\n== apply --confirm growing the gateway to {total} users, {step} new users per run ({mode}), "
-        f"concurrency {concurrency}, --member-batch {member_batch}; keys to moto's Secrets Manager ({load()}) ==")
+        f"teams: {teams} per tier, concurrency {concurrency}, --member-batch {member_batch}; keys to moto's Secrets Manager ({load()}) ==")
     say(f"{'users':>13} {'wall s':>7} {'users/s':>8} {'execute s':>9} {'users/s':>8} {'cpu s':>6} {'writes':>7}  load")
     ws = new_workspace()
+    if teams > 1:
+        spread_tiers(ws, teams)
     reset_gateway(env.admin)
     rows = []
     previous = git_commit_all(ws, "the sample users")
@@ -387,6 +404,9 @@ def main() -> int:
     p.add_argument("--grow-full-read", action="store_true",
                    help="growth run: every apply reads the whole gateway (default: --changed-since the previous "
                         "step's commit, as the deploy runs it)")
+    p.add_argument("--grow-teams", type=int, default=0,
+                   help="growth run: `teams:` per tier (default 0: what validate asks for at --grow-to users, "
+                        f"at most {shards.MAX_USERS_PER_TEAM} per team; 1: one team per tier)")
     p.add_argument("--member-batch", type=int, default=100, help="apply --member-batch for the growth run")
     p.add_argument("--report-rows", type=ints, default=[100000, 1000000],
                    help="spend-log rows in the report month (each size adds rows to the last; default 100000,1000000)")
@@ -417,7 +437,8 @@ def main() -> int:
                     bench_plan(env, big)
                 if "grow" not in skip and args.grow_to:  # last: the slowest part
                     ws = bench_apply_growth(env, args.grow_to, args.grow_step, 4, args.member_batch,
-                                            full_read=args.grow_full_read)
+                                            full_read=args.grow_full_read,
+                                            teams=args.grow_teams or teams_for(args.grow_to))
                     say(f"\n== zero-change plan on the grown gateway ({load()}) ==")
                     say(f"{'users':>7} {'':>8} {'':>8} {'plan wall s':>11} {'plan cpu s':>10} "
                         f"{'RSS MB':>7} {'LiteLLM calls':>13} {'floor':>6} {'SM calls':>8} {'floor':>6}")
