@@ -147,7 +147,9 @@ def build_parser() -> argparse.ArgumentParser:
             help="nightly job: rotate keys past their tier's key_max_age_days (dry run without --confirm)",
             description="Apply only key rotations: keys older than their tier's key_max_age_days get a successor "
             "(the old key keeps working for key_rotation_overlap_days, then LiteLLM refuses it), keys whose "
-            "overlap window ended are deleted, and a key missing from the key store is replaced. Every other "
+            "overlap window ended are deleted, and a key missing from the key store is replaced. Also, once a "
+            "tier move's carried-over spend has reached its monthly reset, the member goes back on the tier's "
+            "budget (end-carry): a deploy reads only the users its commit changed. Every other "
             "difference is left for `gatewayctl apply` (the deploy job). Takes the same lock and writes the same "
             "audit record as apply. Rotations and deletions of retired keys count toward the rotation and total "
             "safety limits; scheduled ones beyond them wait for the next runs instead of refusing the run.",

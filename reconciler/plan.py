@@ -41,7 +41,7 @@ KEY_MODELS = ["all-team-models"]  # a key follows its team's (tier's) models, al
 # (out-of-band, settled by a person) is never applied.
 ACTION_KINDS: dict[str, tuple[int, str]] = {
     "create-tier": (0, "+"), "update-tier": (1, "~"), "create": (2, "+"), "adopt": (2, "&"), "move": (3, ">"),
-    "update": (3, "~"), "rotate": (3, "@"), "retire": (3, "-"), "revoke": (4, "-"), "prune": (5, "x"),
+    "update": (3, "~"), "end-carry": (3, "~"), "rotate": (3, "@"), "retire": (3, "-"), "revoke": (4, "-"), "prune": (5, "x"),
     "report": (6, "!"),
 }
 
@@ -371,7 +371,8 @@ def _user_action(user: User, tier: Tier, live: LiveState, commit: str, rotate: b
     meta = {**marker(user.id, commit), **mapping.metadata(user)}
     old_memberships = sorted(((set(lu.teams) & managed_tier_teams) if lu is not None else set()) - {team_id})
     carry = member_budget.live_carry(lu)
-    if carry is not None and not carry.valid(team_id, now):
+    carry_ended = carry is not None and not carry.valid(team_id, now)  # its budget window has reset
+    if carry_ended:
         carry = None
     if old_memberships and lu is not None:  # a move (of tier or of team): the month's spend comes along
         carry = member_budget.carry_for_move(lu, old_memberships, team_id, live, now)
@@ -393,6 +394,7 @@ def _user_action(user: User, tier: Tier, live: LiveState, commit: str, rotate: b
         have_user = {**mapping.live(User, lu.fields, lu.metadata),
                      member_budget.CARRY_KEY: lu.metadata.get(member_budget.CARRY_KEY)}
         changes = mapping.diff(have_user, want_user)
+        edited = any(c[0] != member_budget.CARRY_KEY for c in changes)  # a change git asks for
         if not lu.managed:
             kind = "adopt"
             changes.insert(0, ("managed_by", None, MANAGED_BY))
@@ -431,6 +433,9 @@ def _user_action(user: User, tier: Tier, live: LiveState, commit: str, rotate: b
         kind = "rotate"
     elif only_retirement and kind == "update":
         kind = "retire"
+    elif (kind == "update" and carry_ended and not edited and not old_tiers and not delta.steps
+          and team_id in memberships):
+        kind = "end-carry"  # the calendar's doing, not git's: the nightly job applies it (rotation.NIGHTLY_KINDS)
     for team_id in old_tiers:
         steps.append(Step(Op.MEMBER_DELETE, {"team_id": team_id, "user_id": user.id}))
 

@@ -155,6 +155,28 @@ def test_carry_ends_with_the_budget_window():
     (action,) = build_plan(desired(user("ann", "coding")), live, today=dt.date(2026, 12, 1), commit="c1",
                            now=december).actions
     assert [s.op for s in action.steps] == ["member_budget_reset"]
+    assert action.kind == "end-carry"
+    # The calendar's change, not git's: the nightly job applies it, because a scoped deploy never reads ann.
+    (nightly,) = build_plan(desired(user("ann", "coding")), live, today=dt.date(2026, 12, 1), commit="c1",
+                            now=december, rotation_only=True).actions
+    assert nightly.kind == "end-carry" and [s.op for s in nightly.steps] == ["member_budget_reset"]
+    # Before the reset it is nothing at all.
+    assert build_plan(desired(user("ann", "coding")), live, today=dt.date(2026, 11, 30), commit="c1",
+                      now=december - dt.timedelta(minutes=2), rotation_only=True).actions == []
+
+
+def test_an_ended_carry_with_a_change_from_git_is_the_deploys():
+    live = converged(user("ann", "coding"))
+    u = live.users["ann"]
+    carry = {"team_id": "tier-coding", "usd": "1.50", "until": "2026-11-30T18:30:00+00:00"}
+    live.users["ann"] = replace(u, metadata={**u.metadata, "budget_carry": carry})
+    live.memberships["tier-coding"] = {"ann": custom_row("ann", "tier-coding", "18.50", 50)}
+    renamed = replace(user("ann", "coding"), name="Ann Other")
+    december = dt.datetime(2026, 11, 30, 18, 31, tzinfo=dt.UTC)
+    (action,) = build_plan(desired(renamed), live, today=dt.date(2026, 12, 1), commit="c1", now=december).actions
+    assert action.kind == "update"
+    assert build_plan(desired(renamed), live, today=dt.date(2026, 12, 1), commit="c1", now=december,
+                      rotation_only=True).actions == []
 
 
 def test_stated_overshoot_bound_must_cover_one_request_to_the_tiers_models(workspace):
