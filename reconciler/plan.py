@@ -8,7 +8,7 @@ a crash yields exactly the steps still missing. Nothing here performs I/O.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, NamedTuple
 
 from reconciler import __version__, commitment, mapping, member_budget, rotation, shards
@@ -361,19 +361,21 @@ def _key_steps(spec: KeySpec, keys: list[LiveKey], secret_hash: str | None, rota
 
 
 def _user_action(user: User, tier: Tier, live: LiveState, commit: str, rotate: bool, adopt: bool,
-                 warnings: list[str], today: dt.date, now: dt.datetime, *, schedule: bool = True) -> Action | None:
+                 warnings: list[str], today: dt.date, now: dt.datetime, *, schedule: bool = True,
+                 nightly: set[str] | None = None) -> Action | None:
     """`schedule=False` leaves out the tier's scheduled rotation and the deletion of retired keys
-    (deferred to a later run by the safety limits, see _defer_scheduled)."""
+    (deferred to a later run by the safety limits, see _defer_scheduled).
+    `nightly` (a set, for `gatewayctl rotate`): return only what the nightly job may do on its own,
+    the calendar's changes and never git's (see _nightly_part); the user's id is added to the set
+    when the rest of the action is left for the deploy job."""
     lu = live.users.get(user.id)
     managed_tier_teams = tier_teams(live)
     team_id = tier.team_for(user.id)  # the user's team of the tier (reconciler/shards.py)
     want_user = mapping.desired(user)
     meta = {**marker(user.id, commit), **mapping.metadata(user)}
     old_memberships = sorted(((set(lu.teams) & managed_tier_teams) if lu is not None else set()) - {team_id})
-    carry = member_budget.live_carry(lu)
-    carry_ended = carry is not None and not carry.valid(team_id, now)  # its budget window has reset
-    if carry_ended:
-        carry = None
+    live_carry = member_budget.live_carry(lu)
+    carry = live_carry if live_carry is not None and live_carry.valid(team_id, now) else None
     if old_memberships and lu is not None:  # a move (of tier or of team): the month's spend comes along
         carry = member_budget.carry_for_move(lu, old_memberships, team_id, live, now)
         want_user[member_budget.CARRY_KEY] = carry.as_metadata() if carry else None
@@ -394,7 +396,6 @@ def _user_action(user: User, tier: Tier, live: LiveState, commit: str, rotate: b
         have_user = {**mapping.live(User, lu.fields, lu.metadata),
                      member_budget.CARRY_KEY: lu.metadata.get(member_budget.CARRY_KEY)}
         changes = mapping.diff(have_user, want_user)
-        edited = any(c[0] != member_budget.CARRY_KEY for c in changes)  # a change git asks for
         if not lu.managed:
             kind = "adopt"
             changes.insert(0, ("managed_by", None, MANAGED_BY))
@@ -416,7 +417,12 @@ def _user_action(user: User, tier: Tier, live: LiveState, commit: str, rotate: b
     row = member_budget.desired_row(user, tier, carry, today)
     have_row = live.membership(team_id, user.id) if team_id in memberships else None
     row_steps, row_changes = member_budget.steps_for(user.id, team_id, row, have_row)
-    steps += [Step(op, args) for op, args in row_steps]
+    # The carry's budget window has reset, and that alone is why the member row differs: the live row
+    # is exactly what the grant gave with the carry (not an exception added in git since, say).
+    carry_ended = (bool(row_steps) and live_carry is not None and carry is None and have_row is not None
+                   and not old_tiers and have_row.limits() == member_budget.desired_row(user, tier, live_carry, today))
+    row_part = [Step(op, args) for op, args in row_steps]
+    steps += row_part
     changes += row_changes
 
     keys = live.managed_keys(user.id)
@@ -433,16 +439,44 @@ def _user_action(user: User, tier: Tier, live: LiveState, commit: str, rotate: b
         kind = "rotate"
     elif only_retirement and kind == "update":
         kind = "retire"
-    elif (kind == "update" and carry_ended and not edited and not old_tiers and not delta.steps
-          and team_id in memberships):
-        kind = "end-carry"  # the calendar's doing, not git's: the nightly job applies it (rotation.NIGHTLY_KINDS)
+    elif kind == "update" and carry_ended and steps == row_part:
+        kind = "end-carry"  # the calendar's doing, not git's: the nightly job applies it too
     for team_id in old_tiers:
         steps.append(Step(Op.MEMBER_DELETE, {"team_id": team_id, "user_id": user.id}))
 
     if not steps:
         return None
-    return Action(kind, f"user:{user.id}", f"tier {user.tier}", changes=changes, steps=steps,
-                  key_hashes=[k.token for k in keys], counts=_counts(delta, moved=bool(old_tiers)))
+    action = Action(kind, f"user:{user.id}", f"tier {user.tier}", changes=changes, steps=steps,
+                    key_hashes=[k.token for k in keys], counts=_counts(delta, moved=bool(old_tiers)))
+    if nightly is None:
+        return action
+    part = _nightly_part(action, delta, (row_part, row_changes) if carry_ended else None,
+                         keys_ok=team_id in memberships and not old_tiers)
+    if part is None or len(part.steps) < len(steps):
+        nightly.add(user.id)
+    return part
+
+
+def _nightly_part(action: Action, delta: KeyDelta, ended_carry: tuple[list[Step], list] | None, *,
+                  keys_ok: bool) -> Action | None:
+    """What of a user's action the nightly job (`gatewayctl rotate`) applies on its own: a due
+    rotation or retirement of the key (with the key's other repairs: rotation.KEY_OPS only), unless
+    a membership change is pending, since the key belongs in the team the deploy has yet to make;
+    and a tier move's carried-over spend whose budget window has reset (`end-carry`: a scoped
+    deploy never reads such a member). Everything else is git's, and waits for the deploy job."""
+    steps: list[Step] = []
+    changes: list = []
+    keys = keys_ok and (delta.rotated or delta.retired) and {s.op for s in delta.steps} <= rotation.KEY_OPS
+    if ended_carry:
+        steps += ended_carry[0]
+        changes += ended_carry[1]
+    if keys:
+        steps += delta.steps
+        changes += delta.changes
+    if not steps:
+        return None
+    kind = ("rotate" if delta.rotated else "retire") if keys else "end-carry"
+    return replace(action, kind=kind, steps=steps, changes=changes, counts=_counts(delta) if keys else {})
 
 
 def _counts(delta: KeyDelta, *, moved: bool = False) -> dict[str, int]:
@@ -578,18 +612,22 @@ def build_plan(desired: DesiredState, live: LiveState, *, today: dt.date, commit
     tiers_ok = {k for k, t in desired.tiers.items()
                 if all(live.teams.get(team) is None or live.teams[team].managed for team in t.team_ids)}
 
+    if rotation_only:  # tiers and the viewer: only what rotation.only_rotations keeps
+        actions, left = rotation.only_rotations(actions)
+    nightly: set[str] | None = set() if rotation_only else None
     active = {uid: u for uid, u in desired.users.items() if not u.expired(today)}
     for uid in sorted(active):
         user = active[uid]
         if user.tier not in tiers_ok:
             continue
         action = _user_action(user, desired.tiers[user.tier], live, commit, uid in rotate, adopt, warnings, today,
-                              now)
+                              now, nightly=nightly)
         if action:
             actions.append(action)
 
     revokes = _revocations(active, desired, live)
-    actions += revokes
+    if not rotation_only:
+        actions += revokes
     found = outofband.find(desired, active, live, revoked={a.target.removeprefix("user:") for a in revokes},
                            adopt=adopt, service_id=VIEWER_ID, service_marker=SERVICE_MARKER)
     if prune_unmanaged:
@@ -597,15 +635,14 @@ def build_plan(desired: DesiredState, live: LiveState, *, today: dt.date, commit
         found = [a for a in found if a.kind != "prune"]
 
     if rotation_only:
-        actions, left = rotation.only_rotations(actions)
+        left += len(nightly or ()) + len(revokes)
         if left:
             warnings.append(f"{left} other change(s) are left for the deploy job (`gatewayctl apply`)")
 
     def unscheduled(uid: str) -> Action | None:
         user = active[uid]
-        action = _user_action(user, desired.tiers[user.tier], live, commit, uid in rotate, adopt, [], today, now,
-                              schedule=False)
-        return (rotation.only_rotations([action])[0] or [None])[0] if rotation_only and action else action
+        return _user_action(user, desired.tiers[user.tier], live, commit, uid in rotate, adopt, [], today, now,
+                            schedule=False, nightly=set() if rotation_only else None)
 
     retiring = _retiring_tokens(live)
     managed_keys = sum(1 for k in live.keys if k.owner_id and k.token not in retiring) + keys_outside

@@ -31,16 +31,8 @@ __all__ = ["RETIRING_HASH_ARG", "RotationPolicy", "due_reason", "only_rotations"
 ISSUED_ON = "gitops_issued_on"  # key metadata: the plan date the key was minted (YYYY-MM-DD)
 RETIRE_AFTER = "gitops_retire_after"  # key metadata: last day a retiring key works (YYYY-MM-DD)
 RETIRING_SUFFIX = "~retiring"
+ROTATION_KINDS = frozenset({"rotate", "retire"})
 KEY_OPS = frozenset({Op.KEY_UPDATE, Op.KEY_CREATE, Op.KEY_DELETE})
-# What the nightly job (`gatewayctl rotate`) applies on its own: changes the calendar makes, never
-# git. Each kind with the only steps it may take. `end-carry`: a tier move's carried-over spend
-# whose budget window has reset; the member goes back on the tier's row (reconciler/member_budget.py).
-# A scoped deploy does not read such a member, so without this the reduced budget would last until
-# someone ran a full deploy.
-NIGHTLY_KINDS = {
-    "rotate": KEY_OPS, "retire": KEY_OPS,
-    "end-carry": frozenset({Op.USER_UPDATE, Op.MEMBER_BUDGET_RESET, Op.MEMBER_BUDGET_SET}),
-}
 
 
 @dataclass(frozen=True)
@@ -104,8 +96,9 @@ def split_retiring(keys: list[LiveKey], secret_hash: str | None, retiring_hash: 
 
 
 def only_rotations(actions: list) -> tuple[list, int]:
-    """The actions the nightly job may apply on its own (scheduled rotations, repairs of a key's
-    delivery, deletion of keys whose window ended, and carried-over spend whose month ended: see
-    NIGHTLY_KINDS), and how many other actions it leaves for the deploy job."""
-    keep = [a for a in actions if {s.op for s in a.steps} <= NIGHTLY_KINDS.get(a.kind, frozenset())]
+    """Of the actions that are not a user's (tiers, the plan-viewer's key), those the nightly job
+    may apply on its own (a rotation of the key, or a repair of its delivery), and how many others
+    it leaves for the deploy job. A user's part is worked out with the user's action
+    (plan._nightly_part)."""
+    keep = [a for a in actions if a.kind in ROTATION_KINDS and {s.op for s in a.steps} <= KEY_OPS]
     return keep, len(actions) - len(keep)

@@ -165,17 +165,41 @@ def test_carry_ends_with_the_budget_window():
                       now=december - dt.timedelta(minutes=2), rotation_only=True).actions == []
 
 
-def test_an_ended_carry_with_a_change_from_git_is_the_deploys():
+def with_ended_carry(live, uid="ann", row_budget="18.50"):
+    """`uid` moved to coding in November with $1.50 spent; the live row is `row_budget`."""
+    u = live.users[uid]
+    carry = {"team_id": "tier-coding", "usd": "1.50", "until": "2026-11-30T18:30:00+00:00"}
+    live.users[uid] = replace(u, metadata={**u.metadata, "budget_carry": carry})
+    live.memberships["tier-coding"] = {uid: custom_row(uid, "tier-coding", row_budget, 50)}
+    return live
+
+
+def test_an_ended_carry_goes_nightly_and_a_change_from_git_waits_for_the_deploy():
+    live = with_ended_carry(converged(user("ann", "coding")))
+    renamed = replace(user("ann", "coding"), name="Ann Other")
+    december = dt.datetime(2026, 11, 30, 18, 31, tzinfo=dt.UTC)
+    (action,) = build_plan(desired(renamed), live, today=dt.date(2026, 12, 1), commit="c1", now=december).actions
+    assert action.kind == "update" and [s.op for s in action.steps] == ["user_update", "member_budget_reset"]
+    nightly = build_plan(desired(renamed), live, today=dt.date(2026, 12, 1), commit="c1", now=december,
+                         rotation_only=True)
+    (part,) = nightly.actions
+    assert part.kind == "end-carry" and [s.op for s in part.steps] == ["member_budget_reset"]
+    assert [c[0] for c in part.changes] == ["member budget"]
+    assert any("1 other change(s) are left for the deploy job" in w for w in nightly.warnings)
+
+
+def test_a_stale_carry_does_not_make_a_change_from_git_the_nightly_jobs():
+    # The carry ended in November and the row went back to the tier's; in January a PR adds an
+    # exception. That is git's change: the deploy's, never the nightly job's, and not "end-carry".
     live = converged(user("ann", "coding"))
     u = live.users["ann"]
     carry = {"team_id": "tier-coding", "usd": "1.50", "until": "2026-11-30T18:30:00+00:00"}
     live.users["ann"] = replace(u, metadata={**u.metadata, "budget_carry": carry})
-    live.memberships["tier-coding"] = {"ann": custom_row("ann", "tier-coding", "18.50", 50)}
-    renamed = replace(user("ann", "coding"), name="Ann Other")
-    december = dt.datetime(2026, 11, 30, 18, 31, tzinfo=dt.UTC)
-    (action,) = build_plan(desired(renamed), live, today=dt.date(2026, 12, 1), commit="c1", now=december).actions
-    assert action.kind == "update"
-    assert build_plan(desired(renamed), live, today=dt.date(2026, 12, 1), commit="c1", now=december,
+    ann = with_exception(user("ann", "coding"), extra="10.00", until=dt.date(2027, 1, 20))
+    january = dt.datetime(2027, 1, 10, 12, 0, tzinfo=dt.UTC)
+    (action,) = build_plan(desired(ann), live, today=dt.date(2027, 1, 10), commit="c1", now=january).actions
+    assert action.kind == "update" and [s.op for s in action.steps] == ["member_budget_set"]
+    assert build_plan(desired(ann), live, today=dt.date(2027, 1, 10), commit="c1", now=january,
                       rotation_only=True).actions == []
 
 

@@ -15,7 +15,7 @@ from test_plan_unit import MARK, converged, user
 
 from reconciler import rotation
 from reconciler.keystore import key_hash
-from reconciler.live import LiveState
+from reconciler.live import LiveMembership, LiveState
 from reconciler.plan import SafetyLimits, build_plan
 from reconciler.policy import DesiredState, Model, Tier, end_of_day_utc
 
@@ -288,3 +288,21 @@ def test_a_retiring_key_is_part_of_its_users_access_for_the_limits():
     (revoke,) = plan.actions
     assert revoke.target == "user:ben" and len(revoke.steps[0].args["keys"]) == 2
     assert revoke.counts == {"revocation": 1} and plan.managed_key_count == 2 and plan.refused is None
+
+
+def test_the_nightly_job_rotates_a_due_key_and_ends_a_carry_together():
+    # A scoped deploy never reads ann again: if either half waited for it, it would wait for good.
+    day = ISSUED + dt.timedelta(days=90)
+    now = dt.datetime.combine(day, dt.time(12, 0), tzinfo=dt.UTC)
+    d = desired_rotating(user("ann", "coding"))
+    live = issued(converged(user("ann", "coding")))
+    u = live.users["ann"]
+    carry = {"team_id": "tier-coding", "usd": "1.50", "until": "2026-03-31T18:30:00+00:00"}
+    live.users["ann"] = dataclasses.replace(u, metadata={**u.metadata, "budget_carry": carry})
+    live.memberships["tier-coding"] = {"ann": LiveMembership("ann", "tier-coding", Decimal("0"), True,
+                                                             Decimal("18.50"), 50, "1mo")}
+    (full,) = plan_on(day, d, live, now=now).actions
+    (nightly,) = plan_on(day, d, live, now=now, rotation_only=True).actions
+    assert full.kind == nightly.kind == "rotate"
+    assert [s.op for s in nightly.steps] == [s.op for s in full.steps]
+    assert [s.op for s in nightly.steps][0] == "member_budget_reset" and "key_create" in [s.op for s in nightly.steps]
