@@ -3,7 +3,8 @@
 A deploy's plan only needs the users whose files changed since the last deploy that succeeded:
 everyone else was already converged by it. The scope is computed with git, between REF and the
 working tree (uncommitted and untracked files count too, so what is planned is what is on disk):
-every `users/<id>.yaml` added, modified, deleted or renamed (both ids of a rename).
+every `users/<id>.yaml` added, modified, deleted or renamed (both ids of a rename), by any commit
+since REF too: a change a failed deploy half applied and a later commit reverted still counts.
 
 Anything else that feeds the desired state or how it is applied makes the plan a full one, with
 the reason: policies/ (tiers, models), schemas/, gateway/ (config.yaml is validated against
@@ -73,7 +74,8 @@ def _inert(rel: str) -> bool:
 
 
 def changed_paths(root: Path, commit: str) -> list[str]:
-    """Paths (relative to `root`) that differ between `commit` and the working tree, untracked included."""
+    """Paths (relative to `root`) that differ between `commit` and the working tree, untracked included,
+    and every path a commit between `commit` and HEAD touched (merge commits against each parent)."""
     top = _toplevel(root)
     base = Path(root).resolve().relative_to(top.resolve()).as_posix()
     prefix = "" if base == "." else base + "/"
@@ -87,6 +89,10 @@ def changed_paths(root: Path, commit: str) -> list[str]:
         out += fields[i + 1:i + 1 + n]
         i += 1 + n
     out += [p for p in _git(top, "ls-files", "--others", "--exclude-standard", "-z", "--", base).split("\0") if p]
+    # Every commit on the way counts, not only the two ends: a change a failed deploy half applied
+    # and a later commit reverted is back to REF's text, yet the gateway may still hold it.
+    out += [p for p in _git(top, "log", "--format=", "--name-only", "--no-renames", "-m", "-z",
+                            f"{commit}..HEAD", "--", base).replace("\n", "\0").split("\0") if p]
     return sorted({p.removeprefix(prefix) for p in out if p.startswith(prefix)})
 
 

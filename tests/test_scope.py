@@ -55,6 +55,23 @@ def test_add_modify_delete_and_rename_name_their_users(repo: Path) -> None:
     assert found.note().startswith(f"scoped to 5 user(s) changed since {ref[:12]}")
 
 
+def test_a_change_made_and_reverted_since_ref_still_counts(repo: Path) -> None:
+    # A deploy of the first commit may have failed half-way: the gateway may hold what the revert undid.
+    ref = base(repo)
+    (repo / "users/bob.yaml").unlink()
+    commit(repo, "remove bob")
+    git(repo, "revert", "--no-edit", "HEAD")
+    (repo / "users/alice.yaml").write_text("id: alice\ntier: coding\n")
+    commit(repo, "alice to coding")
+    found = scope.changed_since(repo, ref)
+    assert found.scoped and found.users == {"alice", "bob"}
+    (repo / "policies/tiers.yaml").write_text("# teams: 2\n")
+    commit(repo, "tiers")
+    git(repo, "revert", "--no-edit", "HEAD")
+    found = scope.changed_since(repo, ref)
+    assert not found.scoped and "policies/tiers.yaml" in found.full_reason
+
+
 def test_uncommitted_and_untracked_files_count(repo: Path) -> None:
     ref = base(repo)
     (repo / "users/erin.yaml").write_text("id: erin\n")  # untracked
