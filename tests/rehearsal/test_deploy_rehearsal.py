@@ -214,6 +214,15 @@ def test_second_deploy_plans_nothing_and_creates_only_the_new_user(rh: Rehearsal
     assert chat(rh, user_key(rh, "dave"), "model-balanced") == 200
     for user, key in state["keys"].items():
         assert user_key(rh, user) == key, f"{user}'s key must not change"
+    # "Re-run jobs" on the first deploy now would take dave away again, and the scoped deploys after it
+    # (planning from dave's commit) would never notice: refused.
+    rh.git("checkout", "-q", first)
+    try:
+        stale = rh.script("scripts/ci/reconcile", env=github_env(github, GITHUB_EVENT_NAME="push"), expect=(1,))
+        assert "re-running an older deploy would roll the gateway back" in stale.stdout + stale.stderr
+    finally:
+        rh.git("checkout", "-q", "main")
+    assert chat(rh, user_key(rh, "dave"), "model-balanced") == 200
     # A pull request's read-only plan sees the same state and takes no lock: it runs while a deploy
     # holds the state lock (the lock object Terraform's S3 backend writes), which a locking plan can't.
     bucket = rh.settings["TF_STATE_BUCKET"]
