@@ -249,6 +249,13 @@ def read_live(client: AdminClient, key_store=None, *, services: tuple[str, ...] 
 USER_IDS_PER_CALL = 100  # /user/list's largest page
 
 
+def exact_user_ids(user_ids: list[str]) -> str:
+    """/user/list's `user_ids` for exactly these users. LiteLLM 1.108.7 reads a single id as a
+    case-insensitive substring ("contains": `al` lists `alan` too), two or more as an exact list
+    ("in"): a lone id is sent twice. Callers still match the rows exactly."""
+    return ",".join(user_ids if len(user_ids) > 1 else list(user_ids) * 2)
+
+
 def read_live_scoped(client: AdminClient, key_store, user_ids: set[str] | frozenset[str], *,
                      services: tuple[str, ...] = ()) -> LiveState:
     """What read_live reads, for `user_ids` (and `services`) only: a plan scoped to the users a change
@@ -265,11 +272,8 @@ def read_live_scoped(client: AdminClient, key_store, user_ids: set[str] | frozen
     wanted = sorted(set(user_ids) | set(services))
     for i in range(0, len(wanted), USER_IDS_PER_CALL):
         batch = wanted[i:i + USER_IDS_PER_CALL]
-        # LiteLLM reads a single id as a case-insensitive substring ("contains"), two or more as an
-        # exact list ("in"): a lone id is sent twice. Rows are matched exactly all the same.
-        ids = ",".join(batch if len(batch) > 1 else batch * 2)
         for u in client.pages("/user/list", "users", size_param="page_size", page_size=USER_IDS_PER_CALL,
-                              user_ids=ids, sort_by="user_id", sort_order="asc"):
+                              user_ids=exact_user_ids(batch), sort_by="user_id", sort_order="asc"):
             if u["user_id"] in batch:
                 state.users[u["user_id"]] = _live_user(u)
     existing = sorted(state.users)

@@ -19,13 +19,14 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from reconciler.client import AdminClient, GatewayError
+from reconciler.live import exact_user_ids
 
 DEFAULT_BATCH = 100  # what LiteLLM's row rewrite handles well inside its 5 s transaction (docs/performance.md)
 
 
 def _users_in_team(client: AdminClient, team_id: str, user_ids: list[str]) -> set[str]:
     """Which of `user_ids` (at most 100) have `team_id` on their own user row."""
-    body = client.get("/user/list", user_ids=",".join(user_ids), page=1, page_size=max(1, len(user_ids)))
+    body = client.get("/user/list", user_ids=exact_user_ids(user_ids), page=1, page_size=max(1, len(user_ids)))
     return {u["user_id"] for u in body.get("users") or [] if team_id in (u.get("teams") or [])}
 
 

@@ -161,8 +161,11 @@ class FakeLiteLLM:
     def _user_list(self, q: dict) -> dict:
         users = sorted(self.users.values(), key=lambda u: u["user_id"])
         if q.get("user_ids"):
-            wanted = set(q["user_ids"].split(","))
-            users = [u for u in users if u["user_id"] in wanted]
+            wanted = [i.strip() for i in q["user_ids"].split(",") if i.strip()]
+            if len(wanted) == 1:  # LiteLLM 1.108.7: one id is a case-insensitive substring, more an exact list
+                users = [u for u in users if wanted[0].lower() in u["user_id"].lower()]
+            else:
+                users = [u for u in users if u["user_id"] in set(wanted)]
         return _page(users, "users", q, "page_size")
 
     def _user_info(self, q: dict) -> dict:

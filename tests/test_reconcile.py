@@ -256,3 +256,17 @@ def test_killed_apply_leaves_a_journal_that_the_next_audit_keeps(gatewayctl, wor
     assert record["interrupted_run"][0]["started"] and len(record["interrupted_run"]) - 1 >= done
     assert not journal.exists()
     assert gatewayctl("plan", "--detailed-exitcode").returncode == 0
+
+
+def test_a_user_whose_id_is_part_of_anothers_joins_its_tier(gatewayctl, workspace, admin):
+    # LiteLLM reads a lone id in /user/list?user_ids= as a substring, newest first: the read-back of
+    # a one-user membership batch for `al` listed `alan` (created later) and called al's move failed.
+    write_user(workspace, "al")
+    gatewayctl("apply", "--confirm", check=True)
+    write_user(workspace, "alan")
+    gatewayctl("apply", "--confirm", check=True)
+    write_user(workspace, "al", tier="coding")
+    applied = gatewayctl("apply", "--confirm")
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert admin.get("/user/info", params={"user_id": "al"}).json()["user_info"]["teams"] == ["tier-coding"]
+    assert gatewayctl("plan", "--detailed-exitcode").returncode == 0
