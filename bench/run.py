@@ -230,7 +230,8 @@ def bench_apply_growth(env: Env, total: int, step: int, concurrency: int, member
     `full_read` (--grow-full-read) every step reads the whole gateway, as before. Returns the workspace."""
     mode = "full read" if full_read else "--changed-since the previous step"
     say(f"\n== apply --confirm growing the gateway to {total} users, {step} new users per run ({mode}), "
-        f"teams: {teams} per tier, concurrency {concurrency}, --member-batch {member_batch}; keys to moto's Secrets Manager ({load()}) ==")
+        f"teams: {teams} per tier, concurrency {concurrency}, --member-batch {member_batch}; "
+        f"keys to moto's Secrets Manager ({load()}) ==")
     say(f"{'users':>13} {'wall s':>7} {'users/s':>8} {'execute s':>9} {'users/s':>8} {'cpu s':>6} {'writes':>7}  load")
     ws = new_workspace()
     if teams > 1:

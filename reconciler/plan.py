@@ -41,8 +41,8 @@ KEY_MODELS = ["all-team-models"]  # a key follows its team's (tier's) models, al
 # (out-of-band, settled by a person) is never applied.
 ACTION_KINDS: dict[str, tuple[int, str]] = {
     "create-tier": (0, "+"), "update-tier": (1, "~"), "create": (2, "+"), "adopt": (2, "&"), "move": (3, ">"),
-    "update": (3, "~"), "end-carry": (3, "~"), "rotate": (3, "@"), "retire": (3, "-"), "revoke": (4, "-"), "prune": (5, "x"),
-    "report": (6, "!"),
+    "update": (3, "~"), "end-carry": (3, "~"), "rotate": (3, "@"), "retire": (3, "-"), "revoke": (4, "-"),
+    "prune": (5, "x"), "report": (6, "!"),
 }
 
 

@@ -305,4 +305,5 @@ def test_the_nightly_job_rotates_a_due_key_and_ends_a_carry_together():
     (nightly,) = plan_on(day, d, live, now=now, rotation_only=True).actions
     assert full.kind == nightly.kind == "rotate"
     assert [s.op for s in nightly.steps] == [s.op for s in full.steps]
-    assert [s.op for s in nightly.steps][0] == "member_budget_reset" and "key_create" in [s.op for s in nightly.steps]
+    ops = [s.op for s in nightly.steps]
+    assert ops[0] == "member_budget_reset" and "key_create" in ops
