@@ -165,11 +165,15 @@ def test_over_budget_is_a_typed_error(tier, gateway, keys):
     assert "budget_exceeded" in str(exc.body)
 
 
+# Made up here, never issued by any gateway: what a user with a wrong or revoked key sends.
+UNKNOWN_KEY = "sk-" + "made-up-test-value"
+
+
 def test_an_unknown_key_is_an_authentication_error(gateway):
     with pytest.raises(openai.AuthenticationError) as err:
-        oai(gateway, "sk-not-a-gateway-key-0000000000").chat.completions.create(
+        oai(gateway, UNKNOWN_KEY).chat.completions.create(
             model="model-cheap", messages=[{"role": "user", "content": CHEAP}])
     assert err.value.status_code == 401
     with pytest.raises(anthropic.AuthenticationError):
-        ant(gateway, "sk-not-a-gateway-key-0000000000").messages.create(
+        ant(gateway, UNKNOWN_KEY).messages.create(
             model="model-cheap", max_tokens=16, messages=[{"role": "user", "content": CHEAP}])
