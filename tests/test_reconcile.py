@@ -99,13 +99,14 @@ def test_offboarding_revokes_and_keeps_history(gatewayctl, workspace, admin):
     assert gatewayctl("plan", "--detailed-exitcode").returncode == 0
 
 
-def test_expired_user_is_revoked(gatewayctl, workspace, admin):
-    write_user(workspace, "temp", extra="expires: 2026-12-01\n")
-    gatewayctl("apply", "--confirm", check=True)
+def test_expired_user_is_revoked(gatewayctl, workspace, admin, day):
+    # Dates count from the test's own day: a literal expiry date becomes a time bomb once it passes.
+    write_user(workspace, "temp", extra=f"expires: {day(30)}\n")
+    gatewayctl("apply", "--confirm", "--today", day(0), check=True)
     assert len(managed_keys(admin, "temp")) == 1
-    plan = gatewayctl("plan", "--today", "2026-12-02", check=True)
-    assert "- revoke user:temp (expired on 2026-12-01)" in plan.stdout
-    gatewayctl("apply", "--confirm", "--today", "2026-12-02", check=True)
+    plan = gatewayctl("plan", "--today", day(31), check=True)
+    assert f"- revoke user:temp (expired on {day(30)})" in plan.stdout
+    gatewayctl("apply", "--confirm", "--today", day(31), check=True)
     assert managed_keys(admin, "temp") == []
 
 
@@ -189,16 +190,17 @@ def test_import_writes_yaml_without_secrets(gatewayctl, workspace, admin):
     assert gatewayctl("validate").returncode == 0
 
 
-def test_expiry_is_enforced_by_litellm_too(gatewayctl, workspace, admin):
-    write_user(workspace, "tina", extra="expires: 2027-06-30\n")
-    gatewayctl("apply", "--confirm", check=True)
+def test_expiry_is_enforced_by_litellm_too(gatewayctl, workspace, admin, day):
+    expires = day(200)
+    write_user(workspace, "tina", extra=f"expires: {expires}\n")
+    gatewayctl("apply", "--confirm", "--today", day(0), check=True)
     key = managed_keys(admin, "tina")[0]
-    assert key["expires"].startswith("2027-06-30T18:2") or key["expires"].startswith("2027-06-30T18:30")
+    assert key["expires"].startswith(f"{expires}T18:2") or key["expires"].startswith(f"{expires}T18:30")
     path = workspace / "users" / "tina.yaml"
-    path.write_text(path.read_text().replace("expires: 2027-06-30\n", ""))
-    plan = gatewayctl("plan", check=True)
-    assert "key.expires_at: 2027-06-30T18:" in plan.stdout and "-> (none)" in plan.stdout
-    gatewayctl("apply", "--confirm", check=True)
+    path.write_text(path.read_text().replace(f"expires: {expires}\n", ""))
+    plan = gatewayctl("plan", "--today", day(0), check=True)
+    assert f"key.expires_at: {expires}T18:" in plan.stdout and "-> (none)" in plan.stdout
+    gatewayctl("apply", "--confirm", "--today", day(0), check=True)
     assert managed_keys(admin, "tina")[0]["expires"] is None
     assert gatewayctl("plan", "--detailed-exitcode").returncode == 0
 
