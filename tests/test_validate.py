@@ -209,7 +209,7 @@ def _git(cwd: Path, *args: str) -> None:
 
 @pytest.fixture
 def committed(workspace: Path) -> Path:
-    """The workspace as a git repository whose HEAD holds the example users, alice expiring 2027-06-30."""
+    """The workspace as a git repository whose HEAD holds the example users, alice expiring 2031-06-30."""
     _git(workspace, "init", "-q", "-b", "main")
     _git(workspace, "add", ".")
     _git(workspace, "commit", "-q", "-m", "base")
@@ -218,11 +218,11 @@ def committed(workspace: Path) -> Path:
 
 def test_expired_grant_warns_and_still_validates(committed):
     """On main, an expired grant must not block every deploy: it is a warning and apply revokes it."""
-    proc = run_validate(committed, "--today", "2030-01-01", "--format", "github")
+    proc = run_validate(committed, "--today", "2032-01-01", "--format", "github")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout.startswith("::warning file=users/alice.yaml,line=9,col=10,title=users/expired::expired on")
     # Unchanged since the base: still only a warning.
-    assert run_validate(committed, "--today", "2030-01-01", "--base", "HEAD").returncode == 0
+    assert run_validate(committed, "--today", "2032-01-01", "--base", "HEAD").returncode == 0
 
 
 @pytest.mark.parametrize("change, verb", [
@@ -233,20 +233,20 @@ def test_expired_grant_warns_and_still_validates(committed):
 def test_pr_that_adds_or_alters_an_expired_grant_is_refused(committed, change, verb):
     alice = committed / "users" / "alice.yaml"
     if change == "extend":
-        alice.write_text(alice.read_text().replace("2027-06-30", "2029-12-31"))
+        alice.write_text(alice.read_text().replace("2031-06-30", "2031-12-31"))
         path = "users/alice.yaml"
     elif change == "retier":
         alice.write_text(alice.read_text().replace("tier: drafting", "tier: coding"))
         path = "users/alice.yaml"
     else:
-        write_user(committed, "gina", extra="expires: 2029-12-31\n")
+        write_user(committed, "gina", extra="expires: 2031-12-31\n")
         path = "users/gina.yaml"
-    proc = run_validate(committed, "--today", "2030-01-01", "--base", "HEAD")
+    proc = run_validate(committed, "--today", "2032-01-01", "--base", "HEAD")
     assert proc.returncode == 1
     assert f"{path}:9:10: expiry date" in proc.stdout and f"this change {verb} a grant that has already expired" \
         in proc.stdout, proc.stdout
     # Without a base (the deploy on main) the same tree only warns.
-    assert run_validate(committed, "--today", "2030-01-01").returncode == 0
+    assert run_validate(committed, "--today", "2032-01-01").returncode == 0
 
 
 def test_base_must_be_a_revision(committed):
