@@ -256,17 +256,39 @@ module "observability" {
   tags                      = local.tags
 }
 
+# The sender of key notices and budget alerts over SES (GATEWAYCTL_NOTIFY=ses): its identity here, the
+# permission to send as that one address on the reconciler role. SES verifies it once (a link mailed to
+# the address, or the domain's DKIM records); docs/runbook.md, "Repository settings".
+resource "aws_sesv2_email_identity" "notification_sender" {
+  count = var.notification_sender == null ? 0 : 1
+
+  email_identity = coalesce(var.notification_sender_identity, var.notification_sender)
+  tags           = local.tags
+}
+
+locals {
+  notification_sender_identity_arn = var.notification_sender == null ? null : join(":", [
+    "arn", data.aws_partition.current.partition, "ses", var.aws_region, data.aws_caller_identity.current.account_id,
+    "identity/${aws_sesv2_email_identity.notification_sender[0].email_identity}",
+  ])
+}
+
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+
 module "github_oidc_reconciler" {
   source = "../../modules/github-oidc-reconciler"
 
-  name                  = var.name
-  github_repository     = var.github_repository
-  deploy_environment    = var.github_deploy_environment
-  oidc_provider_arn     = local.github_oidc_provider_arn
-  master_key_secret_arn = module.secrets.master_key_secret_arn
-  user_secret_prefix    = var.user_secret_prefix
-  kms_key_arn           = module.kms.key_arn
-  tags                  = local.tags
+  name                             = var.name
+  github_repository                = var.github_repository
+  deploy_environment               = var.github_deploy_environment
+  oidc_provider_arn                = local.github_oidc_provider_arn
+  master_key_secret_arn            = module.secrets.master_key_secret_arn
+  user_secret_prefix               = var.user_secret_prefix
+  kms_key_arn                      = module.kms.key_arn
+  notification_sender_identity_arn = local.notification_sender_identity_arn
+  notification_sender_address      = var.notification_sender
+  tags                             = local.tags
 }
 
 # Employees read their own key secret (ABAC on the gitops_user_id tag gatewayctl writes);

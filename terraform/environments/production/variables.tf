@@ -266,6 +266,29 @@ variable "monthly_budget_usd" {
   default     = 500
 }
 
+# ------------------------------------------------------------------ notifications
+variable "notification_sender" {
+  description = "Address key notices and budget alerts come from with GATEWAYCTL_NOTIFY=ses (the GATEWAYCTL_NOTIFY_FROM setting). Terraform creates its SES identity and lets the reconciler role send as exactly this address. Null: no SES identity and no SES permission (SMTP or no notifications)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.notification_sender == null || can(regex("^[^@\\s*]+@[A-Za-z0-9.-]+\\.[A-Za-z]{2,}$", coalesce(var.notification_sender, "x")))
+    error_message = "notification_sender must be one e-mail address, without wildcards."
+  }
+}
+
+variable "notification_sender_identity" {
+  description = "The SES identity verified for notification_sender: the address itself (null; SES mails it a link to click) or its domain (verified through the DKIM records of the notification_sender_dkim_tokens output)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.notification_sender_identity == null || (var.notification_sender != null && (var.notification_sender_identity == var.notification_sender || endswith(coalesce(var.notification_sender, "x"), "@${coalesce(var.notification_sender_identity, "x")}")))
+    error_message = "notification_sender_identity must be notification_sender or its domain."
+  }
+}
+
 # ------------------------------------------------------------------ CI
 variable "github_repository" {
   description = "owner/name of this GitOps repository (OIDC trust)."

@@ -90,3 +90,47 @@ run "rejects_latest_image" {
 
   expect_failures = [var.litellm_image]
 }
+
+run "notifications_over_ses_are_wired" {
+  command = apply
+
+  variables {
+    notification_sender          = "llm-gateway@example.com"
+    notification_sender_identity = "example.com"
+  }
+
+  assert {
+    condition     = aws_sesv2_email_identity.notification_sender[0].email_identity == "example.com"
+    error_message = "The sender's SES identity (here its domain) is created."
+  }
+
+  assert {
+    condition     = local.notification_sender_identity_arn == "arn:aws:ses:ap-south-1:123456789012:identity/example.com"
+    error_message = "The reconciler role is given the identity's ARN (SES sending is denied without it)."
+  }
+
+  assert {
+    condition     = output.github_actions_secrets.GATEWAYCTL_NOTIFY == "ses" && output.github_actions_secrets.GATEWAYCTL_NOTIFY_FROM == "llm-gateway@example.com"
+    error_message = "The repository settings name the channel and the sender the role may send as."
+  }
+}
+
+run "no_ses_without_a_sender" {
+  command = plan
+
+  assert {
+    condition     = length(aws_sesv2_email_identity.notification_sender) == 0 && local.notification_sender_identity_arn == null
+    error_message = "Without notification_sender there is no SES identity and no SES permission."
+  }
+}
+
+run "sender_identity_must_be_the_address_or_its_domain" {
+  command = plan
+
+  variables {
+    notification_sender          = "llm-gateway@example.com"
+    notification_sender_identity = "other.example"
+  }
+
+  expect_failures = [var.notification_sender_identity]
+}
