@@ -16,6 +16,17 @@ locals {
 
   endpoints_enabled = var.egress_mode == "endpoints"
 
+  # The AWS Budget follows from the tiers: each budgeted member can spend their tier's monthly budget,
+  # and concurrent calls overshoot it by at most one request (max_request_usd, README "Budgets under
+  # concurrency"). Time-boxed budget exceptions come on top while they last (each up to the tier's
+  # max_exception_usd). A mix key that is no tier fails the plan here.
+  tiers_file = coalesce(var.tiers_file_path, "${path.module}/../../../policies/tiers.yaml")
+  tiers      = yamldecode(file(local.tiers_file)).tiers
+  bedrock_ceiling_usd = sum(concat([0], [
+    for tier, users in var.budget_user_mix : users * (local.tiers[tier].monthly_budget_usd + local.tiers[tier].max_request_usd)
+  ]))
+  monthly_budget_usd = coalesce(var.monthly_budget_usd, var.infrastructure_monthly_usd + local.bedrock_ceiling_usd)
+
   # Where the ALB writes its access logs in the log bucket, and where that bucket lets it write.
   alb_access_log_prefix = "alb"
 
@@ -252,7 +263,7 @@ module "observability" {
   ecs_service_name          = module.gateway_service.name
   db_instance_id            = module.database.instance_id
   rds_connections_threshold = var.db_max_connections - var.db_reserved_connections
-  monthly_budget_usd        = var.monthly_budget_usd
+  monthly_budget_usd        = local.monthly_budget_usd
   tags                      = local.tags
 }
 

@@ -110,3 +110,13 @@ output "employee_key_access_policy_arn" {
   description = "Policy that lets an employee read only their own key secret (attach to their permission set or role)."
   value       = module.employee_key_access.policy_arn
 }
+
+output "bedrock_ceiling_usd" {
+  description = "The most budget_user_mix can spend on Bedrock in a month under policies/tiers.yaml: members' monthly budgets plus one request's overshoot each (budget exceptions come on top while they last)."
+  value       = local.bedrock_ceiling_usd
+}
+
+output "monthly_budget_usd" {
+  description = "The AWS Budget's monthly limit: monthly_budget_usd, or infrastructure_monthly_usd + bedrock_ceiling_usd."
+  value       = local.monthly_budget_usd
+}

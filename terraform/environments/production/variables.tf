@@ -261,9 +261,42 @@ variable "alarm_emails" {
 }
 
 variable "monthly_budget_usd" {
-  description = "Monthly AWS budget for the account (USD), including Bedrock usage."
+  description = "Monthly AWS budget for the account (USD), Bedrock included. Null (the default): derived, infrastructure_monthly_usd plus the most the tiers of policies/tiers.yaml let budget_user_mix spend (each member's monthly budget and one request's overshoot); see the bedrock_ceiling_usd output and docs/architecture.md, \"Monthly cost\"."
   type        = number
-  default     = 500
+  default     = null
+
+  validation {
+    condition     = var.monthly_budget_usd == null || coalesce(var.monthly_budget_usd, 1) > 0
+    error_message = "monthly_budget_usd must be positive (or null to derive it from the tiers)."
+  }
+}
+
+variable "budget_user_mix" {
+  description = "How many users each tier of policies/tiers.yaml is budgeted for: the Bedrock ceiling the derived AWS budget allows. Every key must be a tier."
+  type        = map(number)
+  default     = { drafting = 50, coding = 40, architect = 10 }
+
+  validation {
+    condition     = alltrue([for n in values(var.budget_user_mix) : n >= 0 && floor(n) == n])
+    error_message = "budget_user_mix counts users: whole numbers, at least 0."
+  }
+}
+
+variable "infrastructure_monthly_usd" {
+  description = "What the stack itself costs a month without Bedrock, at 100 users (docs/architecture.md, \"Monthly cost\"); part of the derived AWS budget."
+  type        = number
+  default     = 215
+
+  validation {
+    condition     = var.infrastructure_monthly_usd >= 0
+    error_message = "infrastructure_monthly_usd must not be negative."
+  }
+}
+
+variable "tiers_file_path" {
+  description = "Path of policies/tiers.yaml (null = repository default)."
+  type        = string
+  default     = null
 }
 
 # ------------------------------------------------------------------ notifications
