@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import reconciler
-from reconciler import budget_alerts, chargeback, commands, history, selfservice
+from reconciler import budget_alerts, chargeback, commands, history, preflight, selfservice
 from reconciler.collector import fewer_collections
 from reconciler.diagnostics import InputError, render
 from reconciler.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, GatewayctlError, expected_io
@@ -173,6 +173,9 @@ def build_parser() -> argparse.ArgumentParser:
     command("notify", budget_alerts.run, [budget_alerts.arguments],
             help="budget alerts: email members (owner in copy) at their tier's thresholds (dry run without "
                  "--confirm)", description=budget_alerts.DESCRIPTION)
+    command("preflight", preflight.run, [preflight.arguments],
+            help="per model in policies/models.yaml: can this AWS account call it (agreement, authorisation, "
+                 "region)? Asks Bedrock's control plane; calls no model", description=preflight.DESCRIPTION)
     command("whoami", selfservice.cmd_whoami, [selfservice.identity_arguments],
             help="your gateway user, tier and key secret, from your AWS identity",
             description="Map your AWS identity (its session name: your sign-in email) to your users/<id>.yaml "

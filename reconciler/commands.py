@@ -335,12 +335,16 @@ def cmd_apply(args) -> int:
 
 
 def _notify_channel(args):
-    """The notification channel for this run, checked before anything is changed."""
+    """The notification channel for this run, checked before anything is changed. A setting that is
+    missing or wrong is a warning here, not an error: a revocation must not wait for an email."""
     from reconciler import notify
 
-    channel = notify.channel_from_args(args)
+    channel = notify.channel_or_unconfigured(args)
     if channel is not None and args.key_store != "secretsmanager":
         raise UsageError("notifications keep their ledger on the key secrets: use --key-store secretsmanager")
+    if isinstance(channel, notify.UnconfiguredChannel):
+        print(f"warning: {channel.problem}. The run goes ahead; the notices due are recorded as not delivered "
+              "in the audit log and sent by the first run after the setting is fixed", file=sys.stderr)
     return channel
 
 

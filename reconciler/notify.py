@@ -11,7 +11,9 @@ Guarantees, each shown by tests/test_notify.py:
   and topic, and `deliver()` skips a message whose event id is already there;
 - a failed send never raises: it is returned in the outcome, which callers report, and because
   nothing was recorded the next run builds and sends the message again;
-- no message carries a virtual key: `deliver()` refuses any text that looks like one.
+- no message carries a virtual key: `deliver()` refuses any text that looks like one;
+- a run that changes keys (apply, rotate) is never stopped by a notification setting that is missing
+  or wrong: `channel_or_unconfigured()` gives it a channel that fails each message with the problem.
 
 The ledger lives in tags on the user's key secret (`gatewayctl:notified:<topic>`): the secret
 exists for every user who ever had a key, outlives revocation, is read with the same paged
@@ -210,9 +212,12 @@ def add_arguments(p: argparse.ArgumentParser, purpose: str = KEY_NOTICES) -> Non
 
 
 def channel_from_args(args: argparse.Namespace) -> Channel | None:
+    """The configured channel, or None for `none`; a setting that is missing or wrong is a UsageError."""
     kind = getattr(args, "notify", "none") or "none"
     if kind == "none":
         return None
+    if kind not in ("ses", "smtp"):  # argparse checks --notify, not a default taken from GATEWAYCTL_NOTIFY
+        raise UsageError(f"GATEWAYCTL_NOTIFY must be ses, smtp or none, not {kind!r}")
     sender = getattr(args, "notify_from", None)
     if not sender:
         raise UsageError("--notify needs a sender: pass --notify-from or set GATEWAYCTL_NOTIFY_FROM")
@@ -221,6 +226,35 @@ def channel_from_args(args: argparse.Namespace) -> Channel | None:
     host = os.environ.get("GATEWAYCTL_SMTP_HOST")
     if not host:
         raise UsageError("--notify smtp needs GATEWAYCTL_SMTP_HOST")
-    return SmtpChannel(host, int(os.environ.get("GATEWAYCTL_SMTP_PORT", "587")), sender,
-                       username=os.environ.get("GATEWAYCTL_SMTP_USERNAME") or None,
-                       password=os.environ.get("GATEWAYCTL_SMTP_PASSWORD") or None)
+    port = os.environ.get("GATEWAYCTL_SMTP_PORT") or "587"
+    if not port.isdigit():
+        raise UsageError(f"GATEWAYCTL_SMTP_PORT must be a port number, not {port!r}")
+    username = os.environ.get("GATEWAYCTL_SMTP_USERNAME") or None
+    password = os.environ.get("GATEWAYCTL_SMTP_PASSWORD") or None
+    if bool(username) != bool(password):
+        raise UsageError("GATEWAYCTL_SMTP_USERNAME and GATEWAYCTL_SMTP_PASSWORD go together: set both or neither")
+    return SmtpChannel(host, int(port), sender, username=username, password=password)
+
+
+class UnconfiguredChannel:
+    """Stands in for a channel whose settings are missing or wrong, so that a run that changes keys
+    still changes them: every message it is given fails with the configuration problem, which goes
+    into the outcome (and so the audit record), and because nothing is recorded in the ledger the
+    first run after the setting is fixed sends them."""
+
+    def __init__(self, kind: str, problem: str):
+        self.kind, self.problem = kind, problem
+
+    def describe(self) -> str:
+        return f"{self.kind} (not configured: {self.problem})"
+
+    def send(self, message: Message) -> None:
+        raise UsageError(f"notifications are not configured: {self.problem}")
+
+
+def channel_or_unconfigured(args: argparse.Namespace) -> Channel | None:
+    """For runs whose job is to change keys (apply, rotate): a notification setting never stops them."""
+    try:
+        return channel_from_args(args)
+    except UsageError as exc:
+        return UnconfiguredChannel(getattr(args, "notify", "?"), str(exc))

@@ -129,11 +129,61 @@ def test_ses_in_moto_after_the_sender_is_verified(gatewayctl, workspace, aws_env
     assert len(backend.sent_messages) == before + 1
 
 
-def test_misconfigured_channel_is_an_error_before_anything_changes(gatewayctl, workspace, admin):
+@pytest.mark.parametrize("broken", [
+    {"GATEWAYCTL_NOTIFY": "smtp", "GATEWAYCTL_NOTIFY_FROM": SENDER},  # no GATEWAYCTL_SMTP_HOST
+    {"GATEWAYCTL_NOTIFY": "ses"},  # no sender
+    {"GATEWAYCTL_NOTIFY": "email", "GATEWAYCTL_NOTIFY_FROM": SENDER},  # no such channel
+], ids=["smtp-without-host", "ses-without-sender", "unknown-channel"])
+def test_misconfigured_notifications_never_stop_a_revocation(gatewayctl, workspace, admin, smtp_port, broken):
     write_user(workspace, "quin", "drafting")
-    out = gatewayctl("apply", "--confirm", env={"GATEWAYCTL_NOTIFY": "smtp"})
-    assert out.returncode == 1 and "--notify needs a sender" in out.stderr
-    assert managed_keys(admin, "quin") == []
+    with Sink(smtp_port):  # told about the key, so the revocation has a notice due
+        gatewayctl("apply", "--confirm", env=smtp_env(smtp_port), check=True)
+    (workspace / "users" / "quin.yaml").unlink()  # offboarding
+    out = gatewayctl("apply", "--confirm", env=broken)
+    assert out.returncode == 0, out.stderr
+    assert managed_keys(admin, "quin") == []  # revoked all the same
+    assert "warning:" in out.stderr and "The run goes ahead" in out.stderr
+    record = last_audit(workspace)
+    assert record["status"] == "ok" and [a["kind"] for a in record["actions"]] == ["revoke"]
+    (failed,) = record["notifications"]["failed"]  # the revocation notice, not delivered, on the record
+    assert failed.startswith("key revoked:") and "not configured" in failed
+    with Sink(smtp_port) as sink:  # once the setting is fixed, the first run sends it
+        gatewayctl("apply", "--confirm", env=smtp_env(smtp_port), check=True)
+        assert [m["Subject"] for _, m in sink.mails] == ["Your LLM gateway key was revoked"]
+
+
+def test_the_deploy_script_warns_about_smtp_settings_up_front_and_still_revokes(gatewayctl, workspace, admin, smtp_port,
+                                                                                gateway, aws_env, repo_root):
+    """scripts/ci/reconcile as deploy.yml runs it, with GATEWAYCTL_NOTIFY=smtp and no SMTP server named."""
+    import os
+    import shutil
+    import subprocess
+
+    if not shutil.which("aws"):
+        pytest.skip("scripts/ci/reconcile reads the master key with the aws CLI, which is not on PATH")
+    write_user(workspace, "ravi", "coding")
+    with Sink(smtp_port):
+        gatewayctl("apply", "--confirm", env=smtp_env(smtp_port), check=True)
+    (workspace / "users" / "ravi.yaml").unlink()
+    shutil.copytree(repo_root / "scripts" / "ci", workspace / "scripts" / "ci")
+    secrets_client().create_secret(Name="llm-gateway/litellm-master-key-notify", SecretString=gateway.master_key)
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "LITELLM_", "GATEWAYCTL", "GITHUB_"))}
+    env = {**base, **aws_env, "LITELLM_BASE_URL": gateway.base_url, "GITHUB_SHA": "0" * 40,
+           "GITHUB_EVENT_NAME": "workflow_dispatch", "GITHUB_ACTIONS": "true",
+           "GITHUB_STEP_SUMMARY": str(workspace / "summary.md"),
+           "LITELLM_MASTER_KEY_SECRET_ID": "llm-gateway/litellm-master-key-notify",
+           "GATEWAYCTL": str(repo_root / ".venv" / "bin" / "gatewayctl"),
+           "PATH": f"{repo_root / '.venv' / 'bin'}:{os.environ['PATH']}",
+           "GATEWAYCTL_NOTIFY": "smtp", "GATEWAYCTL_NOTIFY_FROM": SENDER}
+    proc = subprocess.run(["bash", "scripts/ci/reconcile"], cwd=workspace, env=env, capture_output=True, text=True,
+                          timeout=300, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    # Said before anything runs, as an annotation and in the job summary, naming the missing setting.
+    warning = next(line for line in proc.stderr.splitlines() if line.startswith("::warning::"))
+    assert "GATEWAYCTL_SMTP_HOST" in warning and proc.stderr.index(warning) < proc.stderr.index("applying")
+    assert "GATEWAYCTL_SMTP_HOST" in (workspace / "summary.md").read_text()
+    assert managed_keys(admin, "ravi") == []
+    assert "not configured" in last_audit(workspace)["notifications"]["failed"][0]
 
 
 def test_deliver_refuses_a_message_that_carries_a_key():

@@ -455,6 +455,30 @@ def test_drift_workflow_contract():
     assert 'LABEL = "drift"' in job_text(only)
 
 
+NOTIFY_SETTINGS = ("GATEWAYCTL_NOTIFY", "GATEWAYCTL_NOTIFY_FROM", "GATEWAYCTL_SMTP_HOST", "GATEWAYCTL_SMTP_PORT",
+                   "GATEWAYCTL_SMTP_USERNAME", "GATEWAYCTL_SMTP_PASSWORD")
+
+
+def notify_settings_missing(doc: dict) -> list[str]:
+    """Steps that send email (reconcile, rotate, budget-alerts) without every setting an SMTP channel reads."""
+    missing = []
+    for job_id, i, step, script in run_scripts(doc):
+        if re.search(r"scripts/ci/(reconcile|rotate|budget-alerts)\b", script):
+            env = step.get("env") or {}
+            missing += [f"{job_id} step {i}: {name}" for name in NOTIFY_SETTINGS
+                        if env.get(name) != f"${{{{ secrets.{name} }}}}"]
+    return missing
+
+
+def test_every_job_that_notifies_gets_the_smtp_settings():
+    for name in ("deploy.yml", "rotate.yml"):
+        assert notify_settings_missing(by_name(name)) == [], name
+    rotate = by_name("rotate.yml")  # the rule sees a setting dropped
+    del next(s for _, _, s, r in run_scripts(rotate) if "budget-alerts" in r)["env"]["GATEWAYCTL_SMTP_HOST"]
+    (missing,) = notify_settings_missing(rotate)
+    assert missing.startswith("rotate step ") and missing.endswith(": GATEWAYCTL_SMTP_HOST")
+
+
 # ---------------------------------------------------------------- the rules catch violations
 
 

@@ -60,14 +60,47 @@ gateway_key_from_secret() { # $1 secret id, $2 optional JSON field
   export LITELLM_MASTER_KEY="${key}"
 }
 
-# Key notices (reconciler/notify.py) are optional: GATEWAYCTL_NOTIFY ses|smtp (empty or none: no
-# emails) needs GATEWAYCTL_NOTIFY_FROM; GATEWAYCTL_GUIDE_URL links the employee guide in them.
-need_notify_env() {
+# Key notices and budget alerts (reconciler/notify.py) are optional: GATEWAYCTL_NOTIFY ses|smtp (empty or
+# none: no emails) needs GATEWAYCTL_NOTIFY_FROM; smtp also needs GATEWAYCTL_SMTP_HOST, takes
+# GATEWAYCTL_SMTP_PORT (default 587) and GATEWAYCTL_SMTP_USERNAME with GATEWAYCTL_SMTP_PASSWORD (both or
+# neither). GATEWAYCTL_GUIDE_URL links the employee guide in them. Prints what is wrong, nothing if all is well.
+notify_env_problem() {
   case "${GATEWAYCTL_NOTIFY:-none}" in
-    "" | none) ;;
-    ses | smtp) need_env GATEWAYCTL_NOTIFY_FROM ;;
-    *) die "GATEWAYCTL_NOTIFY must be ses, smtp or none, not '${GATEWAYCTL_NOTIFY}'" ;;
+    "" | none) return 0 ;;
+    ses | smtp) ;;
+    *)
+      printf "GATEWAYCTL_NOTIFY must be ses, smtp or none, not '%s'" "${GATEWAYCTL_NOTIFY}"
+      return 0
+      ;;
   esac
+  if [[ -z "${GATEWAYCTL_NOTIFY_FROM:-}" ]]; then
+    printf 'GATEWAYCTL_NOTIFY=%s needs GATEWAYCTL_NOTIFY_FROM (the sender address)' "${GATEWAYCTL_NOTIFY}"
+  elif [[ "${GATEWAYCTL_NOTIFY}" == smtp && -z "${GATEWAYCTL_SMTP_HOST:-}" ]]; then
+    printf 'GATEWAYCTL_NOTIFY=smtp needs GATEWAYCTL_SMTP_HOST (the relay)'
+  elif [[ "${GATEWAYCTL_NOTIFY}" == smtp && ! "${GATEWAYCTL_SMTP_PORT:-587}" =~ ^[0-9]+$ ]]; then
+    printf 'GATEWAYCTL_SMTP_PORT must be a port number'
+  elif [[ "${GATEWAYCTL_NOTIFY}" == smtp && "${GATEWAYCTL_SMTP_USERNAME:+set}" != "${GATEWAYCTL_SMTP_PASSWORD:+set}" ]]; then
+    printf 'GATEWAYCTL_SMTP_USERNAME and GATEWAYCTL_SMTP_PASSWORD go together: set both or neither'
+  fi
+}
+
+# The jobs that change keys (reconcile, rotate): a notification setting that is wrong is a warning up
+# front, never a reason to leave a revocation undone. gatewayctl goes ahead and records each notice it
+# could not send in the audit log; the first run after the setting is fixed sends them.
+warn_notify_env() {
+  local problem
+  problem="$(notify_env_problem)"
+  [[ -n "${problem}" ]] || return 0
+  printf '::warning::%s. Keys are still changed; the notices due are recorded as not delivered in the audit log and sent by the first run after the setting is fixed (docs/runbook.md, "Repository settings")\n' \
+    "${problem}" >&2
+  printf '> **Warning:** notifications are not configured: %s\n\n' "${problem}" | job_summary
+}
+
+# The budget alerts, whose whole job is the email: a wrong setting stops them before anything is read.
+need_notify_env() {
+  local problem
+  problem="$(notify_env_problem)"
+  [[ -z "${problem}" ]] || die "${problem}; see docs/runbook.md (\"Repository settings\")"
 }
 
 need_gatewayctl() {

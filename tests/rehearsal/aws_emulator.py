@@ -40,6 +40,14 @@ provider saw a difference that AWS would not report):
 - EC2 security-group rules that reference another group lost their Description (moto reads it only from
   CIDR rules).
 
+Added for `gatewayctl preflight` (moto 5.2.5 has none of Bedrock's model-access APIs):
+- Bedrock GetInferenceProfile, GetFoundationModelAvailability, Put/GetUseCaseForModelAccess,
+  ListFoundationModelAgreementOffers and CreateFoundationModelAgreement, over a fresh account's state:
+  the catalog is the Bedrock IDs of the pinned LiteLLM's model registry (reconciler/bedrock.py), an
+  inference profile exists only in the Regions its prefix serves, Anthropic models are NOT_AUTHORIZED
+  until the account submits its use case (PutUseCaseForModelAccess), and a third-party model's
+  Marketplace agreement is NOT_AVAILABLE until CreateFoundationModelAgreement accepts its offer.
+
 Not filled, and excluded from the rehearsal instead (tests/rehearsal/README.md): ElastiCache user
 groups (CreateUserGroup and the rest are missing from moto altogether).
 """
@@ -52,12 +60,16 @@ import fnmatch
 import json
 import os
 from collections.abc import Callable
+from urllib.parse import unquote
 
 # AWS managed policies (PowerUserAccess, ReadOnlyAccess) exist in every account; moto loads them only
 # when asked, before its IAM backend is first built.
 os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
 
 from moto.applicationautoscaling.responses import ApplicationAutoScalingResponse
+from moto.bedrock.exceptions import ResourceNotFoundException as BedrockNotFound
+from moto.bedrock.exceptions import ValidationException as BedrockValidation
+from moto.bedrock.responses import BedrockResponse
 from moto.budgets.exceptions import NotFoundException
 from moto.budgets.responses import BudgetsResponse
 from moto.core.responses import BaseResponse
@@ -285,6 +297,91 @@ KmsResponse.get_key_rotation_status = _get_key_rotation_status  # type: ignore[m
 # ------------------------------------------------------------------ security-group rule descriptions
 SecurityGroupRule.description = property(  # type: ignore[assignment]
     lambda self: self.ip_range.get("Description") or self.source_group.get("Description"))
+
+
+# ------------------------------------------------------------------ Bedrock model access
+# Per account: whether the Anthropic use case was submitted, and the models whose offer was accepted.
+_USE_CASES: dict[str, str] = {}
+_AGREEMENTS: dict[str, set[str]] = {}
+
+
+def _catalog_knows(model_id: str) -> bool:
+    from reconciler.bedrock import PROFILE_PREFIXES, registry
+
+    return model_id in registry() or any(f"{prefix}.{model_id}" in registry() for prefix in PROFILE_PREFIXES)
+
+
+def _path_model_id(resp: BaseResponse) -> str:
+    return unquote(resp.path.rstrip("/").rsplit("/", 1)[-1])
+
+
+def _get_inference_profile(self: BedrockResponse) -> str:
+    from reconciler.bedrock import PROFILE_PREFIXES, registry, split_profile
+
+    profile_id = _path_model_id(self)
+    prefix, base = split_profile(profile_id)
+    served = prefix is not None and profile_id in registry() and PROFILE_PREFIXES[prefix][1](self.region)  # type: ignore[operator]
+    if not served:
+        raise BedrockNotFound(f"The specified inference profile {profile_id} does not exist in {self.region}.")
+    regions = [self.region] if prefix != "global" else ["ap-south-1", "us-east-1", "eu-west-1"]
+    return json.dumps({
+        "inferenceProfileName": f"{prefix.upper()} {base}", "inferenceProfileId": profile_id,  # type: ignore[union-attr]
+        "inferenceProfileArn": f"arn:{self.partition}:bedrock:{self.region}:{self.current_account}:"
+                               f"inference-profile/{profile_id}",
+        "models": [{"modelArn": f"arn:{self.partition}:bedrock:{r}::foundation-model/{base}"} for r in regions],
+        "status": "ACTIVE", "type": "SYSTEM_DEFINED"})
+
+
+def _get_foundation_model_availability(self: BedrockResponse) -> str:
+    model_id = _path_model_id(self)
+    if not _catalog_knows(model_id):
+        raise BedrockNotFound(f"The provided model identifier {model_id} is invalid.")
+    third_party = not model_id.startswith("amazon.")
+    authorized = not model_id.startswith("anthropic.") or self.current_account in _USE_CASES
+    agreed = not third_party or model_id in _AGREEMENTS.get(self.current_account, set())
+    return json.dumps({
+        "modelId": model_id,
+        "agreementAvailability": {"status": "AVAILABLE" if agreed else "NOT_AVAILABLE"},
+        "authorizationStatus": "AUTHORIZED" if authorized else "NOT_AUTHORIZED",
+        "entitlementAvailability": "AVAILABLE", "regionAvailability": "AVAILABLE"})
+
+
+def _put_use_case_for_model_access(self: BedrockResponse) -> tuple[int, dict, str]:
+    form = self._get_param("formData")  # a blob: base64 on the wire, kept as it came
+    if not form:
+        raise BedrockValidation("formData is required")
+    _USE_CASES[self.current_account] = form
+    return 201, {}, "{}"
+
+
+def _get_use_case_for_model_access(self: BedrockResponse) -> str:
+    if self.current_account not in _USE_CASES:
+        raise BedrockNotFound("No use case has been submitted for this account.")
+    return json.dumps({"formData": _USE_CASES[self.current_account]})
+
+
+def _list_foundation_model_agreement_offers(self: BedrockResponse) -> str:
+    model_id = _path_model_id(self)
+    if not _catalog_knows(model_id):
+        raise BedrockNotFound(f"The provided model identifier {model_id} is invalid.")
+    return json.dumps({"modelId": model_id, "offers": [
+        {"offerId": f"offer-{model_id}", "offerToken": f"offer-token:{model_id}", "termDetails": {}}]})
+
+
+def _create_foundation_model_agreement(self: BedrockResponse) -> tuple[int, dict, str]:
+    model_id, token = self._get_param("modelId"), self._get_param("offerToken")
+    if token != f"offer-token:{model_id}":
+        raise BedrockValidation(f"offerToken is not an offer for {model_id}")
+    _AGREEMENTS.setdefault(self.current_account, set()).add(model_id)
+    return 202, {}, json.dumps({"modelId": model_id})
+
+
+BedrockResponse.get_inference_profile = _get_inference_profile  # type: ignore[attr-defined]
+BedrockResponse.get_foundation_model_availability = _get_foundation_model_availability  # type: ignore[attr-defined]
+BedrockResponse.put_use_case_for_model_access = _put_use_case_for_model_access  # type: ignore[attr-defined]
+BedrockResponse.get_use_case_for_model_access = _get_use_case_for_model_access  # type: ignore[attr-defined]
+BedrockResponse.list_foundation_model_agreement_offers = _list_foundation_model_agreement_offers  # type: ignore[attr-defined]
+BedrockResponse.create_foundation_model_agreement = _create_foundation_model_agreement  # type: ignore[attr-defined]
 
 
 def main() -> None:

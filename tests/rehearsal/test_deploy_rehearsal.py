@@ -142,7 +142,14 @@ def test_first_deploy_from_an_empty_account(rh: Rehearsal, state: dict):
     master = rh.aws("secretsmanager").get_secret_value(SecretId=outputs["master_key_secret_name"])["SecretString"]
     assert master.startswith("sk-") and len(master) == 51
 
-    # 3. The merge that follows deploys unpaused.
+    # 3. Bedrock access before the first call (docs/runbook.md, "Bedrock access"): the emulated account,
+    # like a fresh one, has not submitted Anthropic's use case; preflight names each model and the step.
+    blocked = rh.script("scripts/ci/preflight", expect=(1,))
+    assert blocked.stdout.count("CANNOT be called") == 3 and "first-use form" in blocked.stdout, blocked.stdout
+    rh.aws("bedrock").put_use_case_for_model_access(formData=b'{"companyName": "Example Org"}')
+    assert rh.script("scripts/ci/preflight").stdout.count("can be called") == 3
+
+    # 4. The merge that follows deploys unpaused.
     rh.script("scripts/ci/terraform-apply")
     service = ecs.describe_services(cluster=outputs["cluster_name"], services=[outputs["service_name"]])
     assert service["services"][0]["desiredCount"] == 2

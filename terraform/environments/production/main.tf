@@ -16,6 +16,17 @@ locals {
 
   endpoints_enabled = var.egress_mode == "endpoints"
 
+  # The AWS Budget follows from the tiers: each budgeted member can spend their tier's monthly budget,
+  # and concurrent calls overshoot it by at most one request (max_request_usd, README "Budgets under
+  # concurrency"). Time-boxed budget exceptions come on top while they last (each up to the tier's
+  # max_exception_usd). A mix key that is no tier fails the plan here.
+  tiers_file = coalesce(var.tiers_file_path, "${path.module}/../../../policies/tiers.yaml")
+  tiers      = yamldecode(file(local.tiers_file)).tiers
+  bedrock_ceiling_usd = sum(concat([0], [
+    for tier, users in var.budget_user_mix : users * (local.tiers[tier].monthly_budget_usd + local.tiers[tier].max_request_usd)
+  ]))
+  monthly_budget_usd = coalesce(var.monthly_budget_usd, var.infrastructure_monthly_usd + local.bedrock_ceiling_usd)
+
   # Where the ALB writes its access logs in the log bucket, and where that bucket lets it write.
   alb_access_log_prefix = "alb"
 
@@ -252,21 +263,43 @@ module "observability" {
   ecs_service_name          = module.gateway_service.name
   db_instance_id            = module.database.instance_id
   rds_connections_threshold = var.db_max_connections - var.db_reserved_connections
-  monthly_budget_usd        = var.monthly_budget_usd
+  monthly_budget_usd        = local.monthly_budget_usd
   tags                      = local.tags
 }
+
+# The sender of key notices and budget alerts over SES (GATEWAYCTL_NOTIFY=ses): its identity here, the
+# permission to send as that one address on the reconciler role. SES verifies it once (a link mailed to
+# the address, or the domain's DKIM records); docs/runbook.md, "Repository settings".
+resource "aws_sesv2_email_identity" "notification_sender" {
+  count = var.notification_sender == null ? 0 : 1
+
+  email_identity = coalesce(var.notification_sender_identity, var.notification_sender)
+  tags           = local.tags
+}
+
+locals {
+  notification_sender_identity_arn = var.notification_sender == null ? null : join(":", [
+    "arn", data.aws_partition.current.partition, "ses", var.aws_region, data.aws_caller_identity.current.account_id,
+    "identity/${aws_sesv2_email_identity.notification_sender[0].email_identity}",
+  ])
+}
+
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
 
 module "github_oidc_reconciler" {
   source = "../../modules/github-oidc-reconciler"
 
-  name                  = var.name
-  github_repository     = var.github_repository
-  deploy_environment    = var.github_deploy_environment
-  oidc_provider_arn     = local.github_oidc_provider_arn
-  master_key_secret_arn = module.secrets.master_key_secret_arn
-  user_secret_prefix    = var.user_secret_prefix
-  kms_key_arn           = module.kms.key_arn
-  tags                  = local.tags
+  name                             = var.name
+  github_repository                = var.github_repository
+  deploy_environment               = var.github_deploy_environment
+  oidc_provider_arn                = local.github_oidc_provider_arn
+  master_key_secret_arn            = module.secrets.master_key_secret_arn
+  user_secret_prefix               = var.user_secret_prefix
+  kms_key_arn                      = module.kms.key_arn
+  notification_sender_identity_arn = local.notification_sender_identity_arn
+  notification_sender_address      = var.notification_sender
+  tags                             = local.tags
 }
 
 # Employees read their own key secret (ABAC on the gitops_user_id tag gatewayctl writes);

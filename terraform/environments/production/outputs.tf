@@ -96,10 +96,27 @@ output "github_actions_secrets" {
     LITELLM_MASTER_KEY_SECRET_ID = module.secrets.master_key_secret_name
     LITELLM_PLAN_KEY_SECRET_ID   = module.github_oidc_reconciler.plan_viewer_secret_name
     GATEWAYCTL_KMS_KEY_ID        = module.kms.key_arn
-  }, var.gateway_url == null ? {} : { LITELLM_BASE_URL = var.gateway_url })
+    }, var.gateway_url == null ? {} : { LITELLM_BASE_URL = var.gateway_url },
+    var.notification_sender == null ? {} : { GATEWAYCTL_NOTIFY = "ses", GATEWAYCTL_NOTIFY_FROM = var.notification_sender },
+  )
+}
+
+output "notification_sender_dkim_tokens" {
+  description = "For a domain notification_sender_identity: the DKIM tokens; publish <token>._domainkey.<domain> CNAME <token>.dkim.amazonses.com for each to verify it. Empty for an address (SES mails it a link) or without SES."
+  value       = try(aws_sesv2_email_identity.notification_sender[0].dkim_signing_attributes[0].tokens, [])
 }
 
 output "employee_key_access_policy_arn" {
   description = "Policy that lets an employee read only their own key secret (attach to their permission set or role)."
   value       = module.employee_key_access.policy_arn
+}
+
+output "bedrock_ceiling_usd" {
+  description = "The most budget_user_mix can spend on Bedrock in a month under policies/tiers.yaml: members' monthly budgets plus one request's overshoot each (budget exceptions come on top while they last)."
+  value       = local.bedrock_ceiling_usd
+}
+
+output "monthly_budget_usd" {
+  description = "The AWS Budget's monthly limit: monthly_budget_usd, or infrastructure_monthly_usd + bedrock_ceiling_usd."
+  value       = local.monthly_budget_usd
 }

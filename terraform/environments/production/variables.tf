@@ -261,9 +261,65 @@ variable "alarm_emails" {
 }
 
 variable "monthly_budget_usd" {
-  description = "Monthly AWS budget for the account (USD), including Bedrock usage."
+  description = "Monthly AWS budget for the account (USD), Bedrock included. Null (the default): derived, infrastructure_monthly_usd plus the most the tiers of policies/tiers.yaml let budget_user_mix spend (each member's monthly budget and one request's overshoot); see the bedrock_ceiling_usd output and docs/architecture.md, \"Monthly cost\"."
   type        = number
-  default     = 500
+  default     = null
+
+  validation {
+    condition     = var.monthly_budget_usd == null || coalesce(var.monthly_budget_usd, 1) > 0
+    error_message = "monthly_budget_usd must be positive (or null to derive it from the tiers)."
+  }
+}
+
+variable "budget_user_mix" {
+  description = "How many users each tier of policies/tiers.yaml is budgeted for: the Bedrock ceiling the derived AWS budget allows. Every key must be a tier."
+  type        = map(number)
+  default     = { drafting = 50, coding = 40, architect = 10 }
+
+  validation {
+    condition     = alltrue([for n in values(var.budget_user_mix) : n >= 0 && floor(n) == n])
+    error_message = "budget_user_mix counts users: whole numbers, at least 0."
+  }
+}
+
+variable "infrastructure_monthly_usd" {
+  description = "What the stack itself costs a month without Bedrock, at 100 users (docs/architecture.md, \"Monthly cost\"); part of the derived AWS budget."
+  type        = number
+  default     = 215
+
+  validation {
+    condition     = var.infrastructure_monthly_usd >= 0
+    error_message = "infrastructure_monthly_usd must not be negative."
+  }
+}
+
+variable "tiers_file_path" {
+  description = "Path of policies/tiers.yaml (null = repository default)."
+  type        = string
+  default     = null
+}
+
+# ------------------------------------------------------------------ notifications
+variable "notification_sender" {
+  description = "Address key notices and budget alerts come from with GATEWAYCTL_NOTIFY=ses (the GATEWAYCTL_NOTIFY_FROM setting). Terraform creates its SES identity and lets the reconciler role send as exactly this address. Null: no SES identity and no SES permission (SMTP or no notifications)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.notification_sender == null || can(regex("^[^@\\s*]+@[A-Za-z0-9.-]+\\.[A-Za-z]{2,}$", coalesce(var.notification_sender, "x")))
+    error_message = "notification_sender must be one e-mail address, without wildcards."
+  }
+}
+
+variable "notification_sender_identity" {
+  description = "The SES identity verified for notification_sender: the address itself (null; SES mails it a link to click) or its domain (verified through the DKIM records of the notification_sender_dkim_tokens output)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.notification_sender_identity == null || (var.notification_sender != null && (var.notification_sender_identity == var.notification_sender || endswith(coalesce(var.notification_sender, "x"), "@${coalesce(var.notification_sender_identity, "x")}")))
+    error_message = "notification_sender_identity must be notification_sender or its domain."
+  }
 }
 
 # ------------------------------------------------------------------ CI

@@ -104,6 +104,13 @@ locals {
   # without bedrock-mantle:CountTokens the Mantle call gets 403. Either way count_tokens fails
   # with 403 token_counting_error, while inference keeps working. Both actions only count, free.
   claude_models = { for id, m in local.models : id => m if strcontains(m.fm_id, "claude") }
+
+  # Third-party models (every provider but Amazon) are sold through AWS Marketplace: the account's
+  # first call to one subscribes to it in the background, as the caller, and fails with
+  # AccessDeniedException on every later call if the caller lacks these actions (Bedrock user guide,
+  # "Request access to models": Subscribe, Unsubscribe and ViewSubscriptions). Marketplace actions
+  # take no resource ARN. scripts/ci/preflight reads the outcome per model (`gatewayctl preflight`).
+  marketplace_models = { for id, m in local.models : id => m if !startswith(m.fm_id, "amazon.") }
   count_tokens_statements = concat(
     [{
       Sid      = "CountTokensOnBedrockRuntime"
@@ -181,6 +188,22 @@ resource "aws_iam_role_policy" "task_bedrock" {
   name   = "invoke-configured-bedrock-models"
   role   = aws_iam_role.this["task"].id
   policy = jsonencode({ Version = "2012-10-17", Statement = local.bedrock_statements })
+}
+
+resource "aws_iam_role_policy" "task_marketplace" {
+  count = length(local.marketplace_models) == 0 ? 0 : 1
+
+  name = "subscribe-on-first-model-call"
+  role = aws_iam_role.this["task"].id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Sid      = "MarketplaceSubscriptionOfThirdPartyModels"
+      Effect   = "Allow"
+      Action   = ["aws-marketplace:Subscribe", "aws-marketplace:Unsubscribe", "aws-marketplace:ViewSubscriptions"]
+      Resource = "*"
+    }]
+  })
 }
 
 resource "aws_iam_role_policy" "task_count_tokens" {

@@ -78,13 +78,16 @@ locals {
           StringEquals = { "kms:ViaService" = "secretsmanager.${local.region}.amazonaws.com" }
         }
       },
-      ], var.notification_sender_identity_arn == null ? [] : [{
-        # `gatewayctl apply/rotate --notify ses`: key notices from this verified identity only.
+      ], var.notification_sender_identity_arn == null ? [] : [merge({
+        # `gatewayctl apply/rotate/notify --notify ses`: key notices and budget alerts from this
+        # verified identity only, and as the one sender address when it is given.
         Sid      = "SendKeyNotices"
         Effect   = "Allow"
         Action   = "ses:SendEmail"
         Resource = var.notification_sender_identity_arn
-    }])
+        }, var.notification_sender_address == null ? {} : {
+        Condition = { StringEquals = { "ses:FromAddress" = var.notification_sender_address } }
+    })])
   })
 }
 

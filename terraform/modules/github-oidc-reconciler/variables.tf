@@ -104,6 +104,17 @@ variable "notification_sender_identity_arn" {
   }
 }
 
+variable "notification_sender_address" {
+  description = "The one From address the reconciler may send as through notification_sender_identity_arn (the condition key ses:FromAddress); null = any address of that identity."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.notification_sender_address == null || !strcontains(coalesce(var.notification_sender_address, "x"), "*")
+    error_message = "notification_sender_address must be one address, without wildcards."
+  }
+}
+
 variable "tags" {
   description = "Tags applied to every resource."
   type        = map(string)

@@ -90,3 +90,88 @@ run "rejects_latest_image" {
 
   expect_failures = [var.litellm_image]
 }
+
+run "notifications_over_ses_are_wired" {
+  command = apply
+
+  variables {
+    notification_sender          = "llm-gateway@example.com"
+    notification_sender_identity = "example.com"
+  }
+
+  assert {
+    condition     = aws_sesv2_email_identity.notification_sender[0].email_identity == "example.com"
+    error_message = "The sender's SES identity (here its domain) is created."
+  }
+
+  assert {
+    condition     = local.notification_sender_identity_arn == "arn:aws:ses:ap-south-1:123456789012:identity/example.com"
+    error_message = "The reconciler role is given the identity's ARN (SES sending is denied without it)."
+  }
+
+  assert {
+    condition     = output.github_actions_secrets.GATEWAYCTL_NOTIFY == "ses" && output.github_actions_secrets.GATEWAYCTL_NOTIFY_FROM == "llm-gateway@example.com"
+    error_message = "The repository settings name the channel and the sender the role may send as."
+  }
+}
+
+run "no_ses_without_a_sender" {
+  command = plan
+
+  assert {
+    condition     = length(aws_sesv2_email_identity.notification_sender) == 0 && local.notification_sender_identity_arn == null
+    error_message = "Without notification_sender there is no SES identity and no SES permission."
+  }
+}
+
+run "sender_identity_must_be_the_address_or_its_domain" {
+  command = plan
+
+  variables {
+    notification_sender          = "llm-gateway@example.com"
+    notification_sender_identity = "other.example"
+  }
+
+  expect_failures = [var.notification_sender_identity]
+}
+
+# The AWS Budget follows from policies/tiers.yaml, not from a constant. For the default mix (50 Drafting,
+# 40 Coding, 10 Architect) each member's budget plus one request's overshoot:
+# 50 * (2.00 + 0.52) + 40 * (20.00 + 1.56) + 10 * (500.00 + 2.60) = 126 + 862.40 + 5026 = 6014.40,
+# and with the stack's own 215: 6229.40 (docs/architecture.md, "Monthly cost").
+run "aws_budget_follows_the_tiers" {
+  command = plan
+
+  assert {
+    condition     = abs(output.bedrock_ceiling_usd - 6014.40) < 0.005 && abs(output.monthly_budget_usd - 6229.40) < 0.005
+    error_message = "The Bedrock ceiling and the AWS Budget follow policies/tiers.yaml for the default user mix."
+  }
+}
+
+run "aws_budget_follows_a_change_of_tiers" {
+  command = plan
+
+  variables {
+    # Every tier's monthly budget doubled: 50 * 4.52 + 40 * 41.56 + 10 * 1002.60 = 11914.40.
+    tiers_file_path = "tests/fixtures/tiers-doubled.yaml"
+    budget_user_mix = { drafting = 50, coding = 40, architect = 10 }
+  }
+
+  assert {
+    condition     = abs(output.bedrock_ceiling_usd - 11914.40) < 0.005 && abs(output.monthly_budget_usd - 12129.40) < 0.005
+    error_message = "A change of the tiers' budgets changes the AWS Budget."
+  }
+}
+
+run "an_explicit_aws_budget_wins" {
+  command = plan
+
+  variables {
+    monthly_budget_usd = 1000
+  }
+
+  assert {
+    condition     = output.monthly_budget_usd == 1000
+    error_message = "monthly_budget_usd, when set, is the AWS Budget's limit."
+  }
+}

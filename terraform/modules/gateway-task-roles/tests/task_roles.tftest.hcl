@@ -39,6 +39,16 @@ run "least_privilege" {
 
   # ------------------------------------------------------------ Bedrock
   assert {
+    condition = jsondecode(aws_iam_role_policy.task_marketplace[0].policy).Statement == [{
+      Sid      = "MarketplaceSubscriptionOfThirdPartyModels"
+      Effect   = "Allow"
+      Action   = ["aws-marketplace:Subscribe", "aws-marketplace:Unsubscribe", "aws-marketplace:ViewSubscriptions"]
+      Resource = "*"
+    }] && aws_iam_role_policy.task_marketplace[0].role == aws_iam_role.this["task"].id
+    error_message = "The task role holds what AWS documents for the Marketplace subscription of an Anthropic model's first call, and nothing more."
+  }
+
+  assert {
     condition = alltrue([
       for st in jsondecode(aws_iam_role_policy.task_bedrock.policy).Statement :
       alltrue([for a in flatten([st.Action]) : !strcontains(a, "*")]) &&
@@ -193,6 +203,11 @@ run "direct_model_ids_stay_in_region" {
       Resource = ["arn:aws:bedrock:ap-south-1::foundation-model/amazon.titan-embed-text-v2:0"]
     }]
     error_message = "A model without an inference profile is invoked in the gateway's Region only."
+  }
+
+  assert {
+    condition     = length(aws_iam_role_policy.task_marketplace) == 0
+    error_message = "Amazon's own models are not sold through AWS Marketplace: no Marketplace permission."
   }
 }
 

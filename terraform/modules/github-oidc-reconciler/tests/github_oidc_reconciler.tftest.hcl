@@ -67,3 +67,21 @@ run "rejects_viewer_secret_under_the_user_prefix" {
 
   expect_failures = [var.plan_viewer_secret_name]
 }
+
+run "ses_sending_only_from_the_verified_identity_as_the_one_address" {
+  command = plan
+
+  variables {
+    notification_sender_identity_arn = "arn:aws:ses:ap-south-1:123456789012:identity/example.com"
+    notification_sender_address      = "llm-gateway@example.com"
+  }
+
+  assert {
+    condition = [
+      for st in jsondecode(local.reconciler_policy).Statement : [st.Resource, st.Condition]
+      if contains(flatten([st.Action]), "ses:SendEmail")
+      ] == [["arn:aws:ses:ap-south-1:123456789012:identity/example.com",
+    { StringEquals = { "ses:FromAddress" = "llm-gateway@example.com" } }]]
+    error_message = "The reconciler may send through the sender identity only, as the one sender address."
+  }
+}
