@@ -23,6 +23,7 @@ from reconciler.yamlfile import Document
 SCHEMA_DIR = "schemas"
 MODELS_FILE = "policies/models.yaml"
 TIERS_FILE = "policies/tiers.yaml"
+EMAIL_FILE = "policies/email.yaml"
 USERS_DIR = "users"
 POLICIES_DIR = "policies"
 CONFIG_FILE = "gateway/config.yaml"
@@ -68,7 +69,8 @@ def _entries(folder: Path) -> list[os.DirEntry]:
         return sorted(it, key=lambda e: e.name)
 
 
-def _load_docs(root: Path) -> tuple[list[Diagnostic], Document | None, Document | None, list[Document]]:
+def _load_docs(root: Path) -> tuple[list[Diagnostic], Document | None, Document | None, Document | None,
+                                    list[Document]]:
     diags: list[Diagnostic] = []
 
     def load(rel: str) -> Document | None:
@@ -83,9 +85,10 @@ def _load_docs(root: Path) -> tuple[list[Diagnostic], Document | None, Document 
             diags.append(Diagnostic(folder, 1, 1, f"{folder}/ must be a directory in the repository, not a "
                                     "symbolic link", "not-a-regular-file"))
     if diags:
-        return diags, None, None, []
+        return diags, None, None, None, []
     models = load(MODELS_FILE)
     tiers = load(TIERS_FILE)
+    email = load(EMAIL_FILE)
     users_dir = root / USERS_DIR
     user_docs = []
     # One directory listing tells each entry's type without a stat per file (10,000 files on a plan).
@@ -104,7 +107,16 @@ def _load_docs(root: Path) -> tuple[list[Diagnostic], Document | None, Document 
         doc = load(rel)
         if doc is not None:
             user_docs.append(doc)
-    return diags, models, tiers, user_docs
+    return diags, models, tiers, email, user_docs
+
+
+def _email_domains(root: Path, doc: Document | None, diags: list[Diagnostic]) -> frozenset[str] | None:
+    """The allowed mail domains, or None when policies/email.yaml is unusable (already an error)."""
+    if doc is None:
+        return None
+    errs = schema_errors(root, doc, "email.schema.json")
+    diags += errs
+    return None if errs else frozenset(doc.data["email_domains"])
 
 
 # Model names LiteLLM 1.108.7 gives a meaning of its own (litellm.proxy._types.SpecialModelNames;
@@ -145,7 +157,8 @@ def check(root: Path, *, today: dt.date | None = None, allow_expired: bool = Fal
     (users/ at the change's base, by id) shows that this change adds or alters that grant: then it is
     an error. With `allow_expired` (plan, apply) it is not reported at all."""
     today = today or dt.date.today()
-    diags, models_doc, tiers_doc, user_docs = _load_docs(root)
+    diags, models_doc, tiers_doc, email_doc, user_docs = _load_docs(root)
+    domains = _email_domains(root, email_doc, diags)
 
     models: dict[str, Model] = {}
     region = ""
@@ -236,6 +249,12 @@ def check(root: Path, *, today: dt.date | None = None, allow_expired: bool = Fal
             diags.append(doc.diag(("email",), f"email {d['email']!r} is also used by {first_email[email]}",
                                   "users/unique-email"))
         first_email.setdefault(email, doc.path)
+        for field in ("email", "owner"):
+            domain = d[field].rsplit("@", 1)[1].lower()
+            if domains is not None and domain not in domains:
+                diags.append(doc.diag((field,), f"{field} {d[field]!r}: the domain {domain!r} is not one of "
+                                      f"{EMAIL_FILE}'s email_domains ({', '.join(sorted(domains))})",
+                                      "users/email-domain"))
         if d["owner"].lower() == email:
             diags.append(doc.diag(("owner",), "owner (the approving manager) must not be the user themself",
                                   "users/self-approval"))

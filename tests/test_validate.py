@@ -346,3 +346,30 @@ def test_fifo_and_directory_in_users_are_refused_without_blocking(workspace):
     out = messages(workspace)
     assert any(m.startswith("users/pipe.yaml:1:1:") and "not-a-regular-file" in m for m in out), out
     assert any(m.startswith("users/dir.yaml:1:1:") and "not-a-regular-file" in m for m in out), out
+
+
+# ---------------------------------------------------------------- issue 19: allowed mail domains
+def test_email_and_owner_outside_the_allowed_domains_are_refused_at_their_line(workspace):
+    write_user(workspace, "eve", email="eve@evil.example.net")
+    write_user(workspace, "evan", owner="boss@gmail.com")
+    proc = run_validate(workspace)
+    assert proc.returncode == 1
+    assert ("users/eve.yaml:4:8: email 'eve@evil.example.net': the domain 'evil.example.net' is not one of "
+            "policies/email.yaml's email_domains (example.com) [users/email-domain]") in proc.stdout, proc.stdout
+    assert "users/evan.yaml:6:8: owner 'boss@gmail.com': the domain 'gmail.com'" in proc.stdout, proc.stdout
+    assert "users/eve.yaml:6" not in proc.stdout and "users/evan.yaml:4" not in proc.stdout
+    write_user(workspace, "eve", email="Eve@EXAMPLE.com")  # domains compare case-insensitively
+    write_user(workspace, "evan")
+    assert run_validate(workspace).returncode == 0
+
+
+def test_the_domain_list_is_required_and_checked_by_its_schema(workspace):
+    policy = workspace / "policies" / "email.yaml"
+    policy.write_text("email_domains:\n  - example.com\n  - '*.example.com'\n")
+    out = "\n".join(messages(workspace))
+    assert "policies/email.yaml:3:5: email_domains.1: '*.example.com' does not match the allowed form" in out, out
+    policy.write_text("email_domains:\n  - sub.example.com\n")  # exact: example.com itself is no longer allowed
+    assert any("users/" in m and "[users/email-domain]" in m for m in messages(workspace))
+    policy.unlink()
+    out = "\n".join(messages(workspace))
+    assert "policies/email.yaml:1:1: cannot read file" in out, out
