@@ -183,7 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
     command("show", selfservice.cmd_key_show, [selfservice.identity_arguments, selfservice.key_show_arguments],
             into=key_sub, help="where your key is, and with --reveal the key itself",
             description="Show your key secret's name and when it last changed. The key is printed only with "
-            "--reveal, to stdout alone (never to a CI log), e.g. export ANTHROPIC_AUTH_TOKEN=\"$(gatewayctl key "
+            "--reveal, to stdout alone (in CI only to a terminal), e.g. export ANTHROPIC_AUTH_TOKEN=\"$(gatewayctl key "
             "show --me --reveal)\". AWS allows it only for your own secret (its gitops_user_id tag must equal "
             "your session tag).")
     return parser

@@ -5,8 +5,7 @@ session name is their sign-in name, which users/*.yaml knows as `email` (or `id`
 decides what they may read, through the ABAC policy of terraform/modules/employee-key-access
 (the secret's `gitops_user_id` tag must equal their session tag).
 
-The key is printed only with --reveal, only to stdout, never to stderr, and never where a CI
-log would keep it.
+The key is printed only with --reveal, only to stdout, never to stderr, and in CI only to a terminal.
 """
 
 from __future__ import annotations
@@ -14,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import stat
 import sys
 from pathlib import Path
 
@@ -97,16 +95,19 @@ def _me(args: argparse.Namespace) -> tuple[str, str]:
 
 
 def _reveal_allowed() -> str | None:
-    """Why printing the key here would leak it, or None."""
+    """Why printing the key here would leak it, or None. In CI (CI or GITHUB_ACTIONS set) only a
+    terminal is safe: a pipe, a file or a command substitution there ends up in a job log, an
+    artifact or a later step's environment, all of which outlive the job."""
     ci = os.environ.get("CI", "").lower() in ("1", "true") or os.environ.get("GITHUB_ACTIONS") == "true"
-    try:
-        mode = os.fstat(sys.stdout.fileno()).st_mode
-    except (OSError, ValueError):
+    if not ci:
         return None
-    if ci and not stat.S_ISFIFO(mode):
-        return ("stdout goes to a CI log; capture the key instead, e.g. "
-                "KEY=\"$(gatewayctl key show --me --reveal)\"")
-    return None
+    try:
+        if os.isatty(sys.stdout.fileno()):
+            return None
+    except (OSError, ValueError):
+        pass
+    return ("CI is set and stdout is not a terminal, so the key would end up in a job's log or files; "
+            "read it on your own machine (docs/using-the-gateway.md, \"2. Get your key\")")
 
 
 def cmd_whoami(args: argparse.Namespace) -> int:
