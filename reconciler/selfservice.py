@@ -16,9 +16,11 @@ import os
 import sys
 from pathlib import Path
 
+from reconciler.diagnostics import InputError
 from reconciler.errors import EXIT_OK, GatewayctlError, UsageError
 from reconciler.keystore import DEFAULT_PREFIX, OWNER_TAG
 from reconciler.policy import BUDGET_TZ
+from reconciler.yamlfile import read_regular
 
 
 class SelfServiceError(GatewayctlError):
@@ -37,14 +39,16 @@ def session_name(arn: str) -> str | None:
 
 
 def _users(root: Path) -> list[dict]:
-    """users/*.yaml as plain mappings (unvalidated: enough to find oneself)."""
+    """users/*.yaml as plain mappings (unvalidated: enough to find oneself). Symbolic links are
+    never followed (yamlfile.read_regular): a link is no user's file."""
     import yaml
 
     out = []
-    for path in sorted((root / "users").glob("*.yaml")):
+    users = root / "users"
+    for path in [] if users.is_symlink() else sorted(users.glob("*.yaml")):
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError):
+            data = yaml.safe_load(read_regular(path))
+        except (InputError, yaml.YAMLError):
             continue
         if isinstance(data, dict) and isinstance(data.get("id"), str):
             out.append(data)
@@ -66,8 +70,9 @@ def _region(args: argparse.Namespace) -> str | None:
     try:
         import yaml
 
-        return yaml.safe_load((args.root / "policies" / "models.yaml").read_text(encoding="utf-8"))["region"]
-    except (OSError, KeyError, TypeError, ValueError):
+        policies = args.root / "policies"
+        return None if policies.is_symlink() else yaml.safe_load(read_regular(policies / "models.yaml"))["region"]
+    except (InputError, KeyError, TypeError, ValueError, yaml.YAMLError):
         return None
 
 

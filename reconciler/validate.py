@@ -31,7 +31,8 @@ CONFIG_FILE = "gateway/config.yaml"
 
 @functools.cache
 def _validator(root: str, name: str) -> jsonschema.protocols.Validator:
-    schema = json.loads((Path(root) / SCHEMA_DIR / name).read_text(encoding="utf-8"))
+    rel = f"{SCHEMA_DIR}/{name}"
+    schema = json.loads(yamlfile.read_regular(Path(root) / rel, rel))
     cls = jsonschema.validators.validator_for(schema)
     cls.check_schema(schema)
     return cls(schema, format_checker=cls.FORMAT_CHECKER)
@@ -40,6 +41,12 @@ def _validator(root: str, name: str) -> jsonschema.protocols.Validator:
 def schema_errors(root: Path, doc: Document, schema_name: str) -> list[Diagnostic]:
     try:
         validator = _validator(str(root), schema_name)
+    except InputError as exc:  # a symbolic link, or not a file
+        if any(d.rule != "io" for d in exc.diagnostics):
+            return exc.diagnostics
+        return [Diagnostic(f"{SCHEMA_DIR}/{schema_name}", 1, 1, f"cannot load the schema: "
+                           f"{exc.diagnostics[0].message}; this repository needs the {SCHEMA_DIR}/ folder of "
+                           "llm-gateway-gitops", "schema/missing")]
     except (OSError, ValueError, jsonschema.exceptions.SchemaError) as exc:  # no or broken schemas/ (a hook elsewhere)
         return [Diagnostic(f"{SCHEMA_DIR}/{schema_name}", 1, 1, f"cannot load the schema: {exc}; this repository "
                            f"needs the {SCHEMA_DIR}/ folder of llm-gateway-gitops", "schema/missing")]
@@ -80,7 +87,7 @@ def _load_docs(root: Path) -> tuple[list[Diagnostic], Document | None, Document 
             diags.extend(exc.diagnostics)
             return None
 
-    for folder in (POLICIES_DIR, USERS_DIR):
+    for folder in (POLICIES_DIR, USERS_DIR, SCHEMA_DIR, CONFIG_FILE.split("/")[0]):
         if (root / folder).is_symlink():
             diags.append(Diagnostic(folder, 1, 1, f"{folder}/ must be a directory in the repository, not a "
                                     "symbolic link", "not-a-regular-file"))
@@ -349,11 +356,21 @@ def _budget_exception(doc: Document, tier: Tier | None, today: dt.date, allow_ex
     return BudgetException(extra, until, raw["ticket"])
 
 
+def read_config(root: Path) -> str | None:
+    """gateway/config.yaml as committed, None when there is none (InputError for a link or a non-file)."""
+    path = root / CONFIG_FILE
+    if not path.exists() and not path.is_symlink():
+        return None
+    return yamlfile.read_regular(path, CONFIG_FILE).decode("utf-8", errors="replace")
+
+
 def config_drift(root: Path, region: str, models: dict[str, Model]) -> list[Diagnostic]:
     """gateway/config.yaml must be exactly what policies/models.yaml renders to."""
-    path = root / CONFIG_FILE
     expected = render.render_config(region, models)
-    actual = path.read_text(encoding="utf-8") if path.is_file() else None
+    try:
+        actual = read_config(root)
+    except InputError as exc:
+        return exc.diagnostics
     if actual == expected:
         return []
     if actual is None:
