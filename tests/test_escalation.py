@@ -187,6 +187,26 @@ def test_unmanaged_membership_of_a_tier_team_is_drift(gatewayctl, admin):
     assert drift(gatewayctl).returncode == 0
 
 
+def test_a_tier_team_left_behind_is_drift_until_deleted(gatewayctl, workspace, admin, gateway):
+    """Issue 19: lowering `teams:` moves the members back, but the emptied team still grants its model
+    to any key made for it, so it is drift until someone deletes it."""
+    tiers = workspace / "policies" / "tiers.yaml"
+    original = tiers.read_text()
+    tiers.write_text(original.replace("\n  architect:\n", "\n  architect:\n    teams: 2\n", 1))
+    gatewayctl("apply", "--confirm", "--allow-mass-move", "--allow-mass-change", check=True)
+    tiers.write_text(original)
+    gatewayctl("apply", "--confirm", "--allow-mass-move", "--allow-mass-change", check=True)
+    assert admin.get("/team/info", params={"team_id": "tier-architect.1"}).json()["team_info"]["models"] == [
+        "model-reasoning"]
+    found = drift(gatewayctl)
+    assert found.returncode == DRIFT and "! report team:tier-architect.1" in found.stdout, found.stdout
+    assert "still grants model-reasoning to any key made for it" in found.stdout
+    gatewayctl("apply", "--confirm", check=True)  # a report: apply leaves it, it stays drift
+    assert drift(gatewayctl).returncode == DRIFT
+    admin.post("/team/delete", json={"team_ids": ["tier-architect.1"]}).raise_for_status()
+    assert drift(gatewayctl).returncode == 0
+
+
 def test_blocked_key_is_drift_until_settled_in_git(gatewayctl, workspace, admin):
     gatewayctl("apply", "--confirm", check=True)
     token = managed_keys(admin, "alice")[0]["token"]
