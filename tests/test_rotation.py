@@ -239,3 +239,16 @@ def test_requested_rotation_inside_the_overlap_window_ends_every_old_key_at_once
     tags = {t["Key"]: t["Value"] for t in secrets_client().describe_secret(SecretId=DEFAULT_PREFIX + "rhea")["Tags"]}
     assert tags[RETIRING_TAG] == NO_RETIRING
     assert gatewayctl("plan", "--detailed-exitcode", "--today", day(91)).returncode == 0
+
+
+def test_offboarding_inside_the_overlap_window_ends_both_keys(day, gatewayctl, workspace, gateway, admin):
+    write_user(workspace, "rudi", "drafting")
+    gatewayctl("apply", "--confirm", "--today", day(0), check=True)
+    first = secret_key("rudi")
+    gatewayctl("rotate", "--confirm", "--today", day(90), check=True)
+    second = secret_key("rudi")
+    (workspace / "users" / "rudi.yaml").unlink()
+    gatewayctl("apply", "--confirm", "--today", day(91), check=True)
+    for raw in (first, second):
+        assert wait_status(gateway.base_url, raw, 401, seconds=15) == 401
+    assert managed_keys(admin, "rudi") == []
