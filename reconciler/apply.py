@@ -25,7 +25,7 @@ from pathlib import Path
 from reconciler import __version__, membership_batch
 from reconciler.client import AdminClient, GatewayError
 from reconciler.digest import json_digest
-from reconciler.errors import GatewayctlError, expected_io
+from reconciler.errors import GatewayctlError, expected_io, redact
 from reconciler.keystore import KeyStore, key_hash, new_key
 from reconciler.plan import Action, Plan, Step
 from reconciler.steps import CALLS, RETIRING_HASH_ARG, Call, Op
@@ -141,9 +141,9 @@ class Executor:
             for step in steps:
                 self.run_step(step, result)
         except (GatewayctlError, OSError) as exc:
-            result.status, result.error = "failed", str(exc)
+            result.status, result.error = "failed", redact(str(exc))
         except Exception as exc:  # noqa: BLE001 - boto errors etc.: report, keep the others going
-            result.status, result.error = "failed", f"{type(exc).__name__}: {exc}"
+            result.status, result.error = "failed", redact(f"{type(exc).__name__}: {exc}")
 
     def finish(self, action: Action, result: ActionResult, n: int, total: int) -> ActionResult:
         self._record(asdict(result))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -83,7 +84,7 @@ def _validate_arguments(p: argparse.ArgumentParser) -> None:
 
 def cmd_render_config(args: argparse.Namespace) -> int:
     from reconciler import render as renderer
-    from reconciler.validate import CONFIG_FILE, check
+    from reconciler.validate import CONFIG_FILE, check, read_config
 
     diags, state = check(args.root, today=args.today, allow_expired=True, check_config=False)
     if state is None:
@@ -91,12 +92,15 @@ def cmd_render_config(args: argparse.Namespace) -> int:
     text = renderer.render_config(state.region, state.models)
     target = args.root / CONFIG_FILE
     if args.check:
-        if not target.is_file() or target.read_text(encoding="utf-8") != text:
+        if read_config(args.root) != text:
             raise GatewayctlError(f"{CONFIG_FILE} is stale; run `gatewayctl render-config`")
         return EXIT_OK
     tmp = target.with_suffix(".yaml.tmp")
     with expected_io(f"cannot write {CONFIG_FILE}"):
-        tmp.write_text(text, encoding="utf-8")
+        tmp.unlink(missing_ok=True)  # a file (or link) left there is replaced, never written through
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
         tmp.replace(target)
     print(f"wrote {CONFIG_FILE}", file=sys.stderr)
     return EXIT_OK
@@ -186,7 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
     command("show", selfservice.cmd_key_show, [selfservice.identity_arguments, selfservice.key_show_arguments],
             into=key_sub, help="where your key is, and with --reveal the key itself",
             description="Show your key secret's name and when it last changed. The key is printed only with "
-            "--reveal, to stdout alone (never to a CI log), e.g. export ANTHROPIC_AUTH_TOKEN=\"$(gatewayctl key "
+            "--reveal, to stdout alone (in CI only to a terminal), e.g. export ANTHROPIC_AUTH_TOKEN=\"$(gatewayctl key "
             "show --me --reveal)\". AWS allows it only for your own secret (its gitops_user_id tag must equal "
             "your session tag).")
     return parser

@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from reconciler.errors import GatewayctlError, UsageError
+from reconciler.errors import GatewayctlError, UsageError, redact
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 PAGE_SIZE = 100  # the maximum LiteLLM's paged list endpoints accept
@@ -31,6 +31,7 @@ class GatewayError(GatewayctlError):
     """The gateway refused a request or could not be reached; `status` is 0 for transport errors."""
 
     def __init__(self, method: str, path: str, status: int, detail: str):
+        detail = redact(detail)
         super().__init__(f"{method} {path}: {status or 'no response'}: {detail}")
         self.method, self.path, self.status, self.detail = method, path, status, detail
 
@@ -77,17 +78,21 @@ def _retry_after(response: httpx.Response) -> float | None:
     return max(0.0, seconds) if math.isfinite(seconds) else None
 
 
-def _detail(response: httpx.Response) -> str:
+def _detail(response: httpx.Response, secrets: list[str | None]) -> str:
+    """The error message of an answer, redacted before it is cut short (a cut key escapes the patterns)."""
     try:
         body = response.json()
     except ValueError:
-        return response.text[:300]
+        body = response.text
     if isinstance(body, dict):
         err = body.get("error", body.get("detail", body))
-        if isinstance(err, dict):
-            return str(err.get("message", err))[:300]
-        return str(err)[:300]
-    return str(body)[:300]
+        body = err.get("message", err) if isinstance(err, dict) else err
+    return redact(str(body), secrets)[:300]
+
+
+def _sent_secrets(body: Any) -> list[str | None]:
+    """Raw keys a request carries (/key/generate's `key`), which an answer may echo."""
+    return [body.get("key")] if isinstance(body, dict) and isinstance(body.get("key"), str) else []
 
 
 def _is_loopback(host: str) -> bool:
@@ -131,6 +136,7 @@ class AdminClient:
         )
         self.retries, self.backoff, self.max_backoff = retries, backoff, max_backoff
         self._pause = sleep
+        self._master_key = master_key  # hidden from every error message, whatever it looks like
         self.stats = CallStats()
 
     @property
@@ -164,10 +170,11 @@ class AdminClient:
                 response = self._http.request(method, path, params=params, json=json)
             except (httpx.ConnectError, httpx.ConnectTimeout) as exc:  # never reached the server: safe to retry
                 if attempt >= max_retries:
-                    raise GatewayError(method, path, 0, f"cannot connect: {exc}") from None
+                    raise GatewayError(method, path, 0, redact(f"cannot connect: {exc}", [self._master_key])) from None
             except httpx.TransportError as exc:
                 if not idempotent or attempt >= max_retries:
-                    raise GatewayError(method, path, 0, f"{type(exc).__name__}: {exc}") from None
+                    raise GatewayError(method, path, 0,
+                                       redact(f"{type(exc).__name__}: {exc}", [self._master_key])) from None
             else:
                 if response.status_code < 400:
                     try:
@@ -178,7 +185,8 @@ class AdminClient:
                 # rolls its transaction back before a 5xx. A write that did land behind a 5xx (a load
                 # balancer's 502) comes back on retry as "already exists", which the caller checks.
                 if response.status_code not in RETRY_STATUSES or attempt >= max_retries:
-                    raise GatewayError(method, path, response.status_code, _detail(response))
+                    raise GatewayError(method, path, response.status_code,
+                                       _detail(response, [self._master_key, *_sent_secrets(json)]))
                 self.stats.retried()
                 self._sleep(attempt, _retry_after(response))
                 attempt += 1

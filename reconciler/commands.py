@@ -13,7 +13,16 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from reconciler.errors import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, EXIT_REFUSED, GatewayctlError, UsageError, expected_io
+from reconciler.errors import (
+    EXIT_CHANGES,
+    EXIT_ERROR,
+    EXIT_OK,
+    EXIT_REFUSED,
+    GatewayctlError,
+    UsageError,
+    expected_io,
+    redact,
+)
 from reconciler.keystore import DEFAULT_PREFIX, DEFAULT_SERVICE_PREFIX, KMS_KEY_ENV
 
 # The gateway-facing modules (httpx, boto3) load lazily so `gatewayctl validate` stays fast.
@@ -358,7 +367,7 @@ def _after_apply(args, client, store, record: dict, channel) -> None:
             record["owner_tags_added"] = missing
             print(f"tagged {len(missing)} key secret(s) with their owner for self-service", file=sys.stderr)
         except Exception as exc:  # noqa: BLE001 - reported; the next apply tries again
-            print(f"warning: could not tag key secrets with their owner: {exc}", file=sys.stderr)
+            print(f"warning: could not tag key secrets with their owner: {redact(str(exc))}", file=sys.stderr)
     if channel is None:
         return
     from reconciler import notices

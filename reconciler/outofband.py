@@ -6,7 +6,9 @@ acts. Two kinds:
           --prune-unmanaged` removes it (within the safety limits); without the flag apply leaves it.
   report  something only a person can settle: a key blocked outside git (emergency revoke, settled by
           the offboarding PR), a user or team of the same id that gatewayctl did not create (settled
-          with `--adopt`, or by renaming). Apply never changes these.
+          with `--adopt`, or by renaming), a tier team no tier has any more (`teams:` lowered or a
+          tier removed: its users were moved, but it still grants its models to any key made for it;
+          settled by deleting the team). Apply never changes these.
 Keys of users who are being offboarded are not listed here: their revocation removes every one.
 """
 
@@ -42,6 +44,13 @@ def find(desired: DesiredState, active: dict[str, User], live: LiveState, *, rev
             if team is not None and not team.managed:
                 out.append(Action("report", f"team:{team_id}", "exists but gatewayctl did not create it; tier "
                                   f"{tier.key!r} and its users are not reconciled until it is removed or renamed"))
+    wanted = {team_id for tier in desired.tiers.values() for team_id in tier.team_ids}
+    for team_id in sorted(managed_tier_teams - wanted):
+        models = live.teams[team_id].models
+        grants = ", ".join(models) if models else "every model (LiteLLM reads an empty list so)"
+        out.append(Action("report", f"team:{team_id}", "tier team that no tier in policies/tiers.yaml has any more "
+                          f"(`teams:` lowered or the tier removed) still grants {grants} to any key made for it; "
+                          "delete it once its members have moved (POST /team/delete; spend logs stay)"))
     for uid, user in active.items():
         lu = live.users.get(uid)
         if lu is not None and not lu.managed and not adopt:

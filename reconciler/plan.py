@@ -306,17 +306,24 @@ def _key_steps(spec: KeySpec, keys: list[LiveKey], secret_hash: str | None, rota
     the previous key while its overlap window after a scheduled rotation lasts. Both are named by
     the key store: the current key by its hash tag, the retiring one by its retiring-hash tag."""
     inside, past, keys = rotation.split_retiring(keys, secret_hash, retiring_hash, today)
+    steps: list[Step] = []
+    changes: list[tuple[str, Any, Any]] = []
+    if rotate and (inside or past):
+        # A requested rotation is for a leaked key, and either key may be the leaked one: the key in its
+        # overlap window ends now too, first (the current key is renamed to its alias), and the new key's
+        # secret records no retiring key.
+        steps.append(Step(Op.KEY_DELETE, {"keys": [k.token for k in inside + past]}))
+        changes += [("retiring key", k.token[:12] + "…", "deleted (rotation requested)") for k in inside + past]
+        inside, past = [], []
     retire_steps, retire_changes = _retiring_steps(spec, inside, past)
-    # A repair or a requested rotation keeps the key store's record of a key still in its window.
+    # A repair keeps the key store's record of a key still in its window.
     keep = inside[0].token if inside else None
     primary = _primary_key(spec, keys, secret_hash)
     if primary is None:
         # With a key in its overlap window, this finishes a rotation a crash cut short after the rename:
         # the rotation job's to finish, not the deploy's.
-        return KeyDelta([*retire_steps, spec.create_step(keep)], [("key", None, spec.alias), *retire_changes],
-                        bool(inside), len(past))
-    steps: list[Step] = []
-    changes: list[tuple[str, Any, Any]] = []
+        return KeyDelta([*steps, *retire_steps, spec.create_step(keep)],
+                        [*changes, ("key", None, spec.alias), *retire_changes], bool(inside or steps), len(past))
     due = None if rotate or secret_hash != primary.token else rotation.due_reason(primary, policy, today)
     fix = _grant_fix(spec, primary)
     if not _same_instant(primary.expires, spec.expires_at):

@@ -5,8 +5,7 @@ session name is their sign-in name, which users/*.yaml knows as `email` (or `id`
 decides what they may read, through the ABAC policy of terraform/modules/employee-key-access
 (the secret's `gitops_user_id` tag must equal their session tag).
 
-The key is printed only with --reveal, only to stdout, never to stderr, and never where a CI
-log would keep it.
+The key is printed only with --reveal, only to stdout, never to stderr, and in CI only to a terminal.
 """
 
 from __future__ import annotations
@@ -14,13 +13,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import stat
 import sys
 from pathlib import Path
 
+from reconciler.diagnostics import InputError
 from reconciler.errors import EXIT_OK, GatewayctlError, UsageError
 from reconciler.keystore import DEFAULT_PREFIX, OWNER_TAG
 from reconciler.policy import BUDGET_TZ
+from reconciler.yamlfile import read_regular
 
 
 class SelfServiceError(GatewayctlError):
@@ -39,14 +39,16 @@ def session_name(arn: str) -> str | None:
 
 
 def _users(root: Path) -> list[dict]:
-    """users/*.yaml as plain mappings (unvalidated: enough to find oneself)."""
+    """users/*.yaml as plain mappings (unvalidated: enough to find oneself). Symbolic links are
+    never followed (yamlfile.read_regular): a link is no user's file."""
     import yaml
 
     out = []
-    for path in sorted((root / "users").glob("*.yaml")):
+    users = root / "users"
+    for path in [] if users.is_symlink() else sorted(users.glob("*.yaml")):
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError):
+            data = yaml.safe_load(read_regular(path))
+        except (InputError, yaml.YAMLError):
             continue
         if isinstance(data, dict) and isinstance(data.get("id"), str):
             out.append(data)
@@ -68,8 +70,9 @@ def _region(args: argparse.Namespace) -> str | None:
     try:
         import yaml
 
-        return yaml.safe_load((args.root / "policies" / "models.yaml").read_text(encoding="utf-8"))["region"]
-    except (OSError, KeyError, TypeError, ValueError):
+        policies = args.root / "policies"
+        return None if policies.is_symlink() else yaml.safe_load(read_regular(policies / "models.yaml"))["region"]
+    except (InputError, KeyError, TypeError, ValueError, yaml.YAMLError):
         return None
 
 
@@ -97,16 +100,19 @@ def _me(args: argparse.Namespace) -> tuple[str, str]:
 
 
 def _reveal_allowed() -> str | None:
-    """Why printing the key here would leak it, or None."""
+    """Why printing the key here would leak it, or None. In CI (CI or GITHUB_ACTIONS set) only a
+    terminal is safe: a pipe, a file or a command substitution there ends up in a job log, an
+    artifact or a later step's environment, all of which outlive the job."""
     ci = os.environ.get("CI", "").lower() in ("1", "true") or os.environ.get("GITHUB_ACTIONS") == "true"
-    try:
-        mode = os.fstat(sys.stdout.fileno()).st_mode
-    except (OSError, ValueError):
+    if not ci:
         return None
-    if ci and not stat.S_ISFIFO(mode):
-        return ("stdout goes to a CI log; capture the key instead, e.g. "
-                "KEY=\"$(gatewayctl key show --me --reveal)\"")
-    return None
+    try:
+        if os.isatty(sys.stdout.fileno()):
+            return None
+    except (OSError, ValueError):
+        pass
+    return ("CI is set and stdout is not a terminal, so the key would end up in a job's log or files; "
+            "read it on your own machine (docs/using-the-gateway.md, \"2. Get your key\")")
 
 
 def cmd_whoami(args: argparse.Namespace) -> int:

@@ -23,6 +23,7 @@ from reconciler.yamlfile import Document
 SCHEMA_DIR = "schemas"
 MODELS_FILE = "policies/models.yaml"
 TIERS_FILE = "policies/tiers.yaml"
+EMAIL_FILE = "policies/email.yaml"
 USERS_DIR = "users"
 POLICIES_DIR = "policies"
 CONFIG_FILE = "gateway/config.yaml"
@@ -30,7 +31,8 @@ CONFIG_FILE = "gateway/config.yaml"
 
 @functools.cache
 def _validator(root: str, name: str) -> jsonschema.protocols.Validator:
-    schema = json.loads((Path(root) / SCHEMA_DIR / name).read_text(encoding="utf-8"))
+    rel = f"{SCHEMA_DIR}/{name}"
+    schema = json.loads(yamlfile.read_regular(Path(root) / rel, rel))
     cls = jsonschema.validators.validator_for(schema)
     cls.check_schema(schema)
     return cls(schema, format_checker=cls.FORMAT_CHECKER)
@@ -39,6 +41,12 @@ def _validator(root: str, name: str) -> jsonschema.protocols.Validator:
 def schema_errors(root: Path, doc: Document, schema_name: str) -> list[Diagnostic]:
     try:
         validator = _validator(str(root), schema_name)
+    except InputError as exc:  # a symbolic link, or not a file
+        if any(d.rule != "io" for d in exc.diagnostics):
+            return exc.diagnostics
+        return [Diagnostic(f"{SCHEMA_DIR}/{schema_name}", 1, 1, f"cannot load the schema: "
+                           f"{exc.diagnostics[0].message}; this repository needs the {SCHEMA_DIR}/ folder of "
+                           "llm-gateway-gitops", "schema/missing")]
     except (OSError, ValueError, jsonschema.exceptions.SchemaError) as exc:  # no or broken schemas/ (a hook elsewhere)
         return [Diagnostic(f"{SCHEMA_DIR}/{schema_name}", 1, 1, f"cannot load the schema: {exc}; this repository "
                            f"needs the {SCHEMA_DIR}/ folder of llm-gateway-gitops", "schema/missing")]
@@ -68,7 +76,8 @@ def _entries(folder: Path) -> list[os.DirEntry]:
         return sorted(it, key=lambda e: e.name)
 
 
-def _load_docs(root: Path) -> tuple[list[Diagnostic], Document | None, Document | None, list[Document]]:
+def _load_docs(root: Path) -> tuple[list[Diagnostic], Document | None, Document | None, Document | None,
+                                    list[Document]]:
     diags: list[Diagnostic] = []
 
     def load(rel: str) -> Document | None:
@@ -78,14 +87,15 @@ def _load_docs(root: Path) -> tuple[list[Diagnostic], Document | None, Document 
             diags.extend(exc.diagnostics)
             return None
 
-    for folder in (POLICIES_DIR, USERS_DIR):
+    for folder in (POLICIES_DIR, USERS_DIR, SCHEMA_DIR, CONFIG_FILE.split("/")[0]):
         if (root / folder).is_symlink():
             diags.append(Diagnostic(folder, 1, 1, f"{folder}/ must be a directory in the repository, not a "
                                     "symbolic link", "not-a-regular-file"))
     if diags:
-        return diags, None, None, []
+        return diags, None, None, None, []
     models = load(MODELS_FILE)
     tiers = load(TIERS_FILE)
+    email = load(EMAIL_FILE)
     users_dir = root / USERS_DIR
     user_docs = []
     # One directory listing tells each entry's type without a stat per file (10,000 files on a plan).
@@ -104,7 +114,16 @@ def _load_docs(root: Path) -> tuple[list[Diagnostic], Document | None, Document 
         doc = load(rel)
         if doc is not None:
             user_docs.append(doc)
-    return diags, models, tiers, user_docs
+    return diags, models, tiers, email, user_docs
+
+
+def _email_domains(root: Path, doc: Document | None, diags: list[Diagnostic]) -> frozenset[str] | None:
+    """The allowed mail domains, or None when policies/email.yaml is unusable (already an error)."""
+    if doc is None:
+        return None
+    errs = schema_errors(root, doc, "email.schema.json")
+    diags += errs
+    return None if errs else frozenset(doc.data["email_domains"])
 
 
 # Model names LiteLLM 1.108.7 gives a meaning of its own (litellm.proxy._types.SpecialModelNames;
@@ -145,7 +164,8 @@ def check(root: Path, *, today: dt.date | None = None, allow_expired: bool = Fal
     (users/ at the change's base, by id) shows that this change adds or alters that grant: then it is
     an error. With `allow_expired` (plan, apply) it is not reported at all."""
     today = today or dt.date.today()
-    diags, models_doc, tiers_doc, user_docs = _load_docs(root)
+    diags, models_doc, tiers_doc, email_doc, user_docs = _load_docs(root)
+    domains = _email_domains(root, email_doc, diags)
 
     models: dict[str, Model] = {}
     region = ""
@@ -236,6 +256,12 @@ def check(root: Path, *, today: dt.date | None = None, allow_expired: bool = Fal
             diags.append(doc.diag(("email",), f"email {d['email']!r} is also used by {first_email[email]}",
                                   "users/unique-email"))
         first_email.setdefault(email, doc.path)
+        for field in ("email", "owner"):
+            domain = d[field].rsplit("@", 1)[1].lower()
+            if domains is not None and domain not in domains:
+                diags.append(doc.diag((field,), f"{field} {d[field]!r}: the domain {domain!r} is not one of "
+                                      f"{EMAIL_FILE}'s email_domains ({', '.join(sorted(domains))})",
+                                      "users/email-domain"))
         if d["owner"].lower() == email:
             diags.append(doc.diag(("owner",), "owner (the approving manager) must not be the user themself",
                                   "users/self-approval"))
@@ -330,11 +356,21 @@ def _budget_exception(doc: Document, tier: Tier | None, today: dt.date, allow_ex
     return BudgetException(extra, until, raw["ticket"])
 
 
+def read_config(root: Path) -> str | None:
+    """gateway/config.yaml as committed, None when there is none (InputError for a link or a non-file)."""
+    path = root / CONFIG_FILE
+    if not path.exists() and not path.is_symlink():
+        return None
+    return yamlfile.read_regular(path, CONFIG_FILE).decode("utf-8", errors="replace")
+
+
 def config_drift(root: Path, region: str, models: dict[str, Model]) -> list[Diagnostic]:
     """gateway/config.yaml must be exactly what policies/models.yaml renders to."""
-    path = root / CONFIG_FILE
     expected = render.render_config(region, models)
-    actual = path.read_text(encoding="utf-8") if path.is_file() else None
+    try:
+        actual = read_config(root)
+    except InputError as exc:
+        return exc.diagnostics
     if actual == expected:
         return []
     if actual is None:

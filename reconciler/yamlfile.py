@@ -181,12 +181,13 @@ def parse(text_or_bytes: str | bytes, path: str) -> Document:
     return Document(path, data, builder.positions, builder.key_positions)
 
 
-def load(path: Path, display: str | None = None) -> Document:
-    """Read and parse a file; `display` is the path printed in diagnostics."""
+def read_regular(path: Path, display: str | None = None, limit: int = MAX_FILE_BYTES) -> bytes:
+    """Up to `limit` + 1 bytes of a regular file of the repository (InputError naming `display`
+    otherwise). O_NOFOLLOW: a symlink is refused, never read (its target could be any file on the
+    runner, and diagnostics echo what they read into PR annotations). Every file gatewayctl reads
+    from a checkout comes through here."""
     shown = display or str(path)
     try:
-        # O_NOFOLLOW: a symlink is refused, never read (its target could be any file on the runner,
-        # and diagnostics echo what they read into PR annotations).
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError as exc:
         if exc.errno == errno.ELOOP:
@@ -196,12 +197,17 @@ def load(path: Path, display: str | None = None) -> Document:
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise InputError([Diagnostic(shown, 1, 1, "not a regular file", "not-a-regular-file")])
-        raw = _read_at_most(fd, MAX_FILE_BYTES + 1)
+        return _read_at_most(fd, limit + 1)
     except OSError as exc:
         raise InputError([Diagnostic(shown, 1, 1, f"cannot read file: {exc.strerror}", "io")]) from None
     finally:
         os.close(fd)
-    return parse(raw, shown)
+
+
+def load(path: Path, display: str | None = None) -> Document:
+    """Read and parse a file; `display` is the path printed in diagnostics."""
+    shown = display or str(path)
+    return parse(read_regular(path, shown), shown)
 
 
 def _read_at_most(fd: int, limit: int) -> bytes:

@@ -11,6 +11,9 @@ at random with fixed probabilities and a seed (so a failing run can be replayed)
   reset_mid   forward, send the status line, headers and half the body, then RST
   slow        forward at once, then hold the response for `slow_seconds` (past the client
               timeout: the gateway acted, the client gives up)
+  echo        answer 400 WITHOUT forwarding, echoing the request's Authorization header and JSON
+              body (keys sorted) in the error message, as a debugging middlebox or a chatty
+              gateway version might: what gatewayctl must never print or record as it is
   delay       (not a fault) forward after `delay` seconds chosen uniformly from a range:
               widens race windows for crash tests
 
@@ -22,6 +25,7 @@ has finished.
 from __future__ import annotations
 
 import http.client
+import json
 import random
 import socket
 import struct
@@ -33,6 +37,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 FAULTS = ("error5xx", "error5xx_after", "throttle", "reset", "reset_mid", "slow")
+ECHO = "echo"  # by schedule only: not a fault an apply must survive, a text gatewayctl must not repeat
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailers",
               "transfer-encoding", "upgrade", "content-length", "host"}
 
@@ -222,6 +227,14 @@ class FaultProxy:
                                           [("Retry-After", str(proxy.retry_after))])
                     if action == "reset":
                         return self._rst()
+                    if action == ECHO:
+                        try:
+                            sent = json.dumps(json.loads(body or b"null"), sort_keys=True)
+                        except ValueError:
+                            sent = body.decode(errors="replace")
+                        message = f"rejected, Authorization: {self.headers.get('Authorization')}; body: {sent}"
+                        data = json.dumps({"error": {"message": message, "type": "faultproxy"}}).encode()
+                        return self._send(400, "Bad Request", [("Content-Type", "application/json")], data)
                     try:
                         status, reason, headers, data = proxy._forward(self.command, self.path, self.headers, body)
                     except OSError as exc:

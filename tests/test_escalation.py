@@ -187,6 +187,26 @@ def test_unmanaged_membership_of_a_tier_team_is_drift(gatewayctl, admin):
     assert drift(gatewayctl).returncode == 0
 
 
+def test_a_tier_team_left_behind_is_drift_until_deleted(gatewayctl, workspace, admin, gateway):
+    """Issue 19: lowering `teams:` moves the members back, but the emptied team still grants its model
+    to any key made for it, so it is drift until someone deletes it."""
+    tiers = workspace / "policies" / "tiers.yaml"
+    original = tiers.read_text()
+    tiers.write_text(original.replace("\n  architect:\n", "\n  architect:\n    teams: 2\n", 1))
+    gatewayctl("apply", "--confirm", "--allow-mass-move", "--allow-mass-change", check=True)
+    tiers.write_text(original)
+    gatewayctl("apply", "--confirm", "--allow-mass-move", "--allow-mass-change", check=True)
+    assert admin.get("/team/info", params={"team_id": "tier-architect.1"}).json()["team_info"]["models"] == [
+        "model-reasoning"]
+    found = drift(gatewayctl)
+    assert found.returncode == DRIFT and "! report team:tier-architect.1" in found.stdout, found.stdout
+    assert "still grants model-reasoning to any key made for it" in found.stdout
+    gatewayctl("apply", "--confirm", check=True)  # a report: apply leaves it, it stays drift
+    assert drift(gatewayctl).returncode == DRIFT
+    admin.post("/team/delete", json={"team_ids": ["tier-architect.1"]}).raise_for_status()
+    assert drift(gatewayctl).returncode == 0
+
+
 def test_blocked_key_is_drift_until_settled_in_git(gatewayctl, workspace, admin):
     gatewayctl("apply", "--confirm", check=True)
     token = managed_keys(admin, "alice")[0]["token"]
@@ -324,6 +344,39 @@ def test_http_base_url_outside_this_machine_is_refused(gatewayctl):
 
 
 # ---------------------------------------------------------------- path 1: why validate rejects sentinels
+OPUS = "global.anthropic.claude-opus-4-5-20251101-v1:0"  # model-reasoning: the Architect tier's
+
+
+BEDROCK_PATHS = [
+    f"/bedrock/model/{OPUS}/converse", "/bedrock/model/model-reasoning/converse",
+    "/bedrock/model/global.anthropic.claude-opus-4-5-20251101-v1%3A0/converse",
+    f"/bedrock/model/{OPUS}/converse-stream", f"/bedrock/model/{OPUS}/invoke",
+    f"/bedrock/model/{OPUS}/invoke-with-response-stream", "/bedrock/model/model-cheap%2F..%2Fmodel-reasoning/converse",
+]
+
+
+def test_bedrock_passthrough_refuses_another_tiers_model(gatewayctl, gateway):
+    """Issue 19: `llm_api_routes` lets a user's key reach LiteLLM's /bedrock/* pass-through (the ALB
+    publishes it to nobody outside admin_ingress_cidrs, but inside them it answers). A Drafting key
+    asking for the Architect tier's model there, by Bedrock id or alias, encoded or not, is refused
+    by LiteLLM's team model check before Bedrock is called; its own model works the same way."""
+    gatewayctl("apply", "--confirm", check=True)
+    headers = {"Authorization": f"Bearer {secret_key('alice')}"}  # Drafting: model-cheap only
+    converse = {"messages": [{"role": "user", "content": [{"text": "hi [[usage in=10 out=5]]"}]}]}
+    invoke = {"anthropic_version": "bedrock-2023-05-31", "max_tokens": 5,
+              "messages": [{"role": "user", "content": "hi"}]}
+    before = len(gateway.harness.fake_bedrock_requests()) if gateway.harness else None
+    for path in BEDROCK_PATHS:
+        r = httpx.post(gateway.base_url + path, headers=headers, json=invoke if "/invoke" in path else converse,
+                       timeout=60, trust_env=False)
+        assert r.status_code == 403 and r.json()["error"]["type"] == "team_model_access_denied", (path, r.text)
+    if before is not None:
+        assert len(gateway.harness.fake_bedrock_requests()) == before  # Bedrock was never asked
+    own = httpx.post(gateway.base_url + "/bedrock/model/model-cheap/converse", headers=headers, json=converse,
+                     timeout=60, trust_env=False)
+    assert own.status_code == 200, own.text
+
+
 def test_litellm_reads_all_proxy_models_as_every_model(admin, gateway):
     """What `validate` guards against (tests/test_validate.py rejects the name): a tier team whose
     models list holds all-proxy-models gives its members' keys every model, Opus included."""

@@ -22,7 +22,7 @@ from helpers import chat, clean_slate, managed_keys, secret_key, secrets_client,
 from test_faults import OVERRIDES, crash_consistent
 
 from reconciler import rotation
-from reconciler.keystore import DEFAULT_PREFIX, HASH_TAG, key_hash
+from reconciler.keystore import DEFAULT_PREFIX, HASH_TAG, NO_RETIRING, RETIRING_TAG, key_hash
 
 pytestmark = pytest.mark.integration
 
@@ -213,3 +213,42 @@ def test_nightly_script_rotates_due_keys_with_the_master_key_from_secrets_manage
     assert {k["key_alias"] for k in managed_keys(admin, "rolf")} == {"u-rolf", "u-rolf~retiring"}
     assert "### Nightly key rotation" in (workspace / "summary.md").read_text()
     assert last_audit(workspace)["actions"][0]["kind"] == "rotate"
+
+
+def test_requested_rotation_inside_the_overlap_window_ends_every_old_key_at_once(day, gatewayctl, workspace, gateway,
+                                                                                 admin):
+    """A leak found the day after a scheduled rotation: `apply --rotate` leaves the user one key, the
+    new one. Both earlier keys (the retiring one too, which would otherwise work for 6 more days) get
+    401 at once, and the key store no longer names a retiring key."""
+    write_user(workspace, "rhea", "drafting")
+    gatewayctl("apply", "--confirm", "--today", day(0), check=True)
+    first = secret_key("rhea")
+    gatewayctl("rotate", "--confirm", "--today", day(90), check=True)
+    second = secret_key("rhea")
+    assert chat(gateway.base_url, first, "model-cheap").status_code == 200  # inside its window
+
+    plan = gatewayctl("plan", "--rotate", "rhea", "--today", day(91), check=True)
+    assert "@ rotate user:rhea" in plan.stdout and "retiring key" in plan.stdout, plan.stdout
+    gatewayctl("apply", "--rotate", "rhea", "--confirm", "--today", day(91), check=True)
+    third = secret_key("rhea")
+    assert third not in (first, second)
+    assert wait_status(gateway.base_url, first, 401, seconds=15) == 401
+    assert wait_status(gateway.base_url, second, 401, seconds=15) == 401
+    assert chat(gateway.base_url, third, "model-cheap").status_code == 200
+    assert [(k["key_alias"], k["token"]) for k in managed_keys(admin, "rhea")] == [("u-rhea", key_hash(third))]
+    tags = {t["Key"]: t["Value"] for t in secrets_client().describe_secret(SecretId=DEFAULT_PREFIX + "rhea")["Tags"]}
+    assert tags[RETIRING_TAG] == NO_RETIRING
+    assert gatewayctl("plan", "--detailed-exitcode", "--today", day(91)).returncode == 0
+
+
+def test_offboarding_inside_the_overlap_window_ends_both_keys(day, gatewayctl, workspace, gateway, admin):
+    write_user(workspace, "rudi", "drafting")
+    gatewayctl("apply", "--confirm", "--today", day(0), check=True)
+    first = secret_key("rudi")
+    gatewayctl("rotate", "--confirm", "--today", day(90), check=True)
+    second = secret_key("rudi")
+    (workspace / "users" / "rudi.yaml").unlink()
+    gatewayctl("apply", "--confirm", "--today", day(91), check=True)
+    for raw in (first, second):
+        assert wait_status(gateway.base_url, raw, 401, seconds=15) == 401
+    assert managed_keys(admin, "rudi") == []

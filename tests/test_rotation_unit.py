@@ -307,3 +307,32 @@ def test_the_nightly_job_rotates_a_due_key_and_ends_a_carry_together():
     assert [s.op for s in nightly.steps] == [s.op for s in full.steps]
     ops = [s.op for s in nightly.steps]
     assert ops[0] == "member_budget_reset" and "key_create" in ops
+
+
+def test_requested_rotation_inside_the_window_deletes_the_retiring_key_first_and_records_none():
+    """A leak the day after a scheduled rotation: both keys end now. The retiring key goes first (the
+    current key is renamed to its alias), and the new key's secret names no retiring key."""
+    d = desired_rotating(user("ann"))
+    day = ISSUED + dt.timedelta(days=90)
+    live, old = after_rotation(issued(converged(user("ann"))), "ann", day, day + dt.timedelta(days=7))
+    current = live.secrets["ann"]
+    (action,) = plan_on(day + dt.timedelta(days=1), d, live, rotate=frozenset({"ann"})).actions
+    assert action.kind == "rotate"
+    assert [(s.op, s.args.get("keys")) for s in action.steps] == [
+        ("key_delete", [old]), ("key_update", None), ("key_create", None), ("key_delete", [current])]
+    assert rotation.RETIRING_HASH_ARG not in action.steps[2].args
+    assert ("retiring key", old[:12] + "…", "deleted (rotation requested)") in action.changes
+    # A crash after the rename: the requested rotation still ends the retiring key.
+    live.keys = [k for k in live.keys if k.token != current]
+    (resumed,) = plan_on(day + dt.timedelta(days=1), d, live, rotate=frozenset({"ann"})).actions
+    assert [s.op for s in resumed.steps] == ["key_delete", "key_create"] and resumed.kind == "rotate"
+    assert rotation.RETIRING_HASH_ARG not in resumed.steps[1].args
+
+
+def test_revocation_inside_the_window_deletes_the_retiring_key_too():
+    day = ISSUED + dt.timedelta(days=90)
+    live, old = after_rotation(issued(converged(user("ann"))), "ann", day, day + dt.timedelta(days=7))
+    current = live.secrets["ann"]
+    (action,) = plan_on(day + dt.timedelta(days=1), desired_rotating(), live).actions
+    assert action.kind == "revoke"
+    assert sorted(action.steps[0].args["keys"]) == sorted([old, current])

@@ -65,22 +65,50 @@ def test_key_show_me_finds_and_reveals_only_on_request(gatewayctl, aws_env):
     shown = gatewayctl("key", "show", "--me", env=env, check=True)
     assert f"secret:        {DEFAULT_PREFIX}alice" in shown.stdout and "hidden" in shown.stdout
     assert key not in shown.stdout + shown.stderr
-    revealed = gatewayctl("key", "show", "--me", "--reveal", env=env, check=True)
+    revealed = gatewayctl("key", "show", "--me", "--reveal", env={**env, "CI": "", "GITHUB_ACTIONS": ""}, check=True)
     assert revealed.stdout == key + "\n" and key not in revealed.stderr
 
 
-def test_reveal_refuses_to_write_into_a_ci_log(gatewayctl, workspace, gateway, aws_env, tmp_path):
+def test_reveal_in_ci_writes_only_to_a_terminal(gatewayctl, workspace, gateway, aws_env, tmp_path):
+    """In CI a file, a pipe or a command substitution all end in a log or an artifact: refused. Only a
+    terminal (a person at a runner's console) gets the key."""
+    import pty
+
     gatewayctl("apply", "--confirm", check=True)
-    env = {**os.environ, **employee_env(aws_env, "bob@example.com", "bob"), "CI": "true"}
-    log = tmp_path / "ci.log"
-    with open(log, "w") as fh:
-        proc = subprocess.run([sys.executable, "-m", "reconciler", "key", "show", "--me", "--reveal"],
-                              cwd=workspace, env=env, stdout=fh, stderr=subprocess.PIPE, text=True, check=False)
-    assert proc.returncode == 1 and "stdout goes to a CI log" in proc.stderr
-    assert secret_key("bob") not in log.read_text()
-    piped = subprocess.run([sys.executable, "-m", "reconciler", "key", "show", "--me", "--reveal"],
-                           cwd=workspace, env=env, capture_output=True, text=True, check=False)
-    assert piped.returncode == 0 and piped.stdout.strip() == secret_key("bob")  # $(...) still works in CI
+    argv = [sys.executable, "-m", "reconciler", "key", "show", "--me", "--reveal"]
+    key = secret_key("bob")
+    for ci in ({"CI": "true"}, {"CI": "", "GITHUB_ACTIONS": "true"}):
+        env = {**os.environ, **employee_env(aws_env, "bob@example.com", "bob"), "GITHUB_ACTIONS": "", **ci}
+        log = tmp_path / "ci.log"
+        with open(log, "w") as fh:
+            proc = subprocess.run(argv, cwd=workspace, env=env, stdout=fh, stderr=subprocess.PIPE, text=True,
+                                  check=False)
+        assert proc.returncode == 1 and "not printing the key" in proc.stderr, proc.stderr
+        assert key not in log.read_text()
+        piped = subprocess.run(argv, cwd=workspace, env=env, capture_output=True, text=True, check=False)
+        assert piped.returncode == 1 and key not in piped.stdout + piped.stderr, ci  # `| tee`, "$(...)"
+        assert "stdout is not a terminal" in piped.stderr
+        main, tty = pty.openpty()
+        try:
+            proc = subprocess.run(argv, cwd=workspace, env=env, stdout=tty, stderr=subprocess.PIPE, check=False)
+            os.close(tty)
+            shown = b""
+            while chunk := _read(main):
+                shown += chunk
+        finally:
+            os.close(main)
+        assert proc.returncode == 0 and shown.decode().strip() == key, proc.stderr
+    # Outside CI a pipe is how a person keeps the key out of their terminal's scrollback.
+    env = {**os.environ, **employee_env(aws_env, "bob@example.com", "bob"), "CI": "", "GITHUB_ACTIONS": ""}
+    piped = subprocess.run(argv, cwd=workspace, env=env, capture_output=True, text=True, check=False)
+    assert piped.returncode == 0 and piped.stdout.strip() == key
+
+
+def _read(fd: int) -> bytes:
+    try:
+        return os.read(fd, 4096)
+    except OSError:  # EIO: the terminal's other end is closed and everything was read
+        return b""
 
 
 def test_unknown_identity_is_a_clear_error(gatewayctl, aws_env):

@@ -133,7 +133,31 @@ def test_fewer_teams_moves_the_users_of_the_dropped_team_and_keeps_the_team(fake
     for uid in back:
         row = fake.memberships[("tier-drafting", uid)]
         assert fake.budgets[row["budget_id"]]["max_budget"] == 1.5
-    assert_converged(fake, workspace, store)
+    assert_orphan_reported_until_deleted(fake, workspace, store, "tier-drafting.1", "model-cheap")
+
+
+def assert_orphan_reported_until_deleted(fake: FakeLiteLLM, root: Path, store: FileStore, team_id: str,
+                                         models: str) -> None:
+    """A tier team no tier has any more still grants its models to any key made for it: drift (a
+    report, never applied) until someone deletes the team."""
+    plan = plan_now(fake, root, store)
+    assert plan.actions == []
+    assert [(a.kind, a.target) for a in plan.out_of_band] == [("report", f"team:{team_id}")]
+    assert f"still grants {models} to any key made for it" in plan.out_of_band[0].reason
+    del fake.teams[team_id]  # what POST /team/delete does to the team row
+    assert_converged(fake, root, store)
+
+
+def test_a_removed_tiers_team_is_drift_until_deleted(fake, workspace, store):
+    users = generate_users(workspace, 4, tiers=("drafting", "coding"))
+    apply(fake, plan_now(fake, workspace, store), store)
+    for path in (workspace / "users").glob("*.yaml"):
+        path.write_text(path.read_text().replace("tier: drafting", "tier: coding"))
+    tiers = workspace / "policies" / "tiers.yaml"
+    tiers.write_text(re.sub(r"\n  drafting:\n(    .*\n)+", "\n", tiers.read_text(), count=1))
+    apply(fake, plan_now(fake, workspace, store, MASS), store)
+    assert all(tier_memberships(fake, u) == ["tier-coding"] for u in users)
+    assert_orphan_reported_until_deleted(fake, workspace, store, "tier-drafting", "model-cheap")
 
 
 def test_a_tier_move_from_a_team_of_one_tier_to_another_is_a_tier_change(fake, workspace, store):

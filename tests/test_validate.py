@@ -346,3 +346,83 @@ def test_fifo_and_directory_in_users_are_refused_without_blocking(workspace):
     out = messages(workspace)
     assert any(m.startswith("users/pipe.yaml:1:1:") and "not-a-regular-file" in m for m in out), out
     assert any(m.startswith("users/dir.yaml:1:1:") and "not-a-regular-file" in m for m in out), out
+
+
+# ---------------------------------------------------------------- issue 19: allowed mail domains
+def test_email_and_owner_outside_the_allowed_domains_are_refused_at_their_line(workspace):
+    write_user(workspace, "eve", email="eve@evil.example.net")
+    write_user(workspace, "evan", owner="boss@gmail.com")
+    proc = run_validate(workspace)
+    assert proc.returncode == 1
+    assert ("users/eve.yaml:4:8: email 'eve@evil.example.net': the domain 'evil.example.net' is not one of "
+            "policies/email.yaml's email_domains (example.com) [users/email-domain]") in proc.stdout, proc.stdout
+    assert "users/evan.yaml:6:8: owner 'boss@gmail.com': the domain 'gmail.com'" in proc.stdout, proc.stdout
+    assert "users/eve.yaml:6" not in proc.stdout and "users/evan.yaml:4" not in proc.stdout
+    write_user(workspace, "eve", email="Eve@EXAMPLE.com")  # domains compare case-insensitively
+    write_user(workspace, "evan")
+    assert run_validate(workspace).returncode == 0
+
+
+def test_the_domain_list_is_required_and_checked_by_its_schema(workspace):
+    policy = workspace / "policies" / "email.yaml"
+    policy.write_text("email_domains:\n  - example.com\n  - '*.example.com'\n")
+    out = "\n".join(messages(workspace))
+    assert "policies/email.yaml:3:5: email_domains.1: '*.example.com' does not match the allowed form" in out, out
+    policy.write_text("email_domains:\n  - sub.example.com\n")  # exact: example.com itself is no longer allowed
+    assert any("users/" in m and "[users/email-domain]" in m for m in messages(workspace))
+    policy.unlink()
+    out = "\n".join(messages(workspace))
+    assert "policies/email.yaml:1:1: cannot read file" in out, out
+
+
+# ---------------------------------------------------------------- issue 19: no symlink is read, whatever the file
+def _link_to_a_copy(path: Path, elsewhere: Path) -> None:
+    """Replace `path` with a symbolic link to an identical copy outside the repository: the content
+    is valid, so only the refusal to follow links can fail the check."""
+    copy = elsewhere / path.name
+    copy.write_bytes(path.read_bytes())
+    path.unlink()
+    path.symlink_to(copy)
+
+
+@pytest.mark.parametrize("rel", ["schemas/user.schema.json", "schemas/tiers.schema.json", "gateway/config.yaml"])
+def test_symlinked_schema_and_gateway_config_are_refused(workspace, tmp_path_factory, rel):
+    _link_to_a_copy(workspace / rel, tmp_path_factory.mktemp("outside"))
+    proc = run_validate(workspace)
+    assert proc.returncode == 1
+    assert f"{rel}:1:1: symbolic links are not allowed here; commit a regular file [not-a-regular-file]" \
+        in proc.stdout, proc.stdout
+
+
+@pytest.mark.parametrize("folder", ["schemas", "gateway"])
+def test_symlinked_schemas_and_gateway_folders_are_refused(workspace, tmp_path_factory, folder):
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    (workspace / folder).rename(elsewhere / folder)
+    (workspace / folder).symlink_to(elsewhere / folder)
+    proc = run_validate(workspace)
+    assert proc.returncode == 1
+    assert f"{folder}:1:1: {folder}/ must be a directory in the repository, not a symbolic link" in proc.stdout
+
+
+def test_render_config_writes_through_no_planted_link(workspace, tmp_path_factory):
+    victim = tmp_path_factory.mktemp("outside") / "victim.txt"
+    victim.write_text("untouched\n")
+    (workspace / "gateway" / "config.yaml.tmp").symlink_to(victim)
+    (workspace / "gateway" / "config.yaml").write_text("stale\n")
+    code = cli.main(["render-config", "--root", str(workspace)])
+    assert code == 0 and victim.read_text() == "untouched\n"
+    config = workspace / "gateway" / "config.yaml"
+    assert not config.is_symlink() and run_validate(workspace).returncode == 0
+    _link_to_a_copy(config, tmp_path_factory.mktemp("elsewhere"))
+    assert cli.main(["render-config", "--root", str(workspace), "--check"]) == 1
+
+
+def test_self_service_reads_no_linked_user_file(workspace, tmp_path_factory):
+    from reconciler.selfservice import SelfServiceError, resolve_user_id
+
+    outside = tmp_path_factory.mktemp("outside") / "mallory.yaml"
+    outside.write_text("id: mallory\nemail: mallory@example.com\n")
+    (workspace / "users" / "mallory.yaml").symlink_to(outside)
+    with pytest.raises(SelfServiceError):
+        resolve_user_id(workspace, "mallory@example.com")
+    assert resolve_user_id(workspace, "bob") == "bob"
