@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Protocol
 
-from reconciler.errors import UsageError
+from reconciler.errors import UsageError, redact
 from reconciler.keystore import DEFAULT_PREFIX
 
 LEDGER_TAG_PREFIX = "gatewayctl:notified:"
@@ -168,7 +168,8 @@ class Outcome:
 
 
 def _redact(text: str) -> str:
-    return KEY_PATTERN.sub("sk-…(redacted)", text)[:300]
+    """One line of a failure to record: redacted like every gateway text, then cut."""
+    return redact(text)[:300]
 
 
 def deliver(messages: Iterable[Message], channel: Channel, ledger: Ledger) -> Outcome:
