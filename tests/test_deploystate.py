@@ -9,12 +9,11 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 
-import boto3
 import pytest
 import yaml
+from helpers import create_state_table
 
 from reconciler import deploystate
 from reconciler.deploystate import LEASE_SECONDS, LockBusy, StateTable
@@ -24,12 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture
 def table(aws_env: dict[str, str]) -> str:
-    """A table shaped as terraform/modules/github-oidc-reconciler creates it (hash key `id`, a string)."""
-    name = f"reconciler-state-{uuid.uuid4().hex[:8]}"
-    boto3.client("dynamodb").create_table(
-        TableName=name, BillingMode="PAY_PER_REQUEST", KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}])
-    return name
+    return create_state_table()
 
 
 def gatewayctl(*args: str, **kw) -> subprocess.Popen:
