@@ -133,3 +133,29 @@ def test_lease_outlasts_every_job_that_takes_the_lock():
                 takers.append((f"{path.name}:{job_id}", job["timeout-minutes"]))
     assert {t for t, _ in takers} >= {"deploy.yml:reconcile", "rotate.yml:rotate"}, takers
     assert all(minutes * 60 < LEASE_SECONDS for _, minutes in takers), takers
+
+
+def test_last_deployed_reads_the_record_not_githubs_run_list(table: str, tmp_path: Path):
+    """scripts/ci/last-deployed, as the deploy job runs it, while GitHub lists a newer "successful" run
+    whose reconcile job never ran (its commit an offboarding): the baseline is the reconciler's record."""
+    sys.path.insert(0, str(ROOT / "tests" / "rehearsal"))
+    from github_emulator import GitHubEmulator
+
+    github = GitHubEmulator()
+    try:
+        github.deploy_run("b" * 40, "success")
+        env = {**os.environ, "GITHUB_API_URL": github.url, "GITHUB_TOKEN": "ghs_test",
+               "GITHUB_REPOSITORY": "example-org/llm-gateway-gitops", "GATEWAYCTL_STATE_TABLE": table,
+               "GATEWAYCTL": str(Path(sys.executable).with_name("gatewayctl"))}
+
+        def last_deployed() -> subprocess.CompletedProcess:
+            return subprocess.run([str(ROOT / "scripts" / "ci" / "last-deployed")], env=env, capture_output=True,
+                                  text=True, timeout=60, check=False)
+
+        none = last_deployed()
+        assert none.returncode == 1 and none.stdout == "", none.stdout  # nothing recorded: the deploy plans in full
+        StateTable(table).record_converged("a" * 40, "deploy run 1")
+        found = last_deployed()
+        assert found.returncode == 0 and found.stdout.strip() == "a" * 40, found.stdout + found.stderr
+    finally:
+        github.close()
