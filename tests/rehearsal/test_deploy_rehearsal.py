@@ -371,8 +371,15 @@ def leftovers(rh: Rehearsal, outputs: dict) -> list[str]:
     left += [f"secret {s['Name']}" for s in rh.aws("secretsmanager").list_secrets()["SecretList"]
              if "DeletedDate" not in s]
     kms = rh.aws("kms")
+    # AWS-managed keys (alias/aws/<service>) exist in every account and cannot be deleted. moto makes one,
+    # as a customer key, when its alias is first looked up: the provider reads alias/aws/dynamodb to tell
+    # whether the state table uses it.
+    aws_managed = {a.get("TargetKeyId") for a in kms.list_aliases()["Aliases"]
+                   if a["AliasName"].startswith("alias/aws/")}
     for k in kms.list_keys()["Keys"]:
         meta = kms.describe_key(KeyId=k["KeyId"])["KeyMetadata"]
+        if meta["KeyId"] in aws_managed:
+            continue
         if meta["KeyState"] != "PendingDeletion" and meta["Arn"] != rh.settings["TF_STATE_KMS_KEY_ARN"]:
             left.append(f"kms key {meta['Arn']} ({meta['KeyState']})")
     left += [f"log group {g['logGroupName']}" for g in rh.aws("logs").describe_log_groups()["logGroups"]]
