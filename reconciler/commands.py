@@ -328,8 +328,8 @@ def cmd_apply(args) -> int:
         with expected_io(f"cannot write the audit log {audit_log}"):
             append_jsonl(audit_log, record)
         journal.unlink(missing_ok=True)
-        converged = not [r for r in results if r.status != "ok"]
-        if converged and args.confirm and getattr(args, "record_converged", False):
+        failed = [r for r in results if r.status != "ok"]
+        if not failed and getattr(args, "record_converged", False):
             # Still under the lock: the next deploy plans the users changed since this commit.
             table.record_converged(plan.git_commit, deploystate.holder_name())
             print(f"recorded {plan.git_commit[:12]} as the converged commit in {table.table}", file=sys.stderr)
@@ -337,7 +337,6 @@ def cmd_apply(args) -> int:
         print(f"note: {len(plan.out_of_band)} out-of-band item(s) left as they are (still drift): "
               + ", ".join(f"{a.kind} {report.plain(a.target)}" for a in plan.out_of_band[:10])
               + ("" if args.prune_unmanaged else "; prunes need --prune-unmanaged"), file=sys.stderr)
-    failed = [r for r in results if r.status != "ok"]
     print(f"Apply: {len(results) - len(failed)} ok, {len(failed)} failed, {writes} write(s). "
           f"Audit: {args.audit_log}", file=sys.stderr)
     if failed:

@@ -159,3 +159,25 @@ def test_last_deployed_reads_the_record_not_githubs_run_list(table: str, tmp_pat
         assert found.returncode == 0 and found.stdout.strip() == "a" * 40, found.stdout + found.stderr
     finally:
         github.close()
+
+
+@pytest.mark.integration
+def test_apply_takes_the_lock_and_records_the_commit_it_converged_to(gatewayctl, workspace, admin, table: str):
+    """gatewayctl apply on the genuine proxy: refused while a rotation holds the lock, then it records
+    the commit (GITHUB_SHA, as on a runner) once every action succeeded; a dry run records nothing."""
+    from helpers import reset_gateway, reset_secrets, write_user
+
+    reset_gateway(admin)
+    reset_secrets()
+    write_user(workspace, "lockie", "coding")
+    state = StateTable(table)
+    with state.lock("rotate run 8"):
+        busy = gatewayctl("apply", "--confirm", "--record-converged", "--state-table", table)
+    assert busy.returncode == 1 and "held by rotate run 8" in busy.stderr, busy.stderr
+    gatewayctl("apply", "--record-converged", "--state-table", table, check=True)  # dry run
+    assert state.converged() is None
+    gatewayctl("apply", "--confirm", "--record-converged", "--state-table", table, check=True,
+               env={"GITHUB_SHA": "c" * 40})
+    assert state.converged() == "c" * 40 and state.holder() == {}
+    refused = gatewayctl("apply", "--confirm", "--record-converged")  # no table: no silent skip
+    assert refused.returncode == 1 and "--record-converged needs the state table" in refused.stderr
