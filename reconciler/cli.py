@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import reconciler
-from reconciler import budget_alerts, chargeback, commands, history, preflight, selfservice
+from reconciler import budget_alerts, chargeback, commands, deploystate, history, preflight, selfservice
 from reconciler.collector import fewer_collections
 from reconciler.diagnostics import InputError, render
 from reconciler.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, GatewayctlError, expected_io
@@ -184,6 +184,15 @@ def build_parser() -> argparse.ArgumentParser:
             help="your gateway user, tier and key secret, from your AWS identity",
             description="Map your AWS identity (its session name: your sign-in email) to your users/<id>.yaml "
             "and show your tier, model and where your key is.")
+    command("lock", deploystate.cmd_lock, [deploystate.lock_arguments],
+            help="run a command holding the gateway lock that deploys and rotations share (CI)",
+            description="Take the gateway lock in the reconciler's DynamoDB table (a conditional write; a lock "
+            "whose lease ran out is taken over), run COMMAND, release it. apply and rotate inside it use it "
+            "instead of taking it again.")
+    command("converged", deploystate.cmd_converged, [deploystate.converged_arguments],
+            help="print the commit the last complete deploy converged the gateway to (CI's --changed-since)",
+            description="Read the commit `gatewayctl apply --record-converged` recorded in the reconciler's "
+            "DynamoDB table. Exit 1 when none is recorded.")
     key = sub.add_parser("key", help="your own key: `gatewayctl key show --me [--reveal]`",
                          description="Employee self-service for your gateway key.")
     key_sub = key.add_subparsers(dest="key_command", required=True, metavar="SUBCOMMAND")

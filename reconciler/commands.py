@@ -4,6 +4,7 @@ what they do. reconciler/cli.py wires them into the command line."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import os
@@ -13,6 +14,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from reconciler import deploystate
 from reconciler.errors import (
     EXIT_CHANGES,
     EXIT_ERROR,
@@ -275,7 +277,12 @@ def cmd_apply(args) -> int:
     channel = _notify_channel(args)
     state_dir = args.root / ".gatewayctl"
     journal = state_dir / "apply-journal.jsonl"
-    with apply_lock(state_dir / "apply.lock", args.wait_lock), _client(args) as client:
+    table = deploystate.table_from(args)
+    if getattr(args, "record_converged", False) and table is None:
+        raise UsageError("--record-converged needs the state table (--state-table or $GATEWAYCTL_STATE_TABLE)")
+    # The shared lock (deploys and rotations on any runner) beside the local one (this checkout).
+    shared = table.lock(deploystate.holder_name(), args.wait_lock) if table else contextlib.nullcontext()
+    with apply_lock(state_dir / "apply.lock", args.wait_lock), shared, _client(args) as client:
         interrupted = read_journal(journal)
         if interrupted:
             print(f"note: the previous apply was interrupted after {len(interrupted) - 1} action(s); "
@@ -330,11 +337,15 @@ def cmd_apply(args) -> int:
         with expected_io(f"cannot write the audit log {audit_log}"):
             append_jsonl(audit_log, record)
         journal.unlink(missing_ok=True)
+        failed = [r for r in results if r.status != "ok"]
+        if not failed and getattr(args, "record_converged", False):
+            # Still under the lock: the next deploy plans the users changed since this commit.
+            table.record_converged(plan.git_commit, deploystate.holder_name())
+            print(f"recorded {plan.git_commit[:12]} as the converged commit in {table.table}", file=sys.stderr)
     if plan.out_of_band:
         print(f"note: {len(plan.out_of_band)} out-of-band item(s) left as they are (still drift): "
               + ", ".join(f"{a.kind} {report.plain(a.target)}" for a in plan.out_of_band[:10])
               + ("" if args.prune_unmanaged else "; prunes need --prune-unmanaged"), file=sys.stderr)
-    failed = [r for r in results if r.status != "ok"]
     print(f"Apply: {len(results) - len(failed)} ok, {len(failed)} failed, {writes} write(s). "
           f"Audit: {args.audit_log}", file=sys.stderr)
     if failed:
@@ -406,6 +417,7 @@ def run_arguments(p: argparse.ArgumentParser) -> None:
                    help="append the audit record here (default gatewayctl-audit.jsonl)")
     p.add_argument("--wait-lock", type=float, default=0.0, metavar="SECONDS",
                    help="wait this long for another apply to finish instead of refusing (default 0)")
+    deploystate.state_table_argument(p)
     notify.add_arguments(p)
 
 
@@ -435,6 +447,9 @@ def changed_since_argument(p: argparse.ArgumentParser) -> None:
 def apply_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("plan_file", nargs="?", type=Path, metavar="PLAN", help="plan JSON from `plan --out`")
     p.add_argument("--confirm", action="store_true", help="really apply")
+    p.add_argument("--record-converged", action="store_true",
+                   help="once every planned action succeeded, record this commit in the state table as the one "
+                        "the gateway converged to (the deploy's baseline for --changed-since)")
     changed_since_argument(p)
 
 

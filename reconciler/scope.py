@@ -1,10 +1,11 @@
 """Which users a change touched: the scope of `gatewayctl plan/apply --changed-since REF`.
 
-A deploy's plan only needs the users whose files changed since the last deploy that succeeded:
-everyone else was already converged by it. The scope is computed with git, between REF and the
-working tree (uncommitted and untracked files count too, so what is planned is what is on disk):
-every `users/<id>.yaml` added, modified, deleted or renamed (both ids of a rename), by any commit
-since REF too: a change a failed deploy half applied and a later commit reverted still counts.
+A deploy's plan only needs the users whose files changed since the commit the last complete deploy
+recorded (reconciler/deploystate.py): everyone else was already converged by it. The scope is computed
+with git, between REF and the working tree (uncommitted and untracked files count too, so what is
+planned is what is on disk): every `users/<id>.yaml` added, modified, deleted or renamed (both ids of
+a rename), by any commit since REF too: a change a failed deploy half applied and a later commit
+reverted still counts.
 
 Anything else that feeds the desired state or how it is applied makes the plan a full one, with
 the reason: policies/ (tiers, models), schemas/, gateway/ (config.yaml is validated against

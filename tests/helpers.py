@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -54,6 +55,16 @@ def generate_users(root: Path, count: int, prefix: str = "user", tiers=("draftin
 
 def secrets_client():
     return boto3.client("secretsmanager")
+
+
+def create_state_table() -> str:
+    """The reconciler's DynamoDB table (gateway lock, converged commit), shaped as
+    terraform/modules/github-oidc-reconciler creates it: hash key `id`, a string. Returns its name."""
+    name = f"reconciler-state-{uuid.uuid4().hex[:8]}"
+    boto3.client("dynamodb").create_table(
+        TableName=name, BillingMode="PAY_PER_REQUEST", KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}])
+    return name
 
 
 def secret_key(user_id: str, prefix: str = DEFAULT_PREFIX) -> str:

@@ -18,10 +18,11 @@ import time
 
 import pytest
 from faultproxy import FaultProxy
-from helpers import chat, clean_slate, managed_keys, secret_key, secrets_client, write_user
+from helpers import chat, clean_slate, create_state_table, managed_keys, secret_key, secrets_client, write_user
 from test_faults import OVERRIDES, crash_consistent
 
 from reconciler import rotation
+from reconciler.deploystate import StateTable
 from reconciler.keystore import DEFAULT_PREFIX, HASH_TAG, NO_RETIRING, RETIRING_TAG, key_hash
 
 pytestmark = pytest.mark.integration
@@ -203,11 +204,19 @@ def test_nightly_script_rotates_due_keys_with_the_master_key_from_secrets_manage
            "LITELLM_MASTER_KEY_SECRET_ID": "llm-gateway/litellm-master-key",
            "GITHUB_STEP_SUMMARY": str(workspace / "summary.md"),
            "GATEWAYCTL": str(repo_root / ".venv" / "bin" / "gatewayctl"),
+           "GATEWAYCTL_STATE_TABLE": create_state_table(),
            "PATH": f"{repo_root / '.venv' / 'bin'}:{os.environ['PATH']}"}
     env.pop("LITELLM_MASTER_KEY", None)
+    # A deploy holds the gateway lock: the rotation waits for it (here: refuses, with no wait).
+    with StateTable(env["GATEWAYCTL_STATE_TABLE"]).lock("deploy run 7"):
+        busy = subprocess.run(["bash", "scripts/ci/rotate", "--today", day(90)], cwd=workspace,
+                              env={**env, "LOCK_WAIT": "0"}, capture_output=True, text=True, timeout=300, check=False)
+    assert busy.returncode == 1 and "held by deploy run 7" in busy.stderr, busy.stdout + busy.stderr
+    assert secret_key("rolf") == before
     proc = subprocess.run(["bash", "scripts/ci/rotate", "--today", day(90)], cwd=workspace, env=env,
                           capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert StateTable(env["GATEWAYCTL_STATE_TABLE"]).holder() == {}  # released
     assert f"::add-mask::{gateway.master_key}" in proc.stdout  # masked before anything could print it
     assert secret_key("rolf") != before
     assert {k["key_alias"] for k in managed_keys(admin, "rolf")} == {"u-rolf", "u-rolf~retiring"}

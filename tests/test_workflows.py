@@ -256,6 +256,114 @@ def deploy_violations(doc: dict) -> list[str]:
     return bad
 
 
+# ---------------------------------------------------------------- concurrency, as GitHub documents it
+# docs.github.com, "Control the concurrency of workflows and jobs": "there can be at most one running and
+# one pending job in a concurrency group at any time. When a concurrent job or workflow is queued, if
+# another job or workflow using the same concurrency group in the repository is in progress, the queued
+# job or workflow will be pending. Any existing pending job or workflow in the same concurrency group, if
+# it exists, will be canceled and the new queued job or workflow will take its place." cancel-in-progress
+# also cancels the running one; group names are case-insensitive. An environment's approval or wait timer
+# only makes a run hold its place longer, so the model lets any run finish, or not, at any point.
+
+GATEWAY_WRITERS = ("deploy.yml", "rotate.yml")  # both write keys: neither may drop the other's run
+EXPRESSION = re.compile(r"\$\{\{\s*([^}]*?)\s*\}\}")
+
+
+def concurrency_entries(doc: dict) -> list[tuple[str, bool]]:
+    """(group pattern, cancel-in-progress) for the workflow and each job. Expressions a run on main gives
+    one value are evaluated; any other expression could be anything, so it becomes a wildcard."""
+    known = {"github.workflow": str(doc.get("name", "")), "github.ref": "refs/heads/main",
+             "github.ref_name": "main", "github.head_ref": "", "github.base_ref": ""}
+    found = []
+    for conc in [doc.get("concurrency"), *(job.get("concurrency") for job in jobs(doc).values())]:
+        if conc is None:
+            continue
+        group, cancel = (conc, False) if isinstance(conc, str) else (str(conc.get("group", "")),
+                                                                     conc.get("cancel-in-progress") is True)
+        parts, at = [], 0
+        for m in EXPRESSION.finditer(group):
+            parts.append(re.escape(group[at:m.start()].lower()))
+            value = known.get(m.group(1))
+            parts.append(re.escape(value.lower()) if value is not None else ".*")
+            at = m.end()
+        parts.append(re.escape(group[at:].lower()))
+        found.append(("".join(parts), cancel))
+    return found
+
+
+def _may_collide(a: str, b: str) -> bool:
+    """Whether two group patterns can name the same group (a wildcard collides with anything)."""
+    return a == b or ".*" in a or ".*" in b
+
+
+class ConcurrencyGroup:
+    """One group: a running slot and a pending slot, GitHub's rule above."""
+
+    def __init__(self) -> None:
+        self.running: tuple[str, int] | None = None
+        self.pending: tuple[str, int] | None = None
+
+    def queue(self, run: tuple[str, int], cancel_in_progress: bool) -> list[tuple[str, int]]:
+        """Queue `run`; returns the runs this cancels."""
+        if self.running is None:
+            self.running = run
+            return []
+        cancelled = [self.pending] if self.pending is not None else []
+        if cancel_in_progress:
+            cancelled.append(self.running)
+            self.running, self.pending = run, None
+        else:
+            self.pending = run
+        return cancelled
+
+    def finish(self) -> None:
+        self.running, self.pending = self.pending, None
+
+
+def dropped_runs(entries: dict[str, list[tuple[str, bool]]], depth: int = 5) -> list[str]:
+    """Every way (up to `depth` events: a workflow's run is queued, or a group's running run ends) in which
+    a run of one workflow cancels a run of another. Groups are merged where their patterns may collide."""
+    keys: list[str] = []
+    for pattern in (p for found in entries.values() for p, _ in found):
+        if not any(_may_collide(pattern, k) for k in keys):
+            keys.append(pattern)
+    member = {wf: [(next(k for k in keys if _may_collide(p, k)), c) for p, c in found]
+              for wf, found in entries.items()}
+    bad: set[str] = set()
+
+    def explore(groups: dict[str, ConcurrencyGroup], counter: int, trail: tuple[str, ...]) -> None:
+        if len(trail) == depth:
+            return
+        for wf in entries:
+            nxt = copy.deepcopy(groups)
+            run = (wf, counter)
+            for key, cancel in member[wf]:
+                for victim in nxt[key].queue(run, cancel):
+                    if victim[0] != wf:
+                        bad.add(f"{' -> '.join((*trail, f'queue {wf}'))}: cancels {victim[0]} run #{victim[1]}")
+            explore(nxt, counter + 1, (*trail, f"queue {wf}"))
+        for key in groups:
+            if groups[key].running is not None:
+                nxt = copy.deepcopy(groups)
+                nxt[key].finish()
+                explore(nxt, counter, (*trail, f"end of the running run in {key!r}"))
+
+    explore({k: ConcurrencyGroup() for k in keys}, 1, ())
+    return sorted(bad, key=len)
+
+
+def serialisation_violations(docs: dict[str, dict]) -> list[str]:
+    bad = dropped_runs({name: concurrency_entries(doc) for name, doc in docs.items()})
+    for name, doc in docs.items():
+        # Separate groups let a deploy and a rotation run at once: each takes the reconciler's lock.
+        for job_id, job in jobs(doc).items():
+            text = job_text(job)
+            writes = re.search(r'"\$\{GATEWAYCTL\}" (apply|rotate)\b[^\n]*--confirm', text)
+            if writes and not re.search(r'"\$\{GATEWAYCTL\}" lock\b', text):
+                bad.append(f"{name} {job_id}: writes to the gateway without `gatewayctl lock`")
+    return bad
+
+
 # ---------------------------------------------------------------- external linters
 
 
@@ -422,6 +530,42 @@ def test_no_script_injection(path):
 
 def test_deploy_order_and_concurrency():
     assert deploy_violations(by_name("deploy.yml")) == []
+
+
+def test_deploy_and_rotation_never_cancel_each_others_pending_runs():
+    assert serialisation_violations({name: by_name(name) for name in GATEWAY_WRITERS}) == []
+
+
+def test_concurrency_model_follows_githubs_rule():
+    # Within one group: the newer pending run replaces the older one (a newer deploy includes its merge).
+    group = ConcurrencyGroup()
+    assert group.queue(("deploy.yml", 1), False) == [] and group.queue(("deploy.yml", 2), False) == []
+    assert group.queue(("deploy.yml", 3), False) == [("deploy.yml", 2)]
+    group.finish()
+    assert (group.running, group.pending) == (("deploy.yml", 3), None)
+    assert group.queue(("x", 4), True) == [("deploy.yml", 3)] and group.running == ("x", 4)
+    # A deploy never cancels a deploy of its own workflow in the model's report; only across workflows.
+    assert dropped_runs({"deploy.yml": [("deploy-production", False)]}) == []
+
+
+@pytest.mark.parametrize("group", ["deploy-production", "DEPLOY-production", "${{ github.event_name }}-production"])
+def test_rule_catches_a_group_shared_with_the_deploy(group):
+    docs = {name: copy.deepcopy(by_name(name)) for name in GATEWAY_WRITERS}
+    docs["rotate.yml"]["concurrency"]["group"] = group
+    found = serialisation_violations(docs)
+    assert any("queue deploy.yml -> queue rotate.yml -> queue deploy.yml: cancels rotate.yml" in v for v in found)
+    assert any("cancels deploy.yml" in v for v in found), found
+
+
+def test_rule_catches_a_shared_job_level_group_and_a_writer_without_the_lock():
+    docs = {name: copy.deepcopy(by_name(name)) for name in GATEWAY_WRITERS}
+    jobs(docs["rotate.yml"])["rotate"]["concurrency"] = {"group": "gateway", "cancel-in-progress": False}
+    jobs(docs["deploy.yml"])["reconcile"]["concurrency"] = "Gateway"
+    assert any("cancels deploy.yml" in v for v in serialisation_violations(docs))
+    docs = {name: copy.deepcopy(by_name(name)) for name in GATEWAY_WRITERS}
+    rotate = next(s for s in steps(jobs(docs["rotate.yml"])["rotate"]) if "scripts/ci/rotate" in str(s.get("run")))
+    rotate["run"] = 'echo "${GATEWAYCTL}" rotate --confirm'
+    assert "rotate.yml rotate: writes to the gateway without `gatewayctl lock`" in serialisation_violations(docs)
 
 
 def test_pr_workflow_contract():

@@ -1,9 +1,11 @@
-"""A small in-memory GitHub REST API, for the jobs' scripts (scripts/ci/drift-issue, pr-comment, last-deployed).
+"""A small in-memory GitHub REST API, for the jobs' scripts (scripts/ci/drift-issue, pr-comment).
 
 It keeps issues, labels and comments like GitHub does for the calls those scripts make, so the
 rehearsal can check what they leave behind (one drift issue, opened then closed; one plan comment,
 created then updated), not which calls they made. It also lists the deploy workflow's runs that the
-rehearsal records (`deploy_run`), newest first, filtered by branch and status as GitHub does.
+rehearsal records (`deploy_run`), newest first, filtered by branch and status as GitHub does: no
+script reads that list any more (the deploy's baseline is the reconciler's own record), and the
+rehearsal fakes a "successful" run there to show that it moves nothing.
 Requests without a token get 401.
 """
 

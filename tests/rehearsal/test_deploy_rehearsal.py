@@ -179,9 +179,15 @@ def deploy(rh: Rehearsal, github: GitHubEmulator) -> dict:
     return json.loads((rh.repo / "plan.json").read_text())
 
 
+def converged(rh: Rehearsal) -> str:
+    """The commit the reconciler recorded (scripts/ci/last-deployed, as the deploy reads it)."""
+    return rh.script("scripts/ci/last-deployed").stdout.strip()
+
+
 def test_reconcile_creates_the_committed_users(rh: Rehearsal, state: dict, github):
+    rh.script("scripts/ci/last-deployed", expect=(1,))  # nothing recorded yet
     plan = deploy(rh, github)
-    # No deploy has succeeded yet: the first one plans in full.
+    # No deploy has converged yet: the first one plans in full.
     assert plan["scope"] is None
     actions = plan_actions(rh)
     assert [a for a in actions if a[1].startswith("user:")] == [
@@ -212,12 +218,14 @@ def test_second_deploy_plans_nothing_and_creates_only_the_new_user(rh: Rehearsal
     plan = rh.script("scripts/ci/terraform-plan", expect=(0,))  # -detailed-exitcode: 0 = no change at all
     assert "No changes" in (rh.repo / PROD / "terraform-plan.md").read_text(), plan.stderr[-3000:]
     rh.script("scripts/ci/terraform-apply")
-    first = github.workflow_runs[-1]["head_sha"]
-    github.deploy_run("f" * 40, "failure", branch="other")  # neither counts
+    # The first deploy recorded the commit it converged to, in the reconciler's table.
+    first = converged(rh)
+    assert first == github.workflow_runs[-1]["head_sha"]
     plan = deploy(rh, github)
     assert plan_actions(rh) == [("create", "user:dave")]
-    # Scoped: only dave was read, changed since the last successful deploy's commit.
+    # Scoped: only dave was read, changed since the commit the last deploy converged to.
     assert plan["scope"]["users"] == ["dave"] and plan["scope"]["commit"] == first, plan["scope"]
+    assert converged(rh) == rh.git("rev-parse", "HEAD").strip()
     assert chat(rh, user_key(rh, "dave"), "model-balanced") == 200
     for user, key in state["keys"].items():
         assert user_key(rh, user) == key, f"{user}'s key must not change"
@@ -297,6 +305,45 @@ def test_deploy_after_a_grant_expired_revokes_only_that_user(rh: Rehearsal, stat
     rh.script("scripts/ci/drift", expect=(0,))
 
 
+# ---------------------------------------------------------------------------- the baseline
+def test_a_run_listed_as_successful_never_shrinks_the_scope_and_the_offboarding_is_applied(rh: Rehearsal,
+                                                                                           state: dict, github):
+    before = converged(rh)
+    assert before == rh.git("rev-parse", "HEAD").strip()  # the expiry deploy recorded its commit
+    (rh.repo / "users" / "carol.yaml").unlink()
+    rh.commit("Offboard carol")
+    offboarding = rh.git("rev-parse", "HEAD").strip()
+    # GitHub lists the offboarding's deploy run as a success, though its reconcile job never ran.
+    github.deploy_run(offboarding, "success")
+    add_user(rh, "frank")
+    rh.commit("Add frank")
+    # Planning from the run list's newest success would leave carol out of every later deploy.
+    from reconciler import scope
+
+    assert scope.changed_since(rh.repo, offboarding).users == {"frank"}
+    assert converged(rh) == before  # the run list moved nothing
+
+    # A rotation holds the gateway lock: the deploy waits for it (here: refuses, with no wait).
+    table = rh.settings["GATEWAYCTL_STATE_TABLE"]
+    now = int(dt.datetime.now(dt.UTC).timestamp())
+    rh.aws("dynamodb").put_item(TableName=table, Item={
+        "id": {"S": "lock"}, "token": {"S": "rotation"}, "holder": {"S": "rotate run 9"},
+        "acquired_at": {"N": str(now)}, "expires_at": {"N": str(now + 600)}})
+    busy = rh.script("scripts/ci/reconcile", env=github_env(github, GITHUB_EVENT_NAME="push", LOCK_WAIT="0"),
+                     expect=(1,))
+    assert "held by rotate run 9" in busy.stderr
+    rh.aws("dynamodb").delete_item(TableName=table, Key={"id": {"S": "lock"}})
+
+    plan = deploy(rh, github)
+    assert plan["scope"]["commit"] == before and {"carol", "frank"} <= set(plan["scope"]["users"]), plan["scope"]
+    assert [a for a in plan_actions(rh) if a[1].startswith("user:")] == [
+        ("create", "user:frank"), ("revoke", "user:carol")], plan_actions(rh)
+    assert chat(rh, state["keys"]["carol"], "model-reasoning") == 401
+    assert chat(rh, user_key(rh, "frank"), "model-balanced") == 200
+    assert converged(rh) == rh.git("rev-parse", "HEAD").strip()
+    assert "lock" not in {i["id"]["S"] for i in rh.aws("dynamodb").scan(TableName=table)["Items"]}
+
+
 # ---------------------------------------------------------------------------- teardown
 def test_teardown_leaves_nothing_running(rh: Rehearsal, state: dict):
     rh.gateway.stop()
@@ -331,13 +378,21 @@ def leftovers(rh: Rehearsal, outputs: dict) -> list[str]:
     left += [f"secret {s['Name']}" for s in rh.aws("secretsmanager").list_secrets()["SecretList"]
              if "DeletedDate" not in s]
     kms = rh.aws("kms")
+    # AWS-managed keys (alias/aws/<service>) exist in every account and cannot be deleted. moto makes one,
+    # as a customer key, when its alias is first looked up: the provider reads alias/aws/dynamodb to tell
+    # whether the state table uses it.
+    aws_managed = {a.get("TargetKeyId") for a in kms.list_aliases()["Aliases"]
+                   if a["AliasName"].startswith("alias/aws/")}
     for k in kms.list_keys()["Keys"]:
         meta = kms.describe_key(KeyId=k["KeyId"])["KeyMetadata"]
+        if meta["KeyId"] in aws_managed:
+            continue
         if meta["KeyState"] != "PendingDeletion" and meta["Arn"] != rh.settings["TF_STATE_KMS_KEY_ARN"]:
             left.append(f"kms key {meta['Arn']} ({meta['KeyState']})")
     left += [f"log group {g['logGroupName']}" for g in rh.aws("logs").describe_log_groups()["logGroups"]]
     left += [f"alarm {a['AlarmName']}" for a in rh.aws("cloudwatch").describe_alarms()["MetricAlarms"]]
     left += [f"sns {t['TopicArn']}" for t in rh.aws("sns").list_topics()["Topics"]]
+    left += [f"dynamodb table {t}" for t in rh.aws("dynamodb").list_tables()["TableNames"]]
     left += [f"rule {r['Name']}" for r in rh.aws("events").list_rules()["Rules"]]
     left += [f"scalable target {t['ResourceId']}" for t in rh.aws("application-autoscaling")
              .describe_scalable_targets(ServiceNamespace="ecs")["ScalableTargets"]]

@@ -96,6 +96,7 @@ output "github_actions_secrets" {
     LITELLM_MASTER_KEY_SECRET_ID = module.secrets.master_key_secret_name
     LITELLM_PLAN_KEY_SECRET_ID   = module.github_oidc_reconciler.plan_viewer_secret_name
     GATEWAYCTL_KMS_KEY_ID        = module.kms.key_arn
+    GATEWAYCTL_STATE_TABLE       = module.github_oidc_reconciler.state_table_name
     }, var.gateway_url == null ? {} : { LITELLM_BASE_URL = var.gateway_url },
     var.notification_sender == null ? {} : { GATEWAYCTL_NOTIFY = "ses", GATEWAYCTL_NOTIFY_FROM = var.notification_sender },
   )

@@ -15,6 +15,55 @@ locals {
   plan_viewer_secret_arn = "arn:${local.partition}:secretsmanager:${local.region}:${local.account_id}:secret:${var.plan_viewer_secret_name}-??????" # pragma: allowlist secret
 }
 
+# ----------------------------------------------------------------- the reconciler's state table
+# Two items (reconciler/deploystate.py): `lock`, the gateway lock deploys and rotations take (they sit in
+# separate GitHub concurrency groups, so neither cancels the other's pending run), and `converged`, the
+# commit the last complete deploy converged the gateway to, the baseline of the next deploy's
+# --changed-since. Only the reconciler role writes either: a baseline anyone else could move would let
+# them scope an offboarding out of every later deploy, as GitHub's run list did. The resource policy
+# denies item writes to every other principal, PowerUserAccess (the Terraform role) included; the plan
+# role, pull requests and employees get nothing here.
+resource "aws_dynamodb_table" "state" {
+  name         = "${var.name}-reconciler-state"
+  billing_mode = "PAY_PER_REQUEST"
+  hash_key     = "id"
+
+  attribute {
+    name = "id"
+    type = "S"
+  }
+
+  server_side_encryption {
+    enabled     = true
+    kms_key_arn = var.kms_key_arn
+  }
+
+  point_in_time_recovery {
+    enabled = true
+  }
+
+  tags = var.tags
+}
+
+resource "aws_dynamodb_resource_policy" "state" {
+  resource_arn = aws_dynamodb_table.state.arn
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Sid       = "OnlyTheReconcilerWritesItems"
+      Effect    = "Deny"
+      Principal = "*"
+      Action    = local.state_item_writes
+      Resource  = aws_dynamodb_table.state.arn
+      Condition = { ArnNotEquals = { "aws:PrincipalArn" = module.reconciler_role.arn } }
+    }]
+  })
+}
+
+locals {
+  state_item_writes = ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"]
+}
+
 # ----------------------------------------------------------------- apply role
 # Only deploy.yml (the reconcile job) and rotate.yml (the nightly key rotation), from the main
 # branch, in the protected deploy environment.
@@ -76,6 +125,22 @@ locals {
         Resource = var.kms_key_arn
         Condition = {
           StringEquals = { "kms:ViaService" = "secretsmanager.${local.region}.amazonaws.com" }
+        }
+      },
+      {
+        # The gateway lock and the converged commit (the state table above); no Scan, no table changes.
+        Sid      = "GatewayLockAndConvergedCommit"
+        Effect   = "Allow"
+        Action   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"]
+        Resource = aws_dynamodb_table.state.arn
+      },
+      {
+        Sid      = "UseGatewayKeyForTheStateTable"
+        Effect   = "Allow"
+        Action   = ["kms:Decrypt", "kms:GenerateDataKey", "kms:Encrypt", "kms:DescribeKey"]
+        Resource = var.kms_key_arn
+        Condition = {
+          StringEquals = { "kms:ViaService" = "dynamodb.${local.region}.amazonaws.com" }
         }
       },
       ], var.notification_sender_identity_arn == null ? [] : [merge({

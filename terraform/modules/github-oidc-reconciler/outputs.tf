@@ -17,3 +17,8 @@ output "user_secret_prefix" {
   description = "Prefix of per-user key secrets."
   value       = var.user_secret_prefix
 }
+
+output "state_table_name" {
+  description = "DynamoDB table of the gateway lock and the converged commit, written only by the reconciler role (GATEWAYCTL_STATE_TABLE)."
+  value       = aws_dynamodb_table.state.name
+}

@@ -85,3 +85,36 @@ run "ses_sending_only_from_the_verified_identity_as_the_one_address" {
     error_message = "The reconciler may send through the sender identity only, as the one sender address."
   }
 }
+
+
+run "only_the_reconciler_role_writes_the_state_table" {
+  command = apply
+
+  assert {
+    condition = [
+      for st in jsondecode(aws_dynamodb_resource_policy.state.policy).Statement : st
+      if st.Effect == "Deny" && st.Principal == "*" && st.Resource == aws_dynamodb_table.state.arn
+      && toset(st.Action) == toset(["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"])
+      && st.Condition.ArnNotEquals["aws:PrincipalArn"] == module.reconciler_role.arn
+    ] != []
+    error_message = "The table's resource policy must deny every item write to any principal but the reconciler role."
+  }
+
+  assert {
+    condition = [
+      for st in jsondecode(local.reconciler_policy).Statement : st.Resource
+      if contains(flatten([st.Action]), "dynamodb:PutItem")
+    ] == [aws_dynamodb_table.state.arn]
+    error_message = "The reconciler role writes items in the state table and nowhere else in DynamoDB."
+  }
+
+  assert {
+    condition     = !strcontains(local.plan_policy, "dynamodb")
+    error_message = "The plan role (pull requests, drift) gets nothing on the state table."
+  }
+
+  assert {
+    condition     = aws_dynamodb_table.state.server_side_encryption[0].kms_key_arn == var.kms_key_arn && aws_dynamodb_table.state.point_in_time_recovery[0].enabled
+    error_message = "The state table is encrypted with the project's key and recoverable."
+  }
+}

@@ -148,3 +148,9 @@ mock_resource "aws_elasticache_replication_group" {
     primary_endpoint_address = "master.llm-gateway.mock.aps1.cache.amazonaws.com"
   }
 }
+
+mock_resource "aws_dynamodb_table" {
+  defaults = {
+    arn = "arn:aws:dynamodb:ap-south-1:123456789012:table/llm-gateway-reconciler-state"
+  }
+}
