@@ -53,6 +53,9 @@ def gateway_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--kms-key-id", default=os.environ.get(KMS_KEY_ENV) or None, metavar="KEY",
                    help="the project's KMS key (id, ARN or alias) that new key secrets are encrypted with; "
                         f"required to write secrets (default: ${KMS_KEY_ENV})")
+    p.add_argument("--adopt-key-secrets", action="store_true",
+                   help="write into user key secrets that carry no resource policy (made by a gatewayctl older "
+                        "than the policy) and give them ours; without it such a secret is refused")
     p.add_argument("--key-dir", type=Path, default=Path(".gatewayctl/keys"),
                    help="directory for --key-store file (default .gatewayctl/keys)")
     p.add_argument("--rotate", action="append", default=[], metavar="USER_ID",
@@ -109,7 +112,8 @@ def _store(args):
         return keystore.FileStore(args.key_dir if args.key_dir.is_absolute() else args.root / args.key_dir)
     return keystore.SecretsManagerStore(args.secret_prefix, args.kms_key_id,
                                         service_prefix=args.service_secret_prefix,
-                                        service_ids=(plan_mod.VIEWER_ID,))
+                                        service_ids=(plan_mod.VIEWER_ID,),
+                                        adopt_unguarded=getattr(args, "adopt_key_secrets", False))
 
 
 def _client(args):
