@@ -44,9 +44,12 @@ CREATOR_TAG = "gatewayctl:created-by"
 # Only IAM Identity Center's roles carry session tags that come from the identity provider; an IAM user
 # (iam:TagUser) or a chained role session (sts:TagSession) can set its own. AWS reserves this path.
 IDENTITY_CENTER_ROLES = "arn:{partition}:iam::{account}:role/aws-reserved/sso.amazonaws.com/*"
-# Actions a resource policy lets others than the writer call on a user's secret (the rest are changes).
-READ_ONLY_ACTIONS = ["secretsmanager:DescribeSecret", "secretsmanager:GetResourcePolicy",
-                     "secretsmanager:GetSecretValue", "secretsmanager:ListSecretVersionIds"]
+# What a user secret's resource policy leaves to others than the writer (identity policies decide): reads,
+# and deletion, which terraform/scripts/teardown needs and which exposes nothing (a secret re-created in
+# its place is refused by gatewayctl). Every other change is the writer's alone.
+NOT_ONLY_THE_WRITERS = ["secretsmanager:DeleteSecret", "secretsmanager:DescribeSecret",
+                        "secretsmanager:GetResourcePolicy", "secretsmanager:GetSecretValue",
+                        "secretsmanager:ListSecretVersionIds"]
 
 
 class KeyStoreError(GatewayctlError):
@@ -71,13 +74,13 @@ def writer_arn(caller_arn: str) -> str:
 
 def user_secret_policy(user_id: str, writer: str, owner_tag: str = OWNER_TAG) -> dict:
     """The resource policy of a user's key secret. Only denies, so it grants nobody anything; identity
-    policies still must allow. `writer` alone may change the secret (value, tags, policy, deletion), and
+    policies still must allow. `writer` alone may change the secret (value, tags, policy, rotation), and
     the value is readable only by an Identity Center role whose session tag names this user: the owner is
     written here literally, so retagging the secret moves nobody's access."""
     partition, account = writer.split(":")[1], writer.split(":")[4]
     return {"Version": "2012-10-17", "Statement": [
         {"Sid": "OnlyGatewayctlChangesTheSecret", "Effect": "Deny", "Principal": "*",
-         "NotAction": READ_ONLY_ACTIONS, "Resource": "*",
+         "NotAction": NOT_ONLY_THE_WRITERS, "Resource": "*",
          "Condition": {"ArnNotEquals": {"aws:PrincipalArn": writer}}},
         {"Sid": "OnlyIdentityCenterRolesReadTheKey", "Effect": "Deny", "Principal": "*",
          "Action": "secretsmanager:GetSecretValue", "Resource": "*",

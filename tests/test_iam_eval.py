@@ -8,16 +8,16 @@ from tests.iam_eval import Request, allowed, condition_holds, kms_allowed
 
 ROLE = "arn:aws:iam::111122223333:role/app"
 SSO = "arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/ap-south-1/AWSReservedSSO_Dev_0123"
-SECRET = "arn:aws:secretsmanager:ap-south-1:111122223333:secret:llm-gateway/users/alice-AbCdEf"  # pragma: allowlist secret
+ALICE_ARN = "arn:aws:secretsmanager:ap-south-1:111122223333:secret:llm-gateway/users/alice-AbCdEf"
 TAG = "aws:PrincipalTag/gitops_user_id"
 
 
 def req(principal: str = ROLE, action: str = "secretsmanager:GetSecretValue") -> Request:
-    return Request(principal, action, SECRET)
+    return Request(principal, action, ALICE_ARN)
 
 
 def tagged(value: str, principal: str = ROLE) -> Request:
-    return Request(principal, "secretsmanager:GetSecretValue", SECRET, {TAG: value})
+    return Request(principal, "secretsmanager:GetSecretValue", ALICE_ARN, {TAG: value})
 
 
 @pytest.mark.parametrize(("condition", "request_", "holds"), [
@@ -47,11 +47,11 @@ def tagged(value: str, principal: str = ROLE) -> Request:
     ({"StringEquals": {TAG: "alice"}, "ArnEquals": {"aws:PrincipalArn": ROLE}}, tagged("alice"), True),
     # policy variables: resolved from the request; a missing one: the condition does not match
     ({"StringLike": {"kms:EncryptionContext:SecretARN": "*/users/${aws:PrincipalTag/gitops_user_id}-??????"}},
-     Request(ROLE, "kms:Decrypt", "*", {TAG: "alice", "kms:EncryptionContext:SecretARN": SECRET}), True),
+     Request(ROLE, "kms:Decrypt", "*", {TAG: "alice", "kms:EncryptionContext:SecretARN": ALICE_ARN}), True),
     ({"StringLike": {"kms:EncryptionContext:SecretARN": "*/users/${aws:PrincipalTag/gitops_user_id}-??????"}},
-     Request(ROLE, "kms:Decrypt", "*", {TAG: "alic", "kms:EncryptionContext:SecretARN": SECRET}), False),
+     Request(ROLE, "kms:Decrypt", "*", {TAG: "alic", "kms:EncryptionContext:SecretARN": ALICE_ARN}), False),
     ({"StringNotLike": {"kms:EncryptionContext:SecretARN": "*/users/${aws:PrincipalTag/gitops_user_id}-??????"}},
-     Request(ROLE, "kms:Decrypt", "*", {"kms:EncryptionContext:SecretARN": SECRET}), False),
+     Request(ROLE, "kms:Decrypt", "*", {"kms:EncryptionContext:SecretARN": ALICE_ARN}), False),
 ])
 def test_condition_rules(condition, request_, holds):
     assert condition_holds(condition, request_) is holds
