@@ -90,7 +90,8 @@ def test_a_new_secret_gets_our_policy_before_any_value(aws_env):
     assert _stored_hash(sm, uid) == key_hash(again)
 
 
-@pytest.mark.parametrize("how", ["foreign policy", "our policy of another user", "no policy, a value"])
+@pytest.mark.parametrize("how", ["foreign policy", "our policy of another user", "no policy, a value",
+                                 "our policy, replicated"])
 def test_a_secret_someone_else_created_is_refused_and_nothing_is_written(aws_env, how):
     sm = boto3.client("secretsmanager")
     uid = _uid("newhire")
@@ -104,6 +105,9 @@ def test_a_secret_someone_else_created_is_refused_and_nothing_is_written(aws_env
     elif how == "our policy of another user":
         sm.put_resource_policy(SecretId=PREFIX + uid, ResourcePolicy=json.dumps(
             user_secret_policy("someone-else", MOTO_CALLER)))
+    elif how == "our policy, replicated":  # a replica in another region would get every new value
+        sm.put_resource_policy(SecretId=PREFIX + uid, ResourcePolicy=json.dumps(user_secret_policy(uid, MOTO_CALLER)))
+        sm.replicate_secret_to_regions(SecretId=PREFIX + uid, AddReplicaRegions=[{"Region": "eu-west-1"}])
     before = sm.describe_secret(SecretId=PREFIX + uid)["VersionIdsToStages"]
     store = SecretsManagerStore(kms_key_id=aws_env["GATEWAYCTL_KMS_KEY_ID"])
     with pytest.raises(ForeignSecretError, match=f"refusing to write the key of {uid}") as refused:
