@@ -272,15 +272,22 @@ class SecretsManagerStore:
 
     def _guard(self, user_id: str, *, created_now: bool) -> None:
         """Make sure a user's secret is one gatewayctl made, or refuse (ForeignSecretError): its resource
-        policy must be exactly ours. One without a policy is ours only when this run just created it, or
-        when it has no value yet and our creator tag (a creation interrupted before the policy), or with
-        adopt_unguarded (secrets written before the policy existed). The policy is put before any value."""
+        policy must be exactly ours. One without a policy is ours only when this run just created it (the
+        policy then goes on first, replacing anything put there meanwhile), when it has no value yet and our
+        creator tag (a creation interrupted before the policy), or with adopt_unguarded (secrets written
+        before the policy existed). The policy is always on before a value is written."""
         name = self.name(user_id)
-        self.calls += 2
-        found = self._sm.get_resource_policy(SecretId=name).get("ResourcePolicy")
+        ours = self.resource_policy(user_id)
+        if created_now:
+            self.calls += 1
+            self._sm.put_resource_policy(SecretId=name, ResourcePolicy=json.dumps(ours), BlockPublicPolicy=True)
+            found = json.dumps(ours)
+        else:
+            self.calls += 1
+            found = self._sm.get_resource_policy(SecretId=name).get("ResourcePolicy")
+        self.calls += 1
         desc = self._sm.describe_secret(SecretId=name)
         tags = {t["Key"]: t["Value"] for t in desc.get("Tags", [])}
-        ours = self.resource_policy(user_id)
         why = None
         if desc.get("RotationEnabled") or desc.get("ReplicationStatus") or desc.get("OwningService"):
             why = "it is rotated, replicated or owned by another service, which gatewayctl never sets up"
@@ -288,7 +295,7 @@ class SecretsManagerStore:
             why = f"its {OWNER_TAG} tag names {tags[OWNER_TAG]!r}"
         elif found is not None and json.loads(found) != ours:
             why = "it carries a resource policy gatewayctl did not write"
-        elif found is None and not (created_now or self.adopt_unguarded or (
+        elif found is None and not (self.adopt_unguarded or (
                 tags.get(CREATOR_TAG) == self.writer() and not desc.get("VersionIdsToStages"))):
             why = ("it has no resource policy and gatewayctl did not create it (a secret written by a gatewayctl "
                    "older than resource policies: check in CloudTrail who created it, then apply with "
@@ -334,11 +341,14 @@ class SecretsManagerStore:
             created_now = False
         if guarded:
             self._guard(user_id, created_now=created_now)
-        # Existing secret: mark the hash tag stale first, so a crash between the new value and the new
-        # tag reads as "mismatch" (repaired next run), never as "in sync" with the old hash. The
-        # retiring key's hash goes in the same call, so that key keeps its window through such a crash.
-        self.calls += 3
-        self._sm.tag_resource(SecretId=name, Tags=[{"Key": HASH_TAG, "Value": "pending"}, retiring])
+        if not created_now:
+            # Existing secret: mark the hash tag stale first, so a crash between the new value and the new
+            # tag reads as "mismatch" (repaired next run), never as "in sync" with the old hash. The retiring
+            # key's hash goes in the same call, so that key keeps its window through such a crash. (A secret
+            # created just now carries both already.)
+            self.calls += 1
+            self._sm.tag_resource(SecretId=name, Tags=[{"Key": HASH_TAG, "Value": "pending"}, retiring])
+        self.calls += 2
         # UpdateSecret (not PutSecretValue) also moves a secret made before with another key to ours.
         self._sm.update_secret(SecretId=name, SecretString=value, KmsKeyId=self.kms_key_id)
         self._sm.tag_resource(SecretId=name, Tags=tags)
