@@ -350,7 +350,8 @@ def _notify_channel(args):
 
 def _after_apply(args, client, store, record: dict, channel) -> None:
     """Housekeeping once the plan is applied; none of it can fail the apply. Owner tags go on key
-    secrets that predate them (employee self-service reads by that tag), then key notices."""
+    secrets that predate them (employee self-service reads by that tag), with --adopt-key-secrets the
+    resource policy on those that predate it, then key notices."""
     missing = sorted(set(getattr(store, "missing_owner_tag", ())))
     if missing:
         try:
@@ -359,6 +360,15 @@ def _after_apply(args, client, store, record: dict, channel) -> None:
             print(f"tagged {len(missing)} key secret(s) with their owner for self-service", file=sys.stderr)
         except Exception as exc:  # noqa: BLE001 - reported; the next apply tries again
             print(f"warning: could not tag key secrets with their owner: {exc}", file=sys.stderr)
+    if getattr(store, "adopt_unguarded", False):
+        try:
+            checked, refused = store.guard_listed()
+            record["key_secrets_guarded"] = checked
+            print(f"{len(checked)} key secret(s) carry gatewayctl's resource policy", file=sys.stderr)
+            for reason in refused:
+                print(f"warning: {reason}", file=sys.stderr)
+        except Exception as exc:  # noqa: BLE001 - reported; the next apply tries again
+            print(f"warning: could not check the key secrets' resource policies: {exc}", file=sys.stderr)
     if channel is None:
         return
     from reconciler import notices

@@ -163,6 +163,7 @@ class SecretsManagerStore:
                                 "for a local gateway)") from exc
         self.calls = 0
         self.missing_owner_tag: list[str] = []  # user ids whose secret predates OWNER_TAG (seen by inventory)
+        self.listed_users: set[str] = set()  # user ids with a secret under the prefix (seen by inventory)
         self.retiring: dict[str, str] = {}  # user id -> RETIRING_TAG (seen by inventory)
 
     def describe(self) -> str:
@@ -224,6 +225,7 @@ class SecretsManagerStore:
                 tags = {t["Key"]: t["Value"] for t in s.get("Tags", [])}
                 user_id = s["Name"][len(self.prefix):]
                 out[user_id] = tags.get(HASH_TAG)
+                self.listed_users.add(user_id)
                 if tags.get(RETIRING_TAG, NO_RETIRING) != NO_RETIRING:
                     self.retiring[user_id] = tags[RETIRING_TAG]
                 if self.owner_tags(user_id) and tags.get(OWNER_TAG) != user_id:
@@ -306,6 +308,19 @@ class SecretsManagerStore:
         if found is None:
             self.calls += 1
             self._sm.put_resource_policy(SecretId=name, ResourcePolicy=json.dumps(ours), BlockPublicPolicy=True)
+
+    def guard_listed(self) -> tuple[list[str], list[str]]:
+        """Check every user secret inventory() saw as put() would, giving ours to those without a policy
+        (with adopt_unguarded: the upgrade's one sweep, so no secret waits for its next key to get it).
+        Returns (user ids checked, reasons refused)."""
+        checked, refused = [], []
+        for user_id in sorted(self.listed_users - self.service_ids):
+            try:
+                self._guard(user_id, created_now=False)
+                checked.append(user_id)
+            except ForeignSecretError as exc:
+                refused.append(str(exc))
+        return checked, refused
 
     def put(self, user_id: str, raw_key: str, *, key_alias: str, commit: str,
             retiring_hash: str | None = None) -> None:

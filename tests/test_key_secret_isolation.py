@@ -127,6 +127,39 @@ def test_a_secret_someone_else_created_is_refused_and_nothing_is_written(aws_env
             uid, MOTO_CALLER)
 
 
+def test_adopting_gives_every_listed_secret_without_a_policy_ours(aws_env, tmp_path):
+    """The upgrade's sweep (apply --adopt-key-secrets): secrets an older gatewayctl wrote get the policy
+    now, not at their next key; values stay; one with a foreign policy is reported, not touched."""
+    from argparse import Namespace
+
+    from reconciler.commands import _after_apply
+
+    sm = boto3.client("secretsmanager")
+    old, squatted = _uid("legacy"), _uid("squatted")
+    for uid in (old, squatted):
+        sm.create_secret(Name=PREFIX + uid, SecretString='{"api_key": "sk-old"}',  # pragma: allowlist secret
+                         Tags=[{"Key": OWNER_TAG, "Value": uid}])
+    foreign = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": MOTO_CALLER},
+                                                       "Action": "secretsmanager:GetSecretValue", "Resource": "*"}]}
+    sm.put_resource_policy(SecretId=PREFIX + squatted, ResourcePolicy=json.dumps(foreign))
+    store = SecretsManagerStore(kms_key_id=aws_env["GATEWAYCTL_KMS_KEY_ID"], adopt_unguarded=True)
+    store.inventory_of([old, squatted])
+    record: dict = {}
+    _after_apply(Namespace(), None, store, record, None)
+    assert record["key_secrets_guarded"] == [old]
+    assert json.loads(sm.get_resource_policy(SecretId=PREFIX + old)["ResourcePolicy"]) == user_secret_policy(
+        old, MOTO_CALLER)
+    assert json.loads(sm.get_resource_policy(SecretId=PREFIX + squatted)["ResourcePolicy"]) == foreign
+    value = sm.get_secret_value(SecretId=PREFIX + old)["SecretString"]
+    assert value == '{"api_key": "sk-old"}'  # pragma: allowlist secret
+    # Without the flag the sweep does not run.
+    plain = SecretsManagerStore(kms_key_id=aws_env["GATEWAYCTL_KMS_KEY_ID"])
+    plain.inventory_of([squatted])
+    record = {}
+    _after_apply(Namespace(), None, plain, record, None)
+    assert "key_secrets_guarded" not in record
+
+
 def test_a_retagged_secret_is_refused(aws_env):
     sm = boto3.client("secretsmanager")
     store = SecretsManagerStore(kms_key_id=aws_env["GATEWAYCTL_KMS_KEY_ID"])
