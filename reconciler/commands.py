@@ -64,6 +64,9 @@ def gateway_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--kms-key-id", default=os.environ.get(KMS_KEY_ENV) or None, metavar="KEY",
                    help="the project's KMS key (id, ARN or alias) that new key secrets are encrypted with; "
                         f"required to write secrets (default: ${KMS_KEY_ENV})")
+    p.add_argument("--adopt-key-secrets", action="store_true",
+                   help="write into user key secrets that carry no resource policy (made by a gatewayctl older "
+                        "than the policy) and give them ours; without it such a secret is refused")
     p.add_argument("--key-dir", type=Path, default=Path(".gatewayctl/keys"),
                    help="directory for --key-store file (default .gatewayctl/keys)")
     p.add_argument("--rotate", action="append", default=[], metavar="USER_ID",
@@ -120,7 +123,8 @@ def _store(args):
         return keystore.FileStore(args.key_dir if args.key_dir.is_absolute() else args.root / args.key_dir)
     return keystore.SecretsManagerStore(args.secret_prefix, args.kms_key_id,
                                         service_prefix=args.service_secret_prefix,
-                                        service_ids=(plan_mod.VIEWER_ID,))
+                                        service_ids=(plan_mod.VIEWER_ID,),
+                                        adopt_unguarded=getattr(args, "adopt_key_secrets", False))
 
 
 def _client(args):
@@ -370,7 +374,8 @@ def _notify_channel(args):
 
 def _after_apply(args, client, store, record: dict, channel) -> None:
     """Housekeeping once the plan is applied; none of it can fail the apply. Owner tags go on key
-    secrets that predate them (employee self-service reads by that tag), then key notices."""
+    secrets that predate them (employee self-service reads by that tag), with --adopt-key-secrets the
+    resource policy on those that predate it, then key notices."""
     missing = sorted(set(getattr(store, "missing_owner_tag", ())))
     if missing:
         try:
@@ -379,6 +384,15 @@ def _after_apply(args, client, store, record: dict, channel) -> None:
             print(f"tagged {len(missing)} key secret(s) with their owner for self-service", file=sys.stderr)
         except Exception as exc:  # noqa: BLE001 - reported; the next apply tries again
             print(f"warning: could not tag key secrets with their owner: {redact(str(exc))}", file=sys.stderr)
+    if getattr(store, "adopt_unguarded", False):
+        try:
+            checked, refused = store.guard_listed()
+            record["key_secrets_guarded"] = checked
+            print(f"{len(checked)} key secret(s) carry gatewayctl's resource policy", file=sys.stderr)
+            for reason in refused:
+                print(f"warning: {reason}", file=sys.stderr)
+        except Exception as exc:  # noqa: BLE001 - reported; the next apply tries again
+            print(f"warning: could not check the key secrets' resource policies: {redact(str(exc))}", file=sys.stderr)
     if channel is None:
         return
     from reconciler import notices

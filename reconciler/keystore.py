@@ -13,6 +13,7 @@ import functools
 import hashlib
 import json
 import os
+import re
 import secrets
 from collections.abc import Iterable
 from pathlib import Path
@@ -37,10 +38,59 @@ NAME_FILTERS_PER_CALL = 10  # values of one ListSecrets name filter (AWS's limit
 # principal read a secret only when this tag equals its own `gitops_user_id` session tag.
 OWNER_TAG = "gitops_user_id"
 SERVICE_PREFIX = "gatewayctl-"  # reserved ids of gatewayctl's own service accounts: never employee-readable
+# The principal that created a user's secret (gatewayctl's writer, see writer_arn). Informative: what
+# proves a secret is ours is its resource policy (user_secret_policy), which only the writer may change.
+CREATOR_TAG = "gatewayctl:created-by"
+# Only IAM Identity Center's roles carry session tags that come from the identity provider; an IAM user
+# (iam:TagUser) or a chained role session (sts:TagSession) can set its own. AWS reserves this path.
+IDENTITY_CENTER_ROLES = "arn:{partition}:iam::{account}:role/aws-reserved/sso.amazonaws.com/*"
+# What a user secret's resource policy leaves to others than the writer (identity policies decide): reads,
+# and deletion, which terraform/scripts/teardown needs and which exposes nothing (a secret re-created in
+# its place is refused by gatewayctl). Every other change is the writer's alone.
+NOT_ONLY_THE_WRITERS = ["secretsmanager:DeleteSecret", "secretsmanager:DescribeSecret",
+                        "secretsmanager:GetResourcePolicy", "secretsmanager:GetSecretValue",
+                        "secretsmanager:ListSecretVersionIds"]
 
 
 class KeyStoreError(GatewayctlError):
     """The key store cannot be read (credentials, region, permissions)."""
+
+
+class ForeignSecretError(KeyStoreError):
+    """A user's secret exists but gatewayctl cannot show it made it: nothing is written into it."""
+
+
+def writer_arn(caller_arn: str) -> str:
+    """The aws:PrincipalArn of a caller (sts:GetCallerIdentity's Arn): an assumed role's session becomes
+    its role (which must have no path: the session ARN does not carry it); any other caller (an IAM user,
+    a federated user) is its own ARN."""
+    m = re.fullmatch(r"arn:([\w-]+):sts::(\d{12}):assumed-role/([\w+=,.@-]+)/[^/]+", caller_arn)
+    if m:
+        return f"arn:{m[1]}:iam::{m[2]}:role/{m[3]}"
+    if re.fullmatch(r"arn:[\w-]+:(iam|sts)::\d{12}:[\w+=,.@/-]+", caller_arn):
+        return caller_arn
+    raise KeyStoreError(f"cannot write key secrets as {caller_arn!r}: not an AWS principal ARN")
+
+
+def user_secret_policy(user_id: str, writer: str, owner_tag: str = OWNER_TAG) -> dict:
+    """The resource policy of a user's key secret. Only denies, so it grants nobody anything; identity
+    policies still must allow. `writer` alone may change the secret (value, tags, policy, rotation), and
+    the value is readable only by an Identity Center role whose session tag names this user: the owner is
+    written here literally, so retagging the secret moves nobody's access."""
+    partition, account = writer.split(":")[1], writer.split(":")[4]
+    return {"Version": "2012-10-17", "Statement": [
+        {"Sid": "OnlyGatewayctlChangesTheSecret", "Effect": "Deny", "Principal": "*",
+         "NotAction": NOT_ONLY_THE_WRITERS, "Resource": "*",
+         "Condition": {"ArnNotEquals": {"aws:PrincipalArn": writer}}},
+        {"Sid": "OnlyIdentityCenterRolesReadTheKey", "Effect": "Deny", "Principal": "*",
+         "Action": "secretsmanager:GetSecretValue", "Resource": "*",
+         "Condition": {"ArnNotLike": {"aws:PrincipalArn": IDENTITY_CENTER_ROLES.format(partition=partition,
+                                                                                        account=account)}}},
+        # A missing tag makes StringNotEquals true: a session without it is denied too.
+        {"Sid": "OnlyTheOwnerReadsTheKey", "Effect": "Deny", "Principal": "*",
+         "Action": "secretsmanager:GetSecretValue", "Resource": "*",
+         "Condition": {"StringNotEquals": {f"aws:PrincipalTag/{owner_tag}": user_id}}},
+    ]}
 
 
 def owner_tags(user_id: str) -> list[dict[str, str]]:
@@ -90,7 +140,8 @@ class SecretsManagerStore:
     KMS key (`kms_key_id`), never with the account's default aws/secretsmanager key."""
 
     def __init__(self, prefix: str = DEFAULT_PREFIX, kms_key_id: str | None = None, *,
-                 service_prefix: str = DEFAULT_SERVICE_PREFIX, service_ids: Iterable[str] = ()):
+                 service_prefix: str = DEFAULT_SERVICE_PREFIX, service_ids: Iterable[str] = (),
+                 adopt_unguarded: bool = False):
         from botocore.config import Config
 
         if service_prefix.startswith(prefix) or prefix.startswith(service_prefix):
@@ -100,14 +151,19 @@ class SecretsManagerStore:
 
         self.prefix, self.kms_key_id = prefix, kms_key_id
         self.service_prefix, self.service_ids = service_prefix, frozenset(service_ids)
+        # Take over user secrets that carry no resource policy (written before gatewayctl set one).
+        self.adopt_unguarded = adopt_unguarded
+        self._writer: str | None = None
+        config = Config(retries={"max_attempts": 8, "mode": "adaptive"}, connect_timeout=5, read_timeout=20)
         try:
-            self._sm = _aws_session().create_client("secretsmanager", config=Config(
-                retries={"max_attempts": 8, "mode": "adaptive"}, connect_timeout=5, read_timeout=20))
+            self._sm = _aws_session().create_client("secretsmanager", config=config)
+            self._sts = _aws_session().create_client("sts", config=config)
         except BotoCoreError as exc:  # no region, a broken profile
             raise KeyStoreError(f"cannot reach AWS Secrets Manager: {exc} (set AWS_REGION, or use --key-store file "
                                 "for a local gateway)") from exc
         self.calls = 0
         self.missing_owner_tag: list[str] = []  # user ids whose secret predates OWNER_TAG (seen by inventory)
+        self.listed_users: set[str] = set()  # user ids with a secret under the prefix (seen by inventory)
         self.retiring: dict[str, str] = {}  # user id -> RETIRING_TAG (seen by inventory)
 
     def describe(self) -> str:
@@ -169,6 +225,7 @@ class SecretsManagerStore:
                 tags = {t["Key"]: t["Value"] for t in s.get("Tags", [])}
                 user_id = s["Name"][len(self.prefix):]
                 out[user_id] = tags.get(HASH_TAG)
+                self.listed_users.add(user_id)
                 if tags.get(RETIRING_TAG, NO_RETIRING) != NO_RETIRING:
                     self.retiring[user_id] = tags[RETIRING_TAG]
                 if self.owner_tags(user_id) and tags.get(OWNER_TAG) != user_id:
@@ -205,6 +262,66 @@ class SecretsManagerStore:
                 self.calls += 1
                 self._sm.tag_resource(SecretId=self.name(user_id), Tags=tags)
 
+    def writer(self) -> str:
+        """Who this store writes as (aws:PrincipalArn), the one principal a user secret's policy lets change it."""
+        if self._writer is None:
+            self.calls += 1
+            self._writer = writer_arn(self._sts.get_caller_identity()["Arn"])
+        return self._writer
+
+    def resource_policy(self, user_id: str) -> dict:
+        return user_secret_policy(user_id, self.writer())
+
+    def _guard(self, user_id: str, *, created_now: bool) -> None:
+        """Make sure a user's secret is one gatewayctl made, or refuse (ForeignSecretError): its resource
+        policy must be exactly ours. One without a policy is ours only when this run just created it (the
+        policy then goes on first, replacing anything put there meanwhile), when it has no value yet and our
+        creator tag (a creation interrupted before the policy), or with adopt_unguarded (secrets written
+        before the policy existed). The policy is always on before a value is written."""
+        name = self.name(user_id)
+        ours = self.resource_policy(user_id)
+        if created_now:
+            self.calls += 1
+            self._sm.put_resource_policy(SecretId=name, ResourcePolicy=json.dumps(ours), BlockPublicPolicy=True)
+            found = json.dumps(ours)
+        else:
+            self.calls += 1
+            found = self._sm.get_resource_policy(SecretId=name).get("ResourcePolicy")
+        self.calls += 1
+        desc = self._sm.describe_secret(SecretId=name)
+        tags = {t["Key"]: t["Value"] for t in desc.get("Tags", [])}
+        why = None
+        if desc.get("RotationEnabled") or desc.get("ReplicationStatus") or desc.get("OwningService"):
+            why = "it is rotated, replicated or owned by another service, which gatewayctl never sets up"
+        elif tags.get(OWNER_TAG, user_id) != user_id:
+            why = f"its {OWNER_TAG} tag names {tags[OWNER_TAG]!r}"
+        elif found is not None and json.loads(found) != ours:
+            why = "it carries a resource policy gatewayctl did not write"
+        elif found is None and not (self.adopt_unguarded or (
+                tags.get(CREATOR_TAG) == self.writer() and not desc.get("VersionIdsToStages"))):
+            why = ("it has no resource policy and gatewayctl did not create it (a secret written by a gatewayctl "
+                   "older than resource policies: check in CloudTrail who created it, then apply with "
+                   "--adopt-key-secrets)")
+        if why:
+            raise ForeignSecretError(f"refusing to write the key of {user_id} into {name}: {why}. Nothing was "
+                                     "written; delete the secret (after finding out who made it) or fix it")
+        if found is None:
+            self.calls += 1
+            self._sm.put_resource_policy(SecretId=name, ResourcePolicy=json.dumps(ours), BlockPublicPolicy=True)
+
+    def guard_listed(self) -> tuple[list[str], list[str]]:
+        """Check every user secret inventory() saw as put() would, giving ours to those without a policy
+        (with adopt_unguarded: the upgrade's one sweep, so no secret waits for its next key to get it).
+        Returns (user ids checked, reasons refused)."""
+        checked, refused = [], []
+        for user_id in sorted(self.listed_users - self.service_ids):
+            try:
+                self._guard(user_id, created_now=False)
+                checked.append(user_id)
+            except ForeignSecretError as exc:
+                refused.append(str(exc))
+        return checked, refused
+
     def put(self, user_id: str, raw_key: str, *, key_alias: str, commit: str,
             retiring_hash: str | None = None) -> None:
         from botocore.exceptions import ClientError
@@ -218,19 +335,35 @@ class SecretsManagerStore:
                 {"Key": "user-id", "Value": user_id}, {"Key": "git-commit", "Value": commit[:40] or "unknown"},
                 *self.owner_tags(user_id)]
         name = self.name(user_id)
+        guarded = user_id not in self.service_ids
+        if guarded:
+            tags.append({"Key": CREATOR_TAG, "Value": self.writer()})
         self.calls += 1
         try:
-            self._sm.create_secret(Name=name, SecretString=value, Tags=tags, KmsKeyId=self.kms_key_id,
-                                   Description=f"LiteLLM virtual key of {user_id} (managed by gatewayctl)")
-            return
+            if guarded:
+                # A user's secret is created empty: its resource policy goes on before the key does.
+                self._sm.create_secret(Name=name, KmsKeyId=self.kms_key_id,
+                                       Tags=[{**t, "Value": "pending"} if t["Key"] == HASH_TAG else t for t in tags],
+                                       Description=f"LiteLLM virtual key of {user_id} (managed by gatewayctl)")
+            else:
+                self._sm.create_secret(Name=name, SecretString=value, Tags=tags, KmsKeyId=self.kms_key_id,
+                                       Description=f"LiteLLM virtual key of {user_id} (managed by gatewayctl)")
+                return
+            created_now = True
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ResourceExistsException":
                 raise
-        # Existing secret: mark the hash tag stale first, so a crash between the new value and the new
-        # tag reads as "mismatch" (repaired next run), never as "in sync" with the old hash. The
-        # retiring key's hash goes in the same call, so that key keeps its window through such a crash.
-        self.calls += 3
-        self._sm.tag_resource(SecretId=name, Tags=[{"Key": HASH_TAG, "Value": "pending"}, retiring])
+            created_now = False
+        if guarded:
+            self._guard(user_id, created_now=created_now)
+        if not created_now:
+            # Existing secret: mark the hash tag stale first, so a crash between the new value and the new
+            # tag reads as "mismatch" (repaired next run), never as "in sync" with the old hash. The retiring
+            # key's hash goes in the same call, so that key keeps its window through such a crash. (A secret
+            # created just now carries both already.)
+            self.calls += 1
+            self._sm.tag_resource(SecretId=name, Tags=[{"Key": HASH_TAG, "Value": "pending"}, retiring])
+        self.calls += 2
         # UpdateSecret (not PutSecretValue) also moves a secret made before with another key to ours.
         self._sm.update_secret(SecretId=name, SecretString=value, KmsKeyId=self.kms_key_id)
         self._sm.tag_resource(SecretId=name, Tags=tags)

@@ -304,10 +304,15 @@ def test_secrets_use_the_project_kms_key_and_apply_refuses_without_it(gatewayctl
     assert refused.returncode == 1 and "project's KMS key" in refused.stderr
     assert managed_keys(admin) == [] and admin.get("/team/list").json() == []  # refused before any change
     sm = secrets_client()
-    # A secret an older version wrote with the account's default key moves to the project key.
+    # A secret an older version wrote with the account's default key, and without a resource policy:
+    # refused (it could be anyone's) until adopted on request, and then it moves to the project key.
     sm.create_secret(Name="llm-gateway/users/carol", SecretString="{}",  # pragma: allowlist secret
                      KmsKeyId="alias/aws/secretsmanager")
-    gatewayctl("apply", "--confirm", "--plan-viewer", check=True)
+    unadopted = gatewayctl("apply", "--confirm", "--plan-viewer")
+    assert unadopted.returncode != 0
+    assert "refusing to write the key of carol" in unadopted.stdout + unadopted.stderr
+    assert sm.get_secret_value(SecretId="llm-gateway/users/carol")["SecretString"] == "{}"
+    gatewayctl("apply", "--confirm", "--plan-viewer", "--adopt-key-secrets", check=True)
     names = [s["Name"] for page in sm.get_paginator("list_secrets").paginate() for s in page["SecretList"]]
     assert sorted(names) == ["llm-gateway/service/gatewayctl-plan-viewer", "llm-gateway/users/alice",
                              "llm-gateway/users/bob", "llm-gateway/users/carol"]

@@ -31,6 +31,20 @@ locals {
   alb_access_log_prefix = "alb"
 
   github_oidc_provider_arn = coalesce(var.github_oidc_provider_arn, try(data.aws_iam_openid_connect_provider.github[0].arn, null))
+
+  # The role gatewayctl writes per-user key secrets as (module.github_oidc_reconciler), spelled out: the
+  # KMS key's policy names it, and that module needs the key (the check below keeps the two in step).
+  reconciler_role_arn = "arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:role/${var.name}-reconciler"
+}
+
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+
+check "kms_names_the_reconciler_role" {
+  assert {
+    condition     = module.github_oidc_reconciler.reconciler_role_arn == local.reconciler_role_arn
+    error_message = "The KMS key policy names ${local.reconciler_role_arn}, but the reconciler role is ${module.github_oidc_reconciler.reconciler_role_arn}."
+  }
 }
 
 # Created once per account by terraform/bootstrap, together with the roles Terraform runs as.
@@ -57,6 +71,10 @@ module "kms" {
   source = "../../modules/kms"
 
   name = var.name
+  user_key_secrets = {
+    secret_prefix   = var.user_secret_prefix
+    writer_role_arn = local.reconciler_role_arn
+  }
   tags = local.tags
 }
 

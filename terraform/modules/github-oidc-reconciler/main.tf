@@ -101,6 +101,9 @@ locals {
           "secretsmanager:UpdateSecret",
           "secretsmanager:TagResource",
           "secretsmanager:DescribeSecret",
+          # Each user's secret carries gatewayctl's resource policy (reconciler/keystore.py), checked before a write.
+          "secretsmanager:PutResourcePolicy",
+          "secretsmanager:GetResourcePolicy",
         ]
         Resource = local.user_secrets_arn
       },
