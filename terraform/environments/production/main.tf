@@ -20,12 +20,20 @@ locals {
   alb_access_log_prefix = "alb"
 
   github_oidc_provider_arn = coalesce(var.github_oidc_provider_arn, try(data.aws_iam_openid_connect_provider.github[0].arn, null))
+  permissions_boundary_arn = coalesce(var.permissions_boundary_arn, try(data.aws_iam_policy.permissions_boundary[0].arn, null))
 }
 
 # Created once per account by terraform/bootstrap, together with the roles Terraform runs as.
 data "aws_iam_openid_connect_provider" "github" {
   count = var.github_oidc_provider_arn == null ? 1 : 0
   url   = "https://token.actions.githubusercontent.com"
+}
+
+# The boundary every role of this stack carries; terraform/bootstrap creates it and lets the Terraform
+# apply role create or change only roles that carry it.
+data "aws_iam_policy" "permissions_boundary" {
+  count = var.permissions_boundary_arn == null ? 1 : 0
+  name  = "${var.name}-boundary"
 }
 
 check "models_region_matches" {
@@ -59,6 +67,7 @@ module "network" {
   nat_gateway_per_az          = var.nat_gateway_per_az
   endpoint_security_group_ids = compact([module.security_groups.endpoints_security_group_id])
   kms_key_arn                 = module.kms.key_arn
+  permissions_boundary        = local.permissions_boundary_arn
   tags                        = local.tags
 }
 
@@ -174,6 +183,7 @@ module "gateway_task_roles" {
   kms_key_arn          = module.kms.key_arn
   config_object_arn    = module.gateway_tasks.config_object_arn
   log_group_arn        = module.gateway_tasks.log_group_arn
+  permissions_boundary = local.permissions_boundary_arn
   tags                 = local.tags
 }
 
@@ -266,6 +276,7 @@ module "github_oidc_reconciler" {
   master_key_secret_arn = module.secrets.master_key_secret_arn
   user_secret_prefix    = var.user_secret_prefix
   kms_key_arn           = module.kms.key_arn
+  permissions_boundary  = local.permissions_boundary_arn
   tags                  = local.tags
 }
 
