@@ -85,12 +85,13 @@ def risks(results: dict[str, Any], role_name: str) -> dict[str, list[str]]:
 def boundary_gaps(details: dict[str, Any], boundary_arn: str, stack_roles: list[str], apply_role: str) -> list[str]:
     """What would let a role the apply role makes exceed the boundary: a stack role without it, or an
     apply-role Allow of a granting IAM action that does not require it."""
-    roles = {r["RoleName"]: r for r in details["RoleDetailList"]}
-    gaps = [f"{name}: no role of that name" for name in stack_roles if name not in roles]
-    gaps += [f"{name}: permissions boundary {roles[name].get('PermissionsBoundary', {}).get('PermissionsBoundaryArn')}"
-             for name in stack_roles
-             if name in roles and roles[name].get("PermissionsBoundary", {}).get("PermissionsBoundaryArn") != boundary_arn]
-    granting = {"iam:*", "iam:createrole", "iam:putrolepolicy", "iam:attachrolepolicy", "iam:putrolepermissionsboundary"}
+    boundaries = {r["RoleName"]: r.get("PermissionsBoundary", {}).get("PermissionsBoundaryArn")
+                  for r in details["RoleDetailList"]}
+    gaps = [f"{name}: no role of that name" for name in stack_roles if name not in boundaries]
+    gaps += [f"{name}: permissions boundary {boundaries[name]}" for name in stack_roles
+             if name in boundaries and boundaries[name] != boundary_arn]
+    granting = {"iam:*", "iam:createrole", "iam:putrolepolicy", "iam:attachrolepolicy",
+                "iam:putrolepermissionsboundary"}
     for policy_name, document in policies_of(details, apply_role):
         for st in as_list(document["Statement"]):
             actions = {a.lower() for a in as_list(st.get("Action", []))}

@@ -69,7 +69,8 @@ def test_the_boundary_allows_no_iam_and_no_role_chaining(bootstrapped):
     allowed = [a for st in document["Statement"] if st["Effect"] == "Allow" for a in iam_analysis.as_list(st["Action"])]
     assert not [a for a in allowed if a.startswith(("iam:", "sts:"))]
     # ... and cloudsplaining scanned it, as a customer-managed policy.
-    assert any(p["PolicyName"] == "llm-gateway-boundary" for p in bootstrapped["results"]["customer_managed_policies"].values())
+    scanned = bootstrapped["results"]["customer_managed_policies"].values()
+    assert any(p["PolicyName"] == "llm-gateway-boundary" for p in scanned)
 
 
 def test_the_analysis_rejects_the_old_apply_role_policy(bootstrapped):
