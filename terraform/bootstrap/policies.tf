@@ -13,6 +13,9 @@ locals {
   regional = { for s in ["ec2", "ecs", "rds", "elasticache", "kms", "secretsmanager", "logs", "cloudwatch", "events", "sns", "ecr", "bedrock-mantle", "ses", "elasticloadbalancing", "application-autoscaling"] :
   s => "arn:${local.partition}:${s}:${var.aws_region}:${local.account_id}" }
   stack_buckets = "arn:${local.partition}:s3:::${var.name}-*"
+  # For the actions granted on "*" (most of EC2's, ELB's and ECS's take no resource-level scoping, or need
+  # many resource types per call): only in the stack's Region. Not for IAM and Budgets, which are global.
+  in_stack_region = { StringEquals = { "aws:RequestedRegion" = var.aws_region } }
 }
 
 # ------------------------------------------------------------------ the boundary
@@ -135,13 +138,15 @@ locals {
           "ec2:CreateVpcEndpoint", "ec2:ModifyVpcEndpoint", "ec2:DeleteVpcEndpoints",
           "ec2:CreateFlowLogs", "ec2:DeleteFlowLogs",
         ]
-        Resource = "*"
+        Resource  = "*"
+        Condition = local.in_stack_region
       },
       {
-        Sid      = "LoadBalancer"
-        Effect   = "Allow"
-        Action   = ["elasticloadbalancing:*", "acm:DescribeCertificate", "acm:ListCertificates"]
-        Resource = "*"
+        Sid       = "LoadBalancer"
+        Effect    = "Allow"
+        Action    = ["elasticloadbalancing:*", "acm:DescribeCertificate", "acm:ListCertificates"]
+        Resource  = "*"
+        Condition = local.in_stack_region
       },
       {
         # Cluster, task definitions, service, one-off tasks. Not ecs:ExecuteCommand.
@@ -154,7 +159,8 @@ locals {
           "ecs:DeleteService", "ecs:RunTask", "ecs:StopTask", "ecs:TagResource", "ecs:UntagResource",
           "application-autoscaling:*",
         ]
-        Resource = "*"
+        Resource  = "*"
+        Condition = local.in_stack_region
       },
       {
         Sid    = "DatabaseAndCache"
@@ -177,10 +183,11 @@ locals {
       },
       {
         # CreateKey and the listings take no resource.
-        Sid      = "CreateKeys"
-        Effect   = "Allow"
-        Action   = ["kms:CreateKey", "kms:ListAliases", "kms:ListKeys", "secretsmanager:ListSecrets", "logs:DescribeLogGroups", "cloudwatch:DescribeAlarms"]
-        Resource = "*"
+        Sid       = "CreateKeys"
+        Effect    = "Allow"
+        Action    = ["kms:CreateKey", "kms:ListAliases", "kms:ListKeys", "secretsmanager:ListSecrets", "logs:DescribeLogGroups", "cloudwatch:DescribeAlarms"]
+        Resource  = "*"
+        Condition = local.in_stack_region
       },
       {
         Sid    = "ManageKeys"
@@ -263,11 +270,28 @@ locals {
           "cloudwatch:DescribeAlarms", "cloudwatch:ListTagsForResource",
           "events:DescribeRule", "events:ListTargetsByRule", "events:ListTagsForResource",
           "sns:GetTopicAttributes", "sns:GetSubscriptionAttributes", "sns:ListSubscriptionsByTopic", "sns:ListTagsForResource",
-          "budgets:ViewBudget", "budgets:ListTagsForResource",
-          "iam:GetRole", "iam:GetRolePolicy", "iam:ListRolePolicies", "iam:ListAttachedRolePolicies", "iam:GetPolicy",
-          "iam:GetPolicyVersion", "iam:ListPolicies", "iam:ListPolicyVersions", "iam:GetOpenIDConnectProvider",
-          "iam:ListOpenIDConnectProviders",
         ]
+        Resource  = "*"
+        Condition = local.in_stack_region
+      },
+      {
+        Sid    = "ReadTheStacksRolesPoliciesAndBudget"
+        Effect = "Allow"
+        Action = [
+          "iam:GetRole", "iam:GetRolePolicy", "iam:ListRolePolicies", "iam:ListAttachedRolePolicies", "iam:GetPolicy",
+          "iam:GetPolicyVersion", "iam:ListPolicyVersions", "iam:GetOpenIDConnectProvider",
+          "budgets:ViewBudget", "budgets:ListTagsForResource",
+        ]
+        Resource = [
+          "${local.iam_arn}:role/${var.name}-*", "${local.iam_arn}:policy/${var.name}-*", "${local.iam_arn}:oidc-provider/*",
+          "arn:${local.partition}:budgets::${local.account_id}:budget/*",
+        ]
+      },
+      {
+        # Listings without resource-level scoping: how the root finds the OIDC provider and the boundary.
+        Sid      = "FindTheGitHubOidcProviderAndTheBoundary"
+        Effect   = "Allow"
+        Action   = ["iam:ListPolicies", "iam:ListOpenIDConnectProviders"]
         Resource = "*"
       },
       {
