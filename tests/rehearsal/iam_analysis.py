@@ -48,15 +48,17 @@ def dump(iam: Any) -> dict[str, Any]:
     return details
 
 
-def scan(details: dict[str, Any], workdir: Path) -> dict[str, Any]:
-    """`cloudsplaining scan` over the dump, with its default exclusions; its results data file, parsed."""
+def scan(details: dict[str, Any], workdir: Path, flag_all_risky_actions: bool = False) -> dict[str, Any]:
+    """`cloudsplaining scan` over the dump, with its default exclusions; its results data file, parsed.
+    flag_all_risky_actions (`-aR`): judge every statement, whatever its resources and conditions."""
     workdir.mkdir(parents=True, exist_ok=True)
     name = "account"
     dump_file = workdir / f"{name}.json"
     dump_file.write_text(json.dumps(details, default=str, indent=1))
     cli = Path(sys.executable).with_name("cloudsplaining")
     proc = subprocess.run([str(cli), "scan", "--input-file", str(dump_file), "--output", str(workdir),
-                           "--skip-open-report"], capture_output=True, text=True, timeout=600, check=False)
+                           "--skip-open-report", *(["--flag-all-risky-actions"] if flag_all_risky_actions else [])],
+                          capture_output=True, text=True, timeout=600, check=False)
     results_file = workdir / f"iam-results-{name}.json"
     if proc.returncode != 0 or not results_file.exists():
         raise AssertionError(f"cloudsplaining scan failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")

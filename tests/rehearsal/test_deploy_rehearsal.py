@@ -307,6 +307,13 @@ def test_no_role_as_deployed_can_escalate(rh: Rehearsal):
     escalations = {role: found for role in roles
                    if (found := iam_analysis.risks(results, role).get("PrivilegeEscalation"))}
     assert escalations == {}
+    # Judged by every statement whatever its resources and conditions (-aR), only the apply role's IAM policy
+    # can escalate: the grants the boundary caps.
+    strict = iam_analysis.scan(details, rh.workdir / "cloudsplaining-aR", flag_all_risky_actions=True)
+    escalations = {role: found for role in roles
+                   if (found := iam_analysis.risks(strict, role).get("PrivilegeEscalation"))}
+    assert {e.split(":")[0] for e in escalations.pop("llm-gateway-terraform-apply")} == {"manage-stack-iam"}
+    assert escalations == {}
     # What cloudsplaining does not read: every role the stack made is capped by the boundary, and the
     # apply role may grant only within it.
     stack_roles = [r for r in roles if r.startswith("llm-gateway-") and not r.startswith("llm-gateway-terraform-")]

@@ -50,6 +50,16 @@ def test_cloudsplaining_finds_no_high_risk_in_the_terraform_roles(bootstrapped, 
     assert iam_analysis.risks(bootstrapped["results"], role) == {}
 
 
+def test_judged_by_every_statement_only_the_boundary_guarded_iam_can_escalate(bootstrapped):
+    """`-aR`: cloudsplaining ignores resources and conditions. Escalation then shows only in the apply role's
+    IAM policy, whose grants the boundary caps (test_every_iam_grant_of_the_apply_role_requires_the_boundary)."""
+    strict = iam_analysis.scan(bootstrapped["details"], bootstrapped["rh"].workdir / "cloudsplaining-aR",
+                               flag_all_risky_actions=True)
+    assert iam_analysis.risks(strict, PLAN_ROLE).get("PrivilegeEscalation") is None
+    escalations = iam_analysis.risks(strict, APPLY_ROLE).get("PrivilegeEscalation", [])
+    assert escalations and {e.split(":")[0] for e in escalations} == {"manage-stack-iam"}, escalations
+
+
 def test_the_terraform_roles_carry_no_aws_managed_policy(bootstrapped):
     roles = {r["RoleName"]: r for r in bootstrapped["details"]["RoleDetailList"]}
     for role in (APPLY_ROLE, PLAN_ROLE):
@@ -90,3 +100,18 @@ def test_the_analysis_rejects_the_old_apply_role_policy(bootstrapped):
     # The IAM half, which cloudsplaining does not see through the resource constraint: iam:* without the boundary.
     assert [g for g in iam_analysis.boundary_gaps(details, bootstrapped["boundary"], [], APPLY_ROLE)
             if "manage-stack-iam" in g and "iam:*" in g]
+
+
+def test_the_analysis_finds_a_stack_role_without_the_boundary(bootstrapped):
+    """What the rehearsal's IAM step checks of every stack role, shown to fail: one role as the modules made
+    them before issue 19 (no permissions_boundary), one with the boundary."""
+    iam = bootstrapped["rh"].aws("iam")
+    trust = json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+    iam.create_role(RoleName="llm-gateway-ecs-task", AssumeRolePolicyDocument=trust)
+    iam.create_role(RoleName="llm-gateway-vpc-flow-logs", AssumeRolePolicyDocument=trust,
+                    PermissionsBoundary=bootstrapped["boundary"])
+    gaps = iam_analysis.boundary_gaps(iam_analysis.dump(iam), bootstrapped["boundary"],
+                                      ["llm-gateway-ecs-task", "llm-gateway-vpc-flow-logs"], PLAN_ROLE)
+    assert gaps == ["llm-gateway-ecs-task: permissions boundary None"]
+
