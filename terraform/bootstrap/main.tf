@@ -56,8 +56,8 @@ module "terraform_apply_role" {
   trusted_jobs = [
     { workflow = "deploy.yml", context = "environment:${var.deploy_environment}", ref = local.main_ref },
   ]
-  # Power user for the services the stack uses; IAM only for the stack's own roles (below).
-  managed_policy_arns = ["arn:${local.partition}:iam::aws:policy/PowerUserAccess"]
+  # The services the stack uses (policies.tf); IAM only for the stack's own roles, within the boundary (below).
+  managed_policy_arns = ["${local.iam_arn}:policy/${aws_iam_policy.terraform_apply.name}"]
   inline_policies = {
     manage-stack-iam  = local.stack_iam_policy
     protect-bootstrap = local.protect_bootstrap_policy
@@ -71,17 +71,53 @@ locals {
     Version = "2012-10-17"
     Statement = [
       {
-        Sid      = "ManageStackRolesAndTheirPolicies"
-        Effect   = "Allow"
-        Action   = "iam:*"
-        Resource = ["${local.iam_arn}:role/${var.name}-*", "${local.iam_arn}:policy/${var.name}-*"]
+        # Creating a role, or giving one permissions, only when the role carries the boundary: no role
+        # the apply role makes can do more than the boundary allows.
+        Sid       = "GrantToStackRolesOnlyWithinTheBoundary"
+        Effect    = "Allow"
+        Action    = ["iam:CreateRole", "iam:PutRolePolicy", "iam:PutRolePermissionsBoundary", "iam:DeleteRolePolicy", "iam:DetachRolePolicy"]
+        Resource  = "${local.iam_arn}:role/${var.name}-*"
+        Condition = { StringEquals = { "iam:PermissionsBoundary" = local.permissions_boundary_arn } }
       },
       {
-        Sid       = "PassStackRolesToEcsTasks"
+        # ... and attaching only the stack's own managed policies (no AWS-managed one).
+        Sid      = "AttachStackPoliciesToStackRolesWithinTheBoundary"
+        Effect   = "Allow"
+        Action   = "iam:AttachRolePolicy"
+        Resource = "${local.iam_arn}:role/${var.name}-*"
+        Condition = {
+          StringEquals = { "iam:PermissionsBoundary" = local.permissions_boundary_arn }
+          ArnLike      = { "iam:PolicyARN" = "${local.iam_arn}:policy/${var.name}-*" }
+        }
+      },
+      {
+        # Actions that take no iam:PermissionsBoundary condition and grant nothing.
+        Sid    = "ReadTagAndRemoveStackRoles"
+        Effect = "Allow"
+        Action = [
+          "iam:GetRole", "iam:GetRolePolicy", "iam:ListRolePolicies", "iam:ListAttachedRolePolicies",
+          "iam:ListInstanceProfilesForRole", "iam:ListRoleTags", "iam:TagRole", "iam:UntagRole", "iam:UpdateRole",
+          "iam:UpdateRoleDescription", "iam:UpdateAssumeRolePolicy", "iam:DeleteRole",
+        ]
+        Resource = "${local.iam_arn}:role/${var.name}-*"
+      },
+      {
+        # The stack's customer-managed policies (the employee key-access policy).
+        Sid    = "ManageStackPolicies"
+        Effect = "Allow"
+        Action = [
+          "iam:CreatePolicy", "iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:DeletePolicyVersion",
+          "iam:GetPolicy", "iam:GetPolicyVersion", "iam:ListPolicyVersions", "iam:ListEntitiesForPolicy",
+          "iam:TagPolicy", "iam:UntagPolicy", "iam:ListPolicyTags",
+        ]
+        Resource = "${local.iam_arn}:policy/${var.name}-*"
+      },
+      {
+        Sid       = "PassStackRolesToTheirServices"
         Effect    = "Allow"
         Action    = "iam:PassRole"
         Resource  = "${local.iam_arn}:role/${var.name}-*"
-        Condition = { StringEquals = { "iam:PassedToService" = "ecs-tasks.amazonaws.com" } }
+        Condition = { StringEquals = { "iam:PassedToService" = ["ecs-tasks.amazonaws.com", "vpc-flow-logs.amazonaws.com"] } }
       },
       {
         Sid      = "ServiceLinkedRolesOfTheStacksServices"
@@ -97,17 +133,18 @@ locals {
         ] } }
       },
       {
-        # Read only, and without resource-level scoping in IAM.
-        Sid      = "ReadTheGitHubOidcProvider"
+        # Read only, and without resource-level scoping in IAM (the root looks both up).
+        Sid      = "FindTheGitHubOidcProviderAndTheBoundary"
         Effect   = "Allow"
-        Action   = ["iam:GetOpenIDConnectProvider", "iam:ListOpenIDConnectProviders"]
+        Action   = ["iam:GetOpenIDConnectProvider", "iam:ListOpenIDConnectProviders", "iam:ListPolicies"]
         Resource = "*"
       },
     ]
   })
 
-  # The apply role must not be able to widen its own trust, take over the plan role, or weaken the
-  # state it depends on. Deny wins over PowerUserAccess and the allow above.
+  # The apply role must not be able to widen its own trust, take over the plan role, loosen the
+  # boundary or its own policies, become a role it manages, read a secret's value, or weaken the
+  # state it depends on. Deny wins over every allow.
   protect_bootstrap_policy = jsonencode({
     Version = "2012-10-17"
     Statement = [
@@ -120,6 +157,37 @@ locals {
           "iam:DeleteRolePermissionsBoundary", "iam:TagRole", "iam:UntagRole",
         ]
         Resource = "${local.iam_arn}:role/${var.name}-terraform-*"
+      },
+      {
+        Sid      = "DenyChangingTheBoundaryAndTheTerraformPolicies"
+        Effect   = "Deny"
+        Action   = ["iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:DeletePolicyVersion", "iam:SetDefaultPolicyVersion", "iam:TagPolicy", "iam:UntagPolicy"]
+        Resource = local.terraform_policy_arns
+      },
+      {
+        Sid      = "DenyRemovingAnyBoundary"
+        Effect   = "Deny"
+        Action   = ["iam:DeleteRolePermissionsBoundary", "iam:DeleteUserPermissionsBoundary"]
+        Resource = "*"
+      },
+      {
+        Sid       = "DenyAttachingAwsManagedPolicies"
+        Effect    = "Deny"
+        Action    = ["iam:AttachRolePolicy", "iam:AttachUserPolicy", "iam:AttachGroupPolicy"]
+        Resource  = "*"
+        Condition = { ArnLike = { "iam:PolicyARN" = "arn:${local.partition}:iam::aws:policy/*" } }
+      },
+      {
+        Sid      = "DenyBecomingAStackRole"
+        Effect   = "Deny"
+        Action   = ["sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity"]
+        Resource = "${local.iam_arn}:role/${var.name}-*"
+      },
+      {
+        Sid      = "DenyReadingSecretValues"
+        Effect   = "Deny"
+        Action   = ["secretsmanager:GetSecretValue", "secretsmanager:BatchGetSecretValue"]
+        Resource = "*"
       },
       {
         Sid    = "DenyChangingTheOidcProvider"
@@ -184,8 +252,9 @@ locals {
 }
 
 # ------------------------------------------------------------------ terraform plan (pr.yml)
-# Code from the pull request runs in this job, so the role only reads: AWS's ReadOnlyAccess plus
-# decrypting the state. The plan runs with -lock=false, so it needs no write to the bucket.
+# Code from the pull request runs in this job, so the role only reads: the configuration of the
+# stack's resources (policies.tf, no secret values, objects or log events) plus decrypting the state.
+# The plan runs with -lock=false, so it needs no write to the bucket.
 module "terraform_plan_role" {
   source = "../modules/github-actions-role"
 
@@ -196,7 +265,7 @@ module "terraform_plan_role" {
   trusted_jobs = [
     { workflow = "pr.yml", context = "pull_request", ref = "refs/pull/*/merge" },
   ]
-  managed_policy_arns = ["arn:${local.partition}:iam::aws:policy/ReadOnlyAccess"]
+  managed_policy_arns = ["${local.iam_arn}:policy/${aws_iam_policy.terraform_plan.name}"]
   inline_policies = {
     read-state = local.state_read_policy
   }

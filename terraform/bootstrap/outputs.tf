@@ -13,6 +13,11 @@ output "github_oidc_provider_arn" {
   value       = local.oidc_provider_arn
 }
 
+output "permissions_boundary_arn" {
+  description = "The boundary every role of environments/production must carry (its permissions_boundary_arn; found by name when unset)."
+  value       = local.permissions_boundary_arn
+}
+
 output "github_actions_secrets" {
   description = "Repository secrets the workflows read, with their values (no secret values: names and ARNs). docs/runbook.md, \"First deploy\"."
   value = {

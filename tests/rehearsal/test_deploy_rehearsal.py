@@ -18,6 +18,7 @@ import shutil
 from pathlib import Path
 
 import httpx
+import iam_analysis
 import pytest
 from github_emulator import GitHubEmulator
 from helpers import USER_TEMPLATE
@@ -342,6 +343,37 @@ def test_a_run_listed_as_successful_never_shrinks_the_scope_and_the_offboarding_
     assert chat(rh, user_key(rh, "frank"), "model-balanced") == 200
     assert converged(rh) == rh.git("rev-parse", "HEAD").strip()
     assert "lock" not in {i["id"]["S"] for i in rh.aws("dynamodb").scan(TableName=table)["Items"]}
+
+
+# ---------------------------------------------------------------------------- IAM as deployed
+PIPELINE_ROLES = ["llm-gateway-terraform-apply", "llm-gateway-terraform-plan", "llm-gateway-reconciler",
+                  "llm-gateway-reconciler-plan"]
+
+
+def test_no_role_as_deployed_can_escalate(rh: Rehearsal):
+    """cloudsplaining over the account's IAM after the deploys, AWS-managed policies included
+    (iam_analysis.py; test_iam_analysis.py shows it rejects the apply role's old policy)."""
+    details = iam_analysis.dump(rh.aws("iam"))
+    results = iam_analysis.scan(details, rh.workdir / "cloudsplaining")
+    for role in PIPELINE_ROLES:
+        assert iam_analysis.risks(results, role) == {}, role
+    roles = [r["RoleName"] for r in details["RoleDetailList"] if not r["Path"].startswith("/aws-service-role/")]
+    escalations = {role: found for role in roles
+                   if (found := iam_analysis.risks(results, role).get("PrivilegeEscalation"))}
+    assert escalations == {}
+    # Judged by every statement whatever its resources and conditions (-aR), only the apply role's IAM policy
+    # can escalate: the grants the boundary caps.
+    strict = iam_analysis.scan(details, rh.workdir / "cloudsplaining-aR", flag_all_risky_actions=True)
+    escalations = {role: found for role in roles
+                   if (found := iam_analysis.risks(strict, role).get("PrivilegeEscalation"))}
+    assert {e.split(":")[0] for e in escalations.pop("llm-gateway-terraform-apply")} == {"manage-stack-iam"}
+    assert escalations == {}
+    # What cloudsplaining does not read: every role the stack made is capped by the boundary, and the
+    # apply role may grant only within it.
+    stack_roles = [r for r in roles if r.startswith("llm-gateway-") and not r.startswith("llm-gateway-terraform-")]
+    assert {"llm-gateway-reconciler", "llm-gateway-ecs-task", "llm-gateway-vpc-flow-logs"} <= set(stack_roles)
+    boundary = "arn:aws:iam::123456789012:policy/llm-gateway-boundary"
+    assert iam_analysis.boundary_gaps(details, boundary, stack_roles, "llm-gateway-terraform-apply") == []
 
 
 # ---------------------------------------------------------------------------- teardown

@@ -126,6 +126,9 @@ def planned(tmp_path_factory: pytest.TempPathFactory) -> dict:
         # The account's provider, as terraform/bootstrap leaves it (production looks it up).
         provider = rh.aws("iam").create_open_id_connect_provider(
             Url=f"https://{ISSUER}", ClientIDList=["sts.amazonaws.com"])["OpenIDConnectProviderArn"]
+        # ... and the permissions boundary, which production also looks up by name.
+        rh.aws("iam").create_policy(PolicyName="llm-gateway-boundary", PolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "iam:*", "Resource": "*"}]}))
         roles: dict[str, dict] = {}
         secrets: dict[str, str] = {}
         for root in ("terraform/bootstrap", "terraform/environments/production"):

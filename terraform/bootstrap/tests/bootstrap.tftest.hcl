@@ -29,6 +29,11 @@ run "bootstrap" {
       "iam:AttachRolePolicy", "iam:DetachRolePolicy", "iam:PutRolePolicy", "iam:DeleteRolePolicy",
       "iam:UpdateAssumeRolePolicy", "iam:UpdateRole", "iam:DeleteRole", "iam:PutRolePermissionsBoundary",
       "iam:DeleteRolePermissionsBoundary", "iam:TagRole", "iam:UntagRole",
+      "iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:DeletePolicyVersion", "iam:SetDefaultPolicyVersion",
+      "iam:TagPolicy", "iam:UntagPolicy", "iam:DeleteUserPermissionsBoundary",
+      "iam:AttachUserPolicy", "iam:AttachGroupPolicy",
+      "sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity",
+      "secretsmanager:GetSecretValue", "secretsmanager:BatchGetSecretValue",
       "iam:DeleteOpenIDConnectProvider", "iam:UpdateOpenIDConnectProviderThumbprint",
       "iam:AddClientIDToOpenIDConnectProvider", "iam:RemoveClientIDFromOpenIDConnectProvider",
       "iam:TagOpenIDConnectProvider", "iam:UntagOpenIDConnectProvider",
@@ -37,7 +42,7 @@ run "bootstrap" {
       "s3:PutBucketOwnershipControls", "s3:DeleteObjectVersion",
       "kms:ScheduleKeyDeletion", "kms:DisableKey", "kms:PutKeyPolicy", "kms:DisableKeyRotation",
     ])
-    error_message = "The apply role must be denied changing the Terraform roles, the OIDC provider, the state bucket's protections and the state key."
+    error_message = "The apply role must be denied changing the Terraform roles, the boundary and its own policies, the OIDC provider, the state bucket's protections and the state key; attaching AWS-managed policies; assuming a stack role; reading secret values."
   }
 
   assert {
@@ -46,9 +51,68 @@ run "bootstrap" {
   }
 
   assert {
+    condition = [for st in jsondecode(local.protect_bootstrap_policy).Statement : st.Resource if st.Sid == "DenyChangingTheBoundaryAndTheTerraformPolicies"] == [[
+      "arn:aws:iam::123456789012:policy/llm-gateway-terraform-*", "arn:aws:iam::123456789012:policy/llm-gateway-boundary",
+    ]]
+    error_message = "The boundary and the Terraform roles' own policies must be out of the apply role's reach."
+  }
+
+  assert {
+    condition = alltrue([for st in jsondecode(local.protect_bootstrap_policy).Statement :
+      st.Resource == "*" && st.Condition == { ArnLike = { "iam:PolicyARN" = "arn:aws:iam::aws:policy/*" } }
+    if st.Sid == "DenyAttachingAwsManagedPolicies"])
+    error_message = "No AWS-managed policy (AdministratorAccess, PowerUserAccess, IAMFullAccess, ...) may be attached by the apply role."
+  }
+
+  # Every statement that creates a role or gives one permissions requires the project's boundary on it.
+  assert {
     condition = alltrue([for st in jsondecode(local.stack_iam_policy).Statement :
-    st.Resource == "*" ? toset(st.Action) == toset(["iam:GetOpenIDConnectProvider", "iam:ListOpenIDConnectProviders"]) : true])
-    error_message = "IAM on every resource is limited to reading the OIDC provider; roles and policies only under the stack's name."
+      try(st.Condition.StringEquals["iam:PermissionsBoundary"], "") == "arn:aws:iam::123456789012:policy/llm-gateway-boundary"
+      if length(setintersection(toset(flatten([st.Action])), toset([
+        "iam:*", "iam:CreateRole", "iam:PutRolePolicy", "iam:AttachRolePolicy", "iam:PutRolePermissionsBoundary",
+    ]))) > 0])
+    error_message = "iam:CreateRole, PutRolePolicy, AttachRolePolicy and PutRolePermissionsBoundary only with iam:PermissionsBoundary = the project's boundary."
+  }
+
+  assert {
+    condition     = length([for st in jsondecode(local.stack_iam_policy).Statement : st if contains(flatten([st.Action]), "iam:AttachRolePolicy")]) == 1 && alltrue([for st in jsondecode(local.stack_iam_policy).Statement : st.Condition.ArnLike["iam:PolicyARN"] == "arn:aws:iam::123456789012:policy/llm-gateway-*" if contains(flatten([st.Action]), "iam:AttachRolePolicy")])
+    error_message = "Only the stack's own managed policies may be attached."
+  }
+
+  assert {
+    condition = alltrue([for st in jsondecode(local.stack_iam_policy).Statement :
+    st.Resource == "*" ? toset(st.Action) == toset(["iam:GetOpenIDConnectProvider", "iam:ListOpenIDConnectProviders", "iam:ListPolicies"]) : true])
+    error_message = "IAM on every resource is limited to finding the OIDC provider and the boundary; roles and policies only under the stack's name."
+  }
+
+  assert {
+    condition     = !anytrue([for st in jsondecode(local.stack_iam_policy).Statement : anytrue([for a in flatten([st.Action]) : strcontains(a, "*")])])
+    error_message = "No IAM wildcard action: each one the apply role has is named."
+  }
+
+  # Nothing of IAM writes, STS or secret values in the services the Terraform roles use.
+  assert {
+    condition = !anytrue([for st in concat(jsondecode(local.apply_services_policy).Statement, jsondecode(local.plan_reads_policy).Statement) :
+      anytrue([for a in flatten([st.Action]) : st.Effect == "Allow" && (startswith(a, "iam:") && !startswith(a, "iam:Get") && !startswith(a, "iam:List") || startswith(a, "sts:") || a == "secretsmanager:GetSecretValue" || a == "ecs:ExecuteCommand" || startswith(a, "logs:Get") || startswith(a, "logs:Filter"))])
+    ])
+    error_message = "The services policies grant no IAM but reads, no STS, no secret values, no exec into tasks and no log events."
+  }
+
+  assert {
+    condition     = length(local.apply_services_policy) <= 6144 && length(local.plan_reads_policy) <= 6144 && length(local.permissions_boundary_policy) <= 6144
+    error_message = "A managed policy holds at most 6,144 characters."
+  }
+
+  assert {
+    condition = [for st in jsondecode(local.permissions_boundary_policy).Statement : st.Action if st.Effect == "Deny"] == [["iam:*", "sts:AssumeRole", "organizations:*", "account:*"]] && !anytrue([
+      for st in jsondecode(local.permissions_boundary_policy).Statement : anytrue([for a in flatten([st.Action]) : startswith(a, "iam:") || startswith(a, "sts:")]) if st.Effect == "Allow"
+    ])
+    error_message = "The boundary allows no IAM and no role chaining."
+  }
+
+  assert {
+    condition     = output.permissions_boundary_arn == "arn:aws:iam::123456789012:policy/llm-gateway-boundary"
+    error_message = "The bootstrap names the boundary environments/production looks up."
   }
 
   assert {

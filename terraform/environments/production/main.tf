@@ -31,6 +31,7 @@ locals {
   alb_access_log_prefix = "alb"
 
   github_oidc_provider_arn = coalesce(var.github_oidc_provider_arn, try(data.aws_iam_openid_connect_provider.github[0].arn, null))
+  permissions_boundary_arn = coalesce(var.permissions_boundary_arn, try(data.aws_iam_policy.permissions_boundary[0].arn, null))
 
   # The role gatewayctl writes per-user key secrets as (module.github_oidc_reconciler), spelled out: the
   # KMS key's policy names it, and that module needs the key (the check below keeps the two in step).
@@ -51,6 +52,13 @@ check "kms_names_the_reconciler_role" {
 data "aws_iam_openid_connect_provider" "github" {
   count = var.github_oidc_provider_arn == null ? 1 : 0
   url   = "https://token.actions.githubusercontent.com"
+}
+
+# The boundary every role of this stack carries; terraform/bootstrap creates it and lets the Terraform
+# apply role create or change only roles that carry it.
+data "aws_iam_policy" "permissions_boundary" {
+  count = var.permissions_boundary_arn == null ? 1 : 0
+  name  = "${var.name}-boundary"
 }
 
 check "models_region_matches" {
@@ -88,6 +96,7 @@ module "network" {
   nat_gateway_per_az          = var.nat_gateway_per_az
   endpoint_security_group_ids = compact([module.security_groups.endpoints_security_group_id])
   kms_key_arn                 = module.kms.key_arn
+  permissions_boundary        = local.permissions_boundary_arn
   tags                        = local.tags
 }
 
@@ -203,6 +212,7 @@ module "gateway_task_roles" {
   kms_key_arn          = module.kms.key_arn
   config_object_arn    = module.gateway_tasks.config_object_arn
   log_group_arn        = module.gateway_tasks.log_group_arn
+  permissions_boundary = local.permissions_boundary_arn
   tags                 = local.tags
 }
 
@@ -317,6 +327,7 @@ module "github_oidc_reconciler" {
   kms_key_arn                      = module.kms.key_arn
   notification_sender_identity_arn = local.notification_sender_identity_arn
   notification_sender_address      = var.notification_sender
+  permissions_boundary             = local.permissions_boundary_arn
   tags                             = local.tags
 }
 

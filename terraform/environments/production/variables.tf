@@ -335,6 +335,17 @@ variable "github_deploy_environment" {
   default     = "production"
 }
 
+variable "permissions_boundary_arn" {
+  description = "The project's permissions boundary (terraform/bootstrap output `permissions_boundary_arn`). Null: the policy <name>-boundary of this account."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.permissions_boundary_arn == null || can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:policy/.+$", var.permissions_boundary_arn))
+    error_message = "permissions_boundary_arn must be an IAM managed policy ARN."
+  }
+}
+
 variable "github_oidc_provider_arn" {
   description = "The account's GitHub OIDC provider. Null: look up the one terraform/bootstrap created."
   type        = string

@@ -145,9 +145,10 @@ resource "aws_iam_role" "this" {
     db_bootstrap_execution = "${var.name}-db-bootstrap-execution"
   }
 
-  name               = each.value
-  assume_role_policy = local.ecs_tasks_assume_role_policy
-  tags               = var.tags
+  name                 = each.value
+  assume_role_policy   = local.ecs_tasks_assume_role_policy
+  permissions_boundary = var.permissions_boundary
+  tags                 = var.tags
 }
 
 # =================================================================== execution

@@ -49,6 +49,7 @@ resource "aws_iam_role" "this" {
   description          = var.description
   max_session_duration = var.max_session_duration
   assume_role_policy   = local.trust_policy
+  permissions_boundary = var.permissions_boundary
   tags                 = var.tags
 }
 

@@ -75,6 +75,17 @@ variable "managed_policy_arns" {
   default     = []
 }
 
+variable "permissions_boundary" {
+  description = "ARN of the managed policy that caps the role's permissions (the project's boundary for roles environments/production creates). Null: none (the account bootstrap's own Terraform roles)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.permissions_boundary == null || can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:policy/.+$", var.permissions_boundary))
+    error_message = "permissions_boundary must be an IAM managed policy ARN."
+  }
+}
+
 variable "max_session_duration" {
   description = "Maximum session length in seconds."
   type        = number

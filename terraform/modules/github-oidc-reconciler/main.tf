@@ -78,8 +78,9 @@ module "reconciler_role" {
     { workflow = "deploy.yml", context = "environment:${var.deploy_environment}", ref = local.main_ref },
     { workflow = "rotate.yml", context = "environment:${var.deploy_environment}", ref = local.main_ref },
   ]
-  inline_policies = { reconcile-virtual-keys = local.reconciler_policy }
-  tags            = var.tags
+  inline_policies      = { reconcile-virtual-keys = local.reconciler_policy }
+  permissions_boundary = var.permissions_boundary
+  tags                 = var.tags
 }
 
 locals {
@@ -178,8 +179,9 @@ module "plan_role" {
     { workflow = "pr.yml", context = "pull_request", ref = "refs/pull/*/merge" },
     { workflow = "drift.yml", context = "ref:${local.main_ref}", ref = local.main_ref },
   ]
-  inline_policies = { read-viewer-key = local.plan_policy }
-  tags            = var.tags
+  inline_policies      = { read-viewer-key = local.plan_policy }
+  permissions_boundary = var.permissions_boundary
+  tags                 = var.tags
 }
 
 locals {

@@ -35,6 +35,11 @@ run "default_stack_applies" {
 
   # ------------------------------------------------------------ how the gateway's modules are wired
   assert {
+    condition     = local.permissions_boundary_arn == "arn:aws:iam::123456789012:policy/llm-gateway-boundary"
+    error_message = "Every role of the stack carries the boundary terraform/bootstrap creates, found by its name."
+  }
+
+  assert {
     condition = (
       module.config_bucket.kms_key_arn == module.kms.key_arn &&
       module.access_logs_bucket.kms_key_arn == null

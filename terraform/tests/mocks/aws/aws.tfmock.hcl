@@ -42,6 +42,13 @@ mock_data "aws_iam_openid_connect_provider" {
   }
 }
 
+# The project's permissions boundary, which terraform/bootstrap creates.
+mock_data "aws_iam_policy" {
+  defaults = {
+    arn = "arn:aws:iam::123456789012:policy/llm-gateway-boundary"
+  }
+}
+
 # ------------------------------------------------------------------ resources
 mock_resource "aws_kms_key" {
   defaults = {
