@@ -77,11 +77,12 @@ locals {
         Resource = ["${local.iam_arn}:role/${var.name}-*", "${local.iam_arn}:policy/${var.name}-*"]
       },
       {
-        Sid       = "PassStackRolesToEcsTasks"
+        # ECS tasks, and the VPC runner's CodeBuild project (modules/github-runner).
+        Sid       = "PassStackRolesToEcsTasksAndTheRunner"
         Effect    = "Allow"
         Action    = "iam:PassRole"
         Resource  = "${local.iam_arn}:role/${var.name}-*"
-        Condition = { StringEquals = { "iam:PassedToService" = "ecs-tasks.amazonaws.com" } }
+        Condition = { StringEquals = { "iam:PassedToService" = ["ecs-tasks.amazonaws.com", "codebuild.amazonaws.com"] } }
       },
       {
         Sid      = "ServiceLinkedRolesOfTheStacksServices"

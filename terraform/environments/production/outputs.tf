@@ -96,10 +96,17 @@ output "github_actions_secrets" {
     LITELLM_MASTER_KEY_SECRET_ID = module.secrets.master_key_secret_name
     LITELLM_PLAN_KEY_SECRET_ID   = module.github_oidc_reconciler.plan_viewer_secret_name
     GATEWAYCTL_KMS_KEY_ID        = module.kms.key_arn
+    # The admin jobs' gateway address, inside the VPC (the ALB serves only the model APIs).
+    LITELLM_ADMIN_URL = module.gateway_service.admin_base_url
   }, var.gateway_url == null ? {} : { LITELLM_BASE_URL = var.gateway_url })
 }
 
 output "employee_key_access_policy_arn" {
   description = "Policy that lets an employee read only their own key secret (attach to their permission set or role)."
   value       = module.employee_key_access.policy_arn
+}
+
+output "runner_project_name" {
+  description = "CodeBuild project of the VPC runner: the admin jobs run with runs-on: codebuild-<this>-$${{ github.run_id }}-$${{ github.run_attempt }}."
+  value       = module.github_runner.project_name
 }

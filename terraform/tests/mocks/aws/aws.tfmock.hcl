@@ -148,3 +148,23 @@ mock_resource "aws_elasticache_replication_group" {
     primary_endpoint_address = "master.llm-gateway.mock.aps1.cache.amazonaws.com"
   }
 }
+
+mock_resource "aws_service_discovery_private_dns_namespace" {
+  defaults = {
+    id  = "ns-0123456789abcdef"
+    arn = "arn:aws:servicediscovery:ap-south-1:123456789012:namespace/ns-0123456789abcdef"
+  }
+}
+
+mock_resource "aws_service_discovery_service" {
+  defaults = {
+    id  = "srv-0123456789abcdef"
+    arn = "arn:aws:servicediscovery:ap-south-1:123456789012:service/srv-0123456789abcdef"
+  }
+}
+
+mock_resource "aws_codebuild_project" {
+  defaults = {
+    arn = "arn:aws:codebuild:ap-south-1:123456789012:project/llm-gateway-runner"
+  }
+}
