@@ -186,7 +186,8 @@ locals {
 
 # ------------------------------------------------------------------ terraform plan (pr.yml)
 # Code from the pull request runs in this job, so the role only reads: AWS's ReadOnlyAccess plus
-# decrypting the state. The plan runs with -lock=false, so it needs no write to the bucket.
+# decrypting the state. The plan runs with -lock=false, so it needs no write to the bucket. Only in
+# the pr-plan environment: a reviewer approves each run before it gets a token.
 module "terraform_plan_role" {
   source = "../modules/github-actions-role"
 
@@ -195,7 +196,7 @@ module "terraform_plan_role" {
   oidc_provider_arn = local.oidc_provider_arn
   github_repository = var.github_repository
   trusted_jobs = [
-    { workflow = "pr.yml", context = "pull_request", ref = "refs/pull/*/merge" },
+    { workflow = "pr.yml", context = "environment:${var.pr_plan_environment}", ref = "refs/pull/*/merge" },
   ]
   managed_policy_arns = ["arn:${local.partition}:iam::aws:policy/ReadOnlyAccess"]
   inline_policies = {

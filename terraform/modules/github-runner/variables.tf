@@ -80,9 +80,9 @@ variable "compute_type" {
 }
 
 variable "image" {
-  description = "CodeBuild-managed Linux image of the runner."
+  description = "CodeBuild-managed Linux image of the runner: Ubuntu, so that actions/setup-python finds GitHub's Python builds for it."
   type        = string
-  default     = "aws/codebuild/amazonlinux-x86_64-standard:5.0"
+  default     = "aws/codebuild/standard:7.0"
 
   validation {
     condition     = can(regex("^aws/codebuild/", var.image))
