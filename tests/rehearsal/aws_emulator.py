@@ -40,6 +40,11 @@ provider saw a difference that AWS would not report):
 - EC2 security-group rules that reference another group lost their Description (moto reads it only from
   CIDR rules).
 
+- CodeBuild CreateWebhook, UpdateWebhook and DeleteWebhook (the VPC runner's webhook,
+  aws_codebuild_webhook) are missing from moto; here they keep the webhook in moto's project, where
+  BatchGetProjects returns it, as AWS does. CreateProject dropped concurrentBuildLimit, so the second
+  plan saw a change; it is kept.
+
 Not filled, and excluded from the rehearsal instead (tests/rehearsal/README.md): ElastiCache user
 groups (CreateUserGroup and the rest are missing from moto altogether).
 """
@@ -60,6 +65,8 @@ os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
 from moto.applicationautoscaling.responses import ApplicationAutoScalingResponse
 from moto.budgets.exceptions import NotFoundException
 from moto.budgets.responses import BudgetsResponse
+from moto.codebuild.exceptions import ResourceNotFoundException as CodeBuildNotFound
+from moto.codebuild.responses import CodeBuildResponse
 from moto.core.responses import BaseResponse
 from moto.ec2.models.security_groups import SecurityGroupRule
 from moto.ecs.models import EC2ContainerServiceBackend
@@ -210,7 +217,8 @@ FakeBucket._log_permissions_enabled_policy = staticmethod(_log_permissions_enabl
 # where moto's serializer looks first.
 _ECS_SERVICE_PASSTHROUGH = ("capacityProviderStrategy", "deploymentConfiguration", "enableECSManagedTags",
                             "healthCheckGracePeriodSeconds", "enableExecuteCommand",
-                            "availabilityZoneRebalancing", "placementConstraints", "placementStrategy")
+                            "availabilityZoneRebalancing", "placementConstraints", "placementStrategy",
+                            "serviceRegistries")
 
 
 def _keep_service_members(action_name: str) -> None:
@@ -285,6 +293,61 @@ KmsResponse.get_key_rotation_status = _get_key_rotation_status  # type: ignore[m
 # ------------------------------------------------------------------ security-group rule descriptions
 SecurityGroupRule.description = property(  # type: ignore[assignment]
     lambda self: self.ip_range.get("Description") or self.source_group.get("Description"))
+
+
+# ------------------------------------------------------------------ CodeBuild webhooks (the VPC runner)
+def _codebuild_project(self: CodeBuildResponse) -> dict:
+    name = self._get_param("projectName")
+    project = self.codebuild_backend.codebuild_projects.get(name)
+    if project is None:
+        raise CodeBuildNotFound(f"Project {name} does not exist")
+    return project.project_metadata
+
+
+def _create_webhook(self: CodeBuildResponse) -> str:
+    metadata = _codebuild_project(self)
+    url = f"https://codebuild.{self.region}.amazonaws.com/webhooks?t=emulated&v=1"
+    metadata["webhook"] = {
+        "url": url, "payloadUrl": url,
+        "branchFilter": self._get_param("branchFilter") or "",
+        "filterGroups": self._get_param("filterGroups") or [],
+        "buildType": self._get_param("buildType") or "BUILD",
+        "manualCreation": bool(self._get_param("manualCreation")),
+    }
+    if self._get_param("scopeConfiguration"):
+        metadata["webhook"]["scopeConfiguration"] = self._get_param("scopeConfiguration")
+    return json.dumps({"webhook": metadata["webhook"]})
+
+
+def _update_webhook(self: CodeBuildResponse) -> str:
+    metadata = _codebuild_project(self)
+    hook = metadata.setdefault("webhook", {})
+    for member in ("branchFilter", "filterGroups", "buildType"):
+        if self._get_param(member) is not None:
+            hook[member] = self._get_param(member)
+    return json.dumps({"webhook": hook})
+
+
+def _delete_webhook(self: CodeBuildResponse) -> str:
+    _codebuild_project(self).pop("webhook", None)
+    return "{}"
+
+
+_moto_create_project = CodeBuildResponse.create_project
+
+
+def _create_project(self: CodeBuildResponse):  # type: ignore[no-untyped-def]
+    result = _moto_create_project(self)
+    if self._get_param("concurrentBuildLimit") is not None:
+        metadata = self.codebuild_backend.codebuild_projects[self._get_param("name")].project_metadata
+        metadata["concurrentBuildLimit"] = self._get_param("concurrentBuildLimit")
+    return result
+
+
+CodeBuildResponse.create_webhook = _create_webhook  # type: ignore[attr-defined]
+CodeBuildResponse.update_webhook = _update_webhook  # type: ignore[attr-defined]
+CodeBuildResponse.delete_webhook = _delete_webhook  # type: ignore[attr-defined]
+CodeBuildResponse.create_project = _create_project  # type: ignore[method-assign]
 
 
 def main() -> None:
