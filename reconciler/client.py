@@ -104,17 +104,27 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def _is_vpc_private_name(host: str) -> bool:
+    """A name under `.internal`, the TLD reserved for private use (never in public DNS): the gateway tasks'
+    Cloud Map name, which resolves only inside the VPC (docs/adr/0006-admin-api-not-on-the-internet.md).
+    Plain HTTP there is the hop every request already takes from the load balancer to the tasks."""
+    labels = host.rstrip(".").split(".")
+    return len(labels) >= 2 and labels[-1] == "internal" and all(labels)
+
+
 def check_base_url(base_url: str) -> None:
-    """The admin key is sent on every request: only over TLS, or over plain HTTP to this machine."""
+    """The admin key is sent on every request: only over TLS, or over plain HTTP to this machine or to the
+    tasks' private name inside the VPC."""
     try:
         url = httpx.URL(base_url)
     except httpx.InvalidURL:
         url = httpx.URL("invalid:")
     host = (url.host or "").lower()
-    if host and (url.scheme == "https" or (url.scheme == "http" and _is_loopback(host))):
+    plain_ok = _is_loopback(host) or _is_vpc_private_name(host)
+    if host and (url.scheme == "https" or (url.scheme == "http" and plain_ok)):
         return
     raise UsageError(f"refusing gateway URL {base_url!r}: the admin key would be sent in clear text; use https:// "
-                     "(plain http:// is accepted only for localhost and 127.0.0.0/8)")
+                     "(plain http:// is accepted only for localhost, 127.0.0.0/8 and a VPC-private *.internal name)")
 
 
 class AdminClient:

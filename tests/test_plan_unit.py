@@ -214,10 +214,13 @@ def test_plain_http_gateway_url_is_refused_unless_local():
 
     from reconciler.client import AdminClient
 
-    for url in ("http://gateway.example.com", "http://10.0.0.5:4000", "http://127.0.0.1.example.com", "gw:4000"):
+    for url in ("http://gateway.example.com", "http://10.0.0.5:4000", "http://127.0.0.1.example.com", "gw:4000",
+                "http://gateway.internal.example.com", "http://internal:4000", "http://a..internal"):
         with pytest.raises(ValueError, match="clear text"):
             AdminClient(url, "sk-test")  # pragma: allowlist secret
-    for url in ("https://gateway.example.com", "http://127.0.0.1:4000", "http://localhost:4000", "http://[::1]:1"):
+    # The tasks' private name inside the VPC (LITELLM_ADMIN_URL, docs/adr/0006) is not on the internet.
+    for url in ("https://gateway.example.com", "http://127.0.0.1:4000", "http://localhost:4000", "http://[::1]:1",
+                "http://litellm.gateway.internal:4000"):
         AdminClient(url, "sk-test").close()  # pragma: allowlist secret
 
 

@@ -364,6 +364,59 @@ def serialisation_violations(docs: dict[str, dict]) -> list[str]:
     return bad
 
 
+# ---------------------------------------------------------------- where the admin API is called from
+# LiteLLM's admin API is reachable only from the CodeBuild runner in the VPC (docs/adr/0006): the label
+# is the project terraform/modules/github-runner creates, "<name>-runner" with the production root's name.
+def _vpc_runner_label() -> str:
+    variables = (ROOT / "terraform" / "environments" / "production" / "variables.tf").read_text(encoding="utf-8")
+    name = re.search(r'variable "name" \{[^}]*?default\s*=\s*"([^"]+)"', variables, flags=re.S).group(1)
+    main = (ROOT / "terraform" / "environments" / "production" / "main.tf").read_text(encoding="utf-8")
+    project = re.search(r'module "github_runner" \{[^}]*?\bname\s*=\s*"([^"]+)"', main, flags=re.S).group(1)
+    return "codebuild-" + project.replace("${var.name}", name) + "-${{ github.run_id }}-${{ github.run_attempt }}"
+
+
+VPC_RUNNER = _vpc_runner_label()
+# The scripts that call the admin API, and the setting that addresses it.
+ADMIN_SCRIPT = re.compile(r"\bscripts/ci/(reconcile|rotate|budget-alerts|drift|pr-plan|monthly-chargeback)(?![\w-])")
+ADMIN_URL = "secrets.LITELLM_ADMIN_URL"
+BASE_REF = "${{ github.base_ref }}"
+
+
+def _calls_admin_api(job: dict) -> bool:
+    return any(ADMIN_SCRIPT.search(str(s.get("run", ""))) or ADMIN_URL in str(s.get("env", "")) for s in steps(job))
+
+
+def runner_violations(doc: dict) -> list[str]:
+    """Admin jobs run on the VPC runner and nothing else does; on a pull request, the VPC runner runs
+    only the base branch's code and takes the pull request's users/ and policies/ as data."""
+    bad = []
+    for job_id, job in jobs(doc).items():
+        on_vpc = job.get("runs-on") == VPC_RUNNER
+        if _calls_admin_api(job) and not on_vpc:
+            bad.append(f"{job_id}: calls the admin API but runs on {job.get('runs-on')!r}, not {VPC_RUNNER!r}")
+        if on_vpc and not _calls_admin_api(job):
+            bad.append(f"{job_id}: runs on the VPC runner without needing the admin API")
+        if not on_vpc or "pull_request" not in (doc.get("on") or {}):
+            continue
+        if job.get("environment") is None:
+            bad.append(f"{job_id}: a pull request's job on the VPC runner needs an approval-gated environment")
+        data_dirs = []
+        for step in steps(job):
+            if not str(step.get("uses", "")).startswith("actions/checkout@"):
+                continue
+            with_ = step.get("with") or {}
+            if "path" in with_:
+                if sorted(str(with_.get("sparse-checkout", "")).split()) != ["policies", "users"]:
+                    bad.append(f"{job_id}: the pull request's checkout must hold only users/ and policies/")
+                data_dirs.append(with_["path"])
+            elif with_.get("ref") != BASE_REF:
+                bad.append(f"{job_id}: checks out the pull request's code on the VPC runner")
+        runs = [str(st.get("run", "")) for st in steps(job)]
+        for d in data_dirs:
+            if f"scripts/ci/pr-files {d}" not in runs:
+                bad.append(f"{job_id}: {d} must be taken as data by scripts/ci/pr-files")
+    return bad
+
 # ---------------------------------------------------------------- external linters
 
 
@@ -526,6 +579,18 @@ def test_rule_catches_logic_in_yaml():
 @pytest.mark.parametrize("path", WORKFLOWS, ids=IDS)
 def test_no_script_injection(path):
     assert injection_violations(load(path)) == []
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=IDS)
+def test_admin_jobs_run_on_the_vpc_runner(path):
+    assert runner_violations(load(path)) == []
+
+
+def test_every_admin_job_is_known():
+    """reconcile, rotate with its budget alerts, drift and the PR plan: all on the VPC runner."""
+    on_vpc = {(p.name, j) for p in WORKFLOWS for j, job in jobs(load(p)).items() if job.get("runs-on") == VPC_RUNNER}
+    assert {("deploy.yml", "reconcile"), ("rotate.yml", "rotate"), ("drift.yml", "drift"),
+            ("pr.yml", "plan")} <= on_vpc, on_vpc
 
 
 def test_deploy_order_and_concurrency():
@@ -693,3 +758,25 @@ def test_rule_catches_script_injection():
     doc = _deploy()
     jobs(doc)["reconcile"]["steps"].append({"run": 'echo "${{ github.event.head_commit.message }}"'})
     assert injection_violations(doc)
+
+
+@pytest.mark.parametrize("workflow, job", [("deploy.yml", "reconcile"), ("rotate.yml", "rotate"),
+                                           ("drift.yml", "drift"), ("pr.yml", "plan")])
+def test_rule_catches_an_admin_job_on_a_github_hosted_runner(workflow, job):
+    doc = copy.deepcopy(by_name(workflow))
+    jobs(doc)[job]["runs-on"] = "ubuntu-latest"
+    assert any("calls the admin API" in v for v in runner_violations(doc))
+
+
+def test_rule_catches_pull_request_code_on_the_vpc_runner():
+    doc = copy.deepcopy(by_name("pr.yml"))
+    plan = jobs(doc)["plan"]
+    plan["steps"][0]["with"].pop("ref")  # the merge commit: the pull request's code
+    del plan["steps"][1]["with"]["sparse-checkout"]
+    plan["steps"] = [s for s in plan["steps"] if "pr-files" not in str(s.get("run", ""))]
+    del plan["environment"]
+    jobs(doc)["lint"]["runs-on"] = VPC_RUNNER
+    found = runner_violations(doc)
+    for needle in ("checks out the pull request's code", "only users/ and policies/", "scripts/ci/pr-files",
+                   "approval-gated environment", "lint: runs on the VPC runner"):
+        assert any(needle in v for v in found), (needle, found)

@@ -113,11 +113,12 @@ locals {
         Resource = "${local.iam_arn}:policy/${var.name}-*"
       },
       {
+        # ECS tasks, VPC flow logs, the VPC runner's CodeBuild project (modules/github-runner).
         Sid       = "PassStackRolesToTheirServices"
         Effect    = "Allow"
         Action    = "iam:PassRole"
         Resource  = "${local.iam_arn}:role/${var.name}-*"
-        Condition = { StringEquals = { "iam:PassedToService" = ["ecs-tasks.amazonaws.com", "vpc-flow-logs.amazonaws.com"] } }
+        Condition = { StringEquals = { "iam:PassedToService" = ["ecs-tasks.amazonaws.com", "vpc-flow-logs.amazonaws.com", "codebuild.amazonaws.com"] } }
       },
       {
         Sid      = "ServiceLinkedRolesOfTheStacksServices"
@@ -254,7 +255,8 @@ locals {
 # ------------------------------------------------------------------ terraform plan (pr.yml)
 # Code from the pull request runs in this job, so the role only reads: the configuration of the
 # stack's resources (policies.tf, no secret values, objects or log events) plus decrypting the state.
-# The plan runs with -lock=false, so it needs no write to the bucket.
+# The plan runs with -lock=false, so it needs no write to the bucket. Only in
+# the pr-plan environment: a reviewer approves each run before it gets a token.
 module "terraform_plan_role" {
   source = "../modules/github-actions-role"
 
@@ -263,7 +265,7 @@ module "terraform_plan_role" {
   oidc_provider_arn = local.oidc_provider_arn
   github_repository = var.github_repository
   trusted_jobs = [
-    { workflow = "pr.yml", context = "pull_request", ref = "refs/pull/*/merge" },
+    { workflow = "pr.yml", context = "environment:${var.pr_plan_environment}", ref = "refs/pull/*/merge" },
   ]
   managed_policy_arns = ["${local.iam_arn}:policy/${aws_iam_policy.terraform_plan.name}"]
   inline_policies = {

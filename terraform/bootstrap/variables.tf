@@ -42,6 +42,17 @@ variable "main_branch" {
   default     = "main"
 }
 
+variable "pr_plan_environment" {
+  description = "GitHub environment of pr.yml's plan jobs (the Terraform plan role trusts it). Give it required reviewers: a pull request's plan gets a role only after a reviewer approves the run (docs/runbook.md, \"First deploy\")."
+  type        = string
+  default     = "pr-plan"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9._-]+$", var.pr_plan_environment))
+    error_message = "pr_plan_environment must be an environment name without wildcards."
+  }
+}
+
 variable "deploy_environment" {
   description = "GitHub environment of deploy.yml's jobs."
   type        = string

@@ -48,6 +48,12 @@ Added for `gatewayctl preflight` (moto 5.2.5 has none of Bedrock's model-access 
   until the account submits its use case (PutUseCaseForModelAccess), and a third-party model's
   Marketplace agreement is NOT_AVAILABLE until CreateFoundationModelAgreement accepts its offer.
 
+Added for the VPC runner:
+- CodeBuild CreateWebhook, UpdateWebhook and DeleteWebhook (the VPC runner's webhook,
+  aws_codebuild_webhook) are missing from moto; here they keep the webhook in moto's project, where
+  BatchGetProjects returns it, as AWS does. CreateProject dropped concurrentBuildLimit, so the second
+  plan saw a change; it is kept.
+
 Not filled, and excluded from the rehearsal instead (tests/rehearsal/README.md): ElastiCache user
 groups (CreateUserGroup and the rest are missing from moto altogether).
 """
@@ -72,6 +78,8 @@ from moto.bedrock.exceptions import ValidationException as BedrockValidation
 from moto.bedrock.responses import BedrockResponse
 from moto.budgets.exceptions import NotFoundException
 from moto.budgets.responses import BudgetsResponse
+from moto.codebuild.exceptions import ResourceNotFoundException as CodeBuildNotFound
+from moto.codebuild.responses import CodeBuildResponse
 from moto.core.responses import BaseResponse
 from moto.ec2.models.security_groups import SecurityGroupRule
 from moto.ecs.models import EC2ContainerServiceBackend
@@ -222,7 +230,8 @@ FakeBucket._log_permissions_enabled_policy = staticmethod(_log_permissions_enabl
 # where moto's serializer looks first.
 _ECS_SERVICE_PASSTHROUGH = ("capacityProviderStrategy", "deploymentConfiguration", "enableECSManagedTags",
                             "healthCheckGracePeriodSeconds", "enableExecuteCommand",
-                            "availabilityZoneRebalancing", "placementConstraints", "placementStrategy")
+                            "availabilityZoneRebalancing", "placementConstraints", "placementStrategy",
+                            "serviceRegistries")
 
 
 def _keep_service_members(action_name: str) -> None:
@@ -382,6 +391,62 @@ BedrockResponse.put_use_case_for_model_access = _put_use_case_for_model_access  
 BedrockResponse.get_use_case_for_model_access = _get_use_case_for_model_access  # type: ignore[attr-defined]
 BedrockResponse.list_foundation_model_agreement_offers = _list_foundation_model_agreement_offers  # type: ignore[attr-defined]
 BedrockResponse.create_foundation_model_agreement = _create_foundation_model_agreement  # type: ignore[attr-defined]
+
+
+# ------------------------------------------------------------------ CodeBuild webhooks
+# ------------------------------------------------------------------ CodeBuild webhooks (the VPC runner)
+def _codebuild_project(self: CodeBuildResponse) -> dict:
+    name = self._get_param("projectName")
+    project = self.codebuild_backend.codebuild_projects.get(name)
+    if project is None:
+        raise CodeBuildNotFound(f"Project {name} does not exist")
+    return project.project_metadata
+
+
+def _create_webhook(self: CodeBuildResponse) -> str:
+    metadata = _codebuild_project(self)
+    url = f"https://codebuild.{self.region}.amazonaws.com/webhooks?t=emulated&v=1"
+    metadata["webhook"] = {
+        "url": url, "payloadUrl": url,
+        "branchFilter": self._get_param("branchFilter") or "",
+        "filterGroups": self._get_param("filterGroups") or [],
+        "buildType": self._get_param("buildType") or "BUILD",
+        "manualCreation": bool(self._get_param("manualCreation")),
+    }
+    if self._get_param("scopeConfiguration"):
+        metadata["webhook"]["scopeConfiguration"] = self._get_param("scopeConfiguration")
+    return json.dumps({"webhook": metadata["webhook"]})
+
+
+def _update_webhook(self: CodeBuildResponse) -> str:
+    metadata = _codebuild_project(self)
+    hook = metadata.setdefault("webhook", {})
+    for member in ("branchFilter", "filterGroups", "buildType"):
+        if self._get_param(member) is not None:
+            hook[member] = self._get_param(member)
+    return json.dumps({"webhook": hook})
+
+
+def _delete_webhook(self: CodeBuildResponse) -> str:
+    _codebuild_project(self).pop("webhook", None)
+    return "{}"
+
+
+_moto_create_project = CodeBuildResponse.create_project
+
+
+def _create_project(self: CodeBuildResponse):  # type: ignore[no-untyped-def]
+    result = _moto_create_project(self)
+    if self._get_param("concurrentBuildLimit") is not None:
+        metadata = self.codebuild_backend.codebuild_projects[self._get_param("name")].project_metadata
+        metadata["concurrentBuildLimit"] = self._get_param("concurrentBuildLimit")
+    return result
+
+
+CodeBuildResponse.create_webhook = _create_webhook  # type: ignore[attr-defined]
+CodeBuildResponse.update_webhook = _update_webhook  # type: ignore[attr-defined]
+CodeBuildResponse.delete_webhook = _delete_webhook  # type: ignore[attr-defined]
+CodeBuildResponse.create_project = _create_project  # type: ignore[method-assign]
 
 
 def main() -> None:

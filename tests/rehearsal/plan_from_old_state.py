@@ -96,6 +96,9 @@ def main(argv: list[str] | None = None) -> int:
         rh.start_emulator()
         certificate = rh.aws("acm").request_certificate(DomainName="llm.example.com")["CertificateArn"]
         env = rh.env({"TF_VAR_certificate_arn": certificate, "TF_VAR_github_repository": GITHUB_REPOSITORY,
+                      # the VPC runner's GitHub connection (docs/runbook.md, "First deploy"); ignored by older trees
+                      "TF_VAR_github_connection_arn": "arn:aws:codeconnections:ap-south-1:123456789012:connection/"
+                                                      "0f0e0d0c-0b0a-0908-0706-050403020100",
                       **{f"TF_VAR_{k}": v for k, v in EMULATOR_TF_VARS.items()}})
 
         def tf(tree: Path, root: str, *tf_args: str) -> subprocess.CompletedProcess:

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+from network import SECRET_REF, workflow_steps
 
 REPO = Path(__file__).resolve().parents[2]
 REGION = "ap-south-1"
@@ -54,6 +55,7 @@ class Rehearsal:
         self.endpoint = ""
         self.gateway = None  # a started LiteLLMHarness
         self.settings: dict[str, str] = {}  # the repository secrets, as bootstrap and outputs name them
+        self.network = None  # a network.Network once the gateway runs: scripts then reach it as their job would
         self._step = 0
 
     # ------------------------------------------------------------------ repository
@@ -110,9 +112,12 @@ class Rehearsal:
                 "AWS_DEFAULT_REGION": REGION, "AWS_EC2_METADATA_DISABLED": "true"}
 
     # ------------------------------------------------------------------ CI's scripts
-    def env(self, extra: dict[str, str] | None = None) -> dict[str, str]:
+    def env(self, extra: dict[str, str] | None = None, script: str | None = None,
+            network: str | None = None) -> dict[str, str]:
         """What a GitHub job step sees: the runner's PATH, AWS credentials from configure-aws-credentials
-        (here the emulator's), the step's `env:` (the repository settings), nothing of this machine's."""
+        (here the emulator's), the step's `env:` (the repository settings), nothing of this machine's.
+        Once the gateway's network runs, a scripts/ci script gets the gateway address its workflow step
+        passes (LITELLM_BASE_URL), as the network of that step's job reaches it (`network` overrides it)."""
         env = {k: v for k, v in os.environ.items()
                if not k.startswith(("AWS_", "TF_", "LITELLM_", "GITHUB_", "GATEWAYCTL"))}
         env.update(self.aws_env())
@@ -127,8 +132,23 @@ class Rehearsal:
         })
         env.update({f"TF_VAR_{k}": v for k, v in EMULATOR_TF_VARS.items()})
         env.update(self.settings)
+        if self.network is not None and script is not None:
+            env.pop("LITELLM_BASE_URL", None)
+            job_network, step_env = self.job_step(script)
+            secret = SECRET_REF.match(step_env.get("LITELLM_BASE_URL", ""))
+            if secret and secret.group(1) in self.settings:
+                env["LITELLM_BASE_URL"] = self.network.url(network or job_network, self.settings[secret.group(1)])
         env.update(extra or {})
         return env
+
+    def job_step(self, script: str) -> tuple[str, dict[str, str]]:
+        """The network and `env:` of the one workflow step that runs scripts/ci/<script>."""
+        steps = workflow_steps(self.repo / ".github" / "workflows").get(script, [])
+        if not steps:
+            return "internet", {}  # no workflow runs it: an operator's machine
+        networks = {network for network, _, _ in steps}
+        assert len(networks) == 1, f"scripts/ci/{script} runs in several networks: {steps}"
+        return steps[0][0], steps[0][2]
 
     def tf_cli_config(self) -> Path:
         path = self.workdir / "terraform.rc"
@@ -138,14 +158,15 @@ class Rehearsal:
         return path
 
     def run(self, command: list[str], *, expect: tuple[int, ...] = (0,), env: dict[str, str] | None = None,
-            timeout: float = 900) -> subprocess.CompletedProcess:
+            timeout: float = 900, network: str | None = None) -> subprocess.CompletedProcess:
         """Run a repository script from the repository root; its output goes to logs/NN-name.log."""
         self._step += 1
         name = Path(command[0]).name
         log = self.logs / f"{self._step:02d}-{name}.log"
         started = time.monotonic()
-        proc = subprocess.run(command, cwd=self.repo, env=self.env(env), capture_output=True, text=True,
-                              timeout=timeout, check=False)
+        script = Path(command[0]).name if Path(command[0]).parent.name == "ci" else None
+        proc = subprocess.run(command, cwd=self.repo, env=self.env(env, script, network), capture_output=True,
+                              text=True, timeout=timeout, check=False)
         log.write_text(f"$ {' '.join(command)}\n# exit {proc.returncode} after {time.monotonic() - started:.1f} s\n"
                        f"--- stdout\n{proc.stdout}\n--- stderr\n{proc.stderr}")
         if proc.returncode not in expect:
@@ -214,6 +235,8 @@ class Rehearsal:
         return self.gateway
 
     def close(self) -> None:
+        if self.network is not None:
+            self.network.close()
         if self.gateway is not None:
             self.gateway.stop()
         if self.emulator is not None and self.emulator.poll() is None:

@@ -22,7 +22,10 @@ import iam_analysis
 import pytest
 from github_emulator import GitHubEmulator
 from helpers import USER_TEMPLATE
+from network import ALB, INTERNET, RUNNER, Network
 from stack import GITHUB_REPOSITORY, Rehearsal
+
+from reconciler.client import check_base_url
 
 pytestmark = [pytest.mark.rehearsal, pytest.mark.integration, pytest.mark.slow,
               pytest.mark.skipif(shutil.which("terraform") is None, reason="terraform is not on PATH"),
@@ -30,6 +33,14 @@ pytestmark = [pytest.mark.rehearsal, pytest.mark.integration, pytest.mark.slow,
 
 PROD = "terraform/environments/production"
 STATE_KEY = "production/terraform.tfstate"
+PUBLIC_URL = "https://llm.example.com"  # the certificate's name, pointed at the ALB (docs/runbook.md, "First deploy")
+# LiteLLM's admin API, a sample of every family the ALB must not serve (docs/adr/0006).
+ADMIN_ROUTES = [("GET", "/key/list"), ("POST", "/key/generate"), ("GET", "/user/list"), ("POST", "/user/new"),
+                ("GET", "/team/list"), ("POST", "/team/new"), ("GET", "/budget/list"), ("GET", "/spend/logs"),
+                ("GET", "/global/spend/report"), ("GET", "/model/info"), ("POST", "/model/new"), ("GET", "/ui"),
+                ("GET", "/v1/agents"), ("GET", "/v1/mcp/server"), ("GET", "/v1/access_group"),
+                ("GET", "/organization/list"), ("GET", "/customer/list"), ("GET", "/config/yaml"),
+                ("GET", "/sso/key/generate"), ("GET", "/credentials")]
 
 
 @pytest.fixture(scope="module")
@@ -115,6 +126,9 @@ def test_bootstrap_account_keeps_its_state_in_the_bucket_it_creates(rh: Rehearsa
 def test_first_deploy_from_an_empty_account(rh: Rehearsal, state: dict):
     certificate = rh.aws("acm").request_certificate(DomainName="llm.example.com")["CertificateArn"]
     rh.settings["TF_VAR_certificate_arn"] = certificate
+    # Runbook step 3, made in the console (the emulator has no CodeConnections): its ARN.
+    rh.settings["TF_VAR_github_connection_arn"] = (
+        "arn:aws:codeconnections:ap-south-1:123456789012:connection/0f0e0d0c-0b0a-0908-0706-050403020100")
 
     # 1. The service stays at zero tasks until its secrets exist (docs/runbook.md, "First deploy").
     rh.script("scripts/ci/terraform-apply", env={"TF_VAR_gateway_paused": "true"})
@@ -160,7 +174,15 @@ def test_first_deploy_from_an_empty_account(rh: Rehearsal, state: dict):
 
 def test_the_gateway_runs_from_the_task_definition_terraform_registered(rh: Rehearsal, state: dict):
     gw = rh.start_gateway()
-    rh.settings["LITELLM_BASE_URL"] = gw.base_url
+    # From here on every script reaches the gateway as its workflow job would: through the load balancer
+    # and security groups Terraform created in the emulator, from the network its job runs in.
+    rh.settings["LITELLM_BASE_URL"] = PUBLIC_URL
+    upstream = httpx.URL(gw.base_url)
+    rh.network = Network(rh.aws, state["outputs"], (upstream.host, upstream.port), public_host="llm.example.com")
+    assert rh.settings["LITELLM_ADMIN_URL"] == f"http://{rh.network.private_name}:4000"
+    # The scripts reach it through a relay on 127.0.0.1 (no DNS here), so gatewayctl's refusal of clear-text
+    # URLs never sees the real one; it must accept it, or every admin job fails on the runner.
+    check_base_url(rh.settings["LITELLM_ADMIN_URL"])
     with admin(rh) as c:
         models = sorted(m["id"] for m in c.get("/v1/models").json()["data"])
         # The placeholder --config has no model: these came from the S3 object Terraform uploaded.
@@ -199,6 +221,45 @@ def test_reconcile_creates_the_committed_users(rh: Rehearsal, state: dict, githu
     assert chat(rh, user_key(rh, "alice"), "model-cheap") == 200
     assert chat(rh, user_key(rh, "alice"), "model-reasoning") == 403
     state["keys"] = {u: user_key(rh, u) for u in ("alice", "bob", "carol")}
+
+
+# ---------------------------------------------------------------------------- the network
+def from_(network_address: str) -> httpx.Client:
+    return httpx.Client(transport=httpx.HTTPTransport(local_address=network_address), timeout=60, trust_env=False)
+
+
+def test_from_the_internet_only_the_model_api_answers(rh: Rehearsal, state: dict):
+    lb = "http://{}:{}".format(*rh.network.lb.address)  # the HTTPS listener (TLS is not emulated)
+    master = {"Authorization": f"Bearer {rh.gateway.master_key}"}
+    with from_(INTERNET) as internet:
+        chat = internet.post(f"{lb}/v1/chat/completions", headers={"Authorization": f"Bearer {state['keys']['bob']}"},
+                             json={"model": "model-balanced", "messages": [{"role": "user", "content": "hello"}]})
+        assert chat.status_code == 200, chat.text
+        assert internet.get(f"{lb}/v1/models", headers=master).status_code == 200
+        for method, path in ADMIN_ROUTES:  # even with the master key
+            r = internet.request(method, f"{lb}{path}", headers=master, json={} if method == "POST" else None)
+            assert r.status_code == 403 and "0006-admin-api-not-on-the-internet" in r.text, (method, path, r.text)
+        # The tasks have no route from the internet: their security group drops the connection.
+        with pytest.raises(httpx.TransportError):
+            internet.get("http://{}:{}/key/list".format(*rh.network.tasks.address), headers=master)
+    assert INTERNET in rh.network.tasks.dropped
+    assert {(peer, path) for peer, _, path, action in rh.network.lb.seen if action == "forward"} >= {
+        (INTERNET, "/v1/chat/completions"), (INTERNET, "/v1/models")}
+    # reconcile reached the tasks from the runner (its job's network); the model API through the ALB.
+    assert rh.network.tasks.admitted == {RUNNER, ALB}, rh.network.tasks.admitted
+    with from_(RUNNER) as runner:
+        assert runner.get("http://{}:{}/key/list".format(*rh.network.tasks.address), headers=master).status_code == 200
+
+
+def test_an_admin_job_on_a_github_hosted_runner_fails(rh: Rehearsal):
+    """drift.yml's job as if it ran on ubuntu-latest: the private name its step passes does not resolve on
+    the internet, and the public name answers 403 on every admin route."""
+    rh.script("scripts/ci/drift", network="internet", expect=(1,))
+    before = len(rh.network.lb.seen)
+    rh.script("scripts/ci/drift", network="internet", expect=(1,),
+              env={"LITELLM_BASE_URL": rh.network.url("internet", PUBLIC_URL)})
+    refused = [(peer, path) for peer, _, path, action in rh.network.lb.seen[before:] if action == "fixed-response"]
+    assert refused and all(peer == INTERNET for peer, _ in refused), rh.network.lb.seen[before:]
 
 
 # ---------------------------------------------------------------------------- deploy 2

@@ -60,12 +60,20 @@ class Run:
     ref: str
     fork: bool = False
     workflow: str | None = None  # another workflow file with the same job (a copy on some branch)
+    approved: bool = True  # a required reviewer approved the run (environments with reviewers only)
+
+
+# The environments docs/runbook.md ("First deploy") has the operator create with required reviewers:
+# GitHub starts a job in one of them, and so issues its token, only after a reviewer approves the run.
+REVIEWED_ENVIRONMENTS = {"production", "pr-plan"}
 
 
 def token_claims(job: Job, run: Run) -> dict[str, str] | None:
     """The OIDC claims GitHub puts in the job's token, or None when GitHub issues no token."""
     if run.event == "pull_request" and run.fork:
         return None  # GitHub gives pull_request runs from forks no id-token, whatever the permissions say
+    if job.environment in REVIEWED_ENVIRONMENTS and not run.approved:
+        return None  # the job waits for a reviewer: it has not started, so it has no token
     if job.environment:
         context = f"environment:{job.environment}"
     elif run.event == "pull_request":
@@ -137,7 +145,9 @@ def planned(tmp_path_factory: pytest.TempPathFactory) -> dict:
             rh.run(["terraform", f"-chdir={root}", "init", "-input=false", "-no-color"])
             rh.run(["terraform", f"-chdir={root}", "plan", "-input=false", "-no-color", "-out=oidc.tfplan"],
                    env={"TF_VAR_certificate_arn": "arn:aws:acm:ap-south-1:123456789012:certificate/"
-                                                  "0f0e0d0c-0b0a-0908-0706-050403020100"})
+                                                  "0f0e0d0c-0b0a-0908-0706-050403020100",
+                        "TF_VAR_github_connection_arn": "arn:aws:codeconnections:ap-south-1:123456789012:connection/"
+                                                        "0f0e0d0c-0b0a-0908-0706-050403020100"})
             plan = json.loads(rh.run(["terraform", f"-chdir={root}", "show", "-json", "oidc.tfplan"]).stdout)
             for rc in plan["resource_changes"]:
                 if rc["type"] == "aws_iam_role":
@@ -226,3 +236,46 @@ def test_the_evaluator_catches_a_wide_trust(planned):
     claims = token_claims(pr_job, Run("pull_request", "refs/pull/1/merge"))
     assert can_assume(wide, planned["provider"], claims)
     assert not can_assume(wide, planned["provider"] + "x", claims)  # another provider's tokens
+
+
+# ---------------------------------------------------------------------------- a pull request edits pr.yml
+# A same-repository pull request runs its own pr.yml: whatever that file says about environments and
+# roles is the pull request's choice. What it cannot choose is the token subject GitHub computes, and
+# whether a reviewer approves a job in a reviewed environment.
+PR_RUN = Run("pull_request", "refs/pull/42/merge")
+
+
+def test_plan_roles_trust_only_the_reviewed_pr_plan_environment(planned):
+    pr_jobs = [j for j in JOBS if j.workflow == "pr.yml"]
+    assert {j.environment for j in pr_jobs} == {"pr-plan"}, "both PR jobs that assume a role run in pr-plan"
+    for job in pr_jobs:
+        assert not can_assume(role_of(planned, job), planned["provider"], token_claims(job, Run(
+            "pull_request", "refs/pull/42/merge", approved=False))), f"{job.job} got a role before approval"
+    runbook = (REPO / "docs" / "runbook.md").read_text()
+    assert "`pr-plan`" in runbook and "required reviewers" in runbook
+
+
+@pytest.mark.parametrize("edited_environment, approved, why", [
+    (None, True, "the edit drops `environment:`: a bare pull_request token"),
+    ("pr-plan", False, "the edit keeps pr-plan and adds its own steps: it waits for a reviewer"),
+    ("drift", True, "the edit borrows drift's environment, which has no reviewers"),
+    ("production", True, "the edit borrows production's environment (and its reviewer approved)"),
+    ("pr-plan-2", True, "the edit names an environment of its own"),
+])
+def test_a_pull_request_that_edits_pr_yml_gets_no_role_without_approval(planned, edited_environment, approved, why):
+    """Every role of both roots, against every job the edited pr.yml could declare with each role secret."""
+    for secret in sorted(planned["secrets"]):
+        edited = Job("pr.yml", "anything", secret, edited_environment)
+        claims = token_claims(edited, Run("pull_request", "refs/pull/42/merge", approved=approved))
+        for name, trust in planned["roles"].items():
+            assert not can_assume(trust, planned["provider"], claims), f"{why}: {name} trusts {claims}"
+
+
+def test_an_approved_pr_plan_is_the_only_way_in(planned):
+    """The positive control of the test above: the same edited file, approved in pr-plan, gets the
+    read-only plan roles (the reviewer saw the edit), and never a role that writes."""
+    for secret in ("AWS_PLAN_ROLE_ARN", "AWS_TERRAFORM_PLAN_ROLE_ARN"):
+        claims = token_claims(Job("pr.yml", "anything", secret, "pr-plan"), PR_RUN)
+        assert can_assume(planned["roles"][planned["secrets"][secret]], planned["provider"], claims)
+        for write in WRITE_SECRETS:
+            assert not can_assume(planned["roles"][planned["secrets"][write]], planned["provider"], claims)

@@ -20,8 +20,8 @@ run "bootstrap" {
   }
 
   assert {
-    condition     = module.terraform_plan_role.subjects == tolist(["repo:example-org/llm-gateway-gitops:pull_request:job_workflow_ref:example-org/llm-gateway-gitops/.github/workflows/pr.yml@refs/pull/*/merge"])
-    error_message = "The read-only Terraform role is for pull requests of pr.yml."
+    condition     = module.terraform_plan_role.subjects == tolist(["repo:example-org/llm-gateway-gitops:environment:pr-plan:job_workflow_ref:example-org/llm-gateway-gitops/.github/workflows/pr.yml@refs/pull/*/merge"])
+    error_message = "The read-only Terraform role is for pull requests of pr.yml, approved in the pr-plan environment only."
   }
 
   assert {

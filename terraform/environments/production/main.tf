@@ -68,6 +68,13 @@ check "models_region_matches" {
   }
 }
 
+check "vpc_runner_reaches_github" {
+  assert {
+    condition     = var.egress_mode == "nat"
+    error_message = "The VPC runner (modules/github-runner) reaches GitHub through the NAT gateway; egress_mode \"endpoints\" has none, so the admin jobs would never start (docs/adr/0006-admin-api-not-on-the-internet.md)."
+  }
+}
+
 check "rate_limits_exact" {
   assert {
     condition     = var.cache_enabled || (var.gateway_max_tasks * ceil(var.gateway_deployment_maximum_percent / 100) * var.gateway_workers_per_task) == 1
@@ -186,7 +193,6 @@ module "load_balancer" {
   security_group_id   = module.security_groups.alb_security_group_id
   certificate_arn     = var.certificate_arn
   target_port         = var.proxy_port
-  admin_ingress_cidrs = var.gateway_admin_ingress_cidrs
   access_logs_bucket  = module.access_logs_bucket.id
   access_logs_prefix  = local.alb_access_log_prefix
   deletion_protection = var.deletion_protection
@@ -265,6 +271,7 @@ module "gateway_service" {
   target_group_arn_suffix = module.load_balancer.target_group_arn_suffix
   subnet_ids              = module.network.private_subnet_ids
   security_group_id       = module.security_groups.tasks_security_group_id
+  vpc_id                  = module.network.vpc_id
 
   paused                     = var.gateway_paused
   min_tasks                  = var.gateway_min_tasks
@@ -329,6 +336,22 @@ module "github_oidc_reconciler" {
   notification_sender_address      = var.notification_sender
   permissions_boundary             = local.permissions_boundary_arn
   tags                             = local.tags
+}
+
+# The only place the admin API is reached from: a CodeBuild-hosted GitHub Actions runner in the
+# private subnets, for the jobs of these workflows (their `name:`). docs/adr/0006.
+module "github_runner" {
+  source = "../../modules/github-runner"
+
+  name                  = "${var.name}-runner"
+  github_repository     = var.github_repository
+  github_connection_arn = var.github_connection_arn
+  trusted_workflows     = ["deploy", "rotate", "drift", "pull-request"]
+  vpc_id                = module.network.vpc_id
+  subnet_ids            = module.network.private_subnet_ids
+  security_group_id     = module.security_groups.runner_security_group_id
+  kms_key_arn           = module.kms.key_arn
+  tags                  = local.tags
 }
 
 # Employees read their own key secret (ABAC on the gitops_user_id tag gatewayctl writes);

@@ -97,6 +97,8 @@ output "github_actions_secrets" {
     LITELLM_PLAN_KEY_SECRET_ID   = module.github_oidc_reconciler.plan_viewer_secret_name
     GATEWAYCTL_KMS_KEY_ID        = module.kms.key_arn
     GATEWAYCTL_STATE_TABLE       = module.github_oidc_reconciler.state_table_name
+    # The admin jobs' gateway address, inside the VPC (the ALB serves only the model APIs).
+    LITELLM_ADMIN_URL = module.gateway_service.admin_base_url
     }, var.gateway_url == null ? {} : { LITELLM_BASE_URL = var.gateway_url },
     var.notification_sender == null ? {} : { GATEWAYCTL_NOTIFY = "ses", GATEWAYCTL_NOTIFY_FROM = var.notification_sender },
   )
@@ -120,4 +122,9 @@ output "bedrock_ceiling_usd" {
 output "monthly_budget_usd" {
   description = "The AWS Budget's monthly limit: monthly_budget_usd, or infrastructure_monthly_usd + bedrock_ceiling_usd."
   value       = local.monthly_budget_usd
+}
+
+output "runner_project_name" {
+  description = "CodeBuild project of the VPC runner: the admin jobs run with runs-on: codebuild-<this>-$${{ github.run_id }}-$${{ github.run_attempt }}."
+  value       = module.github_runner.project_name
 }

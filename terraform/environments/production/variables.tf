@@ -112,12 +112,6 @@ variable "alb_ingress_cidrs" {
   default     = ["0.0.0.0/0"]
 }
 
-variable "gateway_admin_ingress_cidrs" {
-  description = "IPv4 CIDRs that may reach LiteLLM's admin API through the ALB: where gatewayctl runs (passed to modules/gateway admin_ingress_cidrs; must also be in alb_ingress_cidrs). Empty: the admin API answers 403 everywhere. docs/adr/0006-admin-api-not-on-the-internet.md"
-  type        = list(string)
-  default     = []
-}
-
 variable "proxy_port" {
   description = "LiteLLM port inside the task."
   type        = number
@@ -327,6 +321,11 @@ variable "github_repository" {
   description = "owner/name of this GitOps repository (OIDC trust)."
   type        = string
   default     = "example-org/llm-gateway-gitops"
+}
+
+variable "github_connection_arn" {
+  description = "AWS CodeConnections connection to GitHub, created and authorised once per account in the console (docs/runbook.md, \"First deploy\"): the VPC runner (modules/github-runner) registers with GitHub through it."
+  type        = string
 }
 
 variable "github_deploy_environment" {

@@ -1,13 +1,12 @@
 # The gateway's front door: an internet-facing ALB that terminates TLS and forwards to the tasks'
 # target group. Only the model APIs are on the internet (docs/adr/0006-admin-api-not-on-the-internet.md).
-# The HTTPS listener forwards (1) every path from admin_ingress_cidrs, where the reconciler runs,
-# (2) the exact model-API paths in public_paths from any client the security group admits, and
-# answers 403 to everything else: LiteLLM's admin API (/key/*, /user/*, /team/*, /budget/*,
-# /spend/*, /ui, ...) is unreachable with a leaked master key from anywhere else.
+# The HTTPS listener forwards the exact model-API paths in public_paths from any client the security
+# group admits and answers 403 to everything else: LiteLLM's admin API (/key/*, /user/*, /team/*,
+# /budget/*, /spend/*, /ui, ...) is not served here at all, to any address. The pipeline reaches it
+# from its runner inside the VPC (modules/github-runner, modules/gateway-service admin_base_url).
 
 locals {
   # An ALB rule matches at most 5 condition values.
-  admin_cidr_chunks  = chunklist(var.admin_ingress_cidrs, 5)
   public_path_chunks = chunklist(var.public_paths, 5)
 }
 
@@ -65,27 +64,7 @@ resource "aws_lb_listener" "https" {
     fixed_response {
       content_type = "application/json"
       status_code  = "403"
-      message_body = jsonencode({ error = { type = "forbidden", message = "not served from this address: the LiteLLM admin API is reachable only from the gateway's admin_ingress_cidrs (docs/adr/0006-admin-api-not-on-the-internet.md)" } })
-    }
-  }
-
-  tags = var.tags
-}
-
-resource "aws_lb_listener_rule" "admin_from_allowed_sources" {
-  count = length(local.admin_cidr_chunks)
-
-  listener_arn = aws_lb_listener.https.arn
-  priority     = 10 + count.index
-
-  action {
-    type             = "forward"
-    target_group_arn = aws_lb_target_group.this.arn
-  }
-
-  condition {
-    source_ip {
-      values = local.admin_cidr_chunks[count.index]
+      message_body = jsonencode({ error = { type = "forbidden", message = "not served here: this address serves only the model APIs; the LiteLLM admin API is reachable only from inside the gateway's VPC (docs/adr/0006-admin-api-not-on-the-internet.md)" } })
     }
   }
 

@@ -26,6 +26,6 @@ output "target_group_arn_suffix" {
 }
 
 output "https_listener_arn" {
-  description = "HTTPS listener (default action 403; rules forward the admin sources and the public paths)."
+  description = "HTTPS listener (default action 403; rules forward the public paths only)."
   value       = aws_lb_listener.https.arn
 }

@@ -59,24 +59,8 @@ variable "health_check_path" {
   }
 }
 
-variable "admin_ingress_cidrs" {
-  description = "IPv4 CIDRs whose requests reach every path of LiteLLM, its admin API included: where the reconciler (gatewayctl plan/apply/drift) runs, e.g. the NAT gateway addresses of a runner in the VPC. They must also be admitted by the ALB security group. Empty (the default): the admin API answers 403 to every address. docs/adr/0006-admin-api-not-on-the-internet.md"
-  type        = list(string)
-  default     = []
-
-  validation {
-    condition     = alltrue([for c in var.admin_ingress_cidrs : can(cidrnetmask(c)) && try(tonumber(split("/", c)[1]) >= 8, false)])
-    error_message = "admin_ingress_cidrs must be IPv4 CIDRs of /8 or narrower; the admin API is never opened to the whole internet."
-  }
-
-  validation {
-    condition     = length(var.admin_ingress_cidrs) <= 50
-    error_message = "admin_ingress_cidrs takes at most 50 CIDRs (10 listener rules of 5)."
-  }
-}
-
 variable "public_paths" {
-  description = "Exact request paths of the model APIs that any client the ALB admits may call with a virtual key. Every other path is served only to admin_ingress_cidrs."
+  description = "Exact request paths of the model APIs that any client the ALB admits may call with a virtual key. Every other path gets 403 from every address."
   type        = list(string)
   default = [
     "/v1/chat/completions", "/chat/completions", "/v1/completions", "/completions",

@@ -8,6 +8,30 @@ locals {
   peak_db_connections      = local.peak_gateway_connections + var.extra_db_connections
 }
 
+# A private DNS name inside the VPC with one A record per running task, kept by ECS.
+resource "aws_service_discovery_private_dns_namespace" "admin" {
+  name        = var.private_dns_namespace
+  description = "${var.name}: the gateway tasks inside the VPC (admin API for the CI runner)"
+  vpc         = var.vpc_id
+  tags        = var.tags
+}
+
+resource "aws_service_discovery_service" "admin" {
+  name = var.private_dns_name
+
+  dns_config {
+    namespace_id   = aws_service_discovery_private_dns_namespace.admin.id
+    routing_policy = "MULTIVALUE"
+
+    dns_records {
+      type = "A"
+      ttl  = 10
+    }
+  }
+
+  tags = var.tags
+}
+
 resource "aws_ecs_service" "this" {
   name                               = var.name
   cluster                            = var.cluster_arn
@@ -49,6 +73,12 @@ resource "aws_ecs_service" "this" {
     target_group_arn = var.target_group_arn
     container_name   = var.container_name
     container_port   = var.container_port
+  }
+
+  # The admin API's address: the ALB serves only the model APIs, so the pipeline's runner in the VPC
+  # calls the tasks by this name (docs/adr/0006-admin-api-not-on-the-internet.md).
+  service_registries {
+    registry_arn = aws_service_discovery_service.admin.arn
   }
 
   tags = var.tags

@@ -68,6 +68,38 @@ variable "security_group_id" {
   type        = string
 }
 
+variable "vpc_id" {
+  description = "VPC of the private DNS namespace that names the tasks for the CI runner."
+  type        = string
+
+  validation {
+    condition     = can(regex("^vpc-[0-9a-f]+$", var.vpc_id))
+    error_message = "vpc_id must look like vpc-0123abcd."
+  }
+}
+
+variable "private_dns_namespace" {
+  description = "Private DNS namespace (Cloud Map, resolvable only inside the VPC) in which ECS registers the tasks: the admin API is http://<private_dns_name>.<namespace>:<container_port> from the CI runner."
+  type        = string
+  default     = "gateway.internal"
+
+  validation {
+    condition     = can(regex("^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.)+internal$", var.private_dns_namespace))
+    error_message = "private_dns_namespace must be a DNS name under .internal (reserved for private use), e.g. gateway.internal."
+  }
+}
+
+variable "private_dns_name" {
+  description = "Host name of the tasks in private_dns_namespace."
+  type        = string
+  default     = "litellm"
+
+  validation {
+    condition     = can(regex("^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$", var.private_dns_name))
+    error_message = "private_dns_name must be one DNS label."
+  }
+}
+
 variable "paused" {
   description = "Keep the service at 0 tasks (first deploy: run bootstrap-secrets, db-bootstrap and migrate before unpausing)."
   type        = bool

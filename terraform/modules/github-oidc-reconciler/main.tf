@@ -166,7 +166,8 @@ locals {
 # role can only read the secret holding a "proxy_admin_viewer" virtual key,
 # which the reconciler's apply (`gatewayctl apply --plan-viewer`) mints,
 # stores under its own prefix and repairs when it goes missing.
-# Pull-request plans (pr.yml) and the nightly drift report (drift.yml on main).
+# Pull-request plans (pr.yml, once a reviewer approved the run in the pr-plan environment) and the
+# nightly drift report (drift.yml on main, in the drift environment).
 module "plan_role" {
   source = "../github-actions-role"
   count  = var.create_plan_role ? 1 : 0
@@ -176,8 +177,8 @@ module "plan_role" {
   oidc_provider_arn = var.oidc_provider_arn
   github_repository = var.github_repository
   trusted_jobs = [
-    { workflow = "pr.yml", context = "pull_request", ref = "refs/pull/*/merge" },
-    { workflow = "drift.yml", context = "ref:${local.main_ref}", ref = local.main_ref },
+    { workflow = "pr.yml", context = "environment:${var.pr_plan_environment}", ref = "refs/pull/*/merge" },
+    { workflow = "drift.yml", context = "environment:${var.drift_environment}", ref = local.main_ref },
   ]
   inline_policies      = { read-viewer-key = local.plan_policy }
   permissions_boundary = var.permissions_boundary

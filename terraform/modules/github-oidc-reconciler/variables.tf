@@ -29,6 +29,28 @@ variable "main_branch" {
   }
 }
 
+variable "pr_plan_environment" {
+  description = "GitHub environment of pr.yml's plan jobs. Give it required reviewers: a pull request's plan gets a role only after a reviewer approves the run (docs/runbook.md, \"First deploy\")."
+  type        = string
+  default     = "pr-plan"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9._-]+$", var.pr_plan_environment))
+    error_message = "pr_plan_environment must be an environment name without wildcards."
+  }
+}
+
+variable "drift_environment" {
+  description = "GitHub environment of drift.yml's drift job (deployment branches: main only; no reviewers, the report is nightly)."
+  type        = string
+  default     = "drift"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9._-]+$", var.drift_environment))
+    error_message = "drift_environment must be an environment name without wildcards."
+  }
+}
+
 variable "deploy_environment" {
   description = "GitHub environment of deploy.yml's jobs and rotate.yml's (its protection rules gate the apply)."
   type        = string

@@ -34,6 +34,6 @@ output "interface_endpoint_ids" {
 }
 
 output "nat_public_ips" {
-  description = "Public IPv4 addresses of the NAT gateways: the source address of everything in the private subnets that reaches the internet, e.g. a reconciler runner in the VPC calling the gateway's ALB (gateway admin_ingress_cidrs)."
+  description = "Public IPv4 addresses of the NAT gateways: the source address of everything in the private subnets that reaches the internet (the tasks, the VPC runner), e.g. for an allow-list on GitHub or a third party."
   value       = aws_eip.nat[*].public_ip
 }

@@ -1,5 +1,7 @@
 # Strict chain: internet -> ALB (443, 80 redirect only) -> tasks (proxy port)
 # -> RDS (5432) / cache (6379). Every rule is a separate resource with a description.
+# The pipeline's runner in the VPC reaches the tasks' proxy port directly (the admin API, which the
+# ALB does not serve: docs/adr/0006-admin-api-not-on-the-internet.md); nothing else does.
 
 resource "aws_security_group" "alb" {
   #checkov:skip=CKV2_AWS_5:Attached in other modules (ALB, ECS service, RDS, ElastiCache, VPC endpoints) via outputs, which checkov cannot follow
@@ -45,6 +47,14 @@ resource "aws_security_group" "endpoints" {
   tags        = merge(var.tags, { Name = "${var.name}-endpoints" })
 }
 
+resource "aws_security_group" "runner" {
+  #checkov:skip=CKV2_AWS_5:Attached in other modules (ALB, ECS service, RDS, ElastiCache, VPC endpoints) via outputs, which checkov cannot follow
+  name        = "${var.name}-runner"
+  description = "LLM gateway CI runner in the VPC: admin API of the tasks, HTTPS out"
+  vpc_id      = var.vpc_id
+  tags        = merge(var.tags, { Name = "${var.name}-runner" })
+}
+
 # ---------------------------------------------------------------- ALB
 resource "aws_vpc_security_group_ingress_rule" "alb_https" {
   for_each = toset(var.alb_ingress_cidrs)
@@ -85,6 +95,16 @@ resource "aws_vpc_security_group_ingress_rule" "tasks_from_alb" {
   from_port                    = var.proxy_port
   to_port                      = var.proxy_port
   referenced_security_group_id = aws_security_group.alb.id
+}
+
+# The admin API: only from the runner, never through the ALB.
+resource "aws_vpc_security_group_ingress_rule" "tasks_from_runner" {
+  security_group_id            = aws_security_group.tasks.id
+  description                  = "Proxy port (LiteLLM admin API) from the CI runner in the VPC only"
+  ip_protocol                  = "tcp"
+  from_port                    = var.proxy_port
+  to_port                      = var.proxy_port
+  referenced_security_group_id = aws_security_group.runner.id
 }
 
 resource "aws_vpc_security_group_egress_rule" "tasks_to_db" {
@@ -140,6 +160,27 @@ resource "aws_vpc_security_group_egress_rule" "tasks_https_s3" {
   from_port         = 443
   to_port           = 443
   prefix_list_id    = var.s3_prefix_list_id
+}
+
+# ---------------------------------------------------------------- runner
+resource "aws_vpc_security_group_egress_rule" "runner_to_tasks" {
+  security_group_id            = aws_security_group.runner.id
+  description                  = "LiteLLM admin API on the gateway tasks"
+  ip_protocol                  = "tcp"
+  from_port                    = var.proxy_port
+  to_port                      = var.proxy_port
+  referenced_security_group_id = aws_security_group.tasks.id
+}
+
+# GitHub (the job's steps and logs), PyPI (make install) and AWS APIs, through the NAT gateway.
+# Nothing else: no inbound rule, no other port.
+resource "aws_vpc_security_group_egress_rule" "runner_https" {
+  security_group_id = aws_security_group.runner.id
+  description       = "HTTPS via NAT to GitHub, PyPI and AWS APIs"
+  ip_protocol       = "tcp"
+  from_port         = 443
+  to_port           = 443
+  cidr_ipv4         = "0.0.0.0/0"
 }
 
 # ---------------------------------------------------------------- database

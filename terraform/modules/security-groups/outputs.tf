@@ -22,3 +22,8 @@ output "endpoints_security_group_id" {
   description = "Security group of the interface endpoints (null when disabled)."
   value       = try(aws_security_group.endpoints[0].id, null)
 }
+
+output "runner_security_group_id" {
+  description = "Security group of the CI runner in the VPC (the only source the tasks admit besides the ALB)."
+  value       = aws_security_group.runner.id
+}

@@ -5,8 +5,9 @@ mock_provider "aws" {
 }
 
 variables {
-  certificate_arn   = "arn:aws:acm:ap-south-1:123456789012:certificate/0f0e0d0c-0b0a-0908-0706-050403020100"
-  github_repository = "example-org/llm-gateway-gitops"
+  certificate_arn       = "arn:aws:acm:ap-south-1:123456789012:certificate/0f0e0d0c-0b0a-0908-0706-050403020100"
+  github_repository     = "example-org/llm-gateway-gitops"
+  github_connection_arn = "arn:aws:codeconnections:ap-south-1:123456789012:connection/0f0e0d0c-0b0a-0908-0706-050403020100"
 }
 
 run "default_stack_applies" {
@@ -83,7 +84,8 @@ run "endpoints_mode_requires_ecr_image" {
     egress_mode = "endpoints"
   }
 
-  expect_failures = [var.litellm_image]
+  # ...and it warns that the VPC runner has no way to GitHub without a NAT gateway.
+  expect_failures = [var.litellm_image, check.vpc_runner_reaches_github]
 }
 
 run "rejects_latest_image" {

@@ -16,6 +16,7 @@ variables {
   target_group_arn_suffix = "targetgroup/llm-gateway-tg/73e2d6bc24d8a067"
   subnet_ids              = ["subnet-0prv1", "subnet-0prv2"]
   security_group_id       = "sg-0tasks"
+  vpc_id                  = "vpc-0123456789abcdef0"
   workers_per_task        = 1
   db_pool_limit           = 5
 }
@@ -71,6 +72,16 @@ run "spot_service" {
       "llm-gateway-requests" = "ALBRequestCountPerTarget 300"
     }
     error_message = "Target tracking on average CPU (60 %) and on requests per task (300 a minute)."
+  }
+
+  # The admin API's only address: a private name in the VPC (the ALB serves the model APIs only).
+  assert {
+    condition = (
+      one(aws_ecs_service.this.service_registries).registry_arn == aws_service_discovery_service.admin.arn &&
+      aws_service_discovery_private_dns_namespace.admin.vpc == var.vpc_id &&
+      output.admin_base_url == "http://litellm.gateway.internal:4000"
+    )
+    error_message = "ECS registers the tasks under litellm.gateway.internal, resolvable only in the VPC, on the proxy port."
   }
 
   # 4 tasks * 200 % * 1 worker * 5 + 10 = 50

@@ -51,10 +51,10 @@ run "roles_trust_only_their_workflow_jobs" {
 
   assert {
     condition = module.plan_role[0].subjects == sort([
-      "repo:example-org/llm-gateway-gitops:pull_request:job_workflow_ref:example-org/llm-gateway-gitops/.github/workflows/pr.yml@refs/pull/*/merge",
-      "repo:example-org/llm-gateway-gitops:ref:refs/heads/main:job_workflow_ref:example-org/llm-gateway-gitops/.github/workflows/drift.yml@refs/heads/main",
+      "repo:example-org/llm-gateway-gitops:environment:drift:job_workflow_ref:example-org/llm-gateway-gitops/.github/workflows/drift.yml@refs/heads/main",
+      "repo:example-org/llm-gateway-gitops:environment:pr-plan:job_workflow_ref:example-org/llm-gateway-gitops/.github/workflows/pr.yml@refs/pull/*/merge",
     ])
-    error_message = "The plan role trusts pull requests (pr.yml) and the nightly drift report (drift.yml on main)."
+    error_message = "The plan role trusts approved pull-request plans (pr.yml in pr-plan) and the nightly drift report (drift.yml on main in drift), never a bare pull_request token."
   }
 }
 

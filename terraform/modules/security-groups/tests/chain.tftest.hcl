@@ -87,6 +87,21 @@ run "nat_mode_chain" {
     ])
     error_message = "Every rule needs a description."
   }
+
+  # The admin API is reached from the runner's security group only: no CIDR anywhere.
+  assert {
+    condition = (
+      aws_vpc_security_group_ingress_rule.tasks_from_runner.referenced_security_group_id == aws_security_group.runner.id &&
+      aws_vpc_security_group_ingress_rule.tasks_from_runner.cidr_ipv4 == null &&
+      aws_vpc_security_group_ingress_rule.tasks_from_runner.from_port == 4000 &&
+      aws_vpc_security_group_ingress_rule.tasks_from_runner.to_port == 4000 &&
+      aws_vpc_security_group_egress_rule.runner_to_tasks.referenced_security_group_id == aws_security_group.tasks.id &&
+      aws_vpc_security_group_egress_rule.runner_to_tasks.from_port == 4000 &&
+      aws_vpc_security_group_egress_rule.runner_https.from_port == 443 &&
+      aws_vpc_security_group_egress_rule.runner_https.to_port == 443
+    )
+    error_message = "The runner may reach only the tasks' proxy port and HTTPS out; the tasks admit it by security group."
+  }
 }
 
 run "endpoint_mode_chain" {

@@ -161,3 +161,23 @@ mock_resource "aws_dynamodb_table" {
     arn = "arn:aws:dynamodb:ap-south-1:123456789012:table/llm-gateway-reconciler-state"
   }
 }
+
+mock_resource "aws_service_discovery_private_dns_namespace" {
+  defaults = {
+    id  = "ns-0123456789abcdef"
+    arn = "arn:aws:servicediscovery:ap-south-1:123456789012:namespace/ns-0123456789abcdef"
+  }
+}
+
+mock_resource "aws_service_discovery_service" {
+  defaults = {
+    id  = "srv-0123456789abcdef"
+    arn = "arn:aws:servicediscovery:ap-south-1:123456789012:service/srv-0123456789abcdef"
+  }
+}
+
+mock_resource "aws_codebuild_project" {
+  defaults = {
+    arn = "arn:aws:codebuild:ap-south-1:123456789012:project/llm-gateway-runner"
+  }
+}
