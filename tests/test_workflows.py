@@ -91,6 +91,22 @@ def job_text(job: dict) -> str:
 THIN_RUN = re.compile(r'^(scripts/ci/[a-z][a-z0-9-]*( [-\w./"${}]+)*|make [a-z][a-z-]*)( \|\| \[ "\$\?" -eq 2 \])?$')
 
 
+# The GitHub token only in the step that needs it: never job- or workflow-wide, and never in a step that
+# runs gatewayctl (which holds the gateway's master key and the reconciler role; issue #19).
+RUNS_GATEWAYCTL = re.compile(r'need_gatewayctl|"\$\{GATEWAYCTL\}"|\bmake (install|setup|demo|validate)\b')
+
+
+def github_token_violations(doc: dict) -> list[str]:
+    bad = [] if "GITHUB_TOKEN" not in (doc.get("env") or {}) else ["workflow env: GITHUB_TOKEN"]
+    for job_id, job in jobs(doc).items():
+        if "GITHUB_TOKEN" in (job.get("env") or {}):
+            bad.append(f"{job_id}: job env GITHUB_TOKEN")
+        for i, step in enumerate(steps(job)):
+            if "GITHUB_TOKEN" in (step.get("env") or {}) and RUNS_GATEWAYCTL.search(expanded(str(step.get("run", "")))):
+                bad.append(f"{job_id} step {i}: GITHUB_TOKEN beside gatewayctl")
+    return bad
+
+
 # ---------------------------------------------------------------- rules (return violations)
 
 
@@ -563,6 +579,21 @@ def test_timeouts_and_checkout_credentials(path):
 @pytest.mark.parametrize("path", WORKFLOWS, ids=IDS)
 def test_no_secret_is_echoed(path):
     assert secret_violations(load(path)) == []
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=IDS)
+def test_github_token_only_where_needed(path):
+    assert github_token_violations(load(path)) == []
+
+
+def test_github_token_beside_gatewayctl_is_caught():
+    doc = by_name("deploy.yml")
+    (step,) = [s for s in steps(jobs(doc)["reconcile"]) if s.get("run") == "scripts/ci/reconcile"]
+    step["env"]["GITHUB_TOKEN"] = "${{ github.token }}"
+    assert github_token_violations(doc) == [f"reconcile step {steps(jobs(doc)['reconcile']).index(step)}: "
+                                            "GITHUB_TOKEN beside gatewayctl"]
+    doc["env"] = {"GITHUB_TOKEN": "${{ github.token }}"}
+    assert "workflow env: GITHUB_TOKEN" in github_token_violations(doc)
 
 
 @pytest.mark.parametrize("path", WORKFLOWS, ids=IDS)

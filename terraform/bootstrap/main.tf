@@ -57,7 +57,10 @@ module "terraform_apply_role" {
     { workflow = "deploy.yml", context = "environment:${var.deploy_environment}", ref = local.main_ref },
   ]
   # The services the stack uses (policies.tf); IAM only for the stack's own roles, within the boundary (below).
-  managed_policy_arns = ["${local.iam_arn}:policy/${aws_iam_policy.terraform_apply.name}"]
+  managed_policy_arns = [
+    "${local.iam_arn}:policy/${aws_iam_policy.terraform_apply.name}",
+    "${local.iam_arn}:policy/${aws_iam_policy.terraform_apply_pipeline.name}",
+  ]
   inline_policies = {
     manage-stack-iam  = local.stack_iam_policy
     protect-bootstrap = local.protect_bootstrap_policy

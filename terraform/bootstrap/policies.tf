@@ -10,7 +10,7 @@ locals {
   terraform_policy_arns = ["${local.iam_arn}:policy/${var.name}-terraform-*", local.permissions_boundary_arn]
 
   # "arn:aws:<service>:<region>:<account>": the stack's Region and account only.
-  regional = { for s in ["ec2", "ecs", "rds", "elasticache", "kms", "secretsmanager", "logs", "cloudwatch", "events", "sns", "ecr", "bedrock-mantle", "ses", "elasticloadbalancing", "application-autoscaling"] :
+  regional = { for s in ["ec2", "ecs", "rds", "elasticache", "kms", "secretsmanager", "logs", "cloudwatch", "events", "sns", "ecr", "bedrock-mantle", "ses", "elasticloadbalancing", "application-autoscaling", "dynamodb", "codebuild", "codeconnections", "codestar-connections"] :
   s => "arn:${local.partition}:${s}:${var.aws_region}:${local.account_id}" }
   stack_buckets = "arn:${local.partition}:s3:::${var.name}-*"
   # For the actions granted on "*" (most of EC2's, ELB's and ECS's take no resource-level scoping, or need
@@ -93,6 +93,38 @@ locals {
         Effect   = "Allow"
         Action   = ["ses:SendEmail", "ses:SendRawEmail"]
         Resource = "${local.regional.ses}:identity/*"
+      },
+      {
+        # The reconciler's gateway lock and converged commit (modules/github-oidc-reconciler).
+        Sid      = "ReconcilerStateItems"
+        Effect   = "Allow"
+        Action   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"]
+        Resource = "${local.regional.dynamodb}:table/${var.name}-*"
+      },
+      {
+        # A third-party Bedrock model's first call subscribes the account through AWS Marketplace (task role).
+        Sid      = "BedrockMarketplaceFirstCall"
+        Effect   = "Allow"
+        Action   = ["aws-marketplace:Subscribe", "aws-marketplace:Unsubscribe", "aws-marketplace:ViewSubscriptions"]
+        Resource = "*"
+      },
+      {
+        # The VPC runner's builds attach to the private subnets (modules/github-runner narrows it to them).
+        Sid    = "RunnerNetworkInterfaces"
+        Effect = "Allow"
+        Action = [
+          "ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface", "ec2:CreateNetworkInterfacePermission",
+          "ec2:DescribeNetworkInterfaces", "ec2:DescribeDhcpOptions", "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups",
+          "ec2:DescribeVpcs",
+        ]
+        Resource  = "*"
+        Condition = local.in_stack_region
+      },
+      {
+        Sid      = "RunnerGitHubConnection"
+        Effect   = "Allow"
+        Action   = ["codeconnections:GetConnectionToken", "codeconnections:GetConnection", "codestar-connections:GetConnectionToken", "codestar-connections:GetConnection"]
+        Resource = ["${local.regional.codeconnections}:connection/*", "${local.regional.codestar-connections}:connection/*"]
       },
       {
         Sid      = "NoIamNoRoleChaining"
@@ -243,6 +275,95 @@ locals {
   })
 }
 
+# The pipeline's own resources in environments/production: the reconciler's state table, the notices'
+# SES identity, the VPC runner (CodeBuild, its GitHub connection, the tasks' private DNS name), and the
+# Bedrock model-access reads of scripts/ci/preflight. A second policy: one holds at most 6,144 characters.
+resource "aws_iam_policy" "terraform_apply_pipeline" {
+  name        = "${var.name}-terraform-apply-pipeline"
+  description = "terraform apply of environments/production: the pipeline's state table, sender, runner, private DNS"
+  policy      = local.apply_pipeline_policy
+  tags        = local.tags
+}
+
+locals {
+  apply_pipeline_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid    = "ReconcilerStateTable"
+        Effect = "Allow"
+        Action = [
+          "dynamodb:CreateTable", "dynamodb:DeleteTable", "dynamodb:DescribeTable", "dynamodb:UpdateTable",
+          "dynamodb:DescribeContinuousBackups", "dynamodb:UpdateContinuousBackups", "dynamodb:DescribeTimeToLive",
+          "dynamodb:UpdateTimeToLive", "dynamodb:TagResource", "dynamodb:UntagResource", "dynamodb:ListTagsOfResource",
+          "dynamodb:PutResourcePolicy", "dynamodb:GetResourcePolicy", "dynamodb:DeleteResourcePolicy",
+        ]
+        Resource = "${local.regional.dynamodb}:table/${var.name}-*"
+      },
+      {
+        # The provider reads the AWS-managed keys' aliases (alias/aws/dynamodb) while planning the table.
+        Sid      = "DescribeAwsManagedKeys"
+        Effect   = "Allow"
+        Action   = "kms:DescribeKey"
+        Resource = "${local.regional.kms}:alias/aws/*"
+      },
+      {
+        Sid    = "NoticesSenderIdentity"
+        Effect = "Allow"
+        Action = [
+          "ses:CreateEmailIdentity", "ses:DeleteEmailIdentity", "ses:GetEmailIdentity", "ses:TagResource",
+          "ses:UntagResource", "ses:ListTagsForResource",
+        ]
+        Resource = "${local.regional.ses}:identity/*"
+      },
+      {
+        Sid    = "VpcRunnerProject"
+        Effect = "Allow"
+        Action = [
+          "codebuild:CreateProject", "codebuild:UpdateProject", "codebuild:DeleteProject", "codebuild:BatchGetProjects",
+          "codebuild:CreateWebhook", "codebuild:UpdateWebhook", "codebuild:DeleteWebhook",
+        ]
+        Resource = "${local.regional.codebuild}:project/${var.name}-*"
+      },
+      {
+        # The project is given the connection; it does not hand out its token to the Terraform role.
+        Sid      = "PassTheGitHubConnection"
+        Effect   = "Allow"
+        Action   = ["codeconnections:PassConnection", "codeconnections:GetConnection", "codestar-connections:PassConnection", "codestar-connections:GetConnection"]
+        Resource = ["${local.regional.codeconnections}:connection/*", "${local.regional.codestar-connections}:connection/*"]
+      },
+      {
+        # Cloud Map's namespace is a Route 53 private hosted zone; CreateNamespace takes no resource.
+        Sid       = "TasksPrivateName"
+        Effect    = "Allow"
+        Action    = ["servicediscovery:*"]
+        Resource  = "*"
+        Condition = local.in_stack_region
+      },
+      {
+        Sid    = "TasksPrivateZone"
+        Effect = "Allow"
+        Action = [
+          "route53:CreateHostedZone", "route53:DeleteHostedZone", "route53:GetHostedZone", "route53:ListHostedZonesByName",
+          "route53:ChangeResourceRecordSets", "route53:ListResourceRecordSets", "route53:GetChange",
+          "route53:ChangeTagsForResource", "route53:ListTagsForResource", "route53:AssociateVPCWithHostedZone",
+          "route53:DisassociateVPCFromHostedZone", "route53:CreateHealthCheck", "route53:DeleteHealthCheck",
+          "route53:GetHealthCheck", "route53:UpdateHealthCheck",
+        ]
+        Resource = "*"
+      },
+      {
+        # scripts/ci/preflight: can this account call each model (no model is called).
+        Sid       = "BedrockModelAccessReads"
+        Effect    = "Allow"
+        Action    = ["bedrock:GetInferenceProfile", "bedrock:GetFoundationModelAvailability"]
+        Resource  = "*"
+        Condition = local.in_stack_region
+      },
+    ]
+  })
+}
+
 # ------------------------------------------------------------------ terraform plan
 # What refreshing environments/production reads, and nothing of its data: no secret values, no
 # objects but the config bucket's (the state bucket's are in state_read_policy), no log events.
@@ -270,9 +391,19 @@ locals {
           "cloudwatch:DescribeAlarms", "cloudwatch:ListTagsForResource",
           "events:DescribeRule", "events:ListTargetsByRule", "events:ListTagsForResource",
           "sns:GetTopicAttributes", "sns:GetSubscriptionAttributes", "sns:ListSubscriptionsByTopic", "sns:ListTagsForResource",
+          "dynamodb:DescribeTable", "dynamodb:DescribeContinuousBackups", "dynamodb:DescribeTimeToLive",
+          "dynamodb:ListTagsOfResource", "dynamodb:GetResourcePolicy", "ses:GetEmailIdentity", "ses:ListTagsForResource",
+          "codebuild:BatchGetProjects", "servicediscovery:Get*", "servicediscovery:List*",
         ]
         Resource  = "*"
         Condition = local.in_stack_region
+      },
+      {
+        # Route 53 is global: the tasks' private zone (Cloud Map's namespace).
+        Sid      = "ReadTheTasksPrivateZone"
+        Effect   = "Allow"
+        Action   = ["route53:GetHostedZone", "route53:ListResourceRecordSets", "route53:ListTagsForResource", "route53:GetChange"]
+        Resource = "*"
       },
       {
         Sid    = "ReadTheStacksRolesPoliciesAndBudget"

@@ -92,14 +92,14 @@ run "bootstrap" {
 
   # Nothing of IAM writes, STS or secret values in the services the Terraform roles use.
   assert {
-    condition = !anytrue([for st in concat(jsondecode(local.apply_services_policy).Statement, jsondecode(local.plan_reads_policy).Statement) :
+    condition = !anytrue([for st in concat(jsondecode(local.apply_services_policy).Statement, jsondecode(local.apply_pipeline_policy).Statement, jsondecode(local.plan_reads_policy).Statement) :
       anytrue([for a in flatten([st.Action]) : st.Effect == "Allow" && (startswith(a, "iam:") && !startswith(a, "iam:Get") && !startswith(a, "iam:List") || startswith(a, "sts:") || a == "secretsmanager:GetSecretValue" || a == "ecs:ExecuteCommand" || startswith(a, "logs:Get") || startswith(a, "logs:Filter"))])
     ])
     error_message = "The services policies grant no IAM but reads, no STS, no secret values, no exec into tasks and no log events."
   }
 
   assert {
-    condition     = length(local.apply_services_policy) <= 6144 && length(local.plan_reads_policy) <= 6144 && length(local.permissions_boundary_policy) <= 6144
+    condition     = length(local.apply_services_policy) <= 6144 && length(local.apply_pipeline_policy) <= 6144 && length(local.plan_reads_policy) <= 6144 && length(local.permissions_boundary_policy) <= 6144
     error_message = "A managed policy holds at most 6,144 characters."
   }
 

@@ -38,9 +38,6 @@ locals {
   reconciler_role_arn = "arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:role/${var.name}-reconciler"
 }
 
-data "aws_caller_identity" "current" {}
-data "aws_partition" "current" {}
-
 check "kms_names_the_reconciler_role" {
   assert {
     condition     = module.github_oidc_reconciler.reconciler_role_arn == local.reconciler_role_arn
