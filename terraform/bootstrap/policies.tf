@@ -403,7 +403,7 @@ locals {
         Sid      = "ReadTheTasksPrivateZone"
         Effect   = "Allow"
         Action   = ["route53:GetHostedZone", "route53:ListResourceRecordSets", "route53:ListTagsForResource", "route53:GetChange"]
-        Resource = "*"
+        Resource = ["arn:${local.partition}:route53:::hostedzone/*", "arn:${local.partition}:route53:::change/*"]
       },
       {
         Sid    = "ReadTheStacksRolesPoliciesAndBudget"

@@ -314,6 +314,16 @@ def test_second_deploy_plans_nothing_and_creates_only_the_new_user(rh: Rehearsal
         rh.aws("s3").delete_object(Bucket=bucket, Key=f"{STATE_KEY}.tflock")
 
 
+# ---------------------------------------------------------------------------- the nightly rotation
+def test_the_nightly_rotation_runs_from_the_runner_and_not_from_the_internet(rh: Rehearsal):
+    """rotate.yml's job on the VPC runner reaches the admin API (nothing is due yet: exit 0); the same
+    script from a GitHub-hosted runner cannot (ADR 0006)."""
+    rotated = rh.script("scripts/ci/rotate", expect=(0,))  # exit 0 needs the live keys: the admin API answered
+    assert "Traceback" not in rotated.stdout + rotated.stderr
+    refused = rh.script("scripts/ci/rotate", network="internet", expect=(1,))
+    assert "gatewayctl rotate failed" in refused.stdout + refused.stderr
+
+
 # ---------------------------------------------------------------------------- drift
 def test_drift_is_clean_then_catches_a_key_blocked_out_of_band(rh: Rehearsal, state: dict, github):
     def report(code: int) -> None:
