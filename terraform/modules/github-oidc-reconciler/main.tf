@@ -21,7 +21,7 @@ locals {
 # commit the last complete deploy converged the gateway to, the baseline of the next deploy's
 # --changed-since. Only the reconciler role writes either: a baseline anyone else could move would let
 # them scope an offboarding out of every later deploy, as GitHub's run list did. The resource policy
-# denies item writes to every other principal, PowerUserAccess (the Terraform role) included; the plan
+# denies item writes to every other principal, the Terraform apply role included; the plan
 # role, pull requests and employees get nothing here.
 resource "aws_dynamodb_table" "state" {
   name         = "${var.name}-reconciler-state"
