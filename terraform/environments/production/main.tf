@@ -348,6 +348,7 @@ module "github_runner" {
   subnet_ids            = module.network.private_subnet_ids
   security_group_id     = module.security_groups.runner_security_group_id
   kms_key_arn           = module.kms.key_arn
+  permissions_boundary  = local.permissions_boundary_arn
   tags                  = local.tags
 }
 
