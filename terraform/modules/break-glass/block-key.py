@@ -15,15 +15,19 @@ ALIAS = re.compile(r"^u-[a-z0-9][a-z0-9._-]{0,62}$")
 
 def call(method: str, path: str, body: dict | None = None) -> dict:
     base = os.environ["LITELLM_ADMIN_URL"].rstrip("/")
-    request = urllib.request.Request(
+    # http(s) only (main() checks), so urlopen opens no file: or custom scheme.
+    request = urllib.request.Request(  # noqa: S310
         base + path, method=method, data=None if body is None else json.dumps(body).encode(),
         headers={"Authorization": "Bearer " + os.environ["LITELLM_MASTER_KEY"], "Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=30) as response:
+    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
         return json.load(response)
 
 
 def main() -> int:
     alias = os.environ.get("KEY_ALIAS", "")
+    if urllib.parse.urlsplit(os.environ.get("LITELLM_ADMIN_URL", "")).scheme not in ("http", "https"):
+        print("LITELLM_ADMIN_URL must be an http(s) URL", file=sys.stderr)
+        return 2
     if not ALIAS.match(alias):
         print("KEY_ALIAS must be a gatewayctl key alias such as u-carol", file=sys.stderr)
         return 2
