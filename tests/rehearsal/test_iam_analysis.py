@@ -122,4 +122,3 @@ def test_the_analysis_finds_a_stack_role_without_the_boundary(bootstrapped):
     gaps = iam_analysis.boundary_gaps(iam_analysis.dump(iam), bootstrapped["boundary"],
                                       ["llm-gateway-ecs-task", "llm-gateway-vpc-flow-logs"], PLAN_ROLE)
     assert gaps == ["llm-gateway-ecs-task: permissions boundary None"]
-

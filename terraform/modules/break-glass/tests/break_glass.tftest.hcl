@@ -17,7 +17,7 @@ variables {
   tasks_security_group_id = "sg-0tasks"
   admin_url               = "http://litellm.gateway.internal:4000"
   image                   = "ghcr.io/berriai/litellm:main-v1.108.7-stable"
-  master_key_secret_arn   = "arn:aws:secretsmanager:ap-south-1:123456789012:secret:llm-gateway/litellm-master-key-AbCdEf"
+  master_key_secret_arn   = "arn:aws:secretsmanager:ap-south-1:123456789012:secret:llm-gateway/litellm-master-key-AbCdEf" # pragma: allowlist secret
   kms_key_arn             = "arn:aws:kms:ap-south-1:123456789012:key/11111111-2222-3333-4444-555555555555"
   log_group_name          = "/ecs/llm-gateway"
   log_group_arn           = "arn:aws:logs:ap-south-1:123456789012:log-group:/ecs/llm-gateway"
