@@ -11,7 +11,7 @@ locals {
   # (Secrets Manager sends SecretARN with every call), so `kms:*` delegated to IAM below cannot reach them.
   writer      = try(var.user_key_secrets.writer_role_arn, "")
   user_arns   = "arn:${local.partition}:secretsmanager:${local.region}:${local.account_id}:secret:${try(var.user_key_secrets.secret_prefix, "")}" # pragma: allowlist secret
-  secret_arn  = "kms:EncryptionContext:SecretARN"
+  secret_arn  = "kms:EncryptionContext:SecretARN"                                                                                                 # pragma: allowlist secret
   sso_roles   = "arn:${local.partition}:iam::${local.account_id}:role/aws-reserved/sso.amazonaws.com/*"
   owner_tag   = "aws:PrincipalTag/${try(var.user_key_secrets.owner_tag_key, "")}"
   for_secrets = { StringLike = { (local.secret_arn) = "${local.user_arns}*" } }
