@@ -6,6 +6,8 @@
 
 locals {
   permissions_boundary_arn = "${local.iam_arn}:policy/${aws_iam_policy.permissions_boundary.name}"
+  # The one role a stack role may pass (modules/break-glass): the emergency revoke task's execution role.
+  break_glass_task_role_arn = "${local.iam_arn}:role/${var.name}-break-glass-task-execution"
   # The policies the Terraform roles run with; the apply role may change none of them.
   terraform_policy_arns = ["${local.iam_arn}:policy/${var.name}-terraform-*", local.permissions_boundary_arn]
 
@@ -20,7 +22,8 @@ locals {
 
 # ------------------------------------------------------------------ the boundary
 # Everything the stack's roles (ECS execution/task/db-bootstrap, VPC flow logs, the reconciler and its
-# plan role) legitimately do, and nothing of IAM or STS. Each role's own policy narrows it further.
+# plan role, the runner, the break-glass role) legitimately do, and nothing of IAM or STS but passing
+# the break-glass task's execution role to ECS. Each role's own policy narrows it further.
 resource "aws_iam_policy" "permissions_boundary" {
   name        = "${var.name}-boundary"
   description = "Permissions boundary of every role terraform/environments/production creates"
@@ -134,10 +137,37 @@ locals {
         Resource = ["${local.regional.codeconnections}:connection/*", "${local.regional.codestar-connections}:connection/*"]
       },
       {
-        Sid      = "NoIamNoRoleChaining"
+        # The emergency revoke (modules/break-glass): its role starts the break-glass task, passing that
+        # task's execution role to ECS; nothing else may be passed, to no other service.
+        Sid      = "RunTheBreakGlassTask"
+        Effect   = "Allow"
+        Action   = ["ecs:RunTask", "ecs:DescribeTasks"]
+        Resource = ["${local.regional.ecs}:task-definition/${var.name}-break-glass:*", "${local.regional.ecs}:task/*"]
+      },
+      {
+        Sid       = "PassTheBreakGlassTaskRoleToEcs"
+        Effect    = "Allow"
+        Action    = "iam:PassRole"
+        Resource  = local.break_glass_task_role_arn
+        Condition = { StringEquals = { "iam:PassedToService" = "ecs-tasks.amazonaws.com" } }
+      },
+      {
+        Sid      = "NoRoleChaining"
         Effect   = "Deny"
-        Action   = ["iam:*", "sts:AssumeRole", "organizations:*", "account:*"]
+        Action   = ["sts:AssumeRole", "organizations:*", "account:*"]
         Resource = "*"
+      },
+      {
+        Sid         = "NoIam"
+        Effect      = "Deny"
+        Action      = "iam:*"
+        NotResource = local.break_glass_task_role_arn
+      },
+      {
+        Sid       = "NoIamButPassingTheBreakGlassTaskRole"
+        Effect    = "Deny"
+        NotAction = "iam:PassRole"
+        Resource  = local.break_glass_task_role_arn
       },
     ]
   })

@@ -103,17 +103,40 @@ run "bootstrap" {
     error_message = "A managed policy holds at most 6,144 characters."
   }
 
+  # No IAM and no role chaining, but passing the break-glass task's execution role to ECS
+  # (modules/break-glass): every other IAM action on it, and IAM on every other resource, denied.
   assert {
-    condition = [for st in jsondecode(local.permissions_boundary_policy).Statement : st.Action if st.Effect == "Deny"] == [["iam:*", "sts:AssumeRole", "organizations:*", "account:*"]] && !anytrue([
-      for st in jsondecode(local.permissions_boundary_policy).Statement : anytrue([for a in flatten([st.Action]) : startswith(a, "iam:") || startswith(a, "sts:")]) if st.Effect == "Allow"
-    ])
-    error_message = "The boundary allows no IAM and no role chaining."
+    condition = jsonencode([for st in jsondecode(local.permissions_boundary_policy).Statement : st if st.Effect == "Deny"]) == jsonencode([
+      { Sid = "NoRoleChaining", Effect = "Deny", Action = ["sts:AssumeRole", "organizations:*", "account:*"], Resource = "*" },
+      { Sid = "NoIam", Effect = "Deny", Action = "iam:*", NotResource = "arn:aws:iam::123456789012:role/llm-gateway-break-glass-task-execution" },
+      { Sid = "NoIamButPassingTheBreakGlassTaskRole", Effect = "Deny", NotAction = "iam:PassRole", Resource = "arn:aws:iam::123456789012:role/llm-gateway-break-glass-task-execution" },
+      ]) && jsonencode([
+      for st in jsondecode(local.permissions_boundary_policy).Statement : st
+      if st.Effect == "Allow" && anytrue([for a in flatten([try(st.Action, [])]) : startswith(a, "iam:") || startswith(a, "sts:")])
+      ]) == jsonencode([{
+        Sid       = "PassTheBreakGlassTaskRoleToEcs"
+        Effect    = "Allow"
+        Action    = "iam:PassRole"
+        Resource  = "arn:aws:iam::123456789012:role/llm-gateway-break-glass-task-execution"
+        Condition = { StringEquals = { "iam:PassedToService" = "ecs-tasks.amazonaws.com" } }
+    }])
+    error_message = "The boundary allows no IAM and no role chaining, but passing the break-glass task's execution role to ECS."
+  }
+
+  assert {
+    condition = jsonencode([for st in jsondecode(local.permissions_boundary_policy).Statement : st if startswith(try(flatten([st.Action])[0], ""), "ecs:")]) == jsonencode([{
+      Sid      = "RunTheBreakGlassTask"
+      Effect   = "Allow"
+      Action   = ["ecs:RunTask", "ecs:DescribeTasks"]
+      Resource = ["arn:aws:ecs:ap-south-1:123456789012:task-definition/llm-gateway-break-glass:*", "arn:aws:ecs:ap-south-1:123456789012:task/*"]
+    }])
+    error_message = "The only tasks a stack role may start are the break-glass task's."
   }
 
   assert {
     condition = [
       for st in jsondecode(local.permissions_boundary_policy).Statement : { action = st.Action, resource = st.Resource }
-      if st.Effect == "Allow" && anytrue([for a in flatten([st.Action]) : startswith(a, "s3:") && a != "s3:GetObject"])
+      if st.Effect == "Allow" && anytrue([for a in flatten([try(st.Action, [])]) : startswith(a, "s3:") && a != "s3:GetObject"])
     ] == [{ action = "s3:PutObject", resource = "arn:aws:s3:::llm-gateway-chargeback-*/*" }]
     error_message = "The only S3 write the stack's roles may get is putting objects into the chargeback evidence bucket (the reconciler role, scripts/ci/monthly-chargeback)."
   }

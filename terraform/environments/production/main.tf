@@ -369,6 +369,7 @@ module "github_runner" {
   subnet_ids            = module.network.private_subnet_ids
   security_group_id     = module.security_groups.runner_security_group_id
   kms_key_arn           = module.kms.key_arn
+  permissions_boundary  = local.permissions_boundary_arn
   tags                  = local.tags
 }
 
@@ -381,4 +382,35 @@ module "employee_key_access" {
   user_secret_prefix = var.user_secret_prefix
   kms_key_arn        = module.kms.key_arn
   tags               = local.tags
+}
+
+# Emergency revoke outside business hours (docs/runbook.md): the listed people assume
+# <name>-break-glass, which may only start a one-off task in the VPC that blocks one alias's keys.
+# Not created while the list is empty: no role to assume, no extra way into the tasks.
+module "break_glass" {
+  source = "../../modules/break-glass"
+  count  = length(var.break_glass_principal_arns) > 0 ? 1 : 0
+
+  name                    = var.name
+  trusted_principal_arns  = var.break_glass_principal_arns
+  cluster_arn             = module.ecs_cluster.arn
+  vpc_id                  = module.network.vpc_id
+  subnet_ids              = module.network.private_subnet_ids
+  tasks_security_group_id = module.security_groups.tasks_security_group_id
+  proxy_port              = var.proxy_port
+  admin_url               = module.gateway_service.admin_base_url
+  image                   = var.litellm_image
+  master_key_secret_arn   = module.secrets.master_key_secret_arn
+  kms_key_arn             = module.kms.key_arn
+  log_group_name          = module.gateway_tasks.log_group_name
+  log_group_arn           = module.gateway_tasks.log_group_arn
+  permissions_boundary    = local.permissions_boundary_arn
+  tags                    = local.tags
+}
+
+check "break_glass_has_someone" {
+  assert {
+    condition     = length(var.break_glass_principal_arns) > 0
+    error_message = "break_glass_principal_arns is empty: nobody can revoke a key outside a reviewed deploy (docs/runbook.md, \"Emergency revoke\")."
+  }
 }

@@ -130,3 +130,14 @@ output "runner_project_name" {
   description = "CodeBuild project of the VPC runner: the admin jobs run with runs-on: codebuild-<this>-$${{ github.run_id }}-$${{ github.run_attempt }}."
   value       = module.github_runner.project_name
 }
+
+output "break_glass" {
+  description = "What the emergency revoke of docs/runbook.md runs: the role to assume and the aws ecs run-task arguments (null without break_glass_principal_arns)."
+  value = length(module.break_glass) == 0 ? null : {
+    role_arn              = module.break_glass[0].role_arn
+    cluster               = module.ecs_cluster.name
+    task_definition       = module.break_glass[0].task_definition_family
+    container             = module.break_glass[0].container_name
+    network_configuration = module.break_glass[0].network_configuration
+  }
+}

@@ -350,3 +350,16 @@ variable "github_oidc_provider_arn" {
   type        = string
   default     = null
 }
+
+variable "break_glass_principal_arns" {
+  description = "IAM role ARNs that may assume <name>-break-glass for an emergency revoke (docs/runbook.md), e.g. an Identity Center admin permission set's role; a trailing * only. Empty: no break-glass role, task or security-group rule."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition = alltrue([
+      for arn in var.break_glass_principal_arns : can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/([A-Za-z0-9+=,.@_-]+/)*[A-Za-z0-9+=,.@_-]+\\*?$", arn))
+    ])
+    error_message = "break_glass_principal_arns must be IAM role ARNs (path allowed, a * only at the end of the name)."
+  }
+}

@@ -34,8 +34,9 @@ resource "aws_cloudwatch_log_group" "this" {
 }
 
 resource "aws_iam_role" "build" {
-  name        = "${var.name}-build"
-  description = "CodeBuild service role of the ${var.name} GitHub Actions runner: logs and VPC attachment only"
+  name                 = "${var.name}-build"
+  description          = "CodeBuild service role of the ${var.name} GitHub Actions runner: logs and VPC attachment only"
+  permissions_boundary = var.permissions_boundary
   assume_role_policy = jsonencode({
     Version = "2012-10-17"
     Statement = [{

@@ -8,6 +8,8 @@ variables {
   certificate_arn       = "arn:aws:acm:ap-south-1:123456789012:certificate/0f0e0d0c-0b0a-0908-0706-050403020100"
   github_repository     = "example-org/llm-gateway-gitops"
   github_connection_arn = "arn:aws:codeconnections:ap-south-1:123456789012:connection/0f0e0d0c-0b0a-0908-0706-050403020100"
+  # Without it the root warns (check "break_glass_has_someone"); run "no_break_glass_without_principals".
+  break_glass_principal_arns = ["arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/ap-south-1/AWSReservedSSO_GatewayBreakGlass_*"]
 }
 
 run "default_stack_applies" {
@@ -61,6 +63,57 @@ run "default_stack_applies" {
     )
     error_message = "chargeback.yml stores its evidence in the stack's SSE-KMS bucket, named in github_actions_secrets."
   }
+}
+
+# The emergency revoke of docs/runbook.md: the role for the listed people, the task in the gateway's
+# cluster, subnets and VPC, with the master key's secret, the private admin URL and the boundary.
+run "break_glass_is_wired" {
+  command = apply
+
+  assert {
+    condition = (
+      length(module.break_glass) == 1 &&
+      module.break_glass[0].role_arn == output.break_glass.role_arn &&
+      output.break_glass.cluster == module.ecs_cluster.name &&
+      output.break_glass.task_definition == "llm-gateway-break-glass" &&
+      output.break_glass.container == "block-key"
+    )
+    error_message = "The break-glass role and task exist and the output names what aws ecs run-task needs."
+  }
+
+  assert {
+    condition = output.break_glass.network_configuration == jsonencode({ awsvpcConfiguration = {
+      subnets        = module.network.private_subnet_ids
+      securityGroups = [module.break_glass[0].security_group_id]
+      assignPublicIp = "DISABLED"
+    } })
+    error_message = "The task runs in the private subnets, in its own security group, without a public address."
+  }
+}
+
+run "no_break_glass_without_principals" {
+  command = apply
+
+  variables {
+    break_glass_principal_arns = []
+  }
+
+  expect_failures = [check.break_glass_has_someone]
+
+  assert {
+    condition     = output.break_glass == null && length(module.break_glass) == 0
+    error_message = "Without break_glass_principal_arns there is no break-glass role, task or way into the tasks (and the root warns)."
+  }
+}
+
+run "break_glass_rejects_a_principal_that_is_no_role" {
+  command = plan
+
+  variables {
+    break_glass_principal_arns = ["arn:aws:iam::123456789012:root"]
+  }
+
+  expect_failures = [var.break_glass_principal_arns]
 }
 
 run "connection_budget_follows_the_gateway_config" {
