@@ -10,6 +10,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -154,15 +155,26 @@ def test_month_reconciles_to_the_cent_with_a_move_a_rotation_and_a_revocation(
                          Key=f"chargeback/{month_now}/chargeback-segments.csv")["Body"].read()
     assert manifest["git_commit"] == "0" * 40 and manifest["csv_sha256"] == hashlib.sha256(body).hexdigest()
     assert manifest["gateway_total_usd"] == report["gateway_total_usd"]
-    script = subprocess.run(["bash", str(REPO / "scripts" / "ci" / "monthly-chargeback")], capture_output=True,
-                            text=True, check=False, timeout=300, env={
-                                **os.environ, **aws_env, "LITELLM_BASE_URL": gateway.base_url,
-                                "LITELLM_MASTER_KEY": gateway.master_key,
-                                "MONTH": month_now, "REPO_ROOT": str(workspace), "GITHUB_SHA": "1" * 40,
-                                "GATEWAYCTL": f"{sys.executable} -m reconciler",
-                                "CHARGEBACK_S3_URI": "s3://finance-evidence/ci", "GITHUB_STEP_SUMMARY": ""})
+    # chargeback.yml's step: scripts/ci/monthly-chargeback, run from a checkout of the workspace's history,
+    # reads the master key from its secret (never from the environment) and stores the evidence.
+    shutil.copytree(REPO / "scripts" / "ci", workspace / "scripts" / "ci")
+    secret_id = f"llm-gateway/litellm-master-key-{month_now}"
+    boto3.client("secretsmanager").create_secret(Name=secret_id, SecretString=gateway.master_key)
+    ci_env = {**{k: v for k, v in os.environ.items() if not k.startswith(("LITELLM_", "GITHUB_"))}, **aws_env,
+              "LITELLM_BASE_URL": gateway.base_url, "MONTH": month_now, "GITHUB_SHA": "1" * 40,
+              "GATEWAYCTL": str(Path(sys.executable).with_name("gatewayctl")),
+              "CHARGEBACK_S3_URI": "s3://finance-evidence/ci"}
+
+    def monthly_chargeback(**env: str) -> subprocess.CompletedProcess:
+        return subprocess.run([str(workspace / "scripts" / "ci" / "monthly-chargeback")], capture_output=True,
+                              text=True, check=False, timeout=300, cwd=workspace, env={**ci_env, **env})
+
+    raw_key = monthly_chargeback(LITELLM_MASTER_KEY=gateway.master_key)
+    assert raw_key.returncode == 1 and "LITELLM_MASTER_KEY_SECRET_ID is not set" in raw_key.stderr
+    script = monthly_chargeback(LITELLM_MASTER_KEY_SECRET_ID=secret_id)
     assert script.returncode == 0, script.stderr
     assert "| CC-B | $0.50 |" in script.stdout
+    assert gateway.master_key not in script.stdout + script.stderr
     ci_manifest = json.loads(s3.get_object(Bucket="finance-evidence", Key=f"ci/{month_now}/manifest.json")["Body"]
                              .read())
     assert ci_manifest["git_commit"] == "1" * 40

@@ -618,10 +618,11 @@ def test_admin_jobs_run_on_the_vpc_runner(path):
 
 
 def test_every_admin_job_is_known():
-    """reconcile, rotate with its budget alerts, drift and the PR plan: all on the VPC runner."""
+    """reconcile, rotate with its budget alerts, drift, the PR plan and the monthly chargeback: all on the
+    VPC runner."""
     on_vpc = {(p.name, j) for p in WORKFLOWS for j, job in jobs(load(p)).items() if job.get("runs-on") == VPC_RUNNER}
     assert {("deploy.yml", "reconcile"), ("rotate.yml", "rotate"), ("drift.yml", "drift"),
-            ("pr.yml", "plan")} <= on_vpc, on_vpc
+            ("pr.yml", "plan"), ("chargeback.yml", "chargeback")} <= on_vpc, on_vpc
 
 
 def test_deploy_order_and_concurrency():
@@ -682,6 +683,30 @@ def test_pr_workflow_contract():
     assert checkout["with"]["ref"] == "${{ github.base_ref }}", "the comment job must run the base branch's code"
     script = job_text(comment)
     assert "<!-- gatewayctl-plan -->" in script and "PATCH" in script and "POST" in script
+
+
+def test_chargeback_workflow_contract():
+    """Monthly, on main only, in production with the reconciler role (the master key reads /spend/logs/v2), with
+    the full history attribution needs, and the evidence bucket from the production root's secrets output."""
+    doc = by_name("chargeback.yml")
+    assert "schedule" in doc["on"] and "month" in doc["on"]["workflow_dispatch"]["inputs"]
+    (cron,) = [s["cron"] for s in doc["on"]["schedule"]]
+    assert cron.split()[2:] == ["1", "*", "*"], f"once a month, on the 1st: {cron}"
+    (job,) = jobs(doc).values()
+    assert job["if"] == "github.ref == 'refs/heads/main'" and job["environment"] == "production"
+    assert job["permissions"] == {"contents": "read", "id-token": "write"}
+    checkout = next(s for s in steps(job) if str(s.get("uses", "")).startswith("actions/checkout@"))
+    assert checkout["with"]["fetch-depth"] == 0
+    aws = next(s for s in steps(job) if str(s.get("uses", "")).startswith("aws-actions/configure-aws-credentials@"))
+    assert aws["with"]["role-to-assume"] == "${{ secrets.AWS_RECONCILER_ROLE_ARN }}"
+    (step,) = [s for s in steps(job) if s.get("run") == "scripts/ci/monthly-chargeback"]
+    assert step["env"]["LITELLM_MASTER_KEY_SECRET_ID"] == "${{ secrets.LITELLM_MASTER_KEY_SECRET_ID }}"
+    assert step["env"]["CHARGEBACK_S3_URI"] == "${{ secrets.CHARGEBACK_S3_URI }}"
+    assert "LITELLM_MASTER_KEY" not in step["env"], "the key comes from its secret, never from the workflow"
+    outputs = (ROOT / "terraform" / "environments" / "production" / "outputs.tf").read_text(encoding="utf-8")
+    assert re.search(r"^\s*CHARGEBACK_S3_URI\s*=", outputs, flags=re.M), "github_actions_secrets must name the bucket"
+    trust = (ROOT / "terraform" / "modules" / "github-oidc-reconciler" / "main.tf").read_text(encoding="utf-8")
+    assert 'workflow = "chargeback.yml", context = "environment:${var.deploy_environment}"' in trust
 
 
 def test_drift_workflow_contract():
@@ -792,7 +817,8 @@ def test_rule_catches_script_injection():
 
 
 @pytest.mark.parametrize("workflow, job", [("deploy.yml", "reconcile"), ("rotate.yml", "rotate"),
-                                           ("drift.yml", "drift"), ("pr.yml", "plan")])
+                                           ("drift.yml", "drift"), ("pr.yml", "plan"),
+                                           ("chargeback.yml", "chargeback")])
 def test_rule_catches_an_admin_job_on_a_github_hosted_runner(workflow, job):
     doc = copy.deepcopy(by_name(workflow))
     jobs(doc)[job]["runs-on"] = "ubuntu-latest"

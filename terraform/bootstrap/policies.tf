@@ -92,6 +92,13 @@ locals {
         Resource = "${local.stack_buckets}/*"
       },
       {
+        # The monthly chargeback's evidence (the reconciler role, scripts/ci/monthly-chargeback).
+        Sid      = "PutChargebackEvidence"
+        Effect   = "Allow"
+        Action   = "s3:PutObject"
+        Resource = "arn:${local.partition}:s3:::${var.name}-chargeback-*/*"
+      },
+      {
         Sid      = "SendKeyNotices"
         Effect   = "Allow"
         Action   = ["ses:SendEmail", "ses:SendRawEmail"]

@@ -13,6 +13,7 @@ bootstrap-secrets filled. The steps run in file order; a failed step skips the r
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -26,6 +27,7 @@ from network import ALB, INTERNET, RUNNER, Network
 from stack import GITHUB_REPOSITORY, Rehearsal
 
 from reconciler.client import check_base_url
+from reconciler.policy import BUDGET_TZ
 
 pytestmark = [pytest.mark.rehearsal, pytest.mark.integration, pytest.mark.slow,
               pytest.mark.skipif(shutil.which("terraform") is None, reason="terraform is not on PATH"),
@@ -322,6 +324,43 @@ def test_the_nightly_rotation_runs_from_the_runner_and_not_from_the_internet(rh:
     assert "Traceback" not in rotated.stdout + rotated.stderr
     refused = rh.script("scripts/ci/rotate", network="internet", expect=(1,))
     assert "gatewayctl rotate failed" in refused.stdout + refused.stderr
+
+
+# ---------------------------------------------------------------------------- the monthly chargeback
+def test_the_monthly_chargeback_stores_its_evidence_from_the_runner_and_fails_from_the_internet(rh: Rehearsal):
+    """chargeback.yml's job on the VPC runner reads /spend/logs/v2 with the master key from its secret and puts
+    the month's CSV and manifest into the evidence bucket Terraform made; from a GitHub-hosted runner the
+    admin API answers 403 and nothing is stored (ADR 0006)."""
+    uri = rh.settings["CHARGEBACK_S3_URI"]
+    assert uri.startswith("s3://llm-gateway-chargeback-"), uri  # the name the boundary lets the role put into
+    bucket, _, prefix = uri.removeprefix("s3://").partition("/")
+    month = dt.datetime.now(BUDGET_TZ).strftime("%Y-%m")  # this month's calls: reconcile's and the network's
+    s3 = rh.aws("s3")
+
+    # On ubuntu-latest: the private name its step passes does not resolve, and the public one answers 403.
+    refused = rh.script("scripts/ci/monthly-chargeback", network="internet", env={"MONTH": month}, expect=(1,))
+    assert "gatewayctl report failed" in refused.stderr, refused.stderr
+    before = len(rh.network.lb.seen)
+    refused = rh.script("scripts/ci/monthly-chargeback", network="internet", expect=(1,),
+                        env={"MONTH": month, "LITELLM_BASE_URL": rh.network.url("internet", PUBLIC_URL)})
+    assert "gatewayctl report failed" in refused.stderr, refused.stderr
+    blocked = [(peer, path) for peer, _, path, action in rh.network.lb.seen[before:] if action == "fixed-response"]
+    assert blocked and all(peer == INTERNET and path.startswith("/spend/logs/v2") for peer, path in blocked), blocked
+    assert s3.list_objects_v2(Bucket=bucket).get("KeyCount") == 0, "nothing is stored from the internet"
+
+    done = rh.script("scripts/ci/monthly-chargeback", env={"MONTH": month})
+    assert f"### Chargeback {month} by cost center" in done.stdout, done.stdout
+    csv_key, manifest_key = f"{prefix}/{month}/chargeback-segments.csv", f"{prefix}/{month}/manifest.json"
+    keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"])
+    assert keys == [csv_key, manifest_key], keys
+    body = s3.get_object(Bucket=bucket, Key=csv_key)["Body"].read()
+    manifest = json.loads(s3.get_object(Bucket=bucket, Key=manifest_key)["Body"].read())
+    assert manifest["month"] == month and manifest["csv"] == f"s3://{bucket}/{csv_key}"
+    assert manifest["csv_sha256"] == hashlib.sha256(body).hexdigest()
+    assert manifest["git_commit"] == rh.git("rev-parse", "HEAD").strip()
+    assert body.decode().startswith("month,user_id,tier,cost_center,owner,grant_commit")
+    master = rh.aws("secretsmanager").get_secret_value(SecretId=rh.settings["LITELLM_MASTER_KEY_SECRET_ID"])
+    assert master["SecretString"] not in done.stdout + done.stderr + body.decode()
 
 
 # ---------------------------------------------------------------------------- drift

@@ -176,6 +176,7 @@ INTENDED = {
     "drift.yml": [Run("schedule", "refs/heads/main"), Run("workflow_dispatch", "refs/heads/main")],
     "pr.yml": [Run("pull_request", "refs/pull/42/merge")],
     "rotate.yml": [Run("schedule", "refs/heads/main"), Run("workflow_dispatch", "refs/heads/main")],
+    "chargeback.yml": [Run("schedule", "refs/heads/main"), Run("workflow_dispatch", "refs/heads/main")],
 }
 WRITE_SECRETS = {"AWS_TERRAFORM_ROLE_ARN", "AWS_RECONCILER_ROLE_ARN"}
 

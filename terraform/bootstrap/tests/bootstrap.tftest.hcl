@@ -134,6 +134,14 @@ run "bootstrap" {
   }
 
   assert {
+    condition = [
+      for st in jsondecode(local.permissions_boundary_policy).Statement : { action = st.Action, resource = st.Resource }
+      if st.Effect == "Allow" && anytrue([for a in flatten([try(st.Action, [])]) : startswith(a, "s3:") && a != "s3:GetObject"])
+    ] == [{ action = "s3:PutObject", resource = "arn:aws:s3:::llm-gateway-chargeback-*/*" }]
+    error_message = "The only S3 write the stack's roles may get is putting objects into the chargeback evidence bucket (the reconciler role, scripts/ci/monthly-chargeback)."
+  }
+
+  assert {
     condition     = output.permissions_boundary_arn == "arn:aws:iam::123456789012:policy/llm-gateway-boundary"
     error_message = "The bootstrap names the boundary environments/production looks up."
   }

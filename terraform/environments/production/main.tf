@@ -181,6 +181,25 @@ module "access_logs_bucket" {
   tags                               = local.tags
 }
 
+# The monthly chargeback's evidence (chargeback.yml, scripts/ci/monthly-chargeback): each month's CSV and
+# manifest. Versioned, so a re-run adds a version and keeps the one before for as long as the evidence;
+# the reconciler role may only put objects here (modules/github-oidc-reconciler).
+module "chargeback_bucket" {
+  source = "../../modules/s3-bucket"
+
+  bucket_prefix                      = "${var.name}-chargeback-"
+  kms_key_arn                        = module.kms.key_arn
+  lifecycle_rule_id                  = "keep-replaced-evidence"
+  noncurrent_version_expiration_days = local.chargeback_evidence_retention_days
+  force_destroy                      = !var.deletion_protection
+  tags                               = local.tags
+}
+
+locals {
+  # Replaced evidence is kept 8 years, as long as India's Companies Act keeps books of account.
+  chargeback_evidence_retention_days = 2922
+}
+
 module "load_balancer" {
   source = "../../modules/gateway-load-balancer"
 
@@ -331,6 +350,8 @@ module "github_oidc_reconciler" {
   kms_key_arn                      = module.kms.key_arn
   notification_sender_identity_arn = local.notification_sender_identity_arn
   notification_sender_address      = var.notification_sender
+  chargeback_bucket_arn            = module.chargeback_bucket.arn
+  chargeback_kms_key_arn           = module.chargeback_bucket.kms_key_arn
   permissions_boundary             = local.permissions_boundary_arn
   tags                             = local.tags
 }
@@ -343,7 +364,7 @@ module "github_runner" {
   name                  = "${var.name}-runner"
   github_repository     = var.github_repository
   github_connection_arn = var.github_connection_arn
-  trusted_workflows     = ["deploy", "rotate", "drift", "pull-request"]
+  trusted_workflows     = ["deploy", "rotate", "drift", "pull-request", "chargeback"]
   vpc_id                = module.network.vpc_id
   subnet_ids            = module.network.private_subnet_ids
   security_group_id     = module.security_groups.runner_security_group_id

@@ -97,6 +97,8 @@ output "github_actions_secrets" {
     LITELLM_PLAN_KEY_SECRET_ID   = module.github_oidc_reconciler.plan_viewer_secret_name
     GATEWAYCTL_KMS_KEY_ID        = module.kms.key_arn
     GATEWAYCTL_STATE_TABLE       = module.github_oidc_reconciler.state_table_name
+    # Where chargeback.yml stores each month's evidence (<bucket>/chargeback/<YYYY-MM>/).
+    CHARGEBACK_S3_URI = "s3://${module.chargeback_bucket.id}/chargeback"
     # The admin jobs' gateway address, inside the VPC (the ALB serves only the model APIs).
     LITELLM_ADMIN_URL = module.gateway_service.admin_base_url
     }, var.gateway_url == null ? {} : { LITELLM_BASE_URL = var.gateway_url },

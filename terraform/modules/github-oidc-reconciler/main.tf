@@ -65,8 +65,9 @@ locals {
 }
 
 # ----------------------------------------------------------------- apply role
-# Only deploy.yml (the reconcile job) and rotate.yml (the nightly key rotation), from the main
-# branch, in the protected deploy environment.
+# Only deploy.yml (the reconcile job), rotate.yml (the nightly key rotation) and chargeback.yml (the
+# monthly chargeback, which reads /spend/logs/v2 with the master key: no narrower key may), from the
+# main branch, in the protected deploy environment.
 module "reconciler_role" {
   source = "../github-actions-role"
 
@@ -77,6 +78,7 @@ module "reconciler_role" {
   trusted_jobs = [
     { workflow = "deploy.yml", context = "environment:${var.deploy_environment}", ref = local.main_ref },
     { workflow = "rotate.yml", context = "environment:${var.deploy_environment}", ref = local.main_ref },
+    { workflow = "chargeback.yml", context = "environment:${var.deploy_environment}", ref = local.main_ref },
   ]
   inline_policies      = { reconcile-virtual-keys = local.reconciler_policy }
   permissions_boundary = var.permissions_boundary
@@ -156,7 +158,22 @@ locals {
         Resource = var.notification_sender_identity_arn
         }, var.notification_sender_address == null ? {} : {
         Condition = { StringEquals = { "ses:FromAddress" = var.notification_sender_address } }
-    })])
+        })], var.chargeback_bucket_arn == null ? [] : [{
+        # scripts/ci/monthly-chargeback: the month's evidence objects, nothing else (no reads, no deletes;
+        # the bucket is versioned, so a re-run adds a version and the earlier one is kept).
+        Sid      = "PutChargebackEvidence"
+        Effect   = "Allow"
+        Action   = "s3:PutObject"
+        Resource = "${var.chargeback_bucket_arn}/*"
+        }], var.chargeback_bucket_arn == null || var.chargeback_kms_key_arn == null ? [] : [{
+        Sid      = "EncryptChargebackEvidence"
+        Effect   = "Allow"
+        Action   = ["kms:GenerateDataKey", "kms:Decrypt"]
+        Resource = var.chargeback_kms_key_arn
+        Condition = {
+          StringEquals = { "kms:ViaService" = "s3.${local.region}.amazonaws.com" }
+        }
+    }])
   })
 }
 

@@ -105,6 +105,28 @@ variable "plan_viewer_secret_name" {
   }
 }
 
+variable "chargeback_bucket_arn" {
+  description = "ARN of the bucket chargeback.yml (scripts/ci/monthly-chargeback) stores the monthly chargeback evidence in; the reconciler role may only put objects there. Null: no such permission."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.chargeback_bucket_arn == null || can(regex("^arn:aws[a-z-]*:s3:::[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", coalesce(var.chargeback_bucket_arn, "x")))
+    error_message = "chargeback_bucket_arn must be the ARN of one S3 bucket (no object path, no wildcards)."
+  }
+}
+
+variable "chargeback_kms_key_arn" {
+  description = "KMS key the chargeback bucket encrypts objects with (SSE-KMS): the reconciler role may generate data keys with it through S3 only. Null: the bucket uses SSE-S3."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.chargeback_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", coalesce(var.chargeback_kms_key_arn, "x")))
+    error_message = "chargeback_kms_key_arn must be a KMS key ARN."
+  }
+}
+
 variable "kms_key_arn" {
   description = "KMS key encrypting the gateway secrets."
   type        = string

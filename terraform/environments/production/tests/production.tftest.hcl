@@ -54,6 +54,15 @@ run "default_stack_applies" {
     condition     = module.gateway_tasks.config_sha256 == filesha256("../../../gateway/config.yaml")
     error_message = "The uploaded config is gateway/config.yaml."
   }
+
+  # ------------------------------------------------------------ the monthly chargeback's evidence
+  assert {
+    condition = (
+      module.chargeback_bucket.kms_key_arn == module.kms.key_arn &&
+      output.github_actions_secrets.CHARGEBACK_S3_URI == "s3://${module.chargeback_bucket.id}/chargeback"
+    )
+    error_message = "chargeback.yml stores its evidence in the stack's SSE-KMS bucket, named in github_actions_secrets."
+  }
 }
 
 # The emergency revoke of docs/runbook.md: the role for the listed people, the task in the gateway's

@@ -43,10 +43,11 @@ run "roles_trust_only_their_workflow_jobs" {
 
   assert {
     condition = module.reconciler_role.subjects == sort([
+      "repo:example-org/llm-gateway-gitops:environment:production:job_workflow_ref:example-org/llm-gateway-gitops/.github/workflows/chargeback.yml@refs/heads/main",
       "repo:example-org/llm-gateway-gitops:environment:production:job_workflow_ref:example-org/llm-gateway-gitops/.github/workflows/deploy.yml@refs/heads/main",
       "repo:example-org/llm-gateway-gitops:environment:production:job_workflow_ref:example-org/llm-gateway-gitops/.github/workflows/rotate.yml@refs/heads/main",
     ])
-    error_message = "The reconciler role trusts deploy.yml and rotate.yml on main in the production environment, and nothing else."
+    error_message = "The reconciler role trusts deploy.yml, rotate.yml and chargeback.yml on main in the production environment, and nothing else."
   }
 
   assert {
@@ -117,4 +118,53 @@ run "only_the_reconciler_role_writes_the_state_table" {
     condition     = aws_dynamodb_table.state.server_side_encryption[0].kms_key_arn == var.kms_key_arn && aws_dynamodb_table.state.point_in_time_recovery[0].enabled
     error_message = "The state table is encrypted with the project's key and recoverable."
   }
+}
+
+run "no_chargeback_permission_without_the_bucket" {
+  command = plan
+
+  assert {
+    condition     = !strcontains(local.reconciler_policy, "s3:") && !strcontains(local.plan_policy, "s3:")
+    error_message = "Without chargeback_bucket_arn neither role has any S3 permission."
+  }
+}
+
+run "chargeback_evidence_is_put_only_into_its_bucket" {
+  command = plan
+
+  variables {
+    chargeback_bucket_arn  = "arn:aws:s3:::llm-gateway-chargeback-20261207"
+    chargeback_kms_key_arn = "arn:aws:kms:ap-south-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+  }
+
+  assert {
+    condition = [
+      for st in jsondecode(local.reconciler_policy).Statement : { action = st.Action, resource = st.Resource }
+      if length([for a in flatten([st.Action]) : a if startswith(a, "s3:")]) > 0
+    ] == [{ action = "s3:PutObject", resource = "arn:aws:s3:::llm-gateway-chargeback-20261207/*" }]
+    error_message = "The reconciler role's only S3 permission is s3:PutObject on the chargeback bucket's objects (no reads, no deletes, no other bucket)."
+  }
+
+  assert {
+    condition = [
+      for st in jsondecode(local.reconciler_policy).Statement : st.Condition.StringEquals["kms:ViaService"]
+      if st.Sid == "EncryptChargebackEvidence"
+    ] == ["s3.ap-south-1.amazonaws.com"]
+    error_message = "The chargeback bucket's key is usable by the reconciler role only through S3."
+  }
+
+  assert {
+    condition     = !strcontains(local.plan_policy, "s3:")
+    error_message = "The plan role gets nothing of the chargeback bucket."
+  }
+}
+
+run "rejects_a_chargeback_object_path_or_wildcard" {
+  command = plan
+
+  variables {
+    chargeback_bucket_arn = "arn:aws:s3:::llm-gateway-*"
+  }
+
+  expect_failures = [var.chargeback_bucket_arn]
 }
