@@ -130,6 +130,10 @@ def reset_secrets() -> None:
     sm = secrets_client()
     for page in sm.get_paginator("list_secrets").paginate():
         for s in page["SecretList"]:
+            # A replicated secret can't be deleted until its replicas are removed (AWS, and moto, refuse).
+            regions = [r["Region"] for r in sm.describe_secret(SecretId=s["ARN"]).get("ReplicationStatus", [])]
+            if regions:
+                sm.remove_regions_from_replication(SecretId=s["ARN"], RemoveReplicaRegions=regions)
             sm.delete_secret(SecretId=s["ARN"], ForceDeleteWithoutRecovery=True)
 
 
