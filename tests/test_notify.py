@@ -8,7 +8,16 @@ import json
 from email.message import Message as Mail
 
 import pytest
-from helpers import SmtpSink, clean_slate, free_port, managed_keys, secret_key, secrets_client, write_user
+from helpers import (
+    SmtpSink,
+    clean_slate,
+    create_state_table,
+    free_port,
+    managed_keys,
+    secret_key,
+    secrets_client,
+    write_user,
+)
 
 from reconciler import notify
 from reconciler.keystore import DEFAULT_PREFIX
@@ -174,7 +183,8 @@ def test_the_deploy_script_warns_about_smtp_settings_up_front_and_still_revokes(
            "LITELLM_MASTER_KEY_SECRET_ID": "llm-gateway/litellm-master-key-notify",
            "GATEWAYCTL": str(repo_root / ".venv" / "bin" / "gatewayctl"),
            "PATH": f"{repo_root / '.venv' / 'bin'}:{os.environ['PATH']}",
-           "GATEWAYCTL_NOTIFY": "smtp", "GATEWAYCTL_NOTIFY_FROM": SENDER}
+           "GATEWAYCTL_NOTIFY": "smtp", "GATEWAYCTL_NOTIFY_FROM": SENDER,
+           "GATEWAYCTL_STATE_TABLE": create_state_table()}  # the gateway lock every deploy takes
     proc = subprocess.run(["bash", "scripts/ci/reconcile"], cwd=workspace, env=env, capture_output=True, text=True,
                           timeout=300, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
