@@ -54,7 +54,7 @@ def test_redact_hides_keys_tokens_and_named_secrets(text, leaked):
 
 
 def test_redact_keeps_ordinary_text_and_hides_given_secrets():
-    text = "task-definition-family ask-for-review-123456789012 token 0fe5391bf2137206 user_id ann"
+    text = "task-definition-family ask-for-review-12345678 token 0fe5391bf2137206 user_id ann"
     assert redact(text) == text  # no key: nothing hidden ("sk-" inside a word is not a key)
     assert redact("the master key is m4ster-not-sk-shaped", secrets=["m4ster-not-sk-shaped"]) == \
         "the master key is …(redacted)"
