@@ -362,7 +362,7 @@ BEDROCK_PATHS = [
 
 def test_bedrock_passthrough_refuses_another_tiers_model(gatewayctl, gateway):
     """Issue 19: `llm_api_routes` lets a user's key reach LiteLLM's /bedrock/* pass-through (the ALB
-    publishes it to nobody outside admin_ingress_cidrs, but inside them it answers). A Drafting key
+    does not serve it, but from inside the VPC it answers). A Drafting key
     asking for the Architect tier's model there, by Bedrock id or alias, encoded or not, is refused
     by LiteLLM's team model check before Bedrock is called; its own model works the same way."""
     gatewayctl("apply", "--confirm", check=True)
