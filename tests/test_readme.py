@@ -150,3 +150,13 @@ def test_section_pointer_check_catches_a_moved_section():
     assert _names_a_section(REPO / "docs" / "architecture.md", "Budgets under concurrency")
     assert _names_a_section(REPO / "docs" / "runbook.md", "Repository settings")  # a bold label in a step
     assert _SECTION_POINTER.search('# (max_request_usd, docs/architecture.md\n  # "Budgets under concurrency")')
+
+
+def test_tests_named_as_proof_exist():
+    """A guarantee in README.md or docs/ names the test that shows it; that test file must exist (a test that
+    is merged or removed takes its pointers along)."""
+    docs = [README, *sorted((REPO / "docs").rglob("*.md"))]
+    missing = [f"{doc.relative_to(REPO)}: {name}" for doc in docs
+               for name in sorted(set(re.findall(r"\btests/[\w./-]+\.py\b", doc.read_text())))
+               if not (REPO / name).is_file()]
+    assert not missing, "\n".join(missing)
