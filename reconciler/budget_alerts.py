@@ -6,7 +6,7 @@ metadata) without a licence, once `alerting: ["email"]` and SMTP settings are gi
 but its recipients are one fixed list per team (a member's `owner` cannot be named), and it
 deduplicates in each process's memory for 24 hours (EMAIL_BUDGET_ALERT_TTL), not per budget
 period: the same threshold is sent again every day, by every worker and task, and after every
-restart (measured: README "Budget alerts", tests/test_budget_alerts_e2e.py).
+restart (measured: docs/architecture.md "Budget alerts before the 422", tests/test_budget_alerts_e2e.py).
 
 What a member has used is read from LiteLLM, and measured against the budget LiteLLM enforces, so
 100% is exactly where the 422 starts:

@@ -17,9 +17,9 @@ locals {
   endpoints_enabled = var.egress_mode == "endpoints"
 
   # The AWS Budget follows from the tiers: each budgeted member can spend their tier's monthly budget,
-  # and concurrent calls overshoot it by at most one request (max_request_usd, README "Budgets under
-  # concurrency"). Time-boxed budget exceptions come on top while they last (each up to the tier's
-  # max_exception_usd). A mix key that is no tier fails the plan here.
+  # and concurrent calls overshoot it by at most one request (max_request_usd, docs/architecture.md
+  # "Budgets under concurrency"). Time-boxed budget exceptions come on top while they last (each up to
+  # the tier's max_exception_usd). A mix key that is no tier fails the plan here.
   tiers_file = coalesce(var.tiers_file_path, "${path.module}/../../../policies/tiers.yaml")
   tiers      = yamldecode(file(local.tiers_file)).tiers
   bedrock_ceiling_usd = sum(concat([0], [
