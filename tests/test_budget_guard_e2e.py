@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import datetime as dt
+import json
+import math
 import os
 import subprocess
 import sys
@@ -17,9 +19,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 from helpers import chat, reset_gateway, secret_key, wait_for_status, write_user
 
-from reconciler.policy import BUDGET_TZ
+from reconciler import bedrock
+from reconciler.policy import BUDGET_TZ, LITELLM_RESERVED_OUTPUT_TOKENS
 
 pytestmark = pytest.mark.integration
 
@@ -111,6 +115,66 @@ def test_concurrent_calls_overshoot_the_budget_by_at_most_one_request(slowctl, w
     assert spend == pytest.approx(admitted * cost, abs=Decimal("0.000001"))
     assert spend <= Decimal("2.00") + Decimal("0.52"), f"{admitted} admitted, spend {spend}"  # the stated bound
     assert spend > Decimal("2.00") - cost  # and the budget was really used up, not refused early
+
+
+def output_cap(record: dict) -> int:
+    """The most output tokens Bedrock may produce for one logged Converse request: its maxTokens, or
+    the model's maximum output when it names none (Bedrock's default)."""
+    cap = (record["body"].get("inferenceConfig") or {}).get("maxTokens")
+    return cap if cap is not None else bedrock.max_output_tokens(record["model_id"])
+
+
+def test_calls_without_max_tokens_overshoot_the_budget_by_at_most_one_request(slowctl, workspace, slow_gateway):
+    """A client that omits max_tokens: LiteLLM reserves 16,384 output tokens, so Bedrock must be
+    given that cap too. The fake bills each call the most Bedrock may produce for what it received."""
+    h, _ = slow_gateway
+    write_user(workspace, "nomax")  # Drafting: $2.00, 10 RPM
+    write_user(workspace, "probe")  # another member, so the probes don't use nomax's 10 RPM
+    slowctl("apply", "--confirm")
+    key, probe_key = secret_key("nomax"), secret_key("probe")
+
+    def call(api_key: str, text: str, **params) -> httpx.Response:
+        return httpx.post(f"{h.base_url}/v1/chat/completions", headers={"Authorization": f"Bearer {api_key}"},
+                          json={"model": "model-cheap", **params, "messages": [{"role": "user", "content": text}]},
+                          timeout=120, trust_env=False)
+
+    caps = {}  # what Bedrock received as its output cap, by what the client sent
+    for out, (client, params) in enumerate((("omits", {}), ("max_tokens", {"max_tokens": 64000}),
+                                            ("max_completion_tokens", {"max_completion_tokens": 1000})), start=1):
+        marker = f"[[usage in=7 out={out}]]"
+        assert call(probe_key, f"probe {client} {marker}", **params).status_code == 200
+        caps[client] = output_cap(next(r for r in h.fake_bedrock_requests() if marker in json.dumps(r["body"])))
+    cap = caps["omits"]
+
+    words = "word " * 150000  # ~150k tokens: real size, and ten calls are more than $2.00 even at 16k out
+    counted = httpx.post(f"{h.base_url}/utils/token_counter", headers={"Authorization": f"Bearer {h.master_key}"},
+                         json={"model": "model-cheap", "messages": [{"role": "user", "content": words}]},
+                         timeout=60, trust_env=False).json()["total_tokens"]
+    prices = bedrock._entries()["global.anthropic.claude-haiku-4-5-20251001-v1:0"]
+    cost = (Decimal(counted) * Decimal(str(prices["input_cost_per_token"]))
+            + Decimal(cap) * Decimal(str(prices["output_cost_per_token"])))
+    text = words + f" [[usage in={counted} out={cap}]]"
+    with cf.ThreadPoolExecutor(10) as pool:
+        results = list(pool.map(lambda _: call(key, text), range(10)))
+    codes = [r.status_code for r in results]
+    served = [r for r in h.fake_bedrock_requests() if r.get("usage") == [counted, cap]]
+    assert len(served) == codes.count(200) and all(output_cap(r) == cap for r in served)
+    assert max(r["ts"] for r in served) - min(r["ts"] for r in served) < 2.0  # all in flight together
+    assert codes.count(200) + codes.count(422) == 10, codes
+    admitted = codes.count(200)
+    spend = Decimal(str(wait_for_spend(h.base_url, h.master_key, "tier-drafting", "nomax", float(admitted * cost))))
+    print(f"10 concurrent calls without max_tokens, Bedrock cap {cap} out, ${cost:.4f} each: "
+          f"{admitted} admitted, spend ${spend} on a $2.00 budget")
+    assert spend == pytest.approx(admitted * cost, abs=Decimal("0.000001"))
+    assert spend <= Decimal("2.00") + cost, f"{admitted} admitted, spend {spend}: more than one request over"
+    assert spend > Decimal("2.00") - cost  # and the budget was really used up, not refused early
+    # Each admitted call reserved exactly what it cost (LiteLLM shrinks the last reservation to what is
+    # left), so what LiteLLM reserved for the output is what Bedrock was allowed to produce: the policy's
+    # cap, 16,384 tokens (tests/test_gateway_config.py ties that number to the installed LiteLLM's).
+    assert admitted == math.ceil(Decimal("2.00") / cost), f"{admitted} admitted at ${cost:.4f}"
+    policy = yaml.safe_load((REPO / "policies" / "models.yaml").read_text(encoding="utf-8"))["models"]
+    assert cap == policy["model-cheap"]["default_max_tokens"] == LITELLM_RESERVED_OUTPUT_TOKENS
+    assert caps == {"omits": cap, "max_tokens": 64000, "max_completion_tokens": 1000}  # a client's own cap is kept
 
 
 def test_exception_lets_a_drafting_user_spend_more_until_it_ends_by_itself(slowctl, workspace, slow_gateway):
