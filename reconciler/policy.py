@@ -24,7 +24,7 @@ BUDGET_TZ = ZoneInfo("Asia/Kolkata")  # gateway/config.yaml litellm_settings.tim
 
 # The output tokens LiteLLM 1.108.7 reserves against a budget for a request that names no max_tokens
 # (DEFAULT_MAX_OUTPUT_TOKENS_FALLBACK in litellm/proxy/spend_tracking/budget_reservation.py; the schema's
-# maximum for default_max_tokens, and tests/test_gateway_config.py checks both against the installed litellm).
+# maximum for default_max_tokens; tests/test_validate.py checks both against the installed litellm).
 LITELLM_RESERVED_OUTPUT_TOKENS = 16384
 
 

@@ -118,35 +118,64 @@ def test_concurrent_calls_overshoot_the_budget_by_at_most_one_request(slowctl, w
 
 
 def output_cap(record: dict) -> int:
-    """The most output tokens Bedrock may produce for one logged Converse request: its maxTokens, or
-    the model's maximum output when it names none (Bedrock's default)."""
-    cap = (record["body"].get("inferenceConfig") or {}).get("maxTokens")
+    """The most output tokens Bedrock may produce for one logged request: Converse's maxTokens (InvokeModel's
+    max_tokens), or the model's maximum output when it names none (Bedrock's default)."""
+    body = record["body"]
+    cap = (body.get("inferenceConfig") or {}).get("maxTokens") if "converse" in record["operation"] else \
+        body.get("max_tokens")
     return cap if cap is not None else bedrock.max_output_tokens(record["model_id"])
 
 
+MODEL_CALLS = ("converse", "converse-stream", "invoke", "invoke-with-response-stream")  # not count-tokens
+
+# What a client sends, by API: the chat completions body without max_tokens first (the concurrency
+# test's), then each way a client names its own output cap, which must reach Bedrock unchanged.
+PROBES = {
+    "chat, no max_tokens": ("/v1/chat/completions", {}, None),
+    "chat, streamed, no max_tokens": ("/v1/chat/completions", {"stream": True}, None),
+    "chat, max_tokens 64000": ("/v1/chat/completions", {"max_tokens": 64000}, 64000),
+    "chat, max_completion_tokens 1000": ("/v1/chat/completions", {"max_completion_tokens": 1000}, 1000),
+    "messages, max_tokens 1000": ("/v1/messages", {"max_tokens": 1000}, 1000),
+    "responses, no max_output_tokens": ("/v1/responses", {}, None),
+    "responses, max_output_tokens 1000": ("/v1/responses", {"max_output_tokens": 1000}, 1000),
+}
+
+
 def test_calls_without_max_tokens_overshoot_the_budget_by_at_most_one_request(slowctl, workspace, slow_gateway):
-    """A client that omits max_tokens: LiteLLM reserves 16,384 output tokens, so Bedrock must be
-    given that cap too. The fake bills each call the most Bedrock may produce for what it received."""
+    """A client that omits max_tokens: LiteLLM reserves 16,384 output tokens, so Bedrock must be given
+    that cap too (before the fix it got none, and Bedrock's default is 64,000 for Haiku 4.5). The fake
+    bills each call the most Bedrock may produce for what it received."""
     h, _ = slow_gateway
     write_user(workspace, "nomax")  # Drafting: $2.00, 10 RPM
     write_user(workspace, "probe")  # another member, so the probes don't use nomax's 10 RPM
     slowctl("apply", "--confirm")
     key, probe_key = secret_key("nomax"), secret_key("probe")
 
-    def call(api_key: str, text: str, **params) -> httpx.Response:
-        return httpx.post(f"{h.base_url}/v1/chat/completions", headers={"Authorization": f"Bearer {api_key}"},
-                          json={"model": "model-cheap", **params, "messages": [{"role": "user", "content": text}]},
-                          timeout=120, trust_env=False)
+    def call(api_key: str, text: str, path: str = "/v1/chat/completions", **params) -> httpx.Response:
+        content = {"input": text} if path == "/v1/responses" else {"messages": [{"role": "user", "content": text}]}
+        return httpx.post(f"{h.base_url}{path}", headers={"Authorization": f"Bearer {api_key}"},
+                          json={"model": "model-cheap", **params, **content}, timeout=120, trust_env=False)
 
-    caps = {}  # what Bedrock received as its output cap, by what the client sent
-    for out, (client, params) in enumerate((("omits", {}), ("max_tokens", {"max_tokens": 64000}),
-                                            ("max_completion_tokens", {"max_completion_tokens": 1000})), start=1):
+    def probe(out_and_name):
+        out, name = out_and_name
+        path, params, _ = PROBES[name]
         marker = f"[[usage in=7 out={out}]]"
-        assert call(probe_key, f"probe {client} {marker}", **params).status_code == 200
-        caps[client] = output_cap(next(r for r in h.fake_bedrock_requests() if marker in json.dumps(r["body"])))
-    cap = caps["omits"]
+        answer = call(probe_key, f"probe {marker}", path, **params)
+        assert answer.status_code == 200, f"{name}: {answer.text}"
+        return marker
 
-    words = "word " * 150000  # ~150k tokens: real size, and ten calls are more than $2.00 even at 16k out
+    with cf.ThreadPoolExecutor(len(PROBES)) as pool:
+        markers = dict(zip(PROBES, pool.map(probe, enumerate(PROBES, start=1)), strict=True))
+    served = [r for r in h.fake_bedrock_requests() if r["operation"] in MODEL_CALLS]
+    # the output cap Bedrock received, by what the client sent
+    caps = {name: output_cap(next(r for r in served if marker in json.dumps(r["body"])))
+            for name, marker in markers.items()}
+    cap = caps["chat, no max_tokens"]
+
+    # $1.40 already spent this month (a small prompt: the ten calls are nomax's only other requests this minute)
+    assert call(key, "x [[usage in=1400000 out=0]]").status_code == 200
+    spent = Decimal(str(wait_for_spend(h.base_url, h.master_key, "tier-drafting", "nomax", 1.40)))
+    words = "word " * 50000  # ~50k tokens: real size, small enough that all ten are in flight together
     counted = httpx.post(f"{h.base_url}/utils/token_counter", headers={"Authorization": f"Bearer {h.master_key}"},
                          json={"model": "model-cheap", "messages": [{"role": "user", "content": words}]},
                          timeout=60, trust_env=False).json()["total_tokens"]
@@ -157,24 +186,25 @@ def test_calls_without_max_tokens_overshoot_the_budget_by_at_most_one_request(sl
     with cf.ThreadPoolExecutor(10) as pool:
         results = list(pool.map(lambda _: call(key, text), range(10)))
     codes = [r.status_code for r in results]
-    served = [r for r in h.fake_bedrock_requests() if r.get("usage") == [counted, cap]]
-    assert len(served) == codes.count(200) and all(output_cap(r) == cap for r in served)
-    assert max(r["ts"] for r in served) - min(r["ts"] for r in served) < 2.0  # all in flight together
+    arrived = [r["ts"] for r in h.fake_bedrock_requests() if r.get("usage") == [counted, cap]]
+    assert len(arrived) == codes.count(200), codes
+    assert max(arrived) - min(arrived) < 2.0, sorted(arrived)  # all in flight together
     assert codes.count(200) + codes.count(422) == 10, codes
     admitted = codes.count(200)
-    spend = Decimal(str(wait_for_spend(h.base_url, h.master_key, "tier-drafting", "nomax", float(admitted * cost))))
-    print(f"10 concurrent calls without max_tokens, Bedrock cap {cap} out, ${cost:.4f} each: "
-          f"{admitted} admitted, spend ${spend} on a $2.00 budget")
-    assert spend == pytest.approx(admitted * cost, abs=Decimal("0.000001"))
+    spend = Decimal(str(wait_for_spend(h.base_url, h.master_key, "tier-drafting", "nomax",
+                                       float(spent + admitted * cost))))
+    print(f"10 concurrent calls without max_tokens, Bedrock cap {cap} out, ${cost:.4f} each, ${spent} spent "
+          f"before: {admitted} admitted, spend ${spend} on a $2.00 budget")
+    assert spend == pytest.approx(spent + admitted * cost, abs=Decimal("0.000001"))
     assert spend <= Decimal("2.00") + cost, f"{admitted} admitted, spend {spend}: more than one request over"
     assert spend > Decimal("2.00") - cost  # and the budget was really used up, not refused early
     # Each admitted call reserved exactly what it cost (LiteLLM shrinks the last reservation to what is
     # left), so what LiteLLM reserved for the output is what Bedrock was allowed to produce: the policy's
-    # cap, 16,384 tokens (tests/test_gateway_config.py ties that number to the installed LiteLLM's).
-    assert admitted == math.ceil(Decimal("2.00") / cost), f"{admitted} admitted at ${cost:.4f}"
+    # cap, 16,384 tokens (tests/test_validate.py ties that number to the installed LiteLLM's).
+    assert admitted == math.ceil((Decimal("2.00") - spent) / cost), f"{admitted} admitted at ${cost:.4f}"
     policy = yaml.safe_load((REPO / "policies" / "models.yaml").read_text(encoding="utf-8"))["models"]
     assert cap == policy["model-cheap"]["default_max_tokens"] == LITELLM_RESERVED_OUTPUT_TOKENS
-    assert caps == {"omits": cap, "max_tokens": 64000, "max_completion_tokens": 1000}  # a client's own cap is kept
+    assert caps == {name: cap if sent is None else sent for name, (_, _, sent) in PROBES.items()}
 
 
 def test_exception_lets_a_drafting_user_spend_more_until_it_ends_by_itself(slowctl, workspace, slow_gateway):

@@ -344,13 +344,14 @@ def test_reserved_model_alias_is_rejected_in_models_and_tiers(workspace, name):
     """An alias named like a LiteLLM sentinel, used by a tier, would grant every model: a PR that
     looks like a rename. Both the alias and the tier's use of it are rejected, with the reason."""
     models = workspace / "policies" / "models.yaml"
+    alias_line = 1 + models.read_text().splitlines().index("  model-cheap:")
     models.write_text(models.read_text().replace("  model-cheap:", f"  {name}:"))
     tiers = workspace / "policies" / "tiers.yaml"
     line = drafting_models_line(tiers)
     tiers.write_text(tiers.read_text().replace("models: [model-cheap]", f"models: [{name}]"))
     proc = run_validate(workspace)
     assert proc.returncode == 1
-    assert f"policies/models.yaml:9:3: model alias '{name}' is reserved: LiteLLM reads it as" in proc.stdout
+    assert f"policies/models.yaml:{alias_line}:3: model alias '{name}' is reserved: LiteLLM reads it as" in proc.stdout
     assert "[models/reserved-name]" in proc.stdout
     assert f"policies/tiers.yaml:{line}:14: model '{name}' is reserved" in proc.stdout
     assert "[tiers/reserved-model]" in proc.stdout
