@@ -128,14 +128,19 @@ def output_cap(record: dict) -> int:
 
 MODEL_CALLS = ("converse", "converse-stream", "invoke", "invoke-with-response-stream")  # not count-tokens
 
-# What a client sends, by API: the chat completions body without max_tokens first (the concurrency
-# test's), then each way a client names its own output cap, which must reach Bedrock unchanged.
+# What a client sends, by API, and the output cap Bedrock must receive: None for the deployment's
+# default_max_tokens (what LiteLLM reserves), else the client's own cap, unchanged.
 PROBES = {
     "chat, no max_tokens": ("/v1/chat/completions", {}, None),
     "chat, streamed, no max_tokens": ("/v1/chat/completions", {"stream": True}, None),
     "chat, max_tokens 64000": ("/v1/chat/completions", {"max_tokens": 64000}, 64000),
     "chat, max_completion_tokens 1000": ("/v1/chat/completions", {"max_completion_tokens": 1000}, 1000),
+    "completions, no max_tokens": ("/v1/completions", {}, None),
     "messages, max_tokens 1000": ("/v1/messages", {"max_tokens": 1000}, 1000),
+    "messages, no max_tokens": ("/v1/messages", {}, None),
+    # The gap that stays: LiteLLM forwards a pass-through body as sent, so Bedrock's default (Haiku 4.5's
+    # maximum output) applies. The ALB does not serve /bedrock; a user's key reaches it only inside the VPC.
+    "bedrock pass-through, no maxTokens": ("/bedrock/model/model-cheap/converse", {}, 64000),
     "responses, no max_output_tokens": ("/v1/responses", {}, None),
     "responses, max_output_tokens 1000": ("/v1/responses", {"max_output_tokens": 1000}, 1000),
 }
@@ -152,9 +157,14 @@ def test_calls_without_max_tokens_overshoot_the_budget_by_at_most_one_request(sl
     key, probe_key = secret_key("nomax"), secret_key("probe")
 
     def call(api_key: str, text: str, path: str = "/v1/chat/completions", **params) -> httpx.Response:
-        content = {"input": text} if path == "/v1/responses" else {"messages": [{"role": "user", "content": text}]}
+        if path.startswith("/bedrock/"):  # Bedrock's own Converse body: the model is in the path
+            body = {"messages": [{"role": "user", "content": [{"text": text}]}]}
+        else:
+            content = {"/v1/responses": {"input": text}, "/v1/completions": {"prompt": text}}.get(
+                path, {"messages": [{"role": "user", "content": text}]})
+            body = {"model": "model-cheap", **content}
         return httpx.post(f"{h.base_url}{path}", headers={"Authorization": f"Bearer {api_key}"},
-                          json={"model": "model-cheap", **params, **content}, timeout=120, trust_env=False)
+                          json={**body, **params}, timeout=120, trust_env=False)
 
     def probe(out_and_name):
         out, name = out_and_name
