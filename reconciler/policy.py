@@ -34,7 +34,7 @@ class Model:
     display_name: str
     bedrock_model_id: str
     # the output cap Bedrock gets when a client sends no max_tokens (else Bedrock's default: the
-    # model's maximum output, four times what LiteLLM reserved). docs/architecture.md.
+    # model's maximum output, 64,000 for the Claude 4.5 models: more than LiteLLM reserved). docs/architecture.md.
     default_max_tokens: int = LITELLM_RESERVED_OUTPUT_TOKENS
 
 
