@@ -76,6 +76,12 @@ def registry() -> frozenset[str]:
     )
 
 
+def max_output_tokens(model_id: str) -> int | None:
+    """The most output tokens the model can produce, per the pinned litellm's registry (None: unknown)."""
+    v = _entries().get(model_id)
+    return int(v["max_output_tokens"]) if isinstance(v, dict) and v.get("max_output_tokens") else None
+
+
 def worst_request_usd(model_id: str) -> Decimal | None:
     """The most one request can cost at the pinned litellm's prices: the model's whole context window
     in and its maximum output out (what LiteLLM's budget reservation can be asked to reserve)."""

@@ -22,11 +22,20 @@ BUDGET_DURATION = "1mo"  # calendar month, reset at midnight on the 1st in litel
 BUDGET_TZ = ZoneInfo("Asia/Kolkata")  # gateway/config.yaml litellm_settings.timezone: budgets and expiries
 
 
+# The output tokens LiteLLM 1.108.7 reserves against a budget for a request that names no max_tokens
+# (DEFAULT_MAX_OUTPUT_TOKENS_FALLBACK in litellm/proxy/spend_tracking/budget_reservation.py; the schema's
+# maximum for default_max_tokens; tests/test_validate.py checks both against the installed litellm).
+LITELLM_RESERVED_OUTPUT_TOKENS = 16384
+
+
 @dataclass(frozen=True)
 class Model:
     alias: str
     display_name: str
     bedrock_model_id: str
+    # the output cap Bedrock gets when a client sends no max_tokens (else Bedrock's default: the
+    # model's maximum output, 64,000 for the Claude 4.5 models: more than LiteLLM reserved). docs/architecture.md.
+    default_max_tokens: int = LITELLM_RESERVED_OUTPUT_TOKENS
 
 
 def _same(value: Any) -> Any:

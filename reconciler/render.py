@@ -21,6 +21,14 @@ HEADER = """\
 #   - all state (keys, teams, spend) lives in PostgreSQL; models are not stored in the DB.
 """
 
+# Why every deployment names max_tokens (policies/models.yaml `default_max_tokens`).
+MAX_TOKENS_NOTE = """\
+  # max_tokens: the output cap Bedrock gets when a client sends none (a client's own max_tokens wins).
+  # LiteLLM reserves 16384 output tokens against the budget for such a request; without this cap
+  # Bedrock's default would be the model's maximum output (docs/architecture.md, "Budgets for clients
+  # that omit max_tokens").
+"""
+
 BODY = """\
 litellm_settings:
   # Budgets reset at midnight on the 1st of each month in this timezone.
@@ -65,7 +73,7 @@ def _q(value: str) -> str:
 
 
 def render_config(region: str, models: dict[str, Model]) -> str:
-    lines = [HEADER, "model_list:"]
+    lines = [HEADER, "model_list:", MAX_TOKENS_NOTE.rstrip("\n")]
     for alias in sorted(models):
         m = models[alias]
         lines += [
@@ -73,6 +81,7 @@ def render_config(region: str, models: dict[str, Model]) -> str:
             "    litellm_params:",
             f"      model: {_q('bedrock/' + m.bedrock_model_id)}",
             f"      aws_region_name: {region}",
+            f"      max_tokens: {m.default_max_tokens}",
             "    model_info:",
             f"      description: {_q(m.display_name)}",
         ]

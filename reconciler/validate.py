@@ -17,7 +17,7 @@ import jsonschema
 
 from reconciler import bedrock, mapping, render, shards, yamlfile
 from reconciler.diagnostics import Diagnostic, InputError
-from reconciler.policy import BudgetException, DesiredState, Model, Tier, User
+from reconciler.policy import LITELLM_RESERVED_OUTPUT_TOKENS, BudgetException, DesiredState, Model, Tier, User
 from reconciler.yamlfile import Document
 
 SCHEMA_DIR = "schemas"
@@ -179,10 +179,18 @@ def check(root: Path, *, today: dt.date | None = None, allow_expired: bool = Fal
                 if why:
                     diags.append(models_doc.diag(("models", alias), f"model alias {alias!r} is reserved: {why}",
                                                  "models/reserved-name", at_key=True))
-                models[alias] = Model(alias, spec["display_name"], spec["bedrock_model_id"])
+                model = models[alias] = Model(alias, spec["display_name"], spec["bedrock_model_id"],
+                                              spec.get("default_max_tokens", LITELLM_RESERVED_OUTPUT_TOKENS))
                 for why in bedrock.problems(spec["bedrock_model_id"], region):
                     diags.append(models_doc.diag(("models", alias, "bedrock_model_id"),
                                                  f"{spec['bedrock_model_id']}: {why}", "bedrock/model-id"))
+                most = bedrock.max_output_tokens(model.bedrock_model_id)
+                if most is not None and model.default_max_tokens > most:
+                    diags.append(models_doc.diag(
+                        ("models", alias, "default_max_tokens") if "default_max_tokens" in spec else ("models", alias),
+                        f"default_max_tokens {model.default_max_tokens} is more than {model.bedrock_model_id} can "
+                        f"produce ({most} output tokens at most); set it to {most} or less",
+                        "models/default-max-tokens"))
 
     tiers: dict[str, Tier] = {}
     if tiers_doc is not None:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import datetime as dt
+import json
+import math
 import os
 import subprocess
 import sys
@@ -17,9 +19,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 from helpers import chat, reset_gateway, secret_key, wait_for_status, write_user
 
-from reconciler.policy import BUDGET_TZ
+from reconciler import bedrock
+from reconciler.policy import BUDGET_TZ, LITELLM_RESERVED_OUTPUT_TOKENS
 
 pytestmark = pytest.mark.integration
 
@@ -111,6 +115,106 @@ def test_concurrent_calls_overshoot_the_budget_by_at_most_one_request(slowctl, w
     assert spend == pytest.approx(admitted * cost, abs=Decimal("0.000001"))
     assert spend <= Decimal("2.00") + Decimal("0.52"), f"{admitted} admitted, spend {spend}"  # the stated bound
     assert spend > Decimal("2.00") - cost  # and the budget was really used up, not refused early
+
+
+def output_cap(record: dict) -> int:
+    """The most output tokens Bedrock may produce for one logged request: Converse's maxTokens (InvokeModel's
+    max_tokens), or the model's maximum output when it names none (Bedrock's default)."""
+    body = record["body"]
+    cap = (body.get("inferenceConfig") or {}).get("maxTokens") if "converse" in record["operation"] else \
+        body.get("max_tokens")
+    return cap if cap is not None else bedrock.max_output_tokens(record["model_id"])
+
+
+MODEL_CALLS = ("converse", "converse-stream", "invoke", "invoke-with-response-stream")  # not count-tokens
+
+# What a client sends, by API, and the output cap Bedrock must receive: None for the deployment's
+# default_max_tokens (what LiteLLM reserves), else the client's own cap, unchanged.
+PROBES = {
+    "chat, no max_tokens": ("/v1/chat/completions", {}, None),
+    "chat, streamed, no max_tokens": ("/v1/chat/completions", {"stream": True}, None),
+    "chat, max_tokens 64000": ("/v1/chat/completions", {"max_tokens": 64000}, 64000),
+    "chat, max_completion_tokens 1000": ("/v1/chat/completions", {"max_completion_tokens": 1000}, 1000),
+    "completions, no max_tokens": ("/v1/completions", {}, None),
+    "messages, max_tokens 1000": ("/v1/messages", {"max_tokens": 1000}, 1000),
+    "messages, no max_tokens": ("/v1/messages", {}, None),
+    # The gap that stays: LiteLLM forwards a pass-through body as sent, so Bedrock's default (Haiku 4.5's
+    # maximum output) applies. The ALB does not serve /bedrock; a user's key reaches it only inside the VPC.
+    "bedrock pass-through, no maxTokens": ("/bedrock/model/model-cheap/converse", {}, 64000),
+    "responses, no max_output_tokens": ("/v1/responses", {}, None),
+    "responses, max_output_tokens 1000": ("/v1/responses", {"max_output_tokens": 1000}, 1000),
+}
+
+
+def test_calls_without_max_tokens_overshoot_the_budget_by_at_most_one_request(slowctl, workspace, slow_gateway):
+    """A client that omits max_tokens: LiteLLM reserves 16,384 output tokens, so Bedrock must be given
+    that cap too (before the fix it got none, and Bedrock's default is 64,000 for Haiku 4.5). The fake
+    bills each call the most Bedrock may produce for what it received."""
+    h, _ = slow_gateway
+    write_user(workspace, "nomax")  # Drafting: $2.00, 10 RPM
+    write_user(workspace, "probe")  # another member, so the probes don't use nomax's 10 RPM
+    slowctl("apply", "--confirm")
+    key, probe_key = secret_key("nomax"), secret_key("probe")
+
+    def call(api_key: str, text: str, path: str = "/v1/chat/completions", **params) -> httpx.Response:
+        if path.startswith("/bedrock/"):  # Bedrock's own Converse body: the model is in the path
+            body = {"messages": [{"role": "user", "content": [{"text": text}]}]}
+        else:
+            content = {"/v1/responses": {"input": text}, "/v1/completions": {"prompt": text}}.get(
+                path, {"messages": [{"role": "user", "content": text}]})
+            body = {"model": "model-cheap", **content}
+        return httpx.post(f"{h.base_url}{path}", headers={"Authorization": f"Bearer {api_key}"},
+                          json={**body, **params}, timeout=120, trust_env=False)
+
+    def probe(out_and_name):
+        out, name = out_and_name
+        path, params, _ = PROBES[name]
+        marker = f"[[usage in=7 out={out}]]"
+        answer = call(probe_key, f"probe {marker}", path, **params)
+        assert answer.status_code == 200, f"{name}: {answer.text}"
+        return marker
+
+    with cf.ThreadPoolExecutor(len(PROBES)) as pool:
+        markers = dict(zip(PROBES, pool.map(probe, enumerate(PROBES, start=1)), strict=True))
+    served = [r for r in h.fake_bedrock_requests() if r["operation"] in MODEL_CALLS]
+    # the output cap Bedrock received, by what the client sent
+    caps = {name: output_cap(next(r for r in served if marker in json.dumps(r["body"])))
+            for name, marker in markers.items()}
+    cap = caps["chat, no max_tokens"]
+
+    # $1.40 already spent this month (a small prompt: the ten calls are nomax's only other requests this minute)
+    assert call(key, "x [[usage in=1400000 out=0]]").status_code == 200
+    spent = Decimal(str(wait_for_spend(h.base_url, h.master_key, "tier-drafting", "nomax", 1.40)))
+    words = "word " * 50000  # ~50k tokens: real size, small enough that all ten are in flight together
+    counted = httpx.post(f"{h.base_url}/utils/token_counter", headers={"Authorization": f"Bearer {h.master_key}"},
+                         json={"model": "model-cheap", "messages": [{"role": "user", "content": words}]},
+                         timeout=60, trust_env=False).json()["total_tokens"]
+    prices = bedrock._entries()["global.anthropic.claude-haiku-4-5-20251001-v1:0"]
+    cost = (Decimal(counted) * Decimal(str(prices["input_cost_per_token"]))
+            + Decimal(cap) * Decimal(str(prices["output_cost_per_token"])))
+    text = words + f" [[usage in={counted} out={cap}]]"
+    with cf.ThreadPoolExecutor(10) as pool:
+        results = list(pool.map(lambda _: call(key, text), range(10)))
+    codes = [r.status_code for r in results]
+    arrived = [r["ts"] for r in h.fake_bedrock_requests() if r.get("usage") == [counted, cap]]
+    assert len(arrived) == codes.count(200), codes
+    assert max(arrived) - min(arrived) < 2.0, sorted(arrived)  # all in flight together
+    assert codes.count(200) + codes.count(422) == 10, codes
+    admitted = codes.count(200)
+    spend = Decimal(str(wait_for_spend(h.base_url, h.master_key, "tier-drafting", "nomax",
+                                       float(spent + admitted * cost))))
+    print(f"10 concurrent calls without max_tokens, Bedrock cap {cap} out, ${cost:.4f} each, ${spent} spent "
+          f"before: {admitted} admitted, spend ${spend} on a $2.00 budget")
+    assert spend == pytest.approx(spent + admitted * cost, abs=Decimal("0.000001"))
+    assert spend <= Decimal("2.00") + cost, f"{admitted} admitted, spend {spend}: more than one request over"
+    assert spend > Decimal("2.00") - cost  # and the budget was really used up, not refused early
+    # Each admitted call reserved exactly what it cost (LiteLLM shrinks the last reservation to what is
+    # left), so what LiteLLM reserved for the output is what Bedrock was allowed to produce: the policy's
+    # cap, 16,384 tokens (tests/test_validate.py ties that number to the installed LiteLLM's).
+    assert admitted == math.ceil((Decimal("2.00") - spent) / cost), f"{admitted} admitted at ${cost:.4f}"
+    policy = yaml.safe_load((REPO / "policies" / "models.yaml").read_text(encoding="utf-8"))["models"]
+    assert cap == policy["model-cheap"]["default_max_tokens"] == LITELLM_RESERVED_OUTPUT_TOKENS
+    assert caps == {name: cap if sent is None else sent for name, (_, _, sent) in PROBES.items()}
 
 
 def test_exception_lets_a_drafting_user_spend_more_until_it_ends_by_itself(slowctl, workspace, slow_gateway):

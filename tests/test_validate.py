@@ -172,6 +172,8 @@ def test_models_yaml_and_config_cannot_drift(repo_root):
     tiers = yaml.safe_load((repo_root / "policies" / "tiers.yaml").read_text())
     got = {m["model_name"]: m["litellm_params"]["model"] for m in config["model_list"]}
     assert got == {a: "bedrock/" + m["bedrock_model_id"] for a, m in models["models"].items()}
+    caps = {m["model_name"]: m["litellm_params"]["max_tokens"] for m in config["model_list"]}
+    assert caps == {a: m["default_max_tokens"] for a, m in models["models"].items()}
     assert all(m["litellm_params"]["aws_region_name"] == models["region"] for m in config["model_list"])
     for tier in tiers["tiers"].values():
         assert set(tier["models"]) <= set(got)
@@ -269,6 +271,69 @@ def test_reserved_names_match_the_installed_litellm():
     assert set(re.findall(r'= "([^"]+)"', body)) == set(LITELLM_SPECIAL_MODEL_NAMES)
 
 
+# ---------------------------------------------------------------- issue #22: clients that omit max_tokens
+def test_default_max_tokens_bound_is_what_the_installed_litellm_reserves(repo_root):
+    """LiteLLM reserves this many output tokens for a request without max_tokens (read from its source,
+    without importing it); the schema's maximum and default and gatewayctl's constant are that number."""
+    import importlib.util
+    import re
+
+    from reconciler.policy import LITELLM_RESERVED_OUTPUT_TOKENS
+
+    spec = importlib.util.find_spec("litellm")
+    source = (Path(spec.origin).parent / "proxy" / "spend_tracking" / "budget_reservation.py").read_text("utf-8")
+    reserved = int(re.search(r"^DEFAULT_MAX_OUTPUT_TOKENS_FALLBACK: Final = (\d+)$", source, re.M).group(1))
+    # ... and it is what LiteLLM reserves when the request names no output cap
+    assert "min(DEFAULT_MAX_OUTPUT_TOKENS_FALLBACK if requested is None else requested, model_ceiling)" in source
+    schema = json.loads((repo_root / "schemas" / "models.schema.json").read_text())
+    field = schema["properties"]["models"]["additionalProperties"]["properties"]["default_max_tokens"]
+    assert reserved == LITELLM_RESERVED_OUTPUT_TOKENS == field["maximum"] == field["default"]
+
+
+def set_model(workspace: Path, alias_id: str, new_id: str, cap: str | None) -> Path:
+    """Give one model of the workspace's models.yaml another Bedrock ID and default_max_tokens (None: none)."""
+    path = workspace / "policies" / "models.yaml"
+    lines = path.read_text().splitlines()
+    at = lines.index(f"    bedrock_model_id: {alias_id}")
+    lines[at] = f"    bedrock_model_id: {new_id}"
+    assert lines[at + 1] == "    default_max_tokens: 16384"
+    lines[at + 1:at + 2] = [] if cap is None else [f"    default_max_tokens: {cap}"]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+HAIKU_45 = "global.anthropic.claude-haiku-4-5-20251001-v1:0"
+
+
+def test_default_max_tokens_reaches_the_config_and_defaults_to_what_litellm_reserves(workspace):
+    set_model(workspace, HAIKU_45, HAIKU_45, "4096")
+    set_model(workspace, "global.anthropic.claude-sonnet-4-5-20250929-v1:0",
+              "global.anthropic.claude-sonnet-4-5-20250929-v1:0", None)
+    assert subprocess.run([sys.executable, "-m", "reconciler", "render-config", "--root", str(workspace)],
+                          capture_output=True, check=False).returncode == 0
+    config = yaml.safe_load((workspace / "gateway" / "config.yaml").read_text())
+    caps = {m["model_name"]: m["litellm_params"]["max_tokens"] for m in config["model_list"]}
+    assert caps == {"model-cheap": 4096, "model-balanced": 16384, "model-reasoning": 16384}
+    assert messages(workspace) == []
+
+
+@pytest.mark.parametrize("cap, why", [
+    ("16385", "default_max_tokens: 16385 is greater than the maximum of 16384"),
+    ("0", "default_max_tokens: 0 is less than the minimum of 1"),
+    ("8193", "default_max_tokens 8193 is more than anthropic.claude-3-5-haiku-20241022-v1:0 can produce "
+             "(8192 output tokens at most); set it to 8192 or less [models/default-max-tokens]"),
+    (None, "default_max_tokens 16384 is more than anthropic.claude-3-5-haiku-20241022-v1:0 can produce"),
+])
+def test_default_max_tokens_is_checked(workspace, cap, why):
+    """Above what LiteLLM reserves (16384) the one-request bound would not hold; above the model's maximum
+    output Bedrock refuses every request that omits max_tokens. The default, too, is checked."""
+    lines = set_model(workspace, HAIKU_45, "anthropic.claude-3-5-haiku-20241022-v1:0", cap).read_text().splitlines()
+    # at the field, or at the model's entry when the default is what is too high
+    line = 1 + lines.index("    default_max_tokens: " + cap if cap else "    display_name: Claude Haiku 4.5")
+    out = [m for m in messages(workspace) if "default_max_tokens" in m]
+    assert len(out) == 1 and out[0].startswith(f"policies/models.yaml:{line}:") and why in out[0], out
+
+
 def drafting_models_line(tiers: Path) -> int:
     """The line of the drafting tier's `models:` (the comments above the tiers may grow)."""
     return 1 + tiers.read_text().splitlines().index("    models: [model-cheap]")
@@ -279,13 +344,14 @@ def test_reserved_model_alias_is_rejected_in_models_and_tiers(workspace, name):
     """An alias named like a LiteLLM sentinel, used by a tier, would grant every model: a PR that
     looks like a rename. Both the alias and the tier's use of it are rejected, with the reason."""
     models = workspace / "policies" / "models.yaml"
+    alias_line = 1 + models.read_text().splitlines().index("  model-cheap:")
     models.write_text(models.read_text().replace("  model-cheap:", f"  {name}:"))
     tiers = workspace / "policies" / "tiers.yaml"
     line = drafting_models_line(tiers)
     tiers.write_text(tiers.read_text().replace("models: [model-cheap]", f"models: [{name}]"))
     proc = run_validate(workspace)
     assert proc.returncode == 1
-    assert f"policies/models.yaml:9:3: model alias '{name}' is reserved: LiteLLM reads it as" in proc.stdout
+    assert f"policies/models.yaml:{alias_line}:3: model alias '{name}' is reserved: LiteLLM reads it as" in proc.stdout
     assert "[models/reserved-name]" in proc.stdout
     assert f"policies/tiers.yaml:{line}:14: model '{name}' is reserved" in proc.stdout
     assert "[tiers/reserved-model]" in proc.stdout
