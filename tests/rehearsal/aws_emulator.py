@@ -24,6 +24,10 @@ Found by `terraform apply` of terraform/environments/production against plain mo
 - ECS RunTask of a Fargate task definition whose containers set no memory of their own (valid: the task's
   memory applies) crashed (500) adding None to the memory total. Here such a container counts the task's
   memory. (moto records one-off tasks and reports them STOPPED with exit code 0; it runs no container.)
+- ECS one-off tasks: moto moves a task one state per DescribeTasks (RUNNING, DEACTIVATING, STOPPING,
+  DEPROVISIONING, STOPPED), so bootstrap-secrets' `aws ecs wait tasks-stopped` (the CLI polls every 6 s)
+  idled about 19 s per task, 76 s per rehearsal, for a container that never runs. Here a task reports its
+  final state, STOPPED with exit code 0, from its first description (moto's state manager, "immediate").
 - Application Auto Scaling RegisterScalableTarget did not move an ECS service's desired count into the
   new [min, max] range, which AWS documents it does ("it changes the resource's current capacity to a
   value that is inside of this range"). Unpausing the gateway (min 0 -> 2) relies on it, because the
@@ -454,7 +458,10 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
+    from moto.moto_api import state_manager
     from moto.server import main as moto_main
+
+    state_manager.set_transition("ecs::task", {"progression": "immediate"})
 
     moto_main(["-H", args.host, "-p", str(args.port)])
 

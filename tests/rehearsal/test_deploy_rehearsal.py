@@ -15,23 +15,28 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import math
 import shutil
+import time
 from pathlib import Path
 
 import httpx
 import iam_analysis
 import pytest
 from github_emulator import GitHubEmulator
-from helpers import USER_TEMPLATE
+from helpers import USER_TEMPLATE, SmtpSink
 from network import ALB, INTERNET, RUNNER, Network
 from stack import GITHUB_REPOSITORY, Rehearsal
 
 from reconciler.client import check_base_url
+from reconciler.notify import LEDGER_TAG_PREFIX
 from reconciler.policy import BUDGET_TZ
 
 pytestmark = [pytest.mark.rehearsal, pytest.mark.integration, pytest.mark.slow,
               pytest.mark.skipif(shutil.which("terraform") is None, reason="terraform is not on PATH"),
-              pytest.mark.timeout(1800)]
+              pytest.mark.timeout(1800),
+              # One module-scoped stack: under pytest-xdist (--dist loadgroup) every step runs on one worker.
+              pytest.mark.xdist_group("rehearsal")]
 
 PROD = "terraform/environments/production"
 STATE_KEY = "production/terraform.tfstate"
@@ -324,6 +329,74 @@ def test_the_nightly_rotation_runs_from_the_runner_and_not_from_the_internet(rh:
     assert "Traceback" not in rotated.stdout + rotated.stderr
     refused = rh.script("scripts/ci/rotate", network="internet", expect=(1,))
     assert "gatewayctl rotate failed" in refused.stdout + refused.stderr
+
+
+# ---------------------------------------------------------------------------- the budget alerts
+SENDER = "llm-gateway@example.com"
+
+
+def member_spend(c: httpx.Client, user_id: str, team_id: str) -> float:
+    info = c.get("/team/info", params={"team_id": team_id}).json()
+    return next(m["spend"] for m in info["team_memberships"] if m["user_id"] == user_id)
+
+
+def test_the_budget_alerts_email_a_member_past_a_threshold_once_from_the_runner(rh: Rehearsal):
+    """rotate.yml's step after the rotation, on the VPC runner: dave's calls through the load balancer reach
+    85% of the Coding tier's $20; scripts/ci/budget-alerts emails him, his owner in copy, over SMTP into a
+    real SMTP server; the next night sends nothing (the ledger on his key's secret). A notify setting that is
+    wrong stops this job, whose whole work is the email (lib.sh, need_notify_env)."""
+    with admin(rh) as c:
+        info = next(m["model_info"] for m in c.get("/model/info").json()["data"] if m["model_name"] == "model-balanced")
+        # One call of millions of input tokens: the whole call is priced at the long-context rate (above 200k).
+        price = info.get("input_cost_per_token_above_200k_tokens") or info["input_cost_per_token"]
+        tokens = math.ceil((17.005 - member_spend(c, "dave", "tier-coding")) / price)  # $17.00 (cents round down)
+    lb = "http://{}:{}".format(*rh.network.lb.address)
+    with from_(INTERNET) as internet:  # dave's client: the model API through the ALB (the fake reports the usage)
+        r = internet.post(f"{lb}/v1/chat/completions", headers={"Authorization": f"Bearer {user_key(rh, 'dave')}"},
+                          json={"model": "model-balanced",
+                                "messages": [{"role": "user", "content": f"x [[usage in={tokens} out=0]]"}]})
+        assert r.status_code == 200, r.text
+    deadline = time.monotonic() + 90
+    with admin(rh) as c:
+        while member_spend(c, "dave", "tier-coding") < 17.00:  # LiteLLM writes spend in batches
+            assert time.monotonic() < deadline, "dave's spend was never recorded"
+            time.sleep(1)
+        assert member_spend(c, "dave", "tier-coding") < 17.01, "priced otherwise than model/info says"
+
+    _, step_env = rh.job_step("budget-alerts")
+    sink = SmtpSink()  # a real SMTP server, on a free port
+    with sink as mail:
+        settings = {"GATEWAYCTL_NOTIFY": "smtp", "GATEWAYCTL_NOTIFY_FROM": SENDER,
+                    "GATEWAYCTL_SMTP_HOST": "127.0.0.1", "GATEWAYCTL_SMTP_PORT": str(sink.port)}
+        assert set(settings) <= set(step_env), step_env  # the repository settings rotate.yml's step passes
+        first = rh.script("scripts/ci/budget-alerts", env=settings)
+        assert "dave (coding): $17.00 of $20.00 (85%)" in first.stdout and "alert 80% due" in first.stdout, first.stdout
+        assert "1 member(s) at or past a threshold, 1 message(s) due" in first.stdout, first.stdout
+        assert "1 sent, 0 already sent, 0 failed" in first.stdout, first.stdout
+        (recipients, message), = mail.mails
+        assert sorted(recipients) == ["approver@example.com", "dave@example.com"]
+        assert (message["From"], message["To"], message["Cc"]) == (SENDER, "dave@example.com", "approver@example.com")
+        assert message["Subject"].startswith("LLM gateway: 80% of your "), message["Subject"]
+        assert "You have used $17.00 of your" in message.get_payload(decode=True).decode()
+        tags = rh.aws("secretsmanager").describe_secret(SecretId="llm-gateway/users/dave")["Tags"]
+        ledger = {t["Key"]: t["Value"] for t in tags}[LEDGER_TAG_PREFIX + "budget"]
+        assert ledger.endswith(":80"), ledger
+
+        again = rh.script("scripts/ci/budget-alerts", env=settings)  # the next night: nothing twice
+        assert len(mail.mails) == 1 and "80% already announced" in again.stdout, again.stdout
+        assert "0 message(s) due" in again.stdout and "0 sent, 0 already sent, 0 failed" in again.stdout, again.stdout
+        # The artifact rotate.yml uploads: the output, and one audit record per sending run.
+        assert "80% already announced" in (rh.repo / "budget-alerts.txt").read_text()
+        audit = [json.loads(line) for line in (rh.repo / "gatewayctl-audit.jsonl").read_text().splitlines()]
+        sends = [a["budget_alerts"] for a in audit if a.get("command") == "notify"]
+        assert [(len(s["sent"]), s["skipped"], s["failed"]) for s in sends] == [(1, 0, []), (0, 0, [])], sends
+        assert all(a["status"] == "ok" for a in audit if a.get("command") == "notify")
+
+        # SMTP chosen but no relay named: the job stops before it reads anything, and says why.
+        broken = rh.script("scripts/ci/budget-alerts", expect=(1,),
+                           env={k: v for k, v in settings.items() if k != "GATEWAYCTL_SMTP_HOST"})
+        assert "GATEWAYCTL_NOTIFY=smtp needs GATEWAYCTL_SMTP_HOST" in broken.stderr, broken.stderr
+        assert len(mail.mails) == 1
 
 
 # ---------------------------------------------------------------------------- the monthly chargeback
