@@ -1,5 +1,5 @@
 variable "name" {
-  description = "Name prefix: task definition families <name>-gateway, <name>-migrate, <name>-db-bootstrap and log group /ecs/<name>."
+  description = "Name prefix: task definition families <name>-gateway, <name>-migrate, <name>-db-bootstrap log group /ecs/<name>, roles <name>-ecs-execution, <name>-ecs-task, <name>-db-bootstrap-execution."
   type        = string
 
   validation {
@@ -9,7 +9,7 @@ variable "name" {
 }
 
 variable "image" {
-  description = "LiteLLM container image pinned by version tag, best with its digest alongside (ghcr.io/berriai/litellm-database:v1.108.7@sha256:<digest>): a tag can be re-pointed, a digest cannot. Moving tags are rejected."
+  description = "LiteLLM container image pinned by version tag, best with its digest alongside (ghcr.io/berriai/litellm-database:v1.108.7@sha256:<digest>): a tag can be re-pointed, a digest cannot. Moving tags are rejected. When it is in this account's ECR, the execution role may pull that repository (and only it)."
   type        = string
 
   validation {
@@ -70,7 +70,7 @@ variable "config_object_key" {
 }
 
 variable "kms_key_arn" {
-  description = "Customer-managed KMS key of the config object and the log group."
+  description = "Customer-managed KMS key of the config object, the log group and the secrets the roles decrypt."
   type        = string
 
   validation {
@@ -79,19 +79,25 @@ variable "kms_key_arn" {
   }
 }
 
-variable "execution_role_arn" {
-  description = "Execution role of the gateway and migrate tasks."
-  type        = string
+variable "bedrock_model_ids" {
+  description = "Bedrock model or inference-profile IDs LiteLLM may invoke (from policies/models.yaml)."
+  type        = list(string)
+
+  validation {
+    condition     = length(var.bedrock_model_ids) > 0 && alltrue([for id in var.bedrock_model_ids : can(regex("^[a-z0-9-]+(\\.[a-z0-9-]+)+:[0-9]+$", id))])
+    error_message = "bedrock_model_ids must be non-empty and look like global.anthropic.claude-haiku-4-5-20251001-v1:0 (no wildcards)."
+  }
 }
 
-variable "task_role_arn" {
-  description = "Task role of the gateway and migrate tasks."
+variable "bedrock_mantle_project_id" {
+  description = "bedrock-mantle project whose CountTokens the task role may call: LiteLLM's count_tokens retry sends no project, which Mantle bills to `default`."
   type        = string
-}
+  default     = "default"
 
-variable "db_bootstrap_execution_role_arn" {
-  description = "Execution role of the db-bootstrap task (the one that may read the RDS master secret)."
-  type        = string
+  validation {
+    condition     = can(regex("^(default|proj_[a-zA-Z0-9]+)$", var.bedrock_mantle_project_id))
+    error_message = "bedrock_mantle_project_id must be default or a proj_... id."
+  }
 }
 
 variable "master_key_secret_arn" {
@@ -209,7 +215,18 @@ variable "log_retention_days" {
 }
 
 variable "tags" {
-  description = "Tags applied to every resource."
+  description = "Tags applied to every resource, roles included."
   type        = map(string)
   default     = {}
+}
+
+variable "permissions_boundary" {
+  description = "ARN of the project's permissions boundary (terraform/bootstrap's `permissions_boundary_arn`), set on every role this module creates: the Terraform apply role may only create or change roles that carry it."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.permissions_boundary == null || can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:policy/.+$", var.permissions_boundary))
+    error_message = "permissions_boundary must be an IAM managed policy ARN."
+  }
 }
