@@ -1,11 +1,7 @@
 variable "name" {
   description = "Name prefix: task definition families <name>-gateway, <name>-migrate, <name>-db-bootstrap log group /ecs/<name>, roles <name>-ecs-execution, <name>-ecs-task, <name>-db-bootstrap-execution."
   type        = string
-
-  validation {
-    condition     = can(regex("^[a-z][a-z0-9-]{1,24}$", var.name))
-    error_message = "name must be 2-25 lowercase letters, digits or hyphens, starting with a letter."
-  }
+  nullable    = false
 }
 
 variable "image" {
@@ -72,11 +68,7 @@ variable "config_object_key" {
 variable "kms_key_arn" {
   description = "Customer-managed KMS key of the config object, the log group and the secrets the roles decrypt."
   type        = string
-
-  validation {
-    condition     = can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.kms_key_arn))
-    error_message = "kms_key_arn must be a KMS key ARN."
-  }
+  nullable    = false
 }
 
 variable "bedrock_model_ids" {
@@ -152,11 +144,6 @@ variable "proxy_port" {
   description = "Port LiteLLM listens on."
   type        = number
   default     = 4000
-
-  validation {
-    condition     = var.proxy_port > 1024 && var.proxy_port < 65536
-    error_message = "proxy_port must be between 1025 and 65535."
-  }
 }
 
 variable "task_cpu" {
@@ -185,11 +172,6 @@ variable "workers_per_task" {
   description = "LiteLLM worker processes per task (--num_workers)."
   type        = number
   default     = 1
-
-  validation {
-    condition     = var.workers_per_task >= 1 && var.workers_per_task <= 8
-    error_message = "workers_per_task must be between 1 and 8."
-  }
 }
 
 variable "stop_timeout" {
@@ -224,9 +206,4 @@ variable "permissions_boundary" {
   description = "ARN of the project's permissions boundary (terraform/bootstrap's `permissions_boundary_arn`), set on every role this module creates: the Terraform apply role may only create or change roles that carry it."
   type        = string
   default     = null
-
-  validation {
-    condition     = var.permissions_boundary == null || can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:policy/.+$", var.permissions_boundary))
-    error_message = "permissions_boundary must be an IAM managed policy ARN."
-  }
 }
