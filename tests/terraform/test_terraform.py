@@ -3,6 +3,10 @@
 Nothing here talks to AWS. The hashicorp/aws provider comes from a filesystem
 mirror ($TF_PROVIDER_MIRROR, else discovered by terraform/scripts/tf-cli-config).
 Tests skip only when the terraform binary itself is missing.
+
+`terraform validate` runs on the roots and the module examples only: validating a root validates
+every module it calls, and each module is called by a root or an example
+(test_every_module_is_validated_through_a_root_or_an_example). Modules with tests run `terraform test`.
 """
 
 from __future__ import annotations
@@ -16,86 +20,75 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import REPO, TERRAFORM, TF_ROOT, InitialisedTree, rel, run_tf
 
-REPO = Path(__file__).resolve().parents[2]
-TF_ROOT = REPO / "terraform"
 MODULES = sorted(p for p in (TF_ROOT / "modules").iterdir() if (p / "main.tf").is_file())
 ROOTS = [*sorted(p for p in (TF_ROOT / "environments").iterdir() if (p / "main.tf").is_file()), TF_ROOT / "bootstrap"]
 # The example roots of reusable modules (terraform/modules/*/examples/*): their READMEs show them.
 EXAMPLES = sorted(p.parent for p in (TF_ROOT / "modules").glob("*/examples/*/main.tf"))
-CONFIG_DIRS = MODULES + ROOTS + EXAMPLES
-TEST_DIRS = [d for d in CONFIG_DIRS if list((d / "tests").glob("*.tftest.hcl"))]
+VALIDATE_DIRS = ROOTS + EXAMPLES
+TEST_DIRS = [d for d in MODULES + ROOTS + EXAMPLES if list((d / "tests").glob("*.tftest.hcl"))]
 SKIPS_DOC = REPO / "docs" / "checkov-skips.md"
 
-TERRAFORM = shutil.which("terraform")
 pytestmark = pytest.mark.skipif(TERRAFORM is None, reason="terraform binary not found on PATH")
 
 SKIP_RE = re.compile(r"#\s*checkov:skip=(CKV2?_[A-Z0-9_]+):(.+)$")
+MODULE_SOURCE_RE = re.compile(r'^\s*source\s*=\s*"([^"]+)"', flags=re.M)
 
 
 def _rel(path: Path) -> str:
-    return path.relative_to(REPO).as_posix()
-
-
-@pytest.fixture(scope="session")
-def tf_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """Environment with a generated CLI config pointing at the provider mirror."""
-    cfg = tmp_path_factory.mktemp("tfcli") / "terraform.rc"
-    subprocess.run(
-        [str(TF_ROOT / "scripts" / "tf-cli-config"), str(cfg)],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    env = dict(os.environ)
-    env.update(
-        TF_CLI_CONFIG_FILE=str(cfg),
-        TF_IN_AUTOMATION="1",
-        TF_INPUT="0",
-        CHECKPOINT_DISABLE="1",
-    )
-    env.pop("TF_PLUGIN_CACHE_DIR", None)  # the unpacked mirror is symlinked, a cache adds nothing
-    return env
-
-
-def _tf(args: list[str], cwd: Path, env: dict[str, str], timeout: int = 180) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [TERRAFORM, *args],  # type: ignore[list-item]
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-
-
-_initialised: set[Path] = set()
-
-
-def _init(directory: Path, env: dict[str, str]) -> None:
-    if directory in _initialised:
-        return
-    res = _tf(["init", "-backend=false", "-input=false", "-no-color"], directory, env)
-    assert res.returncode == 0, f"terraform init failed in {_rel(directory)}:\n{res.stdout}\n{res.stderr}"
-    _initialised.add(directory)
+    return rel(path)
 
 
 def test_fmt(tf_env: dict[str, str]) -> None:
-    res = _tf(["fmt", "-check", "-recursive", "-diff", "-no-color", str(TF_ROOT)], REPO, tf_env)
+    res = run_tf(["fmt", "-check", "-recursive", "-diff", "-no-color", str(TF_ROOT)], REPO, tf_env)
     assert res.returncode == 0, f"terraform fmt found unformatted files:\n{res.stdout}\n{res.stderr}"
 
 
-@pytest.mark.parametrize("directory", CONFIG_DIRS, ids=_rel)
-def test_validate(directory: Path, tf_env: dict[str, str]) -> None:
-    _init(directory, tf_env)
-    res = _tf(["validate", "-no-color"], directory, tf_env)
+def _called_modules(directory: Path) -> set[Path]:
+    """Local modules a configuration calls, followed through the modules they call."""
+    found: set[Path] = set()
+    todo = [directory]
+    while todo:
+        current = todo.pop()
+        for tf in current.glob("*.tf"):
+            for source in MODULE_SOURCE_RE.findall(tf.read_text()):
+                if source.startswith("."):
+                    module = (current / source).resolve()
+                    if module not in found:
+                        found.add(module)
+                        todo.append(module)
+    return found
+
+
+def test_every_module_is_validated_through_a_root_or_an_example() -> None:
+    reached = set().union(*(_called_modules(d) for d in VALIDATE_DIRS))
+    missing = [m.name for m in MODULES if m.resolve() not in reached]
+    assert not missing, f"no root or example calls {missing}: add an example (examples/<name>/main.tf)"
+
+
+VARIABLE_RE = re.compile(r'^variable "([^"]+)" \{\n(.*?)^\}', flags=re.M | re.S)
+
+
+@pytest.mark.parametrize("module", MODULES, ids=lambda p: p.name)
+def test_modules_leave_names_and_keys_to_the_roots(module: Path) -> None:
+    """The roots validate `name` and the KMS key comes from module "kms": no module re-checks either."""
+    for name, body in VARIABLE_RE.findall((module / "variables.tf").read_text()):
+        if name in ("name", "kms_key_arn"):
+            assert "validation {" not in body, f"{module.name}: {name} is validated at the roots, not again here"
+
+
+@pytest.mark.xdist_group("terraform")
+@pytest.mark.parametrize("directory", VALIDATE_DIRS, ids=_rel)
+def test_validate(directory: Path, tf_tree: InitialisedTree) -> None:
+    res = run_tf(["validate", "-no-color"], tf_tree.init(directory), tf_tree.env)
     assert res.returncode == 0, f"terraform validate failed in {_rel(directory)}:\n{res.stdout}\n{res.stderr}"
 
 
+@pytest.mark.xdist_group("terraform")
 @pytest.mark.parametrize("directory", TEST_DIRS, ids=_rel)
-def test_terraform_test(directory: Path, tf_env: dict[str, str]) -> None:
-    _init(directory, tf_env)
-    res = _tf(["test", "-no-color"], directory, tf_env, timeout=240)
+def test_terraform_test(directory: Path, tf_tree: InitialisedTree) -> None:
+    res = run_tf(["test", "-no-color"], tf_tree.init(directory), tf_tree.env, timeout=600)
     assert res.returncode == 0, f"terraform test failed in {_rel(directory)}:\n{res.stdout}\n{res.stderr}"
     assert re.search(r"Success! \d+ passed, 0 failed", res.stdout), res.stdout
 

@@ -222,34 +222,16 @@ module "ecs_cluster" {
   tags = local.tags
 }
 
-module "gateway_task_roles" {
-  source = "../../modules/gateway-task-roles"
-
-  name                 = var.name
-  image                = var.litellm_image
-  bedrock_model_ids    = local.bedrock_ids
-  gateway_secret_arns  = module.gateway_tasks.gateway_secret_arns
-  db_master_secret_arn = module.database.master_user_secret_arn
-  db_app_secret_arn    = module.database.app_secret_arn
-  kms_key_arn          = module.kms.key_arn
-  config_object_arn    = module.gateway_tasks.config_object_arn
-  log_group_arn        = module.gateway_tasks.log_group_arn
-  permissions_boundary = local.permissions_boundary_arn
-  tags                 = local.tags
-}
-
 module "gateway_tasks" {
   source = "../../modules/gateway-tasks"
 
-  name             = var.name
-  image            = var.litellm_image
-  config_file_path = local.gateway_config_file
-  config_bucket    = module.config_bucket.id
-  kms_key_arn      = module.kms.key_arn
-
-  execution_role_arn              = module.gateway_task_roles.execution_role_arn
-  task_role_arn                   = module.gateway_task_roles.task_role_arn
-  db_bootstrap_execution_role_arn = module.gateway_task_roles.db_bootstrap_execution_role_arn
+  name                 = var.name
+  image                = var.litellm_image
+  config_file_path     = local.gateway_config_file
+  config_bucket        = module.config_bucket.id
+  kms_key_arn          = module.kms.key_arn
+  bedrock_model_ids    = local.bedrock_ids
+  permissions_boundary = local.permissions_boundary_arn
 
   master_key_secret_arn = module.secrets.master_key_secret_arn
   salt_key_secret_arn   = module.secrets.salt_key_secret_arn

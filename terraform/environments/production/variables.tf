@@ -116,6 +116,11 @@ variable "proxy_port" {
   description = "LiteLLM port inside the task."
   type        = number
   default     = 4000
+
+  validation {
+    condition     = var.proxy_port > 1024 && var.proxy_port < 65536
+    error_message = "proxy_port must be between 1025 and 65535."
+  }
 }
 
 # ------------------------------------------------------------------ secrets
@@ -214,6 +219,11 @@ variable "gateway_workers_per_task" {
   description = "LiteLLM worker processes per task."
   type        = number
   default     = 1
+
+  validation {
+    condition     = var.gateway_workers_per_task >= 1 && var.gateway_workers_per_task <= 8
+    error_message = "gateway_workers_per_task must be between 1 and 8."
+  }
 }
 
 variable "gateway_min_tasks" {
@@ -321,6 +331,11 @@ variable "github_repository" {
   description = "owner/name of this GitOps repository (OIDC trust)."
   type        = string
   default     = "example-org/llm-gateway-gitops"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", var.github_repository))
+    error_message = "github_repository must be owner/name without wildcards."
+  }
 }
 
 variable "github_connection_arn" {

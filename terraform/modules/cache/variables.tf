@@ -1,11 +1,7 @@
 variable "name" {
   description = "Replication group / subnet group / user group name."
   type        = string
-
-  validation {
-    condition     = can(regex("^[a-z][a-z0-9-]{0,38}$", var.name))
-    error_message = "name must start with a letter, max 39 lowercase letters, digits or hyphens."
-  }
+  nullable    = false
 }
 
 variable "engine_version" {
@@ -72,31 +68,19 @@ variable "app_access_string" {
 variable "subnet_ids" {
   description = "Private subnets for the cache."
   type        = list(string)
-
-  validation {
-    condition     = length(var.subnet_ids) >= 1
-    error_message = "At least one subnet is required."
-  }
+  nullable    = false
 }
 
 variable "security_group_ids" {
   description = "Security groups attached to the cache."
   type        = list(string)
-
-  validation {
-    condition     = length(var.security_group_ids) > 0
-    error_message = "At least one security group is required."
-  }
+  nullable    = false
 }
 
 variable "kms_key_arn" {
   description = "Customer-managed KMS key for at-rest encryption and the auth secret."
   type        = string
-
-  validation {
-    condition     = can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.kms_key_arn))
-    error_message = "kms_key_arn must be a KMS key ARN."
-  }
+  nullable    = false
 }
 
 variable "snapshot_retention_limit" {

@@ -77,31 +77,19 @@ variable "master_username" {
 variable "subnet_ids" {
   description = "Private subnets for the DB subnet group (two AZs)."
   type        = list(string)
-
-  validation {
-    condition     = length(var.subnet_ids) >= 2
-    error_message = "At least two subnets (two AZs) are required."
-  }
+  nullable    = false
 }
 
 variable "security_group_ids" {
   description = "Security groups attached to the instance."
   type        = list(string)
-
-  validation {
-    condition     = length(var.security_group_ids) > 0
-    error_message = "At least one security group is required."
-  }
+  nullable    = false
 }
 
 variable "kms_key_arn" {
   description = "Customer-managed KMS key for storage, the master secret and the app secret."
   type        = string
-
-  validation {
-    condition     = can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.kms_key_arn))
-    error_message = "kms_key_arn must be a KMS key ARN."
-  }
+  nullable    = false
 }
 
 variable "backup_retention_days" {

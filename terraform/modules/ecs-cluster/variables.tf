@@ -1,11 +1,7 @@
 variable "name" {
   description = "Cluster name."
   type        = string
-
-  validation {
-    condition     = can(regex("^[A-Za-z0-9_-]{1,255}$", var.name))
-    error_message = "name must be 1-255 letters, digits, hyphens or underscores."
-  }
+  nullable    = false
 }
 
 variable "container_insights" {

@@ -1,11 +1,7 @@
 variable "name" {
   description = "Name prefix of the IAM policy (the policy is <name>-employee-key-access)."
   type        = string
-
-  validation {
-    condition     = can(regex("^[a-zA-Z0-9+=,.@_-]{1,100}$", var.name))
-    error_message = "name must contain only IAM name characters (max 100)."
-  }
+  nullable    = false
 }
 
 variable "user_secret_prefix" {
@@ -22,11 +18,7 @@ variable "user_secret_prefix" {
 variable "kms_key_arn" {
   description = "KMS key that encrypts the key secrets (Decrypt is granted only through Secrets Manager, for secrets under the prefix)."
   type        = string
-
-  validation {
-    condition     = can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.kms_key_arn))
-    error_message = "kms_key_arn must be a KMS key ARN."
-  }
+  nullable    = false
 }
 
 variable "owner_tag_key" {

@@ -1,11 +1,7 @@
 variable "name" {
   description = "Name prefix of the ALB (<name>-alb) and target group (<name>-tg), each cut to 32 characters."
   type        = string
-
-  validation {
-    condition     = can(regex("^[a-z][a-z0-9-]{1,24}$", var.name))
-    error_message = "name must be 2-25 lowercase letters, digits or hyphens, starting with a letter."
-  }
+  nullable    = false
 }
 
 variable "vpc_id" {
@@ -16,11 +12,7 @@ variable "vpc_id" {
 variable "subnet_ids" {
   description = "Public subnets of the ALB (two AZs)."
   type        = list(string)
-
-  validation {
-    condition     = length(var.subnet_ids) >= 2
-    error_message = "The ALB needs subnets in at least two AZs."
-  }
+  nullable    = false
 }
 
 variable "security_group_id" {
@@ -31,21 +23,13 @@ variable "security_group_id" {
 variable "certificate_arn" {
   description = "ACM certificate ARN for the HTTPS listener."
   type        = string
-
-  validation {
-    condition     = can(regex("^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[0-9a-f-]{36}$", var.certificate_arn))
-    error_message = "certificate_arn must be an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<uuid>)."
-  }
+  nullable    = false
 }
 
 variable "target_port" {
   description = "Port the tasks listen on (LiteLLM's proxy port)."
   type        = number
-
-  validation {
-    condition     = var.target_port > 1024 && var.target_port < 65536
-    error_message = "target_port must be between 1025 and 65535."
-  }
+  nullable    = false
 }
 
 variable "health_check_path" {

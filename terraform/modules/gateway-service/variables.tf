@@ -1,11 +1,7 @@
 variable "name" {
   description = "Service name; also the prefix of the scaling policies (<name>-cpu, <name>-requests)."
   type        = string
-
-  validation {
-    condition     = can(regex("^[a-z][a-z0-9-]{1,24}$", var.name))
-    error_message = "name must be 2-25 lowercase letters, digits or hyphens, starting with a letter."
-  }
+  nullable    = false
 }
 
 variable "cluster_name" {
@@ -31,11 +27,7 @@ variable "container_name" {
 variable "container_port" {
   description = "Port of that container."
   type        = number
-
-  validation {
-    condition     = var.container_port > 1024 && var.container_port < 65536
-    error_message = "container_port must be between 1025 and 65535."
-  }
+  nullable    = false
 }
 
 variable "target_group_arn" {
@@ -56,11 +48,7 @@ variable "target_group_arn_suffix" {
 variable "subnet_ids" {
   description = "Private subnets of the tasks."
   type        = list(string)
-
-  validation {
-    condition     = length(var.subnet_ids) >= 1
-    error_message = "At least one private subnet is required."
-  }
+  nullable    = false
 }
 
 variable "security_group_id" {
@@ -71,11 +59,7 @@ variable "security_group_id" {
 variable "vpc_id" {
   description = "VPC of the private DNS namespace that names the tasks for the CI runner."
   type        = string
-
-  validation {
-    condition     = can(regex("^vpc-[0-9a-f]+$", var.vpc_id))
-    error_message = "vpc_id must look like vpc-0123abcd."
-  }
+  nullable    = false
 }
 
 variable "private_dns_namespace" {
@@ -164,11 +148,7 @@ variable "requests_per_target" {
 variable "workers_per_task" {
   description = "LiteLLM worker processes per task, each with its own connection pool (the task definition's --num_workers)."
   type        = number
-
-  validation {
-    condition     = var.workers_per_task >= 1
-    error_message = "workers_per_task must be at least 1."
-  }
+  nullable    = false
 }
 
 variable "db_pool_limit" {

@@ -1,7 +1,7 @@
 # What the gateway's ECS tasks run: the LiteLLM config object they read at start-up, the log group
 # they write to, and three task definitions: the gateway itself (the service's), the one-off schema
-# migration and the one-off database bootstrap. Secrets reach the containers only as valueFrom
-# references to Secrets Manager, never as plain environment values.
+# migration and the one-off database bootstrap; their IAM roles are in roles.tf. Secrets reach the
+# containers only as valueFrom references to Secrets Manager, never as plain environment values.
 
 data "aws_partition" "current" {}
 data "aws_region" "current" {}
@@ -10,6 +10,8 @@ locals {
   region         = data.aws_region.current.name
   container_name = "litellm"
   config_sha256  = filesha256(var.config_file_path)
+  # The one object the task role may read.
+  config_object_arn = "arn:${data.aws_partition.current.partition}:s3:::${aws_s3_object.config.bucket}/${aws_s3_object.config.key}"
 
   cache_secrets = var.cache == null ? [] : [
     { name = "REDIS_PASSWORD", valueFrom = "${var.cache.auth_secret_arn}:password::" },
@@ -88,8 +90,8 @@ resource "aws_ecs_task_definition" "gateway" {
   network_mode             = "awsvpc"
   cpu                      = var.task_cpu
   memory                   = var.task_memory
-  execution_role_arn       = var.execution_role_arn
-  task_role_arn            = var.task_role_arn
+  execution_role_arn       = aws_iam_role.this["execution"].arn
+  task_role_arn            = aws_iam_role.this["task"].arn
 
   runtime_platform {
     operating_system_family = local.runtime_platform.operating_system_family
@@ -137,8 +139,8 @@ resource "aws_ecs_task_definition" "migrate" {
   network_mode             = "awsvpc"
   cpu                      = var.task_cpu
   memory                   = var.task_memory
-  execution_role_arn       = var.execution_role_arn
-  task_role_arn            = var.task_role_arn
+  execution_role_arn       = aws_iam_role.this["execution"].arn
+  task_role_arn            = aws_iam_role.this["task"].arn
 
   runtime_platform {
     operating_system_family = local.runtime_platform.operating_system_family
@@ -169,7 +171,7 @@ resource "aws_ecs_task_definition" "db_bootstrap" {
   network_mode             = "awsvpc"
   cpu                      = 256
   memory                   = 512
-  execution_role_arn       = var.db_bootstrap_execution_role_arn
+  execution_role_arn       = aws_iam_role.this["db_bootstrap_execution"].arn
 
   runtime_platform {
     operating_system_family = local.runtime_platform.operating_system_family

@@ -35,10 +35,25 @@ output "log_group_arn" {
 
 output "config_object_arn" {
   description = "ARN of the uploaded config object."
-  value       = "arn:${data.aws_partition.current.partition}:s3:::${aws_s3_object.config.bucket}/${aws_s3_object.config.key}"
+  value       = local.config_object_arn
 }
 
 output "config_sha256" {
   description = "SHA-256 of the uploaded config (also in the task environment)."
   value       = local.config_sha256
+}
+
+output "execution_role_arn" {
+  description = "Execution role of the gateway and migrate tasks (image pull, the gateway's secrets, logs)."
+  value       = aws_iam_role.this["execution"].arn
+}
+
+output "task_role_arn" {
+  description = "Task role of the gateway and migrate tasks (Bedrock invoke, config read)."
+  value       = aws_iam_role.this["task"].arn
+}
+
+output "db_bootstrap_execution_role_arn" {
+  description = "Execution role of the one-off db-bootstrap task (RDS master secret, app secret, logs)."
+  value       = aws_iam_role.this["db_bootstrap_execution"].arn
 }

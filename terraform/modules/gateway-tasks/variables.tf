@@ -1,15 +1,11 @@
 variable "name" {
-  description = "Name prefix: task definition families <name>-gateway, <name>-migrate, <name>-db-bootstrap and log group /ecs/<name>."
+  description = "Name prefix: task definition families <name>-gateway, <name>-migrate, <name>-db-bootstrap log group /ecs/<name>, roles <name>-ecs-execution, <name>-ecs-task, <name>-db-bootstrap-execution."
   type        = string
-
-  validation {
-    condition     = can(regex("^[a-z][a-z0-9-]{1,24}$", var.name))
-    error_message = "name must be 2-25 lowercase letters, digits or hyphens, starting with a letter."
-  }
+  nullable    = false
 }
 
 variable "image" {
-  description = "LiteLLM container image pinned by version tag, best with its digest alongside (ghcr.io/berriai/litellm-database:v1.108.7@sha256:<digest>): a tag can be re-pointed, a digest cannot. Moving tags are rejected."
+  description = "LiteLLM container image pinned by version tag, best with its digest alongside (ghcr.io/berriai/litellm-database:v1.108.7@sha256:<digest>): a tag can be re-pointed, a digest cannot. Moving tags are rejected. When it is in this account's ECR, the execution role may pull that repository (and only it)."
   type        = string
 
   validation {
@@ -70,28 +66,30 @@ variable "config_object_key" {
 }
 
 variable "kms_key_arn" {
-  description = "Customer-managed KMS key of the config object and the log group."
+  description = "Customer-managed KMS key of the config object, the log group and the secrets the roles decrypt."
   type        = string
+  nullable    = false
+}
+
+variable "bedrock_model_ids" {
+  description = "Bedrock model or inference-profile IDs LiteLLM may invoke (from policies/models.yaml)."
+  type        = list(string)
 
   validation {
-    condition     = can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.kms_key_arn))
-    error_message = "kms_key_arn must be a KMS key ARN."
+    condition     = length(var.bedrock_model_ids) > 0 && alltrue([for id in var.bedrock_model_ids : can(regex("^[a-z0-9-]+(\\.[a-z0-9-]+)+:[0-9]+$", id))])
+    error_message = "bedrock_model_ids must be non-empty and look like global.anthropic.claude-haiku-4-5-20251001-v1:0 (no wildcards)."
   }
 }
 
-variable "execution_role_arn" {
-  description = "Execution role of the gateway and migrate tasks."
+variable "bedrock_mantle_project_id" {
+  description = "bedrock-mantle project whose CountTokens the task role may call: LiteLLM's count_tokens retry sends no project, which Mantle bills to `default`."
   type        = string
-}
+  default     = "default"
 
-variable "task_role_arn" {
-  description = "Task role of the gateway and migrate tasks."
-  type        = string
-}
-
-variable "db_bootstrap_execution_role_arn" {
-  description = "Execution role of the db-bootstrap task (the one that may read the RDS master secret)."
-  type        = string
+  validation {
+    condition     = can(regex("^(default|proj_[a-zA-Z0-9]+)$", var.bedrock_mantle_project_id))
+    error_message = "bedrock_mantle_project_id must be default or a proj_... id."
+  }
 }
 
 variable "master_key_secret_arn" {
@@ -146,11 +144,6 @@ variable "proxy_port" {
   description = "Port LiteLLM listens on."
   type        = number
   default     = 4000
-
-  validation {
-    condition     = var.proxy_port > 1024 && var.proxy_port < 65536
-    error_message = "proxy_port must be between 1025 and 65535."
-  }
 }
 
 variable "task_cpu" {
@@ -179,11 +172,6 @@ variable "workers_per_task" {
   description = "LiteLLM worker processes per task (--num_workers)."
   type        = number
   default     = 1
-
-  validation {
-    condition     = var.workers_per_task >= 1 && var.workers_per_task <= 8
-    error_message = "workers_per_task must be between 1 and 8."
-  }
 }
 
 variable "stop_timeout" {
@@ -209,7 +197,13 @@ variable "log_retention_days" {
 }
 
 variable "tags" {
-  description = "Tags applied to every resource."
+  description = "Tags applied to every resource, roles included."
   type        = map(string)
   default     = {}
+}
+
+variable "permissions_boundary" {
+  description = "ARN of the project's permissions boundary (terraform/bootstrap's `permissions_boundary_arn`), set on every role this module creates: the Terraform apply role may only create or change roles that carry it."
+  type        = string
+  default     = null
 }

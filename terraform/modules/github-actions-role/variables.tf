@@ -1,11 +1,7 @@
 variable "name" {
   description = "IAM role name."
   type        = string
-
-  validation {
-    condition     = can(regex("^[A-Za-z0-9+=,.@_-]{1,64}$", var.name))
-    error_message = "name must be a valid IAM role name (1-64 characters)."
-  }
+  nullable    = false
 }
 
 variable "description" {
@@ -17,21 +13,13 @@ variable "description" {
 variable "oidc_provider_arn" {
   description = "ARN of the account's token.actions.githubusercontent.com OIDC provider."
   type        = string
-
-  validation {
-    condition     = can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:oidc-provider/token\\.actions\\.githubusercontent\\.com$", var.oidc_provider_arn))
-    error_message = "oidc_provider_arn must be the ARN of the token.actions.githubusercontent.com provider."
-  }
+  nullable    = false
 }
 
 variable "github_repository" {
   description = "owner/name of the repository whose workflows may assume the role."
   type        = string
-
-  validation {
-    condition     = can(regex("^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", var.github_repository))
-    error_message = "github_repository must be owner/name without wildcards."
-  }
+  nullable    = false
 }
 
 variable "trusted_jobs" {
@@ -79,11 +67,6 @@ variable "permissions_boundary" {
   description = "ARN of the managed policy that caps the role's permissions (the project's boundary for roles environments/production creates). Null: none (the account bootstrap's own Terraform roles)."
   type        = string
   default     = null
-
-  validation {
-    condition     = var.permissions_boundary == null || can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:policy/.+$", var.permissions_boundary))
-    error_message = "permissions_boundary must be an IAM managed policy ARN."
-  }
 }
 
 variable "max_session_duration" {

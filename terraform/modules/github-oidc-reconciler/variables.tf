@@ -1,21 +1,13 @@
 variable "name" {
   description = "Name prefix of the IAM roles."
   type        = string
-
-  validation {
-    condition     = can(regex("^[a-zA-Z0-9+=,.@_-]{1,40}$", var.name))
-    error_message = "name must be a valid IAM role name prefix (max 40 chars)."
-  }
+  nullable    = false
 }
 
 variable "github_repository" {
   description = "GitHub repository allowed to assume the roles, as owner/name."
   type        = string
-
-  validation {
-    condition     = can(regex("^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", var.github_repository))
-    error_message = "github_repository must be owner/name without wildcards."
-  }
+  nullable    = false
 }
 
 variable "main_branch" {
@@ -65,11 +57,7 @@ variable "deploy_environment" {
 variable "oidc_provider_arn" {
   description = "The account's GitHub OIDC provider (created by terraform/bootstrap)."
   type        = string
-
-  validation {
-    condition     = can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:oidc-provider/token\\.actions\\.githubusercontent\\.com$", var.oidc_provider_arn))
-    error_message = "oidc_provider_arn must be the ARN of the token.actions.githubusercontent.com provider."
-  }
+  nullable    = false
 }
 
 variable "create_plan_role" {
@@ -120,32 +108,18 @@ variable "chargeback_kms_key_arn" {
   description = "KMS key the chargeback bucket encrypts objects with (SSE-KMS): the reconciler role may generate data keys with it through S3 only. Null: the bucket uses SSE-S3."
   type        = string
   default     = null
-
-  validation {
-    condition     = var.chargeback_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", coalesce(var.chargeback_kms_key_arn, "x")))
-    error_message = "chargeback_kms_key_arn must be a KMS key ARN."
-  }
 }
 
 variable "kms_key_arn" {
   description = "KMS key encrypting the gateway secrets."
   type        = string
-
-  validation {
-    condition     = can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.kms_key_arn))
-    error_message = "kms_key_arn must be a KMS key ARN."
-  }
+  nullable    = false
 }
 
 variable "notification_sender_identity_arn" {
   description = "SES identity (verified sender) the reconciler may send key notices from; null = no SES permission."
   type        = string
   default     = null
-
-  validation {
-    condition     = var.notification_sender_identity_arn == null || can(regex("^arn:aws[a-z-]*:ses:[a-z0-9-]+:[0-9]{12}:identity/[^*]+$", coalesce(var.notification_sender_identity_arn, "x")))
-    error_message = "notification_sender_identity_arn must be an SES identity ARN without wildcards."
-  }
 }
 
 variable "notification_sender_address" {
@@ -169,9 +143,4 @@ variable "permissions_boundary" {
   description = "ARN of the project's permissions boundary (terraform/bootstrap's `permissions_boundary_arn`), set on every role this module creates: the Terraform apply role may only create or change roles that carry it."
   type        = string
   default     = null
-
-  validation {
-    condition     = var.permissions_boundary == null || can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:policy/.+$", var.permissions_boundary))
-    error_message = "permissions_boundary must be an IAM managed policy ARN."
-  }
 }

@@ -1,31 +1,19 @@
 variable "name" {
   description = "CodeBuild project name; also in the runner label (runs-on: codebuild-<name>-<run_id>-<run_attempt>) and the build role (<name>-build)."
   type        = string
-
-  validation {
-    condition     = can(regex("^[a-z][a-z0-9-]{1,50}$", var.name))
-    error_message = "name must be 2-51 lowercase letters, digits or hyphens, starting with a letter."
-  }
+  nullable    = false
 }
 
 variable "github_repository" {
   description = "owner/repo whose workflow jobs the runner takes."
   type        = string
-
-  validation {
-    condition     = can(regex("^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", var.github_repository))
-    error_message = "github_repository must be owner/repo."
-  }
+  nullable    = false
 }
 
 variable "github_connection_arn" {
   description = "AWS CodeConnections connection to GitHub (created and authorised once per account in the console; docs/runbook.md, \"First deploy\"). CodeBuild uses it to create the webhook and to register each runner."
   type        = string
-
-  validation {
-    condition     = can(regex("^arn:aws[a-z-]*:(codeconnections|codestar-connections):[a-z0-9-]+:[0-9]{12}:connection/[0-9a-f-]{36}$", var.github_connection_arn))
-    error_message = "github_connection_arn must be a CodeConnections connection ARN (arn:aws:codeconnections:<region>:<account>:connection/<uuid>)."
-  }
+  nullable    = false
 }
 
 variable "trusted_workflows" {
@@ -41,21 +29,13 @@ variable "trusted_workflows" {
 variable "vpc_id" {
   description = "VPC the builds run in."
   type        = string
-
-  validation {
-    condition     = can(regex("^vpc-[0-9a-f]+$", var.vpc_id))
-    error_message = "vpc_id must look like vpc-0123abcd."
-  }
+  nullable    = false
 }
 
 variable "subnet_ids" {
   description = "Private subnets of the builds (egress to GitHub through the NAT gateway)."
   type        = list(string)
-
-  validation {
-    condition     = length(var.subnet_ids) > 0
-    error_message = "subnet_ids must name at least one subnet."
-  }
+  nullable    = false
 }
 
 variable "security_group_id" {
@@ -144,9 +124,4 @@ variable "permissions_boundary" {
   description = "ARN of the project's permissions boundary (terraform/bootstrap's `permissions_boundary_arn`), set on every role this module creates: the Terraform apply role may only create or change roles that carry it."
   type        = string
   default     = null
-
-  validation {
-    condition     = var.permissions_boundary == null || can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:policy/.+$", var.permissions_boundary))
-    error_message = "permissions_boundary must be an IAM managed policy ARN."
-  }
 }

@@ -1,11 +1,7 @@
 variable "name" {
   description = "Name prefix; also the KMS alias (alias/<name>)."
   type        = string
-
-  validation {
-    condition     = can(regex("^[a-zA-Z0-9/_-]{1,200}$", var.name)) && !startswith(var.name, "aws/")
-    error_message = "name must be 1-200 characters of [a-zA-Z0-9/_-] and must not start with aws/."
-  }
+  nullable    = false
 }
 
 variable "rotation_period_in_days" {

@@ -1,11 +1,7 @@
 variable "name" {
   description = "Name prefix for network resources."
   type        = string
-
-  validation {
-    condition     = can(regex("^[a-z0-9-]{1,32}$", var.name))
-    error_message = "name must be 1-32 lowercase letters, digits or hyphens."
-  }
+  nullable    = false
 }
 
 variable "cidr_block" {
@@ -66,11 +62,7 @@ variable "endpoint_security_group_ids" {
 variable "kms_key_arn" {
   description = "KMS key ARN for the flow-log log group."
   type        = string
-
-  validation {
-    condition     = can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.kms_key_arn))
-    error_message = "kms_key_arn must be a KMS key ARN."
-  }
+  nullable    = false
 }
 
 variable "flow_log_retention_days" {
@@ -94,9 +86,4 @@ variable "permissions_boundary" {
   description = "ARN of the project's permissions boundary (terraform/bootstrap's `permissions_boundary_arn`), set on every role this module creates: the Terraform apply role may only create or change roles that carry it."
   type        = string
   default     = null
-
-  validation {
-    condition     = var.permissions_boundary == null || can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:policy/.+$", var.permissions_boundary))
-    error_message = "permissions_boundary must be an IAM managed policy ARN."
-  }
 }

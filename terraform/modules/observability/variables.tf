@@ -1,21 +1,13 @@
 variable "name" {
   description = "Name prefix of alarms, topic and budget."
   type        = string
-
-  validation {
-    condition     = can(regex("^[a-z][a-z0-9-]{1,40}$", var.name))
-    error_message = "name must be lowercase letters, digits or hyphens."
-  }
+  nullable    = false
 }
 
 variable "kms_key_arn" {
   description = "KMS key encrypting the SNS topic."
   type        = string
-
-  validation {
-    condition     = can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.kms_key_arn))
-    error_message = "kms_key_arn must be a KMS key ARN."
-  }
+  nullable    = false
 }
 
 variable "alarm_emails" {

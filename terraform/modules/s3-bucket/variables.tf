@@ -29,11 +29,6 @@ variable "kms_key_arn" {
   description = "KMS key for SSE-KMS (with an S3 Bucket Key). Null: SSE-S3 (AES256), which only an ALB access-log sink should use."
   type        = string
   default     = null
-
-  validation {
-    condition     = var.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", coalesce(var.kms_key_arn, "x")))
-    error_message = "kms_key_arn must be a KMS key ARN."
-  }
 }
 
 variable "lifecycle_rule_id" {

@@ -12,11 +12,7 @@ variable "name_prefix" {
 variable "kms_key_arn" {
   description = "Customer-managed KMS key encrypting the secrets."
   type        = string
-
-  validation {
-    condition     = can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.kms_key_arn))
-    error_message = "kms_key_arn must be a KMS key ARN."
-  }
+  nullable    = false
 }
 
 variable "recovery_window_in_days" {

@@ -1,32 +1,19 @@
 variable "name" {
   description = "Name prefix for security groups."
   type        = string
-
-  validation {
-    condition     = can(regex("^[a-z0-9-]{1,32}$", var.name))
-    error_message = "name must be 1-32 lowercase letters, digits or hyphens."
-  }
+  nullable    = false
 }
 
 variable "vpc_id" {
   description = "VPC in which the security groups are created."
   type        = string
-
-  validation {
-    condition     = can(regex("^vpc-[0-9a-f]+$", var.vpc_id))
-    error_message = "vpc_id must look like vpc-0123abcd."
-  }
+  nullable    = false
 }
 
 variable "proxy_port" {
   description = "Port the LiteLLM proxy listens on inside the task."
   type        = number
   default     = 4000
-
-  validation {
-    condition     = var.proxy_port > 1024 && var.proxy_port < 65536
-    error_message = "proxy_port must be an unprivileged port (1025-65535)."
-  }
 }
 
 variable "alb_ingress_cidrs" {
@@ -67,11 +54,6 @@ variable "s3_prefix_list_id" {
   description = "Prefix list ID of the S3 gateway endpoint; required when endpoints_enabled."
   type        = string
   default     = null
-
-  validation {
-    condition     = var.s3_prefix_list_id == null || can(regex("^pl-[0-9a-f]+$", var.s3_prefix_list_id))
-    error_message = "s3_prefix_list_id must look like pl-0123abcd."
-  }
 }
 
 variable "tags" {

@@ -1,11 +1,6 @@
 variable "name" {
   description = "Name prefix: the KMS alias is alias/<name>-tfstate and the default bucket <name>-tfstate-<account id>."
   type        = string
-
-  validation {
-    condition     = can(regex("^[a-z][a-z0-9-]{1,24}$", var.name))
-    error_message = "name must be 2-25 lowercase letters, digits or hyphens."
-  }
 }
 
 variable "bucket_name" {

@@ -5,19 +5,17 @@ mock_provider "aws" {
 }
 
 variables {
-  name                            = "llm-gateway"
-  image                           = "ghcr.io/berriai/litellm-database:v1.108.7"
-  config_file_path                = "tests/fixtures/config.yaml"
-  config_bucket                   = "llm-gateway-config-123"
-  kms_key_arn                     = "arn:aws:kms:ap-south-1:123456789012:key/11111111-2222-3333-4444-555555555555"
-  execution_role_arn              = "arn:aws:iam::123456789012:role/llm-gateway-ecs-execution"
-  task_role_arn                   = "arn:aws:iam::123456789012:role/llm-gateway-ecs-task"
-  db_bootstrap_execution_role_arn = "arn:aws:iam::123456789012:role/llm-gateway-db-bootstrap-execution"
-  master_key_secret_arn           = "arn:aws:secretsmanager:ap-south-1:123456789012:secret:llm-gateway/litellm-master-key-AbCdEf" # pragma: allowlist secret
-  salt_key_secret_arn             = "arn:aws:secretsmanager:ap-south-1:123456789012:secret:llm-gateway/litellm-salt-key-AbCdEf"   # pragma: allowlist secret
-  db_app_secret_arn               = "arn:aws:secretsmanager:ap-south-1:123456789012:secret:llm-gateway/db-app-AbCdEf"             # pragma: allowlist secret
-  db_master_secret_arn            = "arn:aws:secretsmanager:ap-south-1:123456789012:secret:rds!db-mock-AbCdEf"                    # pragma: allowlist secret
-  db_address                      = "db.mock.ap-south-1.rds.amazonaws.com"
+  name                  = "llm-gateway"
+  image                 = "ghcr.io/berriai/litellm-database:v1.108.7"
+  config_file_path      = "tests/fixtures/config.yaml"
+  config_bucket         = "llm-gateway-config-123"
+  kms_key_arn           = "arn:aws:kms:ap-south-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+  master_key_secret_arn = "arn:aws:secretsmanager:ap-south-1:123456789012:secret:llm-gateway/litellm-master-key-AbCdEf" # pragma: allowlist secret
+  salt_key_secret_arn   = "arn:aws:secretsmanager:ap-south-1:123456789012:secret:llm-gateway/litellm-salt-key-AbCdEf"   # pragma: allowlist secret
+  db_app_secret_arn     = "arn:aws:secretsmanager:ap-south-1:123456789012:secret:llm-gateway/db-app-AbCdEf"             # pragma: allowlist secret
+  db_master_secret_arn  = "arn:aws:secretsmanager:ap-south-1:123456789012:secret:rds!db-mock-AbCdEf"                    # pragma: allowlist secret
+  db_address            = "db.mock.ap-south-1.rds.amazonaws.com"
+  bedrock_model_ids     = ["global.anthropic.claude-haiku-4-5-20251001-v1:0"]
   cache = {
     host            = "master.mock.aps1.cache.amazonaws.com"
     port            = 6379
@@ -95,7 +93,7 @@ run "task_definitions" {
   # ------------------------------------------------------------ db-bootstrap
   assert {
     condition = (
-      aws_ecs_task_definition.db_bootstrap.execution_role_arn == var.db_bootstrap_execution_role_arn &&
+      aws_ecs_task_definition.db_bootstrap.execution_role_arn == aws_iam_role.this["db_bootstrap_execution"].arn &&
       aws_ecs_task_definition.db_bootstrap.task_role_arn == null &&
       jsondecode(aws_ecs_task_definition.db_bootstrap.container_definitions)[0].readonlyRootFilesystem &&
       jsondecode(aws_ecs_task_definition.db_bootstrap.container_definitions)[0].command == [file("db-bootstrap.sh")]

@@ -1,16 +1,15 @@
 # Who the gateway's ECS tasks are, and what each may do: the execution role (pull the image, read
 # the gateway's secrets, write logs), the task role (invoke the configured Bedrock models, read the
 # config object) and the db-bootstrap task's execution role (the only one that reads the RDS master
-# secret). Every policy names its resources; none uses a wildcard resource it could avoid.
+# secret). Every policy names its resources; none uses a wildcard resource it could avoid. The
+# roles live beside the task definitions (main.tf) because each reads what the other defines: the
+# secrets the tasks reference, the config object and the log group.
 
 data "aws_caller_identity" "current" {}
-data "aws_partition" "current" {}
-data "aws_region" "current" {}
 
 locals {
   account_id = data.aws_caller_identity.current.account_id
   partition  = data.aws_partition.current.partition
-  region     = data.aws_region.current.name
 
   # Trust for every role an ECS task of this module assumes (execution, task, one-off tasks).
   ecs_tasks_assume_role_policy = jsonencode({
@@ -40,7 +39,7 @@ locals {
   write_logs_statement = {
     Effect   = "Allow"
     Action   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    Resource = "${var.log_group_arn}:*"
+    Resource = "${aws_cloudwatch_log_group.this.arn}:*"
   }
 
   # ---------------------------------------------------------------- bedrock
@@ -162,7 +161,7 @@ resource "aws_iam_role_policy" "execution" {
         Sid      = "ReadGatewaySecretsOnly"
         Effect   = "Allow"
         Action   = "secretsmanager:GetSecretValue"
-        Resource = var.gateway_secret_arns
+        Resource = local.app_secret_arns
       },
       merge({ Sid = "DecryptGatewaySecrets" }, local.decrypt_secrets_statement),
       merge({ Sid = "WriteGatewayLogs" }, local.write_logs_statement),
@@ -223,7 +222,7 @@ resource "aws_iam_role_policy" "task_config" {
         Sid      = "ReadConfigObjectOnly"
         Effect   = "Allow"
         Action   = "s3:GetObject"
-        Resource = var.config_object_arn
+        Resource = local.config_object_arn
       },
       {
         Sid      = "DecryptConfigObject"

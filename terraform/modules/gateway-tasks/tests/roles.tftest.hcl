@@ -1,26 +1,24 @@
-# The gateway's IAM: Bedrock invoke without wildcards, secrets and config read by name only.
+# The tasks' IAM (roles.tf): Bedrock invoke without wildcards, secrets, config and logs by name only.
 
 mock_provider "aws" {
   source = "../../tests/mocks/aws"
 }
 
 variables {
-  name  = "llm-gateway"
-  image = "ghcr.io/berriai/litellm-database:v1.108.7"
+  name             = "llm-gateway"
+  image            = "ghcr.io/berriai/litellm-database:v1.108.7"
+  config_file_path = "tests/fixtures/config.yaml"
+  config_bucket    = "llm-gateway-config-123"
   bedrock_model_ids = [
     "global.anthropic.claude-haiku-4-5-20251001-v1:0",
     "global.anthropic.claude-sonnet-4-5-20250929-v1:0",
   ]
-  gateway_secret_arns = [
-    "arn:aws:secretsmanager:ap-south-1:123456789012:secret:llm-gateway/litellm-master-key-AbCdEf", # pragma: allowlist secret
-    "arn:aws:secretsmanager:ap-south-1:123456789012:secret:llm-gateway/litellm-salt-key-AbCdEf",   # pragma: allowlist secret
-    "arn:aws:secretsmanager:ap-south-1:123456789012:secret:llm-gateway/db-app-AbCdEf",             # pragma: allowlist secret
-  ]
-  db_app_secret_arn    = "arn:aws:secretsmanager:ap-south-1:123456789012:secret:llm-gateway/db-app-AbCdEf" # pragma: allowlist secret
-  db_master_secret_arn = "arn:aws:secretsmanager:ap-south-1:123456789012:secret:rds!db-mock-AbCdEf"        # pragma: allowlist secret
-  kms_key_arn          = "arn:aws:kms:ap-south-1:123456789012:key/11111111-2222-3333-4444-555555555555"
-  config_object_arn    = "arn:aws:s3:::llm-gateway-config-123/litellm/config.yaml"
-  log_group_arn        = "arn:aws:logs:ap-south-1:123456789012:log-group:/ecs/llm-gateway"
+  master_key_secret_arn = "arn:aws:secretsmanager:ap-south-1:123456789012:secret:llm-gateway/litellm-master-key-AbCdEf" # pragma: allowlist secret
+  salt_key_secret_arn   = "arn:aws:secretsmanager:ap-south-1:123456789012:secret:llm-gateway/litellm-salt-key-AbCdEf"   # pragma: allowlist secret
+  db_app_secret_arn     = "arn:aws:secretsmanager:ap-south-1:123456789012:secret:llm-gateway/db-app-AbCdEf"             # pragma: allowlist secret
+  db_master_secret_arn  = "arn:aws:secretsmanager:ap-south-1:123456789012:secret:rds!db-mock-AbCdEf"                    # pragma: allowlist secret
+  db_address            = "db.mock.ap-south-1.rds.amazonaws.com"
+  kms_key_arn           = "arn:aws:kms:ap-south-1:123456789012:key/11111111-2222-3333-4444-555555555555"
 }
 
 run "least_privilege" {
@@ -130,8 +128,8 @@ run "least_privilege" {
     condition = tolist(one([
       for st in jsondecode(aws_iam_role_policy.execution.policy).Statement : st.Resource
       if st.Action == "secretsmanager:GetSecretValue"
-    ])) == var.gateway_secret_arns
-    error_message = "The execution role reads exactly the gateway's secrets."
+    ])) == output.gateway_secret_arns && output.gateway_secret_arns == tolist([var.master_key_secret_arn, var.salt_key_secret_arn, var.db_app_secret_arn])
+    error_message = "The execution role reads exactly the secrets the gateway's task definitions reference."
   }
 
   assert {
@@ -152,7 +150,7 @@ run "least_privilege" {
 
   assert {
     condition = (
-      one([for st in jsondecode(aws_iam_role_policy.task_config.policy).Statement : st.Resource if st.Action == "s3:GetObject"]) == var.config_object_arn &&
+      one([for st in jsondecode(aws_iam_role_policy.task_config.policy).Statement : st.Resource if st.Action == "s3:GetObject"]) == "arn:aws:s3:::llm-gateway-config-123/litellm/config.yaml" &&
       one([for st in jsondecode(aws_iam_role_policy.task_config.policy).Statement : st.Condition.StringEquals["kms:ViaService"] if st.Action == "kms:Decrypt"]) == "s3.ap-south-1.amazonaws.com"
     )
     error_message = "The task role reads the config object and nothing else of S3."
@@ -229,4 +227,26 @@ run "rejects_wildcard_model" {
   }
 
   expect_failures = [var.bedrock_model_ids]
+}
+
+run "task_definitions_run_as_these_roles" {
+  command = apply
+
+  assert {
+    condition = (
+      aws_ecs_task_definition.gateway.execution_role_arn == aws_iam_role.this["execution"].arn &&
+      aws_ecs_task_definition.gateway.task_role_arn == aws_iam_role.this["task"].arn &&
+      aws_ecs_task_definition.migrate.execution_role_arn == aws_iam_role.this["execution"].arn &&
+      aws_ecs_task_definition.migrate.task_role_arn == aws_iam_role.this["task"].arn &&
+      aws_ecs_task_definition.db_bootstrap.execution_role_arn == aws_iam_role.this["db_bootstrap_execution"].arn
+    )
+    error_message = "The gateway and migrate tasks run with the execution and task roles; db-bootstrap with its own execution role."
+  }
+
+  assert {
+    condition = one([
+      for st in jsondecode(aws_iam_role_policy.execution.policy).Statement : st.Resource if st.Sid == "WriteGatewayLogs"
+    ]) == "${aws_cloudwatch_log_group.this.arn}:*"
+    error_message = "The execution role writes to the tasks' own log group."
+  }
 }

@@ -1,0 +1,123 @@
+"""A state applied before the task roles joined module "gateway_tasks" plans to no change at all.
+
+`terraform test` applies the production root as it was at PRE_MERGE (git history) with the mock
+provider, then plans today's root on the same state (`state_key`). Each resource the merge touched,
+as a whole object, must plan to the value it had: a resource that would be destroyed and re-created
+has unknown attributes in the plan, so the assertion cannot even be evaluated, and a changed policy,
+name or task definition compares unequal. environments/production/moved.tf is what makes it pass.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import subprocess
+import tarfile
+from pathlib import Path
+
+import pytest
+from conftest import CONFIG_TREES, REPO, TERRAFORM, copy_config, run_tf
+
+pytestmark = pytest.mark.skipif(TERRAFORM is None, reason="terraform binary not found on PATH")
+
+# main just before the merge of gateway-task-roles into gateway-tasks (environments/production/moved.tf).
+PRE_MERGE = "76db4faf81c18e416ef4fb3272cfd8d73d698e5a"
+PRODUCTION = Path("terraform/environments/production")
+
+ROLE_RESOURCES = {
+    "roles": "aws_iam_role.this",
+    "execution": "aws_iam_role_policy.execution",
+    "task_bedrock": "aws_iam_role_policy.task_bedrock",
+    "task_marketplace": "aws_iam_role_policy.task_marketplace",
+    "task_count_tokens": "aws_iam_role_policy.task_count_tokens",
+    "task_config": "aws_iam_role_policy.task_config",
+    "db_bootstrap_execution": "aws_iam_role_policy.db_bootstrap_execution",
+}
+TASK_RESOURCES = {
+    # `source` is the file's path as the root sees it, and the old root runs from elsewhere here.
+    "config": '{ for k, v in aws_s3_object.config : k => v if k != "source" }',
+    "log_group": "aws_cloudwatch_log_group.this",
+    "gateway": "aws_ecs_task_definition.gateway",
+    "migrate": "aws_ecs_task_definition.migrate",
+    "db_bootstrap": "aws_ecs_task_definition.db_bootstrap",
+}
+
+
+def _objects_output(resources: dict[str, str]) -> str:
+    body = "\n".join(f"    {key} = {address}" for key, address in resources.items())
+    return f'output "zz_moved_objects" {{\n  value = {{\n{body}\n  }}\n}}\n'
+
+
+def _assertions(resources: dict[str, str]) -> str:
+    return "".join(
+        f"""  assert {{
+    condition     = output.zz_moved_objects.{key} == run.applied_before_the_merge.zz_moved_objects.{key}
+    error_message = "{key} of module gateway_tasks would change or be re-created."
+  }}
+"""
+        for key, address in resources.items()
+    )
+
+
+def _export(rev: str, dest: Path) -> Path:
+    archive = subprocess.run(
+        ["git", "archive", "--format=tar", rev, *CONFIG_TREES], cwd=REPO, check=True, capture_output=True
+    ).stdout
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(dest, filter="data")
+    return dest
+
+
+def _production_variables() -> str:
+    text = (REPO / PRODUCTION / "tests" / "production.tftest.hcl").read_text()
+    block = re.search(r"^variables \{\n.*?^\}\n", text, flags=re.M | re.S)
+    assert block, "production.tftest.hcl has no file-level variables block"
+    return block.group(0)
+
+
+@pytest.mark.xdist_group("terraform")
+def test_state_before_the_task_module_merge_plans_without_changes(tmp_path: Path, tf_env: dict[str, str]) -> None:
+    old = _export(PRE_MERGE, tmp_path / "old")
+    new = copy_config(tmp_path / "new")
+
+    # Expose every touched resource as an output of its root: the old tree's two modules, the new one's one.
+    (old / "terraform/modules/gateway-task-roles/zz_moved_objects.tf").write_text(_objects_output(ROLE_RESOURCES))
+    (old / "terraform/modules/gateway-tasks/zz_moved_objects.tf").write_text(_objects_output(TASK_RESOURCES))
+    (old / PRODUCTION / "zz_moved_objects.tf").write_text(
+        'output "zz_moved_objects" {\n  value = merge(module.gateway_task_roles.zz_moved_objects,'
+        " module.gateway_tasks.zz_moved_objects)\n}\n"
+    )
+    (new / "terraform/modules/gateway-tasks/zz_moved_objects.tf").write_text(
+        _objects_output(ROLE_RESOURCES | TASK_RESOURCES)
+    )
+    (new / PRODUCTION / "zz_moved_objects.tf").write_text(
+        'output "zz_moved_objects" {\n  value = module.gateway_tasks.zz_moved_objects\n}\n'
+    )
+
+    root = new / PRODUCTION
+    old_root = Path("../../../../old") / PRODUCTION  # from the new root
+    (root / "tests" / "zz_state_moves.tftest.hcl").write_text(
+        f"""mock_provider "aws" {{
+  source = "../../tests/mocks/aws"
+}}
+
+{_production_variables()}
+run "applied_before_the_merge" {{
+  state_key = "production"
+  module {{
+    source = "{old_root.as_posix()}"
+  }}
+}}
+
+run "planned_after_the_merge" {{
+  command   = plan
+  state_key = "production"
+
+{_assertions(ROLE_RESOURCES | TASK_RESOURCES)}}}
+"""
+    )
+    res = run_tf(["init", "-backend=false", "-input=false", "-no-color"], root, tf_env)
+    assert res.returncode == 0, f"terraform init failed:\n{res.stdout}\n{res.stderr}"
+    res = run_tf(["test", "-no-color", "-filter=tests/zz_state_moves.tftest.hcl"], root, tf_env, timeout=600)
+    assert res.returncode == 0, f"terraform test failed:\n{res.stdout}\n{res.stderr}"
+    assert "Success! 2 passed, 0 failed" in res.stdout, res.stdout
