@@ -295,7 +295,7 @@ def _parse_now(text: str) -> dt.datetime:
 def run(args: argparse.Namespace) -> int:
     from reconciler import client as client_mod
     from reconciler.apply import actor, append_jsonl
-    from reconciler.commands import git_commit
+    from reconciler.git import head_commit as git_commit
     from reconciler.live import read_live
     from reconciler.validate import load_desired
 

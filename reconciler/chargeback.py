@@ -224,7 +224,7 @@ def export_s3(uri: str, report: dict, csv_text: str) -> list[str]:
 def run_report(args: argparse.Namespace) -> int:
     from reconciler import spend
     from reconciler.client import AdminClient, GatewayError
-    from reconciler.commands import git_commit
+    from reconciler.git import head_commit as git_commit
     from reconciler.validate import load_desired
 
     try:

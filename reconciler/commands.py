@@ -8,7 +8,6 @@ import contextlib
 import datetime as dt
 import json
 import os
-import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from reconciler.errors import (
     expected_io,
     redact,
 )
+from reconciler.git import head_commit as git_commit
 from reconciler.keystore import DEFAULT_PREFIX, DEFAULT_SERVICE_PREFIX, KMS_KEY_ENV
 
 # The gateway-facing modules (httpx, boto3) load lazily so `gatewayctl validate` stays fast.
@@ -37,16 +37,6 @@ client_mod = lazy("reconciler.client")
 keystore = lazy("reconciler.keystore")
 live_mod = lazy("reconciler.live")
 plan_mod = lazy("reconciler.plan")
-
-
-def git_commit(root: Path) -> str:
-    if os.environ.get("GITHUB_SHA"):
-        return os.environ["GITHUB_SHA"]
-    try:
-        return subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
-                              check=True, timeout=10).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
 
 
 def gateway_arguments(p: argparse.ArgumentParser) -> None:
