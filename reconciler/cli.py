@@ -10,7 +10,17 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import reconciler
-from reconciler import budget_alerts, chargeback, commands, deploystate, history, preflight, selfservice
+from reconciler import (
+    applycmd,
+    budget_alerts,
+    chargeback,
+    commands,
+    deploystate,
+    history,
+    options,
+    preflight,
+    selfservice,
+)
 from reconciler.collector import fewer_collections
 from reconciler.diagnostics import InputError, render
 from reconciler.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, GatewayctlError, expected_io
@@ -128,7 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(func=handler, **defaults)
         return p
 
-    gateway, limits = commands.gateway_arguments, commands.limit_arguments
+    gateway, limits = options.gateway_arguments, options.limit_arguments
     command("validate", cmd_validate, [_validate_arguments],
             help="check users/ and policies/ (schema + rules), print file:line:col errors",
             description="Validate users/*.yaml, policies/*.yaml and gateway/config.yaml. Errors are "
@@ -138,16 +148,16 @@ def build_parser() -> argparse.ArgumentParser:
             help="regenerate gateway/config.yaml from policies/models.yaml",
             description="Write gateway/config.yaml from policies/models.yaml (the single source of alias -> "
             "Bedrock model mapping).")
-    command("plan", commands.cmd_plan, [gateway, limits, commands.plan_arguments, commands.adopt_arguments],
+    command("plan", commands.cmd_plan, [gateway, limits, options.plan_arguments, options.adopt_arguments],
             help="diff users/ and policies/ against the gateway; print the actions",
             description="Read live state (paged list endpoints) and print what apply would do: create, update "
             "(field: old -> new), move tier, rotate, revoke.")
-    command("apply", commands.cmd_apply,
-            [gateway, limits, commands.apply_arguments, commands.adopt_arguments, commands.run_arguments],
+    command("apply", applycmd.cmd_apply,
+            [gateway, limits, options.apply_arguments, options.adopt_arguments, options.run_arguments],
             help="make the gateway match users/ and policies/ (dry run without --confirm)",
             description="Apply a fresh plan, or a saved one (refused if live state changed since). Without "
             "--confirm nothing is changed. Appends one JSON line to the audit log.")
-    command("rotate", commands.cmd_apply, [gateway, limits, commands.rotate_arguments, commands.run_arguments],
+    command("rotate", applycmd.cmd_apply, [gateway, limits, options.rotate_arguments, options.run_arguments],
             help="nightly job: rotate keys past their tier's key_max_age_days (dry run without --confirm)",
             description="Apply only key rotations: keys older than their tier's key_max_age_days get a successor "
             "(the old key keeps working for key_rotation_overlap_days, then LiteLLM refuses it), keys whose "
@@ -158,9 +168,9 @@ def build_parser() -> argparse.ArgumentParser:
             "audit record as apply. Rotations and deletions of retired keys count toward the rotation and total "
             "safety limits; scheduled ones beyond them wait for the next runs instead of refusing the run.",
             rotation_only=True, plan_file=None, adopt=False, prune_unmanaged=False)
-    command("drift", commands.cmd_drift, [gateway, limits, commands.format_arguments],
+    command("drift", commands.cmd_drift, [gateway, limits, options.format_arguments],
             help="report-only plan for nightly jobs: exit 0 in sync, 2 drift, 1 error")
-    command("import", commands.cmd_import, [gateway, commands.import_arguments],
+    command("import", commands.cmd_import, [gateway, options.import_arguments],
             help="write users/<id>.yaml for users that exist only in LiteLLM (no secrets)")
     command("history", history.cmd_history, [history.arguments],
             help="access history of one user from git (who changed what, when, in which PR)",
