@@ -29,17 +29,11 @@ two runs are announced together, in one message.
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
-import json
-import os
-import sys
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal
-from pathlib import Path
 
 from reconciler import member_budget, notify, shards
-from reconciler.errors import EXIT_ERROR, EXIT_OK, GatewayctlError, UsageError
 from reconciler.live import LiveState
 from reconciler.policy import BUDGET_TZ, DesiredState, Tier, User
 
@@ -282,82 +276,3 @@ def render_text(alerts: Alerts, outcome: notify.Outcome | None) -> str:
                      f"{len(outcome.failed)} failed")
         lines += [f"! not delivered, retried next run: {line}" for line in outcome.failed]
     return "\n".join(lines)
-
-
-def _parse_now(text: str) -> dt.datetime:
-    try:
-        value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an ISO 8601 date and time: {text!r}") from None
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value
-
-
-def run(args: argparse.Namespace) -> int:
-    from reconciler import client as client_mod
-    from reconciler.apply import actor, append_jsonl
-    from reconciler.commands import git_commit
-    from reconciler.live import read_live
-    from reconciler.validate import load_desired
-
-    now = args.now or dt.datetime.now(dt.UTC)
-    today = args.today or now.astimezone(dt.UTC).date()
-    channel = notify.channel_from_args(args) if args.confirm else None
-    if args.confirm and channel is None:
-        raise UsageError("--confirm sends email: choose --notify ses or smtp (or set GATEWAYCTL_NOTIFY)")
-    desired = load_desired(args.root, today=today)
-    with client_mod.AdminClient(args.base_url or "", os.environ.get("LITELLM_MASTER_KEY", ""),
-                                timeout=args.timeout, retries=args.retries) as client:
-        live = read_live(client, None)
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    try:
-        ledger = notify.SecretTagLedger(args.secret_prefix)
-        alerts = work_out(desired, live, ledger, now=now, today=today)
-    except (BotoCoreError, ClientError) as exc:  # the ledger's AWS errors: say which, without a traceback
-        raise GatewayctlError(f"cannot read the notification ledger ({type(exc).__name__}: "
-                              f"{notify._redact(str(exc))})") from exc
-    outcome = notify.deliver(alerts.messages, channel, ledger) if channel is not None else None
-    if args.format == "json":
-        print(json.dumps({"now": now.isoformat(timespec="seconds"), "findings": [f.to_json() for f in alerts.findings],
-                          "warnings": alerts.warnings, "notifications": outcome.to_json() if outcome else None,
-                          "due": [m.label for m in alerts.messages]}, indent=2, sort_keys=True))
-    else:
-        print(render_text(alerts, outcome))
-    if channel is None:
-        print("dry run: nothing was sent; re-run with --confirm (and --notify ses|smtp) to send", file=sys.stderr)
-        return EXIT_OK
-    record = {"ts": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "command": "notify",
-              "git_commit": git_commit(args.root), "actor": actor(), "run_id": os.environ.get("GITHUB_RUN_ID"),
-              "now": now.isoformat(timespec="seconds"), "budget_alerts": outcome.to_json(),
-              "status": "ok" if not outcome.failed else "failed"}
-    append_jsonl(args.audit_log if args.audit_log.is_absolute() else args.root / args.audit_log, record)
-    return EXIT_ERROR if outcome.failed else EXIT_OK
-
-
-DESCRIPTION = (
-    "Compare each member's spend this budget window with the budget LiteLLM enforces (the tier's, less spend "
-    "carried over a tier move, plus an active budget exception) and email the member, with their owner in copy, "
-    "when it reaches one of the tier's `alerts` thresholds (policies/tiers.yaml). Each threshold is announced once "
-    "per budget period: the ledger is a tag on the user's key secret, and the period changes when LiteLLM resets "
-    "the member's spend. Messages never contain a key. Without --confirm, only lists what is due. Exit 0 ok, 1 "
-    "error or a message not delivered (the next run sends it).")
-
-
-def arguments(p: argparse.ArgumentParser) -> None:
-    from reconciler.keystore import DEFAULT_PREFIX
-
-    p.add_argument("--now", type=_parse_now, default=None, metavar="ISO8601",
-                   help="the instant to evaluate at (default: the clock): which exceptions and carried spend are "
-                        "active, whether a budget window has ended")
-    p.add_argument("--confirm", action="store_true", help="really send")
-    p.add_argument("--format", choices=("text", "json"), default="text")
-    p.add_argument("--base-url", default=os.environ.get("LITELLM_BASE_URL"),
-                   help="gateway URL (default: $LITELLM_BASE_URL); key: $LITELLM_MASTER_KEY (reads teams, "
-                        "memberships, users and keys; writes nothing to the gateway)")
-    p.add_argument("--timeout", type=float, default=30.0, help="seconds per request (default 30)")
-    p.add_argument("--retries", type=int, default=5, help="retries on 429/5xx/network errors (default 5)")
-    p.add_argument("--secret-prefix", default=DEFAULT_PREFIX,
-                   help=f"Secrets Manager prefix of the key secrets that hold the ledger (default {DEFAULT_PREFIX})")
-    p.add_argument("--audit-log", type=Path, default=Path("gatewayctl-audit.jsonl"),
-                   help="append one JSON line per sending run here (default gatewayctl-audit.jsonl)")
-    notify.add_arguments(p, "the channel budget alerts go through")

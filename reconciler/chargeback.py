@@ -222,30 +222,20 @@ def export_s3(uri: str, report: dict, csv_text: str) -> list[str]:
 
 
 def run_report(args: argparse.Namespace) -> int:
-    from reconciler import spend
-    from reconciler.client import AdminClient, GatewayError
-    from reconciler.commands import git_commit
+    from reconciler.runctx import RunContext
     from reconciler.validate import load_desired
 
     try:
         start, end = month_range(args.month)
     except ValueError:
         raise UsageError(f"--month must be YYYY-MM, not {args.month!r}") from None
-    timeline = load_timeline(args.root)
-    tiers = load_desired(args.root, today=end.date()).tiers
-    cb = Chargeback(args.month, args.by, start, end)
-    show = spend.progress_printer(sys.stderr, f"report {args.month}")
-    try:
-        with AdminClient(args.base_url or "", os.environ.get("LITELLM_MASTER_KEY", ""), timeout=args.timeout,
-                         retries=args.retries) as client:
-            for row in spend.spend_rows(client, start, end, on_page=show):
-                cb.add(row.user_id, row.api_key, timeline.at(row.user_id, row.start), row.spend)
-            calls = client.stats.total
-    except GatewayError:
-        print(file=sys.stderr)  # end the progress line
-        raise
+    with RunContext(args) as ctx:
+        timeline = load_timeline(args.root)
+        tiers = load_desired(args.root, today=end.date()).tiers
+        cb = Chargeback(args.month, args.by, start, end)
+        calls = _read_spend(ctx.client, cb, timeline)
     print(f"report {args.month}: {cb.rows:,} spend rows, {calls:,} calls: done", file=sys.stderr)
-    report = build_report(cb, timeline, tiers, commit=git_commit(args.root), calls=calls)
+    report = build_report(cb, timeline, tiers, commit=ctx.commit, calls=calls)
     csv_text = segments_csv(cb)
     text = render(report, args.format, csv_text)
     if args.out:
@@ -262,7 +252,25 @@ def run_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _read_spend(client, cb: Chargeback, timeline) -> int:
+    """Every spend row of the month into `cb`, each attributed to the grant in force at its time; the
+    number of calls it took."""
+    from reconciler import spend
+    from reconciler.client import GatewayError
+
+    show = spend.progress_printer(sys.stderr, f"report {cb.month}")
+    try:
+        for row in spend.spend_rows(client, cb.start, cb.end, on_page=show):
+            cb.add(row.user_id, row.api_key, timeline.at(row.user_id, row.start), row.spend)
+    except GatewayError:
+        print(file=sys.stderr)  # end the progress line
+        raise
+    return client.stats.total
+
+
 def arguments(p: argparse.ArgumentParser) -> None:
+    from reconciler import runctx
+
     p.add_argument("--month", required=True, metavar="YYYY-MM", help=f"calendar month in {BUDGET_TZ.key}")
     p.add_argument("--by", choices=GROUPS, default="cost_center", help="grouping (default cost_center)")
     p.add_argument("--format", choices=("text", "csv", "json", "markdown"), default="text",
@@ -271,8 +279,5 @@ def arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--s3-uri", metavar="s3://BUCKET/PREFIX",
                    help="also store the month's evidence: PREFIX/YYYY-MM/chargeback-segments.csv and manifest.json "
                         "(commit, totals, the CSV's sha256), through boto3's standard AWS environment")
-    p.add_argument("--base-url", default=os.environ.get("LITELLM_BASE_URL"),
-                   help="gateway URL (default: $LITELLM_BASE_URL); the key is $LITELLM_MASTER_KEY (a "
-                        "key that may read /spend/logs/v2; the plan-viewer key may not)")
-    p.add_argument("--timeout", type=float, default=60.0, help="seconds per request (default 60)")
-    p.add_argument("--retries", type=int, default=5, help="retries on 429/5xx/network errors (default 5)")
+    runctx.connection_arguments(p, timeout=60.0, key="; the key is $LITELLM_MASTER_KEY (a key that may read "
+                                                    "/spend/logs/v2; the plan-viewer key may not)")

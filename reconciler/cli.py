@@ -10,7 +10,17 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import reconciler
-from reconciler import budget_alerts, chargeback, commands, deploystate, history, preflight, selfservice
+from reconciler import (
+    applycmd,
+    budget_alerts_cmd,
+    chargeback,
+    commands,
+    deploystate,
+    history,
+    options,
+    preflight,
+    selfservice,
+)
 from reconciler.collector import fewer_collections
 from reconciler.diagnostics import InputError, render
 from reconciler.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, GatewayctlError, expected_io
@@ -110,17 +120,15 @@ def _render_config_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--check", action="store_true", help="only check that the file is up to date")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Every subcommand, in the order --help lists them: its name, what it says about itself, the
-    options it takes and the function that runs it. The one place where commands are wired."""
-    parser = argparse.ArgumentParser(
-        prog="gatewayctl", description=__doc__, epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--version", action=_Version)
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+Command = Callable[..., argparse.ArgumentParser]
+
+
+def _adder(into) -> Command:
+    """A function that adds one subcommand to `into`: its name, the function that runs it, the options
+    it takes (besides --root and --today) and what it says about itself."""
 
     def command(name: str, handler: Handler, arguments: Iterable[Arguments], *, help: str,
-                description: str | None = None, into=sub, **defaults) -> argparse.ArgumentParser:
+                description: str | None = None, **defaults) -> argparse.ArgumentParser:
         p = into.add_parser(name, help=help, description=description or help)
         _common(p)
         for add in arguments:
@@ -128,7 +136,25 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(func=handler, **defaults)
         return p
 
-    gateway, limits = commands.gateway_arguments, commands.limit_arguments
+    return command
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Every subcommand, in the order --help lists them. The one place where commands are wired."""
+    parser = argparse.ArgumentParser(
+        prog="gatewayctl", description=__doc__, epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action=_Version)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    command = _adder(sub)
+    _gateway_commands(command)
+    _side_commands(command)
+    _self_service_commands(sub)
+    return parser
+
+
+def _gateway_commands(command: Command) -> None:
+    gateway, limits = options.gateway_arguments, options.limit_arguments
     command("validate", cmd_validate, [_validate_arguments],
             help="check users/ and policies/ (schema + rules), print file:line:col errors",
             description="Validate users/*.yaml, policies/*.yaml and gateway/config.yaml. Errors are "
@@ -138,16 +164,16 @@ def build_parser() -> argparse.ArgumentParser:
             help="regenerate gateway/config.yaml from policies/models.yaml",
             description="Write gateway/config.yaml from policies/models.yaml (the single source of alias -> "
             "Bedrock model mapping).")
-    command("plan", commands.cmd_plan, [gateway, limits, commands.plan_arguments, commands.adopt_arguments],
+    command("plan", commands.cmd_plan, [gateway, limits, options.plan_arguments, options.adopt_arguments],
             help="diff users/ and policies/ against the gateway; print the actions",
             description="Read live state (paged list endpoints) and print what apply would do: create, update "
             "(field: old -> new), move tier, rotate, revoke.")
-    command("apply", commands.cmd_apply,
-            [gateway, limits, commands.apply_arguments, commands.adopt_arguments, commands.run_arguments],
+    command("apply", applycmd.cmd_apply,
+            [gateway, limits, options.apply_arguments, options.adopt_arguments, options.run_arguments],
             help="make the gateway match users/ and policies/ (dry run without --confirm)",
             description="Apply a fresh plan, or a saved one (refused if live state changed since). Without "
             "--confirm nothing is changed. Appends one JSON line to the audit log.")
-    command("rotate", commands.cmd_apply, [gateway, limits, commands.rotate_arguments, commands.run_arguments],
+    command("rotate", applycmd.cmd_apply, [gateway, limits, options.rotate_arguments, options.run_arguments],
             help="nightly job: rotate keys past their tier's key_max_age_days (dry run without --confirm)",
             description="Apply only key rotations: keys older than their tier's key_max_age_days get a successor "
             "(the old key keeps working for key_rotation_overlap_days, then LiteLLM refuses it), keys whose "
@@ -158,10 +184,13 @@ def build_parser() -> argparse.ArgumentParser:
             "audit record as apply. Rotations and deletions of retired keys count toward the rotation and total "
             "safety limits; scheduled ones beyond them wait for the next runs instead of refusing the run.",
             rotation_only=True, plan_file=None, adopt=False, prune_unmanaged=False)
-    command("drift", commands.cmd_drift, [gateway, limits, commands.format_arguments],
+    command("drift", commands.cmd_drift, [gateway, limits, options.format_arguments],
             help="report-only plan for nightly jobs: exit 0 in sync, 2 drift, 1 error")
-    command("import", commands.cmd_import, [gateway, commands.import_arguments],
+    command("import", commands.cmd_import, [gateway, options.import_arguments],
             help="write users/<id>.yaml for users that exist only in LiteLLM (no secrets)")
+
+
+def _side_commands(command: Command) -> None:
     command("history", history.cmd_history, [history.arguments],
             help="access history of one user from git (who changed what, when, in which PR)",
             description="Print every commit that touched users/USER_ID.yaml: date, commit, author, PR number and "
@@ -174,9 +203,9 @@ def build_parser() -> argparse.ArgumentParser:
             "force for its user at the time of the call, from the git history of users/ (needs the full history). "
             "Prints totals per group that add up to the gateway total (any rounding difference is shown), each "
             "user's budget utilisation, users at or above 80%, and tier totals against each tier's aggregate cap.")
-    command("notify", budget_alerts.run, [budget_alerts.arguments],
+    command("notify", budget_alerts_cmd.run, [budget_alerts_cmd.arguments],
             help="budget alerts: email members (owner in copy) at their tier's thresholds (dry run without "
-                 "--confirm)", description=budget_alerts.DESCRIPTION)
+                 "--confirm)", description=budget_alerts_cmd.DESCRIPTION)
     command("preflight", preflight.run, [preflight.arguments],
             help="per model in policies/models.yaml: can this AWS account call it (agreement, authorisation, "
                  "region)? Asks Bedrock's control plane; calls no model", description=preflight.DESCRIPTION)
@@ -193,16 +222,18 @@ def build_parser() -> argparse.ArgumentParser:
             help="print the commit the last complete deploy converged the gateway to (CI's --changed-since)",
             description="Read the commit `gatewayctl apply --record-converged` recorded in the reconciler's "
             "DynamoDB table. Exit 1 when none is recorded.")
+
+
+def _self_service_commands(sub) -> None:
     key = sub.add_parser("key", help="your own key: `gatewayctl key show --me [--reveal]`",
                          description="Employee self-service for your gateway key.")
     key_sub = key.add_subparsers(dest="key_command", required=True, metavar="SUBCOMMAND")
-    command("show", selfservice.cmd_key_show, [selfservice.identity_arguments, selfservice.key_show_arguments],
-            into=key_sub, help="where your key is, and with --reveal the key itself",
+    _adder(key_sub)("show", selfservice.cmd_key_show, [selfservice.identity_arguments, selfservice.key_show_arguments],
+            help="where your key is, and with --reveal the key itself",
             description="Show your key secret's name and when it last changed. The key is printed only with "
             "--reveal, to stdout alone (in CI only to a terminal), e.g. export ANTHROPIC_AUTH_TOKEN=\"$(gatewayctl key "
             "show --me --reveal)\". AWS allows it only for your own secret (its gitops_user_id tag must equal "
             "your session tag).")
-    return parser
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -18,7 +18,10 @@ from pathlib import Path
 
 import yaml
 
-from reconciler.history import RS, US, HistoryError, _git, is_shallow
+from reconciler.git import GitError as HistoryError
+from reconciler.git import git as _git
+from reconciler.git import is_shallow
+from reconciler.history import RS, US
 
 USERS_DIR = "users/"
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)

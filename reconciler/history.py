@@ -18,14 +18,16 @@ import dataclasses
 import datetime as dt
 import json
 import re
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from reconciler.errors import EXIT_OK, GatewayctlError
+from reconciler.errors import EXIT_OK
+from reconciler.git import GitError, is_shallow
+from reconciler.git import git as _git
+from reconciler.git import toplevel as _toplevel
 from reconciler.policy import USER_ID
 
 PR_SQUASH = re.compile(r"\(#(\d+)\)\s*$")
@@ -35,8 +37,8 @@ RS, US = "\x1e", "\x1f"
 LOG_FORMAT = RS + US.join(["%H", "%aI", "%an", "%ae", "%s"])
 
 
-class HistoryError(GatewayctlError):
-    """git cannot answer, or the question names no user: printed without a traceback."""
+# git cannot answer, or the question names no user: printed without a traceback.
+HistoryError = GitError
 
 
 @dataclasses.dataclass
@@ -89,26 +91,6 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, list):
         return [_jsonable(v) for v in value]
     return value
-
-
-def _git(root: Path, *args: str) -> str:
-    try:
-        res = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True,
-                             check=False, timeout=120)
-    except FileNotFoundError:
-        raise HistoryError("git is not installed or not on PATH") from None
-    except subprocess.TimeoutExpired:
-        raise HistoryError(f"git {args[0]} timed out") from None
-    if res.returncode != 0:
-        raise HistoryError(f"git {args[0]} failed: {res.stderr.strip() or res.returncode}")
-    return res.stdout
-
-
-def _toplevel(root: Path) -> Path:
-    try:
-        return Path(_git(root, "rev-parse", "--show-toplevel").strip())
-    except HistoryError as exc:
-        raise HistoryError(f"{root} is not inside a git repository ({exc})") from None
 
 
 def _repo_paths(root: Path, user_id: str) -> tuple[Path, str]:
@@ -221,13 +203,6 @@ def user_history(root: Path, user_id: str) -> list[Event]:
             ev.changes.extend(_diff(last_good, doc))
         present, last_good = True, doc
     return events
-
-
-def is_shallow(root: Path) -> bool:
-    try:
-        return _git(Path(root), "rev-parse", "--is-shallow-repository").strip() == "true"
-    except HistoryError:
-        return False
 
 
 def render_text(user_id: str, events: list[Event]) -> str:

@@ -11,6 +11,7 @@ Key secrets: one key-store listing (Secrets Manager ListSecrets, 100 per call).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -256,6 +257,24 @@ def exact_user_ids(user_ids: list[str]) -> str:
     return ",".join(user_ids if len(user_ids) > 1 else list(user_ids) * 2)
 
 
+def read_users(client: AdminClient, user_ids: Iterable[str]) -> dict[str, LiveUser]:
+    """The LiteLLM rows of exactly these users (those that exist): /user/list?user_ids=, 100 per call."""
+    wanted, out = sorted(user_ids), {}
+    for i in range(0, len(wanted), USER_IDS_PER_CALL):
+        batch = wanted[i:i + USER_IDS_PER_CALL]
+        for u in client.pages("/user/list", "users", size_param="page_size", page_size=USER_IDS_PER_CALL,
+                              user_ids=exact_user_ids(batch), sort_by="user_id", sort_order="asc"):
+            if u["user_id"] in batch:
+                out[u["user_id"]] = _live_user(u)
+    return out
+
+
+def read_user_keys(client: AdminClient, user_id: str) -> list[LiveKey]:
+    """One user's keys: /key/list?user_id=, rows matched exactly."""
+    return [_live_key(k) for k in client.pages("/key/list", "keys", size_param="size", user_id=user_id,
+                                               return_full_object="true") if k.get("user_id") == user_id]
+
+
 def read_live_scoped(client: AdminClient, key_store, user_ids: set[str] | frozenset[str], *,
                      services: tuple[str, ...] = ()) -> LiveState:
     """What read_live reads, for `user_ids` (and `services`) only: a plan scoped to the users a change
@@ -269,22 +288,12 @@ def read_live_scoped(client: AdminClient, key_store, user_ids: set[str] | frozen
     team those users are in. Keys: one /key/list?user_id= per such user."""
     state = LiveState()
     _read_teams(client, state)
-    wanted = sorted(set(user_ids) | set(services))
-    for i in range(0, len(wanted), USER_IDS_PER_CALL):
-        batch = wanted[i:i + USER_IDS_PER_CALL]
-        for u in client.pages("/user/list", "users", size_param="page_size", page_size=USER_IDS_PER_CALL,
-                              user_ids=exact_user_ids(batch), sort_by="user_id", sort_order="asc"):
-            if u["user_id"] in batch:
-                state.users[u["user_id"]] = _live_user(u)
+    state.users = read_users(client, set(user_ids) | set(services))
     existing = sorted(state.users)
     tier_teams = set(_tier_teams(state))
     for team_id in sorted({t for uid in existing for t in state.users[uid].teams} & tier_teams):
         state.memberships[team_id] = read_memberships(client, team_id)
-    keys = []
-    for uid in existing:
-        keys += [_live_key(k) for k in client.pages("/key/list", "keys", size_param="size", user_id=uid,
-                                                   return_full_object="true") if k.get("user_id") == uid]
-    state.keys = keys
+    state.keys = [k for uid in existing for k in read_user_keys(client, uid)]
     if key_store is not None:
         state.secrets = key_store.inventory_of([u for u in existing if u not in services], services)
         state.retiring = dict(getattr(key_store, "retiring", {}))  # filled by the same listing

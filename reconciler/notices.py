@@ -13,6 +13,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from reconciler import notify, rotation
+from reconciler.keystore import HASH_TAG
 from reconciler.live import LiveState
 from reconciler.policy import BUDGET_TZ, DesiredState, User
 
@@ -113,20 +114,53 @@ def key_messages(desired: DesiredState, live: LiveState, ledger: notify.Ledger, 
     return out
 
 
-def after_apply(channel: notify.Channel, *, root, client, store, secret_prefix: str, today: dt.date,
-                guide_url: str | None) -> notify.Outcome:
-    """Build and deliver the notices the state after an apply calls for. Never raises: a problem is
-    returned as a failure in the outcome, and the next run tries again."""
-    from reconciler.live import read_live
-    from reconciler.validate import load_desired
+def targets(plan, store, desired: DesiredState, today: dt.date) -> tuple[set[str], int]:
+    """Whose notices this run can change: the users the plan acts on, and those the listing the plan read
+    shows a notice due for (e.g. one whose send failed): a key the ledger never announced, or a grant
+    gone whose revocation it never announced. A scoped deploy lists only its users; the nightly rotation
+    lists every secret and so retries the others. Also how many listed users the ledger shows already
+    told of their current key (reported as skipped)."""
+    out = {a.target.removeprefix("user:") for a in plan.actions if a.target.startswith("user:")}
+    told = set()
+    for uid, tags in store.tags.items():
+        sha = tags.get(HASH_TAG, "pending")  # "pending": a write cut short, which the plan repairs
+        last = notify.ledger_of(tags).get(TOPIC)
+        if last == "revoked:" + sha[:16]:
+            continue
+        active = uid in desired.users and not desired.users[uid].expired(today)
+        if not active and not (last or "").startswith(f"{TOPIC}:"):
+            continue  # never told of a key: no revocation notice to send
+        (told if active and last == _event(sha) else out).add(uid)
+    return out, len(told - out)
 
+
+def read_targets(client, store, user_ids: set[str]) -> LiveState:
+    """The state after the apply, of these users only: their LiteLLM rows and keys, and their secrets
+    (whose listing also refreshes the ledger's tags)."""
+    from reconciler.live import read_user_keys, read_users
+
+    state = LiveState()
+    state.users = read_users(client, user_ids)
+    state.keys = [k for uid in sorted(state.users) for k in read_user_keys(client, uid)]
+    state.secrets = store.inventory_of(user_ids)
+    state.retiring = dict(store.retiring)
+    return state
+
+
+def after_apply(channel: notify.Channel, ctx, plan, *, guide_url: str | None) -> notify.Outcome:
+    """Build and deliver the notices the state after an apply calls for, reading only the plan's
+    targets (targets()). Never raises: a problem is returned as a failure in the outcome, and the next
+    run tries again."""
     try:
-        desired = load_desired(root, today=today)
-        live = read_live(client, store)
-        ledger = notify.SecretTagLedger(secret_prefix)
-        ctx = Context(secret_prefix, desired.region, guide_url or DEFAULT_GUIDE)
-        messages = key_messages(desired, live, ledger, ctx, today)
+        store = ctx.store
+        ids, told = targets(plan, store, ctx.desired, ctx.today)
+        live = read_targets(ctx.client, store, ids)
+        ledger = notify.SecretTagLedger(store.prefix, listed=store.tags)
+        notice = Context(store.prefix, ctx.desired.region, guide_url or DEFAULT_GUIDE)
+        messages = key_messages(ctx.desired, live, ledger, notice, ctx.today)
     except Exception as exc:  # noqa: BLE001 - notices never fail the apply
         return notify.Outcome(channel.describe(), failed=[f"could not work out notices: {type(exc).__name__}: "
                                                           f"{notify._redact(str(exc))}"])
-    return notify.deliver(messages, channel, ledger)
+    outcome = notify.deliver(messages, channel, ledger)
+    outcome.skipped += told
+    return outcome

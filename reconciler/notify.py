@@ -121,15 +121,24 @@ class SmtpChannel:
             smtp.send_message(mail)
 
 
-class SecretTagLedger:
-    """The last event id sent per (user, topic), kept as a tag on the user's key secret."""
+def ledger_of(tags: dict[str, str]) -> dict[str, str]:
+    """topic -> last event id, from a key secret's tags."""
+    return {k[len(LEDGER_TAG_PREFIX):]: v for k, v in tags.items() if k.startswith(LEDGER_TAG_PREFIX)}
 
-    def __init__(self, prefix: str = DEFAULT_PREFIX):
+
+class SecretTagLedger:
+    """The last event id sent per (user, topic), kept as a tag on the user's key secret. `listed`: the
+    tags the key store's own listing already read (KeyStore.tags), so the same secrets are not listed
+    twice; without it the ledger lists every secret under the prefix itself."""
+
+    def __init__(self, prefix: str = DEFAULT_PREFIX, *, listed: dict[str, dict[str, str]] | None = None):
         import boto3
 
         self.prefix = prefix
         self._sm = boto3.client("secretsmanager")
         self._state: dict[str, dict[str, str]] | None = None
+        if listed is not None:
+            self._state = {uid: ledger_of(tags) for uid, tags in listed.items()}
 
     def _load(self) -> dict[str, dict[str, str]]:
         if self._state is None:
@@ -138,9 +147,8 @@ class SecretTagLedger:
                     Filters=[{"Key": "name", "Values": [self.prefix]}], PaginationConfig={"PageSize": 100}):
                 for s in page.get("SecretList", []):
                     if s["Name"].startswith(self.prefix):
-                        state[s["Name"][len(self.prefix):]] = {
-                            t["Key"][len(LEDGER_TAG_PREFIX):]: t["Value"] for t in s.get("Tags", [])
-                            if t["Key"].startswith(LEDGER_TAG_PREFIX)}
+                        state[s["Name"][len(self.prefix):]] = ledger_of({t["Key"]: t["Value"]
+                                                                         for t in s.get("Tags", [])})
             self._state = state
         return self._state
 

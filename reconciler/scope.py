@@ -22,7 +22,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from reconciler.history import HistoryError, _git, _toplevel
+from reconciler.git import GitError as HistoryError
+from reconciler.git import git as _git
+from reconciler.git import toplevel as _toplevel
 
 USERS_DIR = "users"
 # Paths whose change cannot change a plan: nothing under them is read by load_desired or imported.

@@ -130,9 +130,8 @@ def test_a_secret_someone_else_created_is_refused_and_nothing_is_written(aws_env
 def test_adopting_gives_every_listed_secret_without_a_policy_ours(aws_env, tmp_path):
     """The upgrade's sweep (apply --adopt-key-secrets): secrets an older gatewayctl wrote get the policy
     now, not at their next key; values stay; one with a foreign policy is reported, not touched."""
-    from argparse import Namespace
 
-    from reconciler.commands import _after_apply
+    from reconciler.upkeep import tend_key_secrets
 
     sm = boto3.client("secretsmanager")
     old, squatted = _uid("legacy"), _uid("squatted")
@@ -145,7 +144,7 @@ def test_adopting_gives_every_listed_secret_without_a_policy_ours(aws_env, tmp_p
     store = SecretsManagerStore(kms_key_id=aws_env["GATEWAYCTL_KMS_KEY_ID"], adopt_unguarded=True)
     store.inventory_of([old, squatted])
     record: dict = {}
-    _after_apply(Namespace(), None, store, record, None)
+    tend_key_secrets(store, record)
     assert record["key_secrets_guarded"] == [old]
     assert json.loads(sm.get_resource_policy(SecretId=PREFIX + old)["ResourcePolicy"]) == user_secret_policy(
         old, MOTO_CALLER)
@@ -156,7 +155,7 @@ def test_adopting_gives_every_listed_secret_without_a_policy_ours(aws_env, tmp_p
     plain = SecretsManagerStore(kms_key_id=aws_env["GATEWAYCTL_KMS_KEY_ID"])
     plain.inventory_of([squatted])
     record = {}
-    _after_apply(Namespace(), None, plain, record, None)
+    tend_key_secrets(plain, record)
     assert "key_secrets_guarded" not in record
 
 

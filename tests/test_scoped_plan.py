@@ -176,3 +176,36 @@ def test_an_interrupted_scoped_apply_rerun_with_the_same_ref_converges(gatewayct
 def _env(gateway, aws_env) -> dict:
     return {**os.environ, **aws_env, "LITELLM_BASE_URL": gateway.base_url,
             "LITELLM_MASTER_KEY": gateway.master_key, "GITHUB_SHA": "0" * 40}
+
+
+def test_a_one_user_scoped_deploy_with_notices_reads_the_gateway_once(gatewayctl, repo):
+    """The deploy's one step (apply --changed-since with notices on, as scripts/ci/reconcile runs it): the
+    gateway's lists are read once, for the plan; the notices then read only the one user the plan
+    created (its row and its keys after the apply), never the whole gateway or every key secret."""
+    from helpers import SmtpSink, free_port
+
+    generate_users(repo, 30, prefix="o")
+    gatewayctl("apply", "--confirm", check=True)
+    base = commit_all(repo, "30 users")
+    write_user(repo, "onboarded", "drafting")
+    commit_all(repo, "add one")
+    port = free_port()
+    env = {"GATEWAYCTL_NOTIFY": "smtp", "GATEWAYCTL_NOTIFY_FROM": "llm-gateway@example.com",
+           "GATEWAYCTL_SMTP_HOST": "127.0.0.1", "GATEWAYCTL_SMTP_PORT": str(port)}
+    with SmtpSink(port) as sink:
+        proc = gatewayctl("apply", "--confirm", "--changed-since", base, "--show-calls", "--out", "plan.json",
+                          "--report", "plan.md", env=env, check=True)
+    assert [m["To"] for _, m in sink.mails] == ["onboarded@example.com"]
+    m = CALLS.search(proc.stderr)
+    assert m, proc.stderr
+    by_path, store_calls = eval(m[2]), int(m[3])  # noqa: S307 (our own dict repr)
+    reads = {path: n for path, n in by_path.items() if path.endswith("/list") or path.endswith("/info")}
+    # The plan: budgets, teams and the one user (it has no row yet, so no keys or memberships to read).
+    # The apply: its read-back of the tier membership it added (reconciler/membership_batch.py, one
+    # /user/list). The notices: that user's row and keys as the apply left them.
+    assert reads == {"/budget/list": 1, "/v2/team/list": 1, "/user/list": 3, "/key/list": 1}, by_path
+    # One key-secret listing for the plan, one for the notices (it also holds the ledger), and the
+    # writes of the one new secret: nothing scales with the 30 users outside the change.
+    assert store_calls < 12, proc.stderr
+    saved = json.loads((repo / "plan.json").read_text())
+    assert saved["summary"] == {"create": 1} and "onboarded" in (repo / "plan.md").read_text()

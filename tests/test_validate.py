@@ -492,3 +492,22 @@ def test_self_service_reads_no_linked_user_file(workspace, tmp_path_factory):
     with pytest.raises(SelfServiceError):
         resolve_user_id(workspace, "mallory@example.com")
     assert resolve_user_id(workspace, "bob") == "bob"
+
+
+def test_rules_are_data_each_declared_once_and_check_runs_every_one(workspace, monkeypatch):
+    """reconciler/rules.py: each rule once, with its id; check() is a loop over the table, so a rule added
+    to it runs, and its finding points at the file, line and column of the node it names."""
+    from reconciler import rules
+
+    ids = [r.id for r in rules.RULES]
+    assert len(ids) == len(set(ids)) and all(r.applies_to in ("model", "tier", "user", "exception")
+                                              for r in rules.RULES)
+    added = rules.Rule("users/test-only", "user",
+                       lambda s: [rules.Finding(("owner",), "flagged")] if s.spec["id"] == "alice" else [])
+    monkeypatch.setattr(rules, "RULES", (*rules.RULES, added))
+    diags, state = check(workspace, today=dt.date(2026, 1, 1))
+    (found,) = [d for d in diags if d.rule == "users/test-only"]
+    owner_line = next(i for i, line in enumerate((workspace / "users" / "alice.yaml").read_text().splitlines(), 1)
+                      if line.startswith("owner:"))
+    assert (found.path, found.line, found.message) == ("users/alice.yaml", owner_line, "flagged")
+    assert state is None  # an error like any other
