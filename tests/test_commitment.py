@@ -7,10 +7,10 @@ import datetime as dt
 from dataclasses import replace
 from decimal import Decimal
 
-from test_plan_unit import converged, desired, plan_for, user
+from test_plan_unit import converged, desired, report_for, user
 
 from reconciler import report
-from reconciler.plan import Plan
+from reconciler.plan import PlanReport
 from reconciler.policy import BudgetException
 
 NOW = dt.datetime(2026, 11, 26, 12, 0, tzinfo=dt.UTC)
@@ -18,7 +18,7 @@ NOW = dt.datetime(2026, 11, 26, 12, 0, tzinfo=dt.UTC)
 
 def test_tier_move_shows_the_cost_per_cost_center_in_every_format():
     live = converged(user("ann"), user("bob", "coding"))
-    plan = plan_for(desired(user("ann", "coding"), user("bob", "coding")), live, now=NOW)
+    plan = report_for(desired(user("ann", "coding"), user("bob", "coding")), live, now=NOW)
     (entry,) = plan.finops["users"]
     assert entry["user"] == "ann" and entry["owner"] == "boss@example.com"
     assert entry["justification"] == "because reasons"
@@ -37,14 +37,14 @@ def test_tier_move_shows_the_cost_per_cost_center_in_every_format():
     assert "**What it costs**" in md and f"- {report.escape_markdown('+$18.00/month for CC-1')}" in md
     assert report.escape_markdown("approved by boss@example.com") in md
     # plan --format json and a saved plan carry the same figures
-    again = Plan.from_json(plan.to_json())
+    again = PlanReport.from_json(plan.to_json())
     assert again.finops == plan.finops
 
 
 def test_exception_and_offboarding_change_the_commitment():
     ann = replace(user("ann"), budget_exception=BudgetException(Decimal("3.00"), dt.date(2026, 12, 5), "FIN-7"))
     live = converged(user("ann"), user("bob", "coding"))
-    plan = plan_for(desired(ann), live, now=NOW)  # bob offboarded, ann gets +$3.00
+    plan = report_for(desired(ann), live, now=NOW)  # bob offboarded, ann gets +$3.00
     by_user = {u["user"]: u for u in plan.finops["users"]}
     assert by_user["ann"]["delta_usd_per_month"] == "+$3.00"
     assert by_user["ann"]["exception"] == {"extra_usd": "3.00", "until": "2026-12-05", "ticket": "FIN-7"}
@@ -55,5 +55,5 @@ def test_exception_and_offboarding_change_the_commitment():
 
 def test_no_change_shows_no_cost_section():
     users = [user("ann")]
-    plan = plan_for(desired(*users), converged(*users), now=NOW)
+    plan = report_for(desired(*users), converged(*users), now=NOW)
     assert plan.finops["users"] == [] and "What it costs" not in report.render_plan(plan, "text")

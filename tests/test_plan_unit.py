@@ -9,7 +9,17 @@ from decimal import Decimal
 from reconciler import mapping
 from reconciler.keystore import key_hash
 from reconciler.live import LiveKey, LiveState, LiveTeam, LiveUser
-from reconciler.plan import USER_KEY_ROUTES, Plan, SafetyLimits, build_plan, key_expiry
+from reconciler.plan import (
+    USER_KEY_ROUTES,
+    Plan,
+    PlanContext,
+    PlanReport,
+    SafetyLimits,
+    build_plan,
+    key_expiry,
+    review,
+    standard,
+)
 from reconciler.policy import MANAGED_BY, DesiredState, Model, Tier, User
 
 TODAY = dt.date(2026, 11, 26)
@@ -52,8 +62,16 @@ def converged(*users: User) -> LiveState:
     return state
 
 
+def report_for(d: DesiredState, live: LiveState, *, today: dt.date = TODAY, prune_unmanaged: bool = False,
+               rotation_only: bool = False, **context) -> PlanReport:
+    """The plan `gatewayctl plan` makes with these options (`context`: PlanContext's fields), and its review."""
+    made_with = PlanContext(today=today, commit="c1", **context)
+    plan = build_plan(d, live, made_with, standard(prune_unmanaged=prune_unmanaged, rotation_only=rotation_only))
+    return review(plan, d, live, made_with)
+
+
 def plan_for(d: DesiredState, live: LiveState, **kw) -> Plan:
-    return build_plan(d, live, today=TODAY, commit="c1", **kw)
+    return report_for(d, live, **kw).plan
 
 
 def test_converged_state_plans_nothing():
