@@ -1,4 +1,4 @@
-"""Scheduled rotation planned on plain data (reconciler/rotation.py + plan.py): no gateway, no I/O.
+"""Scheduled rotation planned on plain data (reconciler/rotation.py + reconciler/plan/): no gateway, no I/O.
 
 The genuine-proxy behaviour (both keys answer inside the window, the old one is refused after it,
 SIGKILL mid-rotation) is in tests/test_rotation.py; here every crash state is built by hand and
