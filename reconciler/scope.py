@@ -25,11 +25,14 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
-from reconciler import live as live_mod
 from reconciler.history import HistoryError, _git, _toplevel
-from reconciler.plan import Draft, PlanReport
-from reconciler.policy import DesiredState
+
+if TYPE_CHECKING:  # the reader's types; reading the gateway loads httpx, so `live` loads in read()
+    from reconciler.live import LiveState
+    from reconciler.plan import Draft, PlanReport
+    from reconciler.policy import DesiredState
 
 USERS_DIR = "users"
 # Paths whose change cannot change a plan: nothing under them is read by load_desired or imported.
@@ -163,8 +166,10 @@ class ChangedSince:
         return cls(found, found.note(extra=len(dated - set(found.users or ()))), frozenset(ids), outside)
 
     def read(self, client, store, desired: DesiredState,
-             services: tuple[str, ...] = ()) -> tuple[DesiredState, live_mod.LiveState]:
+             services: tuple[str, ...] = ()) -> tuple[DesiredState, LiveState]:
         """The desired state cut to the users in scope, and the live state of exactly those users."""
+        from reconciler import live as live_mod
+
         if self.users is None:
             return desired, live_mod.read_live(client, store, services=services)
         cut = replace(desired, users={uid: u for uid, u in desired.users.items() if uid in self.users})
