@@ -35,7 +35,7 @@ class Draft:
     warnings: list[str]
     inputs: dict  # what the plan was asked to do, as the plan file records it
     population: int  # managed keys the safety limits are fractions of
-    users: dict[str, UserDiff] = field(default_factory=dict)  # by target: each user's diff, in parts
+    users: dict[str, UserDiff] = field(default_factory=dict)  # by target: the diff, in parts, of each user's action
     # Which part of a user's diff this run applies (with or without the calendar's work): what
     # planning the user gives, the nightly job's share of it, ... (reconciler/plan/processors.py).
     user_part: Callable[[UserDiff, bool], Action | None] = UserDiff.action
@@ -57,15 +57,14 @@ def diff(desired: DesiredState, live: LiveState, context: PlanContext, layout: T
             actions.append(viewer)
     tiers_ok = reconciled_tiers(desired, live)
     active = {uid: u for uid, u in desired.users.items() if not u.expired(context.today)}
-    users: dict[str, UserDiff] = {}
+    users: dict[str, UserDiff] = {}  # of the users with something to do: what processors work on
     for uid in sorted(active):
         user = active[uid]
         found = diff_user(user, desired.tiers[user.tier], live, context, teams) if user.tier in tiers_ok else None
-        if found is not None:
+        action = found.action() if found is not None else None
+        if action:
             users[found.target] = found
-            action = found.action()
-            if action:
-                actions.append(action)
+            actions.append(action)
     revokes = revocations(active, desired, live, teams)
     revoked = {a.target.removeprefix("user:") for a in revokes}
     return Draft(context, actions + revokes, outofband.find(desired, live, context, teams, active, revoked),
