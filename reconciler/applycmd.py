@@ -67,30 +67,30 @@ class Executed:
 
 
 def _fresh_plan(ctx: RunContext):
-    """The plan made now, under the locks; a saved plan (PLAN) only if it is exactly this one."""
-    plan = make_plan(ctx, PlanRequest.from_args(ctx.args))
+    """The plan made now, under the locks, with its review; a saved plan (PLAN) only if it is exactly this one."""
+    reviewed = make_plan(ctx, PlanRequest.from_args(ctx.args))
     if ctx.args.plan_file:
-        problem = check_saved_plan(_read_plan(ctx.args.plan_file), plan)
+        problem = check_saved_plan(_read_plan(ctx.args.plan_file), reviewed.plan)
         if problem:
             raise GatewayctlError(problem)
     out, markdown = getattr(ctx.args, "out", None), getattr(ctx.args, "report", None)
     if out:
-        write_plan(plan, out)  # what is applied, for the deploy's artifact
+        write_plan(reviewed, out)  # what is applied, for the deploy's artifact
     if markdown:
         with expected_io(f"cannot write {markdown}"):
-            markdown.write_text(report.render_plan(plan, "markdown") + "\n", encoding="utf-8")
-    return plan
+            markdown.write_text(report.render_plan(reviewed, "markdown") + "\n", encoding="utf-8")
+    return reviewed
 
 
-def _execute(ctx: RunContext, plan, journal: Path) -> Executed:
+def _execute(ctx: RunContext, reviewed, journal: Path) -> Executed:
     from reconciler.apply import DEFAULT_CONCURRENCY, Executor
 
-    client, store = ctx.client, ctx.store
+    client, store, plan = ctx.client, ctx.store, reviewed.plan
     problem = store.write_problem() if any(s.op == Op.KEY_CREATE for a in plan.actions for s in a.steps) else None
     if problem:
         raise GatewayctlError(problem)
     if not plan.actions:
-        print(report.text(plan))
+        print(report.text(reviewed))
         return Executed(writes=client.stats.writes)
     print(f"applying {len(plan.actions)} action(s) to {client.base_url} (keys to {store.describe()})", file=sys.stderr)
     for warning in plan.warnings:
@@ -141,10 +141,11 @@ def cmd_apply(args) -> int:
             print(f"note: the previous apply was interrupted after {len(interrupted) - 1} action(s); "
                   "its journal goes into this run's audit record, and this plan finishes its work",
                   file=sys.stderr)
-        plan = _fresh_plan(ctx)
+        reviewed = _fresh_plan(ctx)
+        plan = reviewed.plan
         if plan.refused or not args.confirm:
-            return _not_applied(plan)
-        done = _execute(ctx, plan, journal)
+            return _not_applied(reviewed)
+        done = _execute(ctx, reviewed, journal)
         record = _audit_record(ctx, plan, done, started=started, channel=channel)
         if interrupted:
             record["interrupted_run"] = interrupted
@@ -159,9 +160,9 @@ def cmd_apply(args) -> int:
     return _summary(args, plan, done)
 
 
-def _not_applied(plan) -> int:
-    print(report.text(plan))
-    if plan.refused:
+def _not_applied(reviewed) -> int:
+    print(report.text(reviewed))
+    if reviewed.plan.refused:
         return EXIT_REFUSED
     print("dry run: nothing was changed; re-run with --confirm to apply", file=sys.stderr)
     return EXIT_OK

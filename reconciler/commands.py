@@ -43,70 +43,37 @@ class PlanRequest:
 
 
 def make_plan(ctx: RunContext, request: PlanRequest):
+    """The plan for these options, and its review (what it costs, what it read)."""
+    from reconciler.scope import ChangedSince
+
     args, client, store = ctx.args, ctx.client, ctx.store
-    desired = ctx.desired
+    today = _today(args)
+    reader = ChangedSince.of(args.root, getattr(args, "changed_since", None), ctx.desired, today, request.rotate)
+    if reader.note:
+        print(f"note: {reader.note}", file=sys.stderr)
     services = (plan_mod.VIEWER_ID,) if args.plan_viewer else ()
-    scope, note, scoped = _scope_of(args, desired, request)
-    if scoped is None:
-        live = live_mod.read_live(client, store, services=services)
-        keys_outside = 0
-    else:
-        desired, ids, keys_outside = scoped
-        live = live_mod.read_live_scoped(client, store, ids, services=services)
-    plan = plan_mod.build_plan(desired, live, today=_today(args), commit=git_commit(args.root),
-                               rotate=request.rotate, limits=_limits(args), adopt=request.adopt,
-                               plan_viewer=args.plan_viewer, prune_unmanaged=request.prune_unmanaged,
-                               rotation_only=request.rotation_only, keys_outside=keys_outside)
-    if scope is not None:
-        plan.inputs["changed_since"] = scope.commit or scope.ref
-        plan.scope = {**scope.to_json(), "note": note}
-        if scoped is not None and plan.finops is not None:
-            plan.finops["scoped"] = True  # cost-center totals would count only the users read
+    desired, live = reader.read(client, store, ctx.desired, services=services)
+    context = plan_mod.PlanContext(today=today, commit=git_commit(args.root), rotate=request.rotate,
+                                   adopt=request.adopt, plan_viewer=args.plan_viewer, limits=_limits(args))
+    processors = plan_mod.standard(prune_unmanaged=request.prune_unmanaged, rotation_only=request.rotation_only)
+    plan = plan_mod.build_plan(desired, live, context, [reader, *processors])
     untagged = store.missing_owner_tag
     if untagged:
         plan.warnings.append(f"{len(set(untagged))} key secret(s) lack the {keystore.OWNER_TAG} tag that lets their "
                              "owner read them; apply --confirm adds it")
-    return plan
-
-
-def _scope_of(args, desired, request: PlanRequest):
-    """For `--changed-since REF`: (the Scope, its one-line note, then either (the desired state cut to
-    the users in scope, their ids (also those whose file is gone), the managed keys of everyone
-    else) or None for a full plan). Without the option: (None, None, None).
-
-    Besides the users whose files changed, the scope holds users whose grant changes with the date
-    alone (expired, or with a budget exception: the plan's date decides what they get) and users
-    named by --rotate. Everyone else was converged by the deploy of REF, one managed key each: that
-    count stands in for their keys in the safety limits' population."""
-    from dataclasses import replace
-
-    from reconciler import scope as scope_mod
-
-    if not getattr(args, "changed_since", None):
-        return None, None, None
-    found = scope_mod.changed_since(args.root, args.changed_since)
-    if not found.scoped:
-        print(f"note: {found.note()}", file=sys.stderr)
-        return found, found.note(), None
-    today = _today(args)
-    dated = {uid for uid, u in desired.users.items() if u.expired(today) or u.budget_exception is not None}
-    ids = set(found.users or ()) | dated | set(request.rotate)
-    note = found.note(extra=len(dated - set(found.users or ())))
-    print(f"note: {note}", file=sys.stderr)
-    outside = sum(1 for uid, u in desired.users.items() if uid not in ids and not u.expired(today))
-    cut = replace(desired, users={uid: u for uid, u in desired.users.items() if uid in ids})
-    return found, note, (cut, frozenset(ids), outside)
+    return plan_mod.review(plan, desired, live, context, [reader])
 
 
 def _show_plan(args, request: PlanRequest, *, out: Path | None, detailed_exitcode: bool,
                show_calls: bool) -> int:
     with RunContext(args) as ctx:
-        plan = make_plan(ctx, request)
+        reviewed = make_plan(ctx, request)
         if show_calls:
             print_calls(ctx)
     if out:
-        write_plan(plan, out)
-    print(report.render_plan(plan, args.format))
+        write_plan(reviewed, out)
+    print(report.render_plan(reviewed, args.format))
+    plan = reviewed.plan
     if plan.refused:
         return EXIT_REFUSED
     return EXIT_CHANGES if (plan.has_changes and detailed_exitcode) else EXIT_OK
@@ -118,9 +85,9 @@ def print_calls(ctx: RunContext) -> None:
           f"{ctx.store.calls} to the key store", file=sys.stderr)
 
 
-def write_plan(plan, out: Path) -> None:
+def write_plan(reviewed, out: Path) -> None:
     with expected_io(f"cannot write {out}"):
-        out.write_text(json.dumps(plan.to_json(), indent=2, sort_keys=True, default=str) + "\n")
+        out.write_text(json.dumps(reviewed.to_json(), indent=2, sort_keys=True, default=str) + "\n")
 
 
 def cmd_plan(args) -> int:

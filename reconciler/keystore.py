@@ -211,11 +211,3 @@ class FileStore(KeyStore):
             os.fsync(fh.fileno())
         os.replace(tmp, target)
 
-
-def __getattr__(name: str):
-    # The AWS store lives in reconciler/secretsmanager.py; it stays importable from here.
-    if name == "SecretsManagerStore":
-        from reconciler.secretsmanager import SecretsManagerStore
-
-        return SecretsManagerStore
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

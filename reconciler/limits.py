@@ -15,7 +15,7 @@ each kind is always allowed (one user may leave a gateway of one user), and the 
 25% per kind and 50% in total. A run over any limit is refused as a whole (exit 3); each limit is
 lifted only by its own flag (--allow-mass-<kind>, --allow-mass-change for the total). Scheduled
 rotations and retirements are the exception: they are not urgent, so the ones beyond a limit wait
-for the next run instead (plan._defer_scheduled).
+for the next run instead (reconciler/plan/processors.py, Deferral).
 """
 
 from __future__ import annotations

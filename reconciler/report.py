@@ -1,5 +1,5 @@
-"""Human and machine renderings of a plan: text for terminals, markdown for the PR comment,
-json for tools. Only key hashes ever appear, never raw keys."""
+"""Human and machine renderings of a plan and its review (reconciler/plan/review.py): text for
+terminals, markdown for the PR comment, json for tools. Only key hashes ever appear, never raw keys."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 import re
 
 from reconciler import commitment
-from reconciler.plan import ACTION_KINDS, Action, Plan
+from reconciler.plan import ACTION_KINDS, Action, Plan, PlanReport
 
 SYMBOL = {kind: symbol for kind, (_, symbol) in ACTION_KINDS.items()}
 COMMENT_MARKER = "<!-- gatewayctl-plan -->"
@@ -46,17 +46,22 @@ def escape_markdown(value) -> str:
     return _NOTIFYING.sub(lambda m: _NOTIFYING_SAFE[m.group()], text)
 
 
+def _reviewed(plan: Plan | PlanReport) -> PlanReport:
+    """A bare plan (read from a file) renders with an empty review."""
+    return plan if isinstance(plan, PlanReport) else PlanReport(plan)
+
+
 def _counts(plan: Plan) -> str:
     s = plan.to_json()["summary"]
     return ", ".join(f"{n} {k}" for k, n in sorted(s.items())) or "no changes"
 
 
-def budget_alert_line(plan: Plan) -> str | None:
+def budget_alert_line(reviewed: PlanReport) -> str | None:
     """The tiers' budget alert thresholds in one line (reconciler/budget_alerts.py)."""
-    if plan.budget_alerts is None:
+    if reviewed.budget_alerts is None:
         return None
     tiers = [f"{key} {', '.join(f'{t}%' for t in alerts) if alerts else 'none'}"
-             for key, alerts in plan.budget_alerts.items()]
+             for key, alerts in reviewed.budget_alerts.items()]
     return "Budget alerts (gatewayctl notify, to the member with their owner in copy): " + "; ".join(tiers)
 
 
@@ -67,7 +72,9 @@ def _text_action(a: Action) -> list[str]:
     return lines
 
 
-def text(plan: Plan) -> str:
+def text(reviewed: PlanReport | Plan) -> str:
+    reviewed = _reviewed(reviewed)
+    plan = reviewed.plan
     lines = []
     for a in plan.actions:
         lines += _text_action(a)
@@ -75,23 +82,25 @@ def text(plan: Plan) -> str:
         lines.append(f"{OUT_OF_BAND_TITLE} ({OUT_OF_BAND_NOTE}):")
         for a in plan.out_of_band:
             lines += _text_action(a)
-    cost = commitment.lines(plan.finops)
+    cost = commitment.lines(reviewed.finops)
     if cost and plan.actions:
         lines += ["What it costs:"] + [f"    {plain(c)}" for c in cost]
-    alerts = budget_alert_line(plan)
+    alerts = budget_alert_line(reviewed)
     if alerts:
         lines.append(plain(alerts))
     for w in plan.warnings:
         lines.append(f"! {plain(w)}")
     if plan.refused:
         lines.append(f"REFUSED: {plan.refused}")
-    if plan.scope:
-        lines.append(f"Read: {plain(plan.scope['note'])}")
+    if reviewed.scope:
+        lines.append(f"Read: {plain(reviewed.scope['note'])}")
     lines.append(f"Plan: {_counts(plan)}. (commit {plan.git_commit[:12]}, {plan.managed_key_count} managed keys)")
     return "\n".join(lines)
 
 
-def markdown(plan: Plan, title: str = "gatewayctl plan") -> str:
+def markdown(reviewed: PlanReport | Plan, title: str = "gatewayctl plan") -> str:
+    reviewed = _reviewed(reviewed)
+    plan = reviewed.plan
     out = [COMMENT_MARKER, f"### {title}", "", f"**{_counts(plan)}** at {escape_markdown(plan.git_commit[:12])}", ""]
     if plan.refused:
         out += [f"> [!CAUTION]\n> **Refused by a safety limit:** {escape_markdown(plan.refused)}", ""]
@@ -100,18 +109,18 @@ def markdown(plan: Plan, title: str = "gatewayctl plan") -> str:
     if plan.out_of_band:
         out += [f"**{OUT_OF_BAND_TITLE}** ({OUT_OF_BAND_NOTE.replace('`', '')}):", ""]
         out += [*_markdown_table(plan.out_of_band, reasons=True), ""]
-    cost = commitment.lines(plan.finops)
+    cost = commitment.lines(reviewed.finops)
     if cost and plan.actions:
         out += ["**What it costs** (maximum monthly commitment: tier budgets plus active exceptions)", ""]
         out += [f"- {escape_markdown(c)}" for c in cost] + [""]
-    alerts = budget_alert_line(plan)
+    alerts = budget_alert_line(reviewed)
     if alerts:
         out += [escape_markdown(alerts), ""]
     if plan.warnings:
         out += ["<details><summary>Warnings</summary>", ""] + [f"- {escape_markdown(w)}" for w in plan.warnings]
         out += ["", "</details>"]
-    if plan.scope:
-        out += ["", f"<sub>Read: {escape_markdown(plan.scope['note'])}</sub>"]
+    if reviewed.scope:
+        out += ["", f"<sub>Read: {escape_markdown(reviewed.scope['note'])}</sub>"]
     out += ["", f"<sub>desired `{plan.desired_digest[:19]}` · live `{plan.live_digest[:19]}`</sub>"]
     return "\n".join(out)
 
@@ -127,9 +136,9 @@ def _markdown_table(actions: list[Action], *, reasons: bool = False) -> list[str
     return rows
 
 
-def render_plan(plan: Plan, fmt: str) -> str:
+def render_plan(reviewed: PlanReport | Plan, fmt: str) -> str:
     if fmt == "json":
-        return json.dumps(plan.to_json(), indent=2, sort_keys=True, default=str)
+        return json.dumps(_reviewed(reviewed).to_json(), indent=2, sort_keys=True, default=str)
     if fmt == "markdown":
-        return markdown(plan)
-    return text(plan)
+        return markdown(reviewed)
+    return text(reviewed)

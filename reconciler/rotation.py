@@ -99,6 +99,6 @@ def only_rotations(actions: list) -> tuple[list, int]:
     """Of the actions that are not a user's (tiers, the plan-viewer's key), those the nightly job
     may apply on its own (a rotation of the key, or a repair of its delivery), and how many others
     it leaves for the deploy job. A user's part is worked out with the user's action
-    (plan._nightly_part)."""
+    (reconciler/plan/processors.py, nightly_part)."""
     keep = [a for a in actions if a.kind in ROTATION_KINDS and {s.op for s in a.steps} <= KEY_OPS]
     return keep, len(actions) - len(keep)

@@ -108,13 +108,14 @@ class RunContext:
     def store(self):
         from reconciler import keystore
         from reconciler.plan import VIEWER_ID
+        from reconciler.secretsmanager import SecretsManagerStore
 
         args = self.args
         if args.key_store == "file":
             return keystore.FileStore(self.under_root(args.key_dir))
-        return keystore.SecretsManagerStore(args.secret_prefix, args.kms_key_id,
-                                            service_prefix=args.service_secret_prefix, service_ids=(VIEWER_ID,),
-                                            adopt_unguarded=getattr(args, "adopt_key_secrets", False))
+        return SecretsManagerStore(args.secret_prefix, args.kms_key_id,
+                                   service_prefix=args.service_secret_prefix, service_ids=(VIEWER_ID,),
+                                   adopt_unguarded=getattr(args, "adopt_key_secrets", False))
 
     @cached_property
     def desired(self):

@@ -14,17 +14,27 @@ every other path not known to be inert. Inert paths: docs/, tests/, bench/ and t
 So is a REF git does not know, or one that is not an ancestor of HEAD (history rewritten, or a
 commit from another branch): then git cannot say what changed since the gateway last converged.
 
-Nothing here reads the gateway; the nightly drift check (`gatewayctl drift`) always reads all of it.
+`ChangedSince` is the seam a plan sees: it reads the gateway for the users in scope only (or all of
+it), and as a processor and an annotation it records the scope in the plan and its review. The
+nightly drift check (`gatewayctl drift`) always reads all of the gateway.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
 from reconciler.git import GitError as HistoryError
 from reconciler.git import git as _git
 from reconciler.git import toplevel as _toplevel
+
+if TYPE_CHECKING:  # the reader's types; reading the gateway loads httpx, so `live` loads in read()
+    from reconciler.live import LiveState
+    from reconciler.plan import Draft, PlanReport
+    from reconciler.policy import DesiredState
 
 USERS_DIR = "users"
 # Paths whose change cannot change a plan: nothing under them is read by load_desired or imported.
@@ -128,3 +138,53 @@ def changed_since(root: Path, ref: str) -> Scope:
         return Scope(ref, commit, None, f"{', '.join(other[:SHOWN])}{more} changed since {commit[:12]} "
                      "(not only users/)")
     return Scope(ref, commit, frozenset(users))
+
+
+@dataclass(frozen=True)
+class ChangedSince:
+    """What a plan reads for `--changed-since REF` (everything without it): a reader, then a
+    processor and an annotation over the plan made from what it read."""
+
+    scope: Scope | None = None  # None: no --changed-since
+    note: str | None = None  # the plan's one line about what it read
+    users: frozenset[str] | None = None  # the ids read (also those whose file is gone); None: all
+    keys_outside: int = 0  # managed keys of the users not read (one each: the deploy of REF converged them)
+
+    @classmethod
+    def of(cls, root: Path, ref: str | None, desired: DesiredState, today: dt.date,
+           rotate: Iterable[str] = ()) -> ChangedSince:
+        """Besides the users whose files changed, the scope holds users whose grant changes with the date
+        alone (expired, or with a budget exception: the plan's date decides what they get) and users
+        named by --rotate. Everyone else was converged by the deploy of REF, one managed key each: that
+        count stands in for their keys in the safety limits' population."""
+        if not ref:
+            return cls()
+        found = changed_since(root, ref)
+        if not found.scoped:
+            return cls(found, found.note())
+        dated = {uid for uid, u in desired.users.items() if u.expired(today) or u.budget_exception is not None}
+        ids = set(found.users or ()) | dated | set(rotate)
+        outside = sum(1 for uid, u in desired.users.items() if uid not in ids and not u.expired(today))
+        return cls(found, found.note(extra=len(dated - set(found.users or ()))), frozenset(ids), outside)
+
+    def read(self, client, store, desired: DesiredState,
+             services: tuple[str, ...] = ()) -> tuple[DesiredState, LiveState]:
+        """The desired state cut to the users in scope, and the live state of exactly those users."""
+        from reconciler import live as live_mod
+
+        if self.users is None:
+            return desired, live_mod.read_live(client, store, services=services)
+        cut = replace(desired, users={uid: u for uid, u in desired.users.items() if uid in self.users})
+        return cut, live_mod.read_live_scoped(client, store, self.users, services=services)
+
+    def process(self, draft: Draft) -> None:
+        draft.population += self.keys_outside
+        if self.scope is not None:
+            draft.inputs["changed_since"] = self.scope.commit or self.scope.ref
+
+    def annotate(self, report: PlanReport) -> None:
+        if self.scope is None:
+            return
+        report.scope = {**self.scope.to_json(), "note": self.note}
+        if self.users is not None and report.finops is not None:
+            report.finops["scoped"] = True  # cost-center totals would count only the users read

@@ -58,6 +58,12 @@ def parse(team: str) -> tuple[str, int] | None:
     return key, int(shard) if sep else 0
 
 
+def label(team: str) -> str:
+    """A tier team as plans name it (`coding`, `coding.1`); any other team id as it is."""
+    parsed = parse(team)
+    return name(*parsed) if parsed else team
+
+
 def tier_of(team: str) -> str | None:
     """The tier key of a tier team id (any shard), or None."""
     parsed = parse(team)

@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import pytest
 from helpers import write_user
-from test_plan_unit import converged, desired, plan_for, user
+from test_plan_unit import converged, desired, report_for, user
 
 from reconciler import budget_alerts as ba
 from reconciler import report
@@ -216,14 +216,14 @@ def test_plan_shows_the_alert_configuration_in_every_format():
     ann = user("ann")
     d = desired(ann)
     d = replace(d, tiers={**d.tiers, "drafting": replace(d.tiers["drafting"], alerts=T)})
-    plan = plan_for(d, converged(ann))
+    reviewed = report_for(d, converged(ann))
     line = "Budget alerts (gatewayctl notify, to the member with their owner in copy): drafting 80%, 95%, 100%; " \
            "coding none"
-    assert line in report.text(plan).splitlines()
-    assert "drafting 80%, 95%, 100%; coding none" in report.markdown(plan)
-    data = json.loads(report.render_plan(plan, "json"))
+    assert line in report.text(reviewed).splitlines()
+    assert "drafting 80%, 95%, 100%; coding none" in report.markdown(reviewed)
+    data = json.loads(report.render_plan(reviewed, "json"))
     assert data["budget_alerts"] == {"drafting": [80, 95, 100], "coding": []}
-    assert plan.from_json(data).budget_alerts == data["budget_alerts"]
+    assert reviewed.from_json(data).budget_alerts == data["budget_alerts"]
 
 
 def test_nothing_in_litellm_redirects_or_switches_off_the_alerts():

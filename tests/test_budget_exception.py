@@ -11,7 +11,6 @@ from helpers import write_user
 from test_plan_unit import converged, desired, plan_for, user
 
 from reconciler.live import LiveMembership
-from reconciler.plan import build_plan
 from reconciler.policy import BudgetException
 from reconciler.validate import check
 
@@ -97,8 +96,8 @@ def test_applied_exception_plans_nothing_and_ended_one_goes_back_to_the_tier_row
     live = converged(user("ann"))
     live.memberships["tier-drafting"] = {"ann": custom_row("ann", temp="1.00", expiry="2026-12-05T18:30:00+00:00")}
     assert plan_for(desired(ann), live, now=NOW).actions == []
-    later = build_plan(desired(ann), live, today=dt.date(2026, 12, 6), commit="c1",  # the same file after `until`
-                       now=NOW + dt.timedelta(days=10))
+    later = plan_for(desired(ann), live, today=dt.date(2026, 12, 6),  # the same file after `until`
+                     now=NOW + dt.timedelta(days=10))
     (action,) = later.actions
     assert [s.op for s in action.steps] == ["member_budget_reset"]
 
@@ -152,17 +151,16 @@ def test_carry_ends_with_the_budget_window():
     live.users["ann"] = replace(u, metadata={**u.metadata, "budget_carry": carry})
     live.memberships["tier-coding"] = {"ann": custom_row("ann", "tier-coding", "18.50", 50)}
     december = dt.datetime(2026, 11, 30, 18, 31, tzinfo=dt.UTC)
-    (action,) = build_plan(desired(user("ann", "coding")), live, today=dt.date(2026, 12, 1), commit="c1",
-                           now=december).actions
+    (action,) = plan_for(desired(user("ann", "coding")), live, today=dt.date(2026, 12, 1), now=december).actions
     assert [s.op for s in action.steps] == ["member_budget_reset"]
     assert action.kind == "end-carry"
     # The calendar's change, not git's: the nightly job applies it, because a scoped deploy never reads ann.
-    (nightly,) = build_plan(desired(user("ann", "coding")), live, today=dt.date(2026, 12, 1), commit="c1",
-                            now=december, rotation_only=True).actions
+    (nightly,) = plan_for(desired(user("ann", "coding")), live, today=dt.date(2026, 12, 1), now=december,
+                          rotation_only=True).actions
     assert nightly.kind == "end-carry" and [s.op for s in nightly.steps] == ["member_budget_reset"]
     # Before the reset it is nothing at all.
-    assert build_plan(desired(user("ann", "coding")), live, today=dt.date(2026, 11, 30), commit="c1",
-                      now=december - dt.timedelta(minutes=2), rotation_only=True).actions == []
+    assert plan_for(desired(user("ann", "coding")), live, today=dt.date(2026, 11, 30),
+                    now=december - dt.timedelta(minutes=2), rotation_only=True).actions == []
 
 
 def with_ended_carry(live, uid="ann", row_budget="18.50"):
@@ -178,10 +176,9 @@ def test_an_ended_carry_goes_nightly_and_a_change_from_git_waits_for_the_deploy(
     live = with_ended_carry(converged(user("ann", "coding")))
     renamed = replace(user("ann", "coding"), name="Ann Other")
     december = dt.datetime(2026, 11, 30, 18, 31, tzinfo=dt.UTC)
-    (action,) = build_plan(desired(renamed), live, today=dt.date(2026, 12, 1), commit="c1", now=december).actions
+    (action,) = plan_for(desired(renamed), live, today=dt.date(2026, 12, 1), now=december).actions
     assert action.kind == "update" and [s.op for s in action.steps] == ["user_update", "member_budget_reset"]
-    nightly = build_plan(desired(renamed), live, today=dt.date(2026, 12, 1), commit="c1", now=december,
-                         rotation_only=True)
+    nightly = plan_for(desired(renamed), live, today=dt.date(2026, 12, 1), now=december, rotation_only=True)
     (part,) = nightly.actions
     assert part.kind == "end-carry" and [s.op for s in part.steps] == ["member_budget_reset"]
     assert [c[0] for c in part.changes] == ["member budget"]
@@ -197,10 +194,9 @@ def test_a_stale_carry_does_not_make_a_change_from_git_the_nightly_jobs():
     live.users["ann"] = replace(u, metadata={**u.metadata, "budget_carry": carry})
     ann = with_exception(user("ann", "coding"), extra="10.00", until=dt.date(2027, 1, 20))
     january = dt.datetime(2027, 1, 10, 12, 0, tzinfo=dt.UTC)
-    (action,) = build_plan(desired(ann), live, today=dt.date(2027, 1, 10), commit="c1", now=january).actions
+    (action,) = plan_for(desired(ann), live, today=dt.date(2027, 1, 10), now=january).actions
     assert action.kind == "update" and [s.op for s in action.steps] == ["member_budget_set"]
-    assert build_plan(desired(ann), live, today=dt.date(2027, 1, 10), commit="c1", now=january,
-                      rotation_only=True).actions == []
+    assert plan_for(desired(ann), live, today=dt.date(2027, 1, 10), now=january, rotation_only=True).actions == []
 
 
 def test_stated_overshoot_bound_must_cover_one_request_to_the_tiers_models(workspace):

@@ -21,7 +21,7 @@ from reconciler import cli, runctx
 from reconciler.apply import Executor, read_journal
 from reconciler.keystore import FileStore
 from reconciler.live import read_live
-from reconciler.plan import build_plan
+from reconciler.plan import PlanContext, build_plan
 from reconciler.validate import load_desired
 
 TODAY = dt.date(2026, 11, 26)
@@ -30,7 +30,7 @@ TODAY = dt.date(2026, 11, 26)
 def plan_now(fake: FakeLiteLLM, root: Path, store: FileStore):
     with fake.client() as client:
         live = read_live(client, store)
-    return build_plan(load_desired(root, today=TODAY), live, today=TODAY, commit="c1")
+    return build_plan(load_desired(root, today=TODAY), live, PlanContext(today=TODAY, commit="c1"))
 
 
 def apply_once(fake: FakeLiteLLM, root: Path, store: FileStore, *, member_batch: int = 100,

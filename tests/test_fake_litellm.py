@@ -18,18 +18,18 @@ from reconciler.apply import Executor
 from reconciler.client import AdminClient
 from reconciler.keystore import FileStore
 from reconciler.live import LiveState, read_live
-from reconciler.plan import build_plan
+from reconciler.plan import PlanContext, build_plan
 from reconciler.validate import load_desired
 
 pytestmark = pytest.mark.integration
 
 
 def _apply(client: AdminClient, root: Path, store: FileStore, today: dt.date) -> LiveState:
-    plan = build_plan(load_desired(root, today=today), read_live(client, store), today=today, commit="c1")
+    plan = build_plan(load_desired(root, today=today), read_live(client, store), PlanContext(today=today, commit="c1"))
     results = Executor(client, store, commit="c1", out=io.StringIO()).execute(plan)
     assert {r.status for r in results} <= {"ok"}, [r for r in results if r.status != "ok"]
     live = read_live(client, store)
-    assert build_plan(load_desired(root, today=today), live, today=today, commit="c1").actions == []
+    assert build_plan(load_desired(root, today=today), live, PlanContext(today=today, commit="c1")).actions == []
     return live
 
 

@@ -352,7 +352,8 @@ class _Died(BaseException):
 
 
 def test_crash_between_secret_value_and_tag_is_detected_by_the_next_plan(aws_env):
-    from reconciler.keystore import SecretsManagerStore, new_key
+    from reconciler.keystore import new_key
+    from reconciler.secretsmanager import SecretsManagerStore
 
     uid = f"tagrace{random.randrange(10**6)}"
     store = SecretsManagerStore(kms_key_id=aws_env["GATEWAYCTL_KMS_KEY_ID"])

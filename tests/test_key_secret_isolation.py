@@ -30,11 +30,11 @@ from reconciler.keystore import (
     CREATOR_TAG,
     OWNER_TAG,
     ForeignSecretError,
-    SecretsManagerStore,
     key_hash,
     new_key,
     user_secret_policy,
 )
+from reconciler.secretsmanager import SecretsManagerStore
 from tests.iam_eval import Request, allowed, kms_allowed
 
 REPO = Path(__file__).resolve().parents[1]

@@ -29,7 +29,7 @@ from reconciler.apply import Executor
 from reconciler.importer import user_yaml
 from reconciler.keystore import FileStore
 from reconciler.live import read_live
-from reconciler.plan import build_plan
+from reconciler.plan import PlanContext, build_plan
 from reconciler.validate import load_desired
 
 code, root = Path(sys.argv[1]), Path(sys.argv[2])
@@ -40,7 +40,8 @@ fake, store = FakeLiteLLM(), FileStore(root / "keys")
 
 def plan():
     with fake.client() as client:
-        return build_plan(load_desired(root, today=today), read_live(client, store), today=today, commit="c1")
+        live = read_live(client, store)
+    return build_plan(load_desired(root, today=today), live, PlanContext(today=today, commit="c1"))
 
 
 def apply():

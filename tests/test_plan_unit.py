@@ -9,7 +9,17 @@ from decimal import Decimal
 from reconciler import mapping
 from reconciler.keystore import key_hash
 from reconciler.live import LiveKey, LiveState, LiveTeam, LiveUser
-from reconciler.plan import USER_KEY_ROUTES, Plan, SafetyLimits, build_plan, key_expiry
+from reconciler.plan import (
+    USER_KEY_ROUTES,
+    Plan,
+    PlanContext,
+    PlanReport,
+    SafetyLimits,
+    build_plan,
+    key_expiry,
+    review,
+    standard,
+)
 from reconciler.policy import MANAGED_BY, DesiredState, Model, Tier, User
 
 TODAY = dt.date(2026, 11, 26)
@@ -52,8 +62,16 @@ def converged(*users: User) -> LiveState:
     return state
 
 
+def report_for(d: DesiredState, live: LiveState, *, today: dt.date = TODAY, prune_unmanaged: bool = False,
+               rotation_only: bool = False, **context) -> PlanReport:
+    """The plan `gatewayctl plan` makes with these options (`context`: PlanContext's fields), and its review."""
+    made_with = PlanContext(today=today, commit="c1", **context)
+    plan = build_plan(d, live, made_with, standard(prune_unmanaged=prune_unmanaged, rotation_only=rotation_only))
+    return review(plan, d, live, made_with)
+
+
 def plan_for(d: DesiredState, live: LiveState, **kw) -> Plan:
-    return build_plan(d, live, today=TODAY, commit="c1", **kw)
+    return report_for(d, live, **kw).plan
 
 
 def test_converged_state_plans_nothing():
@@ -239,3 +257,67 @@ def test_every_destructive_kind_counts_toward_its_limit_and_the_total():
     only = [user("solo")]
     assert plan_for(desired(), converged(*only)).refused is None
     assert plan_for(desired(), converged(*only, user("duo"))).refused is not None
+
+
+def _imports(path) -> set[str]:
+    """Every module a file imports, also inside functions (that is how plan.py and outofband.py imported
+    each other), with `from X import Y` counted as X and X.Y."""
+    import ast
+
+    out: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            out |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            out |= {node.module} | {f"{node.module}.{a.name}" for a in node.names}
+    return out
+
+
+def test_the_core_diff_imports_neither_shards_nor_scope_and_reconciler_has_no_import_cycle():
+    """Shards and scope sit behind their seams: tier team names come in as a TeamLayout (the package's
+    facade passes reconciler/shards.py), a scoped read is a reader and a processor (reconciler/scope.py)."""
+    from pathlib import Path
+
+    import reconciler
+
+    root = Path(reconciler.__file__).parent
+    modules = {".".join(p.relative_to(root.parent).with_suffix("").parts).removesuffix(".__init__"): p
+               for p in root.rglob("*.py")}
+    core = {m: p for m, p in modules.items() if m.startswith("reconciler.plan.")}
+    assert {"reconciler.plan.core", "reconciler.plan.users", "reconciler.plan.outofband"} <= set(core)
+    for name, path in core.items():
+        assert not _imports(path) & {"reconciler.shards", "reconciler.scope"}, name
+    # A package importing its own modules is not a cycle (Python loads the package first).
+    graph = {m: {i for i in _imports(p) if i in modules and i != m and not m.startswith(i + ".")}
+             for m, p in modules.items()}
+
+    def reaches(start: str, goal: str, seen: set[str]) -> bool:
+        return any(n == goal or (n not in seen and not seen.add(n) and reaches(n, goal, seen)) for n in graph[start])
+
+    assert [m for m in graph if reaches(m, m, set())] == []
+
+
+def test_deferral_is_a_processor_and_plans_no_user_twice(monkeypatch):
+    """The diff plans every due rotation; Deferral, a processor over the draft, leaves the excess for
+    later runs by taking each user's diff without the calendar's work, not by planning the user again."""
+    from reconciler import rotation
+    from reconciler.plan import core
+    from reconciler.plan.processors import Deferral
+
+    users = [user(f"u{i:02d}") for i in range(12)]  # 12 managed keys: at most 3 rotations per run
+    d = desired(*users)
+    d = dataclasses.replace(d, tiers={k: dataclasses.replace(t, key_max_age_days=90) for k, t in d.tiers.items()})
+    live = converged(*users)
+    live.keys = [dataclasses.replace(k, metadata={**k.metadata, rotation.ISSUED_ON: "2026-01-01"}) for k in live.keys]
+    context = PlanContext(today=dt.date(2026, 4, 1), commit="c1")
+    planned: list[str] = []
+    diff_user = core.diff_user
+    monkeypatch.setattr(core, "diff_user", lambda u, *a: planned.append(u.id) or diff_user(u, *a))
+
+    bare = build_plan(d, live, context, [])
+    assert bare.counts["rotation"] == 12 and "refusing to rotate 12" in bare.refused
+    planned.clear()
+    deferred = build_plan(d, live, context, [Deferral()])
+    assert deferred.refused is None and [a.target for a in deferred.actions] == ["user:u00", "user:u01", "user:u02"]
+    assert any("9 user(s)' scheduled key rotation" in w for w in deferred.warnings)
+    assert planned == [u.id for u in users]  # each user once

@@ -1,4 +1,4 @@
-"""Scheduled rotation planned on plain data (reconciler/rotation.py + plan.py): no gateway, no I/O.
+"""Scheduled rotation planned on plain data (reconciler/rotation.py + reconciler/plan/): no gateway, no I/O.
 
 The genuine-proxy behaviour (both keys answer inside the window, the old one is refused after it,
 SIGKILL mid-rotation) is in tests/test_rotation.py; here every crash state is built by hand and
@@ -11,12 +11,12 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from test_plan_unit import MARK, converged, user
+from test_plan_unit import MARK, converged, plan_for, user
 
 from reconciler import rotation
 from reconciler.keystore import key_hash
 from reconciler.live import LiveMembership, LiveState
-from reconciler.plan import SafetyLimits, build_plan
+from reconciler.plan import SafetyLimits
 from reconciler.policy import DesiredState, Model, Tier, end_of_day_utc
 
 ISSUED = dt.date(2026, 1, 1)
@@ -38,7 +38,7 @@ def issued(live: LiveState, on: dt.date = ISSUED) -> LiveState:
 
 
 def plan_on(day: dt.date, d: DesiredState, live: LiveState, **kw):
-    return build_plan(d, live, today=day, commit="c1", **kw)
+    return plan_for(d, live, today=day, **kw)
 
 
 def after_rotation(live: LiveState, uid: str, day: dt.date, until: dt.date) -> tuple[LiveState, str]:

@@ -151,14 +151,15 @@ def test_scoped_read_holds_exactly_what_the_full_read_holds_for_its_users(tmp_pa
     from reconciler.apply import Executor
     from reconciler.keystore import FileStore
     from reconciler.live import read_live, read_live_scoped
-    from reconciler.plan import build_plan
+    from reconciler.plan import PlanContext, build_plan
     from reconciler.validate import load_desired
 
     today = dt.date(2026, 11, 26)
     fake, store = FakeLiteLLM(), FileStore(tmp_path / "keys")
     ids = generate_users(workspace, 9, prefix="u")
     with fake.client() as client:
-        plan = build_plan(load_desired(workspace, today=today), read_live(client, store), today=today, commit="c1")
+        context = PlanContext(today=today, commit="c1")
+        plan = build_plan(load_desired(workspace, today=today), read_live(client, store), context)
         Executor(client, store, commit="c1", out=io.StringIO()).execute(plan, concurrency=2, member_batch=100)
         full = read_live(client, store)
         asked = {ids[0], ids[4], "nobody"}

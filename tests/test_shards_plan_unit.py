@@ -17,7 +17,7 @@ from reconciler import budget_alerts, importer, shards
 from reconciler.apply import Executor
 from reconciler.keystore import FileStore
 from reconciler.live import read_live
-from reconciler.plan import Plan, SafetyLimits, build_plan
+from reconciler.plan import Plan, PlanContext, PlanReport, SafetyLimits, build_plan, review
 from reconciler.validate import check, load_desired
 
 TODAY = dt.date(2026, 11, 26)
@@ -31,10 +31,16 @@ def set_teams(root: Path, tier: str, teams: int) -> None:
     path.write_text(text.replace(f"\n  {tier}:\n", f"\n  {tier}:\n    teams: {teams}\n", 1))
 
 
-def plan_now(fake: FakeLiteLLM, root: Path, store: FileStore, limits: SafetyLimits | None = None) -> Plan:
+def review_now(fake: FakeLiteLLM, root: Path, store: FileStore, limits: SafetyLimits | None = None) -> PlanReport:
     with fake.client() as client:
         live = read_live(client, store)
-    return build_plan(load_desired(root, today=TODAY), live, today=TODAY, commit="c1", limits=limits, now=NOW)
+    context = PlanContext(today=TODAY, commit="c1", now=NOW, limits=limits or SafetyLimits())
+    desired = load_desired(root, today=TODAY)
+    return review(build_plan(desired, live, context), desired, live, context)
+
+
+def plan_now(fake: FakeLiteLLM, root: Path, store: FileStore, limits: SafetyLimits | None = None) -> Plan:
+    return review_now(fake, root, store, limits).plan
 
 
 def apply(fake: FakeLiteLLM, plan: Plan, store: FileStore) -> None:
@@ -89,14 +95,15 @@ def test_one_more_team_moves_only_the_users_whose_team_changed_with_their_spend(
     refused = plan_now(fake, workspace, store)
     assert refused.counts["move"] == len(moving)  # a move like a tier move, over the default safety limit:
     assert f"refusing to move {len(moving)} users to another tier (or team of their tier)" in refused.refused
-    plan = plan_now(fake, workspace, store, MASS)
+    reviewed = review_now(fake, workspace, store, MASS)
+    plan = reviewed.plan
     assert [(a.kind, a.target) for a in plan.actions] == [("create-tier", "tier:drafting.1")] + [
         ("move", f"user:{u}") for u in moving]
     move = plan.actions[1]
     assert move.changes[:2] == [("team", "tier-drafting", "tier-drafting.1 (teams: 1 -> 2)"),
                                 ("spend carried over", None, "$0.75 already spent this month")]
     assert not any(name == "tier" for name, _, _ in move.changes)  # no fake tier change
-    assert plan.finops["users"] == [] and plan.finops["total"]["delta"] == "+$0.00"  # the same grant, same cost
+    assert reviewed.finops["users"] == [] and reviewed.finops["total"]["delta"] == "+$0.00"  # the same grant, same cost
     apply(fake, plan, store)
 
     for uid in users:
@@ -209,5 +216,6 @@ def test_alerts_import_and_cost_read_the_users_own_team(fake, workspace, store):
     usage = budget_alerts.usage_of(state.users[uid], state.tiers["drafting"], live, NOW)
     assert usage is not None and usage.spent == Decimal("1.7") and usage.budget == Decimal("2.00")
     assert "tier: drafting\n" in importer.user_yaml(live, uid, TODAY)
-    plan = build_plan(state, live, today=TODAY, commit="c1", limits=MASS, now=NOW)
-    assert plan.finops["users"] == []  # before and after: drafting, $2.00/month
+    context = PlanContext(today=TODAY, commit="c1", now=NOW, limits=MASS)
+    reviewed = review(build_plan(state, live, context), state, live, context)
+    assert reviewed.finops["users"] == []  # before and after: drafting, $2.00/month

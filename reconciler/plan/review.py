@@ -1,0 +1,51 @@
+"""What a reviewer reads beside a plan, and nothing applies: what the change costs (FinOps,
+reconciler/commitment.py), the tiers' budget alert thresholds (reconciler/budget_alerts.py reads
+them in policies/tiers.yaml), and what a scoped plan read (reconciler/scope.py). Built from the plan
+and what it was made from; `plan --out` and `--format json` carry it beside the plan's own fields,
+outside the plan digest."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Protocol
+
+from reconciler import commitment
+from reconciler.live import LiveState
+from reconciler.plan.context import PlanContext
+from reconciler.plan.model import Plan
+from reconciler.policy import DesiredState
+
+
+@dataclass
+class PlanReport:
+    plan: Plan
+    finops: dict | None = None  # what the change costs (reconciler/commitment.py)
+    budget_alerts: dict[str, list[int]] | None = None  # alert thresholds per tier, from policies/tiers.yaml
+    # A plan scoped to the users a change touched (reconciler/scope.py: Scope.to_json() plus its note);
+    # None: no --changed-since. Apply checks the scope through the plan's `inputs`.
+    scope: dict | None = None
+
+    def to_json(self) -> dict:
+        return {**self.plan.to_json(), "finops": self.finops, "budget_alerts": self.budget_alerts,
+                "scope": self.scope}
+
+    @classmethod
+    def from_json(cls, data: dict) -> PlanReport:
+        return cls(Plan.from_json(data), finops=data.get("finops"), budget_alerts=data.get("budget_alerts"),
+                   scope=data.get("scope"))
+
+
+class Annotation(Protocol):
+    def annotate(self, report: PlanReport) -> None:
+        """Add what this part of the run knows to the report (reconciler/scope.py: what was read)."""
+
+
+def review(plan: Plan, desired: DesiredState, live: LiveState, context: PlanContext,
+           annotations: Iterable[Annotation] = ()) -> PlanReport:
+    touched = {a.target.removeprefix("user:") for a in plan.actions if a.target.startswith("user:")}
+    report = PlanReport(plan, finops=commitment.summarise(desired, live, touched, context.today, context.now),
+                        budget_alerts={key: list(t.alerts) for key, t in desired.tiers.items()})
+    for annotation in annotations:
+        annotation.annotate(report)
+    return report
