@@ -20,11 +20,19 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
 from fakelitellm import FakeLiteLLM  # noqa: E402
-from helpers import Gateway  # noqa: E402
+from helpers import Gateway, run_gatewayctl_in_process  # noqa: E402
 
 from reconciler.keystore import FileStore  # noqa: E402
 
+# Under `make test` (pytest-xdist, --dist loadgroup) each group runs on one worker, so its expensive
+# fixtures start once: every test on the shared genuine proxy (session-scoped `gateway`) in one group,
+# Terraform's working directories (initialised in place, not safe from two processes) in another, and
+# the rehearsal's steps, which hand state to each other, in a third; a module with module-scoped
+# fixtures (its own proxy, a Redis) stays on one worker too.
+PROXY_GROUP = "gateway"
 
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the xdist_group markers
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Markers that follow from what a test uses: the `gateway` fixture is the genuine proxy
     (integration); tests/terraform and tests/rehearsal run Terraform and other programs (tools).
@@ -33,8 +41,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "gateway" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.integration)
-        if item.path.parent.relative_to(here).parts[:1] in (("terraform",), ("rehearsal",)):
+            item.add_marker(pytest.mark.xdist_group(PROXY_GROUP))
+        elif any(d.scope in ("module", "package") for ds in item._fixtureinfo.name2fixturedefs.values() for d in ds):
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__))  # its module's fixtures start once
+        folder = item.path.parent.relative_to(here).parts[:1]
+        if folder in (("terraform",), ("rehearsal",)):
             item.add_marker(pytest.mark.tools)
+            item.add_marker(pytest.mark.xdist_group(folder[0]))
 
 
 @pytest.fixture
@@ -133,14 +146,18 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
 
 @pytest.fixture
 def gatewayctl(workspace: Path, gateway: Gateway, aws_env: dict[str, str]):
-    """Run `python -m reconciler` in the workspace against the gateway and moto."""
+    """Run gatewayctl in the workspace against the gateway and moto: in process (`subprocess_=True`: as
+    `python -m reconciler`, for what depends on the process boundary)."""
 
-    def run(*args: str, check: bool | None = None, env: dict | None = None,
-            timeout: float = 300) -> subprocess.CompletedProcess:
+    def run(*args: str, check: bool | None = None, env: dict | None = None, timeout: float = 300,
+            subprocess_: bool = False) -> subprocess.CompletedProcess:
         full_env = {**os.environ, **aws_env, "LITELLM_BASE_URL": gateway.base_url,
                     "LITELLM_MASTER_KEY": gateway.master_key, "GITHUB_SHA": "0" * 40, **(env or {})}
-        proc = subprocess.run([sys.executable, "-m", "reconciler", *args], cwd=workspace, env=full_env,
-                              capture_output=True, text=True, timeout=timeout, check=False)
+        if subprocess_:
+            proc = subprocess.run([sys.executable, "-m", "reconciler", *args], cwd=workspace, env=full_env,
+                                  capture_output=True, text=True, timeout=timeout, check=False)
+        else:
+            proc = run_gatewayctl_in_process(args, workspace, full_env)
         if check and proc.returncode != 0:
             raise AssertionError(f"gatewayctl {' '.join(args)} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
         return proc
