@@ -59,8 +59,9 @@ demo: setup ## Set everything up and run the main job against a local embedded g
 
 # Two pytest-xdist workers: the rehearsal and the genuine proxy mostly wait (on the provider's waiters, on
 # LiteLLM), so the other worker's tests run meanwhile. --dist loadgroup keeps each group that shares one
-# expensive fixture on one worker (tests/conftest.py names the groups), so each proxy starts once.
-XDIST := -n 2 --dist loadgroup
+# expensive fixture on one worker (tests/conftest.py names the groups), so each proxy starts once; the groups
+# start in collection order (not largest first), so the rehearsal, the longest, starts at once beside Terraform.
+XDIST := -n 2 --dist loadgroup --no-loadscope-reorder
 
 # Claude Code (tools/claude-code) only for the tests that run the employee guide, so deploy jobs stay lean.
 test: setup $(CLAUDE_CODE) ## Run every test: unit, integration on the genuine LiteLLM proxy, Terraform, workflows

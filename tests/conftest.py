@@ -39,15 +39,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     `make test-unit` runs what is left."""
     here = Path(__file__).parent
     for item in items:
-        if "gateway" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.integration)
-            item.add_marker(pytest.mark.xdist_group(PROXY_GROUP))
-        elif any(d.scope in ("module", "package") for ds in item._fixtureinfo.name2fixturedefs.values() for d in ds):
-            item.add_marker(pytest.mark.xdist_group(item.module.__name__))  # its module's fixtures start once
         folder = item.path.parent.relative_to(here).parts[:1]
         if folder in (("terraform",), ("rehearsal",)):
             item.add_marker(pytest.mark.tools)
             item.add_marker(pytest.mark.xdist_group(folder[0]))
+        if "gateway" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.integration)
+            item.add_marker(pytest.mark.xdist_group(PROXY_GROUP))
+        elif not folder and any(d.scope in ("module", "package")
+                                for ds in item._fixtureinfo.name2fixturedefs.values() for d in ds):
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__))  # its module's fixtures start once
 
 
 @pytest.fixture
