@@ -5,11 +5,13 @@ and moto's Secrets Manager as a real HTTP server."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -30,9 +32,19 @@ from reconciler.keystore import FileStore  # noqa: E402
 # the rehearsal's steps, which hand state to each other, in a third; a module with module-scoped
 # fixtures (its own proxy, a Redis) stays on one worker too.
 PROXY_GROUP = "gateway"
+# xdist 3.8 passes a test's group to the scheduler as a suffix of its node id, which pytest 9 no longer
+# lets a plugin change: the groups would be ignored. So the first worker writes {node id: group} to this
+# file while collecting, and the scheduler below (in the controller, which collects nothing) reads it.
+GROUPS_FILE_ENV = "GATEWAY_TESTS_XDIST_GROUPS"
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the xdist_group markers
+def _xdist_group(item: pytest.Item) -> str | None:
+    names = sorted({str(m.args[0] if m.args else m.kwargs.get("name", "default"))
+                    for m in item.iter_markers("xdist_group")})
+    return "_".join(names) or None
+
+
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Markers that follow from what a test uses: the `gateway` fixture is the genuine proxy
     (integration); tests/terraform and tests/rehearsal run Terraform and other programs (tools).
@@ -45,10 +57,44 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.xdist_group(folder[0]))
         if "gateway" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.integration)
-            item.add_marker(pytest.mark.xdist_group(PROXY_GROUP))
+            if not folder:
+                item.add_marker(pytest.mark.xdist_group(PROXY_GROUP))
         elif not folder and any(d.scope in ("module", "package")
                                 for ds in item._fixtureinfo.name2fixturedefs.values() for d in ds):
             item.add_marker(pytest.mark.xdist_group(item.module.__name__))  # its module's fixtures start once
+    groups_file = os.environ.get(GROUPS_FILE_ENV)
+    if groups_file and os.environ.get("PYTEST_XDIST_WORKER") == "gw0":
+        groups = {item.nodeid: group for item in items if (group := _xdist_group(item))}
+        Path(groups_file).write_text(json.dumps(groups), encoding="utf-8")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.getoption("dist", "no") == "loadgroup" and "PYTEST_XDIST_WORKER" not in os.environ:
+        groups_file = Path(tempfile.mkdtemp(prefix="xdist-groups-")) / "groups.json"
+        os.environ[GROUPS_FILE_ENV] = str(groups_file)  # the workers, started later, inherit it
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if "PYTEST_XDIST_WORKER" not in os.environ and (groups_file := os.environ.pop(GROUPS_FILE_ENV, None)):
+        shutil.rmtree(Path(groups_file).parent, ignore_errors=True)
+
+
+@pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """--dist loadgroup with the groups from GROUPS_FILE_ENV (a test without a group is its own unit)."""
+    if config.getoption("dist", "no") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class GroupScheduling(LoadScopeScheduling):
+        groups: dict[str, str] | None = None
+
+        def _split_scope(self, nodeid: str) -> str:
+            if self.groups is None:  # asked only once every worker has collected
+                self.groups = json.loads(Path(os.environ[GROUPS_FILE_ENV]).read_text(encoding="utf-8"))
+            return self.groups.get(nodeid, nodeid)
+
+    return GroupScheduling(config, log)
 
 
 @pytest.fixture
