@@ -45,9 +45,10 @@ def run_gatewayctl_in_process(args: tuple[str, ...], cwd: Path, env: dict[str, s
     process boundary itself (exit codes, the console script) keeps a few subprocess tests of its own."""
     from reconciler import cli, keystore, validate
 
-    # Cached per process: the AWS session keeps the credentials it resolved first, the schema validators
-    # the schema files they read.
+    # Cached per process: the AWS sessions keep the credentials they resolved first (an employee's
+    # identity is not the test's), the schema validators the schema files they read.
     keystore._aws_session.cache_clear()
+    boto3.DEFAULT_SESSION = None
     validate._validator.cache_clear()
     out, err = io.StringIO(), io.StringIO()
     with pytest.MonkeyPatch.context() as mp, contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
@@ -64,6 +65,7 @@ def run_gatewayctl_in_process(args: tuple[str, ...], cwd: Path, env: dict[str, s
             traceback.print_exc()
             rc = 1
     keystore._aws_session.cache_clear()
+    boto3.DEFAULT_SESSION = None
     return subprocess.CompletedProcess(["gatewayctl", *args], rc, out.getvalue(), err.getvalue())
 
 
