@@ -57,9 +57,15 @@ setup: $(BIN)/gatewayctl $(CHECKOV_VENV)/bin/checkov $(ACTIONLINT) ## Create vir
 demo: setup ## Set everything up and run the main job against a local embedded gateway
 	$(BIN)/python -m reconciler.demo
 
+# Two pytest-xdist workers: the rehearsal and the genuine proxy mostly wait (on the provider's waiters, on
+# LiteLLM), so the other worker's tests run meanwhile. --dist loadgroup keeps each group that shares one
+# expensive fixture on one worker (tests/conftest.py names the groups), so each proxy starts once; the groups
+# start in collection order (not largest first), so the rehearsal, the longest, starts at once beside Terraform.
+XDIST := -n 2 --dist loadgroup --no-loadscope-reorder
+
 # Claude Code (tools/claude-code) only for the tests that run the employee guide, so deploy jobs stay lean.
 test: setup $(CLAUDE_CODE) ## Run every test: unit, integration on the genuine LiteLLM proxy, Terraform, workflows
-	PATH="$(TOOLS_PATH)" $(BIN)/python -m pytest
+	PATH="$(TOOLS_PATH)" $(BIN)/python -m pytest $(XDIST)
 
 # The fast subset: no LiteLLM proxy, no Terraform or other external program, no network (the fake admin
 # API in tests/fakelitellm.py stands in for LiteLLM). pyproject.toml's markers say which tests those are.
@@ -67,7 +73,7 @@ test-unit: $(BIN)/gatewayctl ## Fast tests (under 20 s): no proxy, Terraform, ex
 	$(BIN)/python -m pytest -q -m "not integration and not tools and not slow"
 
 test-offline: setup ## Tests that need no LiteLLM proxy (the pull-request workflow runs these)
-	PATH="$(TOOLS_PATH)" $(BIN)/python -m pytest -m "not integration"
+	PATH="$(TOOLS_PATH)" $(BIN)/python -m pytest $(XDIST) -m "not integration"
 
 lint: setup ## pre-commit on every file (offline: local hooks only)
 	PATH="$(TOOLS_PATH)" $(BIN)/pre-commit run --all-files --show-diff-on-failure
@@ -85,7 +91,7 @@ lock: $(UV) ## Re-resolve requirements/*.lock with the pinned uv; versions follo
 	$(UV) pip compile requirements/installer.in --generate-hashes --python-version 3.11 \
 	  --custom-compile-command "make lock" -o requirements/installer.lock
 	$(UV) pip compile requirements/dev.in --generate-hashes --python-version 3.11 \
-	  -c ../shared/litellm-harness/constraints.txt --custom-compile-command "make lock" -o requirements/dev.lock
+	  -c $(HARNESS_DIR)/constraints.txt --custom-compile-command "make lock" -o requirements/dev.lock
 	$(UV) pip compile requirements/checkov.in --generate-hashes --python-version 3.11 \
 	  --custom-compile-command "make lock" -o requirements/checkov.lock
 

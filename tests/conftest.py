@@ -5,11 +5,13 @@ and moto's Secrets Manager as a real HTTP server."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,21 +22,79 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
 from fakelitellm import FakeLiteLLM  # noqa: E402
-from helpers import Gateway  # noqa: E402
+from helpers import Gateway, run_gatewayctl_in_process  # noqa: E402
 
 from reconciler.keystore import FileStore  # noqa: E402
 
+# Under `make test` (pytest-xdist, --dist loadgroup) each group runs on one worker, so its expensive
+# fixtures start once: every test on the shared genuine proxy (session-scoped `gateway`) in one group,
+# Terraform's working directories (initialised in place, not safe from two processes) in another, and
+# the rehearsal's steps, which hand state to each other, in a third; a module with module-scoped
+# fixtures (its own proxy, a Redis) stays on one worker too.
+PROXY_GROUP = "gateway"
+# xdist 3.8 passes a test's group to the scheduler as a suffix of its node id, which pytest 9 no longer
+# lets a plugin change: the groups would be ignored. So the first worker writes {node id: group} to this
+# file while collecting, and the scheduler below (in the controller, which collects nothing) reads it.
+GROUPS_FILE_ENV = "GATEWAY_TESTS_XDIST_GROUPS"
 
+
+def _xdist_group(item: pytest.Item) -> str | None:
+    names = sorted({str(m.args[0] if m.args else m.kwargs.get("name", "default"))
+                    for m in item.iter_markers("xdist_group")})
+    return "_".join(names) or None
+
+
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Markers that follow from what a test uses: the `gateway` fixture is the genuine proxy
     (integration); tests/terraform and tests/rehearsal run Terraform and other programs (tools).
     `make test-unit` runs what is left."""
     here = Path(__file__).parent
     for item in items:
+        folder = item.path.parent.relative_to(here).parts[:1]
+        if folder in (("terraform",), ("rehearsal",)):
+            item.add_marker(pytest.mark.tools)
+            item.add_marker(pytest.mark.xdist_group(folder[0]))
         if "gateway" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.integration)
-        if item.path.parent.relative_to(here).parts[:1] in (("terraform",), ("rehearsal",)):
-            item.add_marker(pytest.mark.tools)
+            if not folder:
+                item.add_marker(pytest.mark.xdist_group(PROXY_GROUP))
+        elif not folder and any(d.scope in ("module", "package")
+                                for ds in item._fixtureinfo.name2fixturedefs.values() for d in ds):
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__))  # its module's fixtures start once
+    groups_file = os.environ.get(GROUPS_FILE_ENV)
+    if groups_file and os.environ.get("PYTEST_XDIST_WORKER") == "gw0":
+        groups = {item.nodeid: group for item in items if (group := _xdist_group(item))}
+        Path(groups_file).write_text(json.dumps(groups), encoding="utf-8")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.getoption("dist", "no") == "loadgroup" and "PYTEST_XDIST_WORKER" not in os.environ:
+        groups_file = Path(tempfile.mkdtemp(prefix="xdist-groups-")) / "groups.json"
+        os.environ[GROUPS_FILE_ENV] = str(groups_file)  # the workers, started later, inherit it
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if "PYTEST_XDIST_WORKER" not in os.environ and (groups_file := os.environ.pop(GROUPS_FILE_ENV, None)):
+        shutil.rmtree(Path(groups_file).parent, ignore_errors=True)
+
+
+@pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """--dist loadgroup with the groups from GROUPS_FILE_ENV (a test without a group is its own unit)."""
+    if config.getoption("dist", "no") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class GroupScheduling(LoadScopeScheduling):
+        groups: dict[str, str] | None = None
+
+        def _split_scope(self, nodeid: str) -> str:
+            if self.groups is None:  # asked only once every worker has collected
+                self.groups = json.loads(Path(os.environ[GROUPS_FILE_ENV]).read_text(encoding="utf-8"))
+            return self.groups.get(nodeid, nodeid)
+
+    return GroupScheduling(config, log)
 
 
 @pytest.fixture
@@ -133,14 +193,18 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
 
 @pytest.fixture
 def gatewayctl(workspace: Path, gateway: Gateway, aws_env: dict[str, str]):
-    """Run `python -m reconciler` in the workspace against the gateway and moto."""
+    """Run gatewayctl in the workspace against the gateway and moto: in process (`subprocess_=True`: as
+    `python -m reconciler`, for what depends on the process boundary)."""
 
-    def run(*args: str, check: bool | None = None, env: dict | None = None,
-            timeout: float = 300) -> subprocess.CompletedProcess:
+    def run(*args: str, check: bool | None = None, env: dict | None = None, timeout: float = 300,
+            subprocess_: bool = False) -> subprocess.CompletedProcess:
         full_env = {**os.environ, **aws_env, "LITELLM_BASE_URL": gateway.base_url,
                     "LITELLM_MASTER_KEY": gateway.master_key, "GITHUB_SHA": "0" * 40, **(env or {})}
-        proc = subprocess.run([sys.executable, "-m", "reconciler", *args], cwd=workspace, env=full_env,
-                              capture_output=True, text=True, timeout=timeout, check=False)
+        if subprocess_:
+            proc = subprocess.run([sys.executable, "-m", "reconciler", *args], cwd=workspace, env=full_env,
+                                  capture_output=True, text=True, timeout=timeout, check=False)
+        else:
+            proc = run_gatewayctl_in_process(args, workspace, full_env)
         if check and proc.returncode != 0:
             raise AssertionError(f"gatewayctl {' '.join(args)} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
         return proc

@@ -13,14 +13,22 @@ import datetime as dt
 import os
 import socket
 import subprocess
-import sys
 import time
 from email.message import Message as Mail
 from pathlib import Path
 
 import httpx
 import pytest
-from helpers import SmtpSink, chat, reset_gateway, reset_secrets, secret_key, secrets_client, write_user
+from helpers import (
+    SmtpSink,
+    chat,
+    reset_gateway,
+    reset_secrets,
+    run_gatewayctl_in_process,
+    secret_key,
+    secrets_client,
+    write_user,
+)
 
 from reconciler import notify
 from reconciler.keystore import DEFAULT_PREFIX
@@ -84,8 +92,7 @@ def ctl(workspace, alert_gateway, aws_env, admin):
     def run(*args: str, env: dict | None = None, ok=(0,)) -> subprocess.CompletedProcess:
         full = {**os.environ, **aws_env, "LITELLM_BASE_URL": h.base_url, "LITELLM_MASTER_KEY": h.master_key,
                 "GITHUB_SHA": "0" * 40, "GATEWAYCTL_NOTIFY": "none", **(env or {})}
-        proc = subprocess.run([sys.executable, "-m", "reconciler", *args], cwd=workspace, env=full,
-                              capture_output=True, text=True, timeout=300, check=False)
+        proc = run_gatewayctl_in_process(args, workspace, full)
         assert proc.returncode in ok, f"gatewayctl {args} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}"
         return proc
 
@@ -262,6 +269,7 @@ def test_an_unreachable_ledger_is_an_error_message_not_a_traceback(ctl, workspac
     assert "Traceback" not in failed.stderr and failed.stdout == ""
 
 
+@pytest.mark.litellm_contract
 def test_litellm_own_member_alerts_deliver_without_a_licence_but_repeat_within_one_period(
         admin, alert_gateway, litellm_mail):
     """The measurement behind not using LiteLLM's `team_member_max_budget_alert_emails`: it works

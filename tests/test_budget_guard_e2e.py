@@ -12,7 +12,6 @@ import json
 import math
 import os
 import subprocess
-import sys
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -20,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 import yaml
-from helpers import chat, reset_gateway, secret_key, wait_for_status, write_user
+from helpers import chat, reset_gateway, run_gatewayctl_in_process, secret_key, wait_for_status, write_user
 
 from reconciler import bedrock
 from reconciler.policy import BUDGET_TZ, LITELLM_RESERVED_OUTPUT_TOKENS
@@ -59,8 +58,7 @@ def slowctl(workspace, slow_gateway, aws_env):
     def run(*args: str) -> subprocess.CompletedProcess:
         env = {**os.environ, **aws_env, "LITELLM_BASE_URL": h.base_url, "LITELLM_MASTER_KEY": h.master_key,
                "GITHUB_SHA": "0" * 40}
-        proc = subprocess.run([sys.executable, "-m", "reconciler", *args], cwd=workspace, env=env,
-                              capture_output=True, text=True, timeout=300, check=False)
+        proc = run_gatewayctl_in_process(args, workspace, env)
         assert proc.returncode in (0, 2), f"gatewayctl {args}: {proc.stdout}\n{proc.stderr}"
         return proc
 

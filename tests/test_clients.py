@@ -11,14 +11,12 @@ import json
 import os
 import secrets
 import shutil
-import subprocess
-import sys
 import time
 
 import anthropic
 import openai
 import pytest
-from helpers import reset_gateway, write_user
+from helpers import reset_gateway, run_gatewayctl_in_process, write_user
 
 from reconciler.keystore import DEFAULT_PREFIX
 
@@ -59,8 +57,7 @@ def keys(gateway, moto_server, project_kms_key, tmp_path_factory) -> dict[str, s
         reset_gateway(admin)
     env = {**os.environ, **aws, "LITELLM_BASE_URL": gateway.base_url, "LITELLM_MASTER_KEY": gateway.master_key}
     env.pop("AWS_PROFILE", None)
-    proc = subprocess.run([sys.executable, "-m", "reconciler", "apply", "--confirm"], cwd=ws, env=env,
-                          capture_output=True, text=True, timeout=300, check=False)
+    proc = run_gatewayctl_in_process(("apply", "--confirm"), ws, env)
     assert proc.returncode == 0, proc.stderr
     sm = boto3.client("secretsmanager", endpoint_url=moto_server, region_name="ap-south-1",
                       aws_access_key_id="testing", aws_secret_access_key="testing")

@@ -1,7 +1,8 @@
 """End to end: users reconciled by gatewayctl, then real calls through the gateway.
 
 Runs the project's own gateway/config.yaml on the genuine LiteLLM proxy with a fake Bedrock
-(per-request token counts make budgets quick to exhaust)."""
+(per-request token counts make budgets quick to exhaust). These calls are what ADR 0002 (tier model in
+LiteLLM) was verified with, so they also run alone after a LiteLLM bump (`-m litellm_contract`)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import time
 import pytest
 from helpers import chat, managed_keys, reset_gateway, secret_key, wait_for_status, write_user
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.litellm_contract]
 
 CHEAP = "hi [[usage in=10 out=5]]"
 # Claude Haiku 4.5 via the global profile costs 1e-6 USD per input token in litellm's price map.

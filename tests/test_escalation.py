@@ -222,6 +222,7 @@ def test_blocked_key_is_drift_until_settled_in_git(gatewayctl, workspace, admin)
 
 def test_offboarding_removes_every_key_and_the_membership(gatewayctl, workspace, admin):
     gatewayctl("apply", "--confirm", check=True)
+    managed = managed_keys(admin, "bob")[0]["token"]
     extra = [admin.post("/key/generate", json={"user_id": "bob", "team_id": "tier-coding",
                                                "models": ["all-team-models"]}).json()["token_id"],
              admin.post("/key/generate", json={"user_id": "bob"}).json()["token_id"]]
@@ -230,8 +231,8 @@ def test_offboarding_removes_every_key_and_the_membership(gatewayctl, workspace,
     assert "- revoke user:bob (no longer in users/)" in plan.stdout and "member: tier-coding -> (none)" in plan.stdout
     gatewayctl("apply", "--confirm", check=True)
     assert admin.get("/key/list", params={"user_id": "bob"}).json()["keys"] == []
-    assert all(key_info(admin, t).get("deleted_at") for t in extra)
-    assert admin.get("/user/info", params={"user_id": "bob"}).json()["user_info"]["teams"] == []
+    assert all(key_info(admin, t).get("deleted_at") for t in [managed, *extra])  # revoked, not erased
+    assert admin.get("/user/info", params={"user_id": "bob"}).json()["user_info"]["teams"] == []  # spend history stays
     assert drift(gatewayctl).returncode == 0
 
 
@@ -245,23 +246,6 @@ def test_empty_key_store_inventory_is_refused_not_rotated(gatewayctl, admin):
     assert "refusing to rotate 3 of 3 managed keys" in refused.stdout and "--allow-mass-rotation" in refused.stdout
     assert "wrong AWS region or --secret-prefix" in refused.stdout
     assert sorted(k["token"] for k in managed_keys(admin)) == before
-
-
-def test_rotations_and_moves_count_toward_the_limits(gatewayctl, workspace, admin):
-    for i in range(5):
-        write_user(workspace, f"lim{i}")
-    gatewayctl("apply", "--confirm", check=True)  # 8 managed keys: 2 of a kind, 4 in total allowed
-    rot = gatewayctl("plan", *[a for i in range(3) for a in ("--rotate", f"lim{i}")])
-    assert rot.returncode == REFUSED and "refusing to rotate 3 of 8 managed keys" in rot.stdout
-    for i in range(3):
-        p = workspace / "users" / f"lim{i}.yaml"
-        p.write_text(p.read_text().replace("tier: drafting", "tier: coding"))
-    mv = gatewayctl("plan")
-    assert mv.returncode == REFUSED and "refusing to move 3 users to another tier" in mv.stdout
-    assert "--allow-mass-move" in mv.stdout and "--allow-mass-change" not in mv.stdout
-    both = gatewayctl("plan", "--allow-mass-move", "--rotate", "lim3", "--rotate", "lim4")
-    assert both.returncode == REFUSED and "refusing 5 destructive changes" in both.stdout
-    assert "--allow-mass-change" in both.stdout and "--allow-mass-move" not in both.stdout
 
 
 # ---------------------------------------------------------------- a saved plan is bound to its inputs

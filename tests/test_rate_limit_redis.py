@@ -23,7 +23,6 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -31,13 +30,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-from helpers import chat, secret_key, write_user
+from helpers import chat, run_gatewayctl_in_process, secret_key, write_user
 
 REPO = Path(__file__).resolve().parents[1]
 REQUESTS = 30
 LIMIT = 10  # policies/tiers.yaml: drafting rpm_limit
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.litellm_contract]  # ADR 0003
 
 
 def _free_port() -> int:
@@ -110,8 +109,7 @@ def drafting_key(harness, workspace: Path, aws_env: dict, user_id: str) -> str:
     write_user(workspace, user_id, "drafting")
     env = {**os.environ, **aws_env, "LITELLM_BASE_URL": harness.base_url, "LITELLM_MASTER_KEY": harness.master_key,
            "GITHUB_SHA": "0" * 40}
-    proc = subprocess.run([sys.executable, "-m", "reconciler", "apply", "--confirm"], cwd=workspace, env=env,
-                          capture_output=True, text=True, timeout=300, check=False)
+    proc = run_gatewayctl_in_process(("apply", "--confirm"), workspace, env)
     assert proc.returncode == 0, proc.stderr
     return secret_key(user_id)
 

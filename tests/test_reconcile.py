@@ -85,31 +85,6 @@ def test_tier_change_moves_team_and_keeps_the_key(gatewayctl, workspace, admin):
     assert gatewayctl("plan", "--detailed-exitcode").returncode == 0
 
 
-def test_offboarding_revokes_and_keeps_history(gatewayctl, workspace, admin):
-    gatewayctl("apply", "--confirm", check=True)
-    token = managed_keys(admin, "bob")[0]["token"]
-    (workspace / "users" / "bob.yaml").unlink()
-    plan = gatewayctl("plan", check=True)
-    assert "- revoke user:bob (no longer in users/)" in plan.stdout
-    gatewayctl("apply", "--confirm", check=True)
-    assert managed_keys(admin, "bob") == []
-    info = admin.get("/key/info", params={"key": token})
-    assert info.status_code == 200 and info.json()["info"].get("deleted_at")
-    assert admin.get("/user/info", params={"user_id": "bob"}).status_code == 200  # spend history stays
-    assert gatewayctl("plan", "--detailed-exitcode").returncode == 0
-
-
-def test_expired_user_is_revoked(gatewayctl, workspace, admin, day):
-    # Dates count from the test's own day: a literal expiry date becomes a time bomb once it passes.
-    write_user(workspace, "temp", extra=f"expires: {day(30)}\n")
-    gatewayctl("apply", "--confirm", "--today", day(0), check=True)
-    assert len(managed_keys(admin, "temp")) == 1
-    plan = gatewayctl("plan", "--today", day(31), check=True)
-    assert f"- revoke user:temp (expired on {day(30)})" in plan.stdout
-    gatewayctl("apply", "--confirm", "--today", day(31), check=True)
-    assert managed_keys(admin, "temp") == []
-
-
 def test_rotation_issues_new_key_and_revokes_old(gatewayctl, workspace, admin, gateway):
     gatewayctl("apply", "--confirm", check=True)
     old_raw = secret_key("carol")

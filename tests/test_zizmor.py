@@ -1,6 +1,7 @@
 """zizmor (security lint of GitHub Actions workflows) with the strictest persona, offline: every
-finding in .github/workflows is fixed or justified inline, so a new one fails this test and the
-pre-commit hook."""
+finding in .github/workflows is fixed or justified inline, so a new one fails the pre-commit hook
+(tests/test_precommit.py runs it on every file). Here: the hook is configured so, and zizmor catches
+a finding when there is one."""
 
 from __future__ import annotations
 
@@ -17,12 +18,6 @@ ZIZMOR = Path(sys.executable).parent / "zizmor"
 def zizmor(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run([str(ZIZMOR), "--offline", "--persona=auditor", "--no-progress", *args], cwd=cwd,
                           capture_output=True, text=True, timeout=300, check=False)
-
-
-def test_workflows_have_no_unjustified_findings(repo_root: Path):
-    proc = zizmor(".github/workflows", cwd=repo_root)
-    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
-    assert "No findings to report" in proc.stdout + proc.stderr
 
 
 def test_zizmor_catches_template_injection(tmp_path: Path):
