@@ -10,7 +10,7 @@ Per model it asks Bedrock's control plane, in the Region policies/models.yaml na
 - entitlement and the Region's offer: entitlementAvailability and regionAvailability;
 - agreement: the AWS Marketplace subscription. NOT_AVAILABLE is not a blocker: the first call
   subscribes the account, as the caller, which the gateway's task role may do
-  (terraform/modules/gateway-task-roles, aws-marketplace:Subscribe); ERROR is (say, no valid
+  (terraform/modules/gateway-tasks/roles.tf, aws-marketplace:Subscribe); ERROR is (say, no valid
   payment method), and PENDING means a subscription is on its way.
 
 Nothing here calls a model, so nothing costs anything. Exit 0 when every model can be called, 1 when
