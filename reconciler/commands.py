@@ -112,5 +112,3 @@ def cmd_import(args) -> int:
     print(f"{len(written)} file(s) written; review owner, cost_center and justification before committing",
           file=sys.stderr)
     return EXIT_OK
-
-

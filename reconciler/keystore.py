@@ -210,4 +210,3 @@ class FileStore(KeyStore):
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, target)
-
