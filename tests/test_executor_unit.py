@@ -19,6 +19,7 @@ from helpers import generate_users
 import reconciler
 from reconciler import cli, runctx
 from reconciler.apply import Executor, read_journal
+from reconciler.client import RequestPolicy
 from reconciler.keystore import FileStore
 from reconciler.live import read_live
 from reconciler.plan import PlanContext, build_plan
@@ -36,7 +37,7 @@ def plan_now(fake: FakeLiteLLM, root: Path, store: FileStore):
 def apply_once(fake: FakeLiteLLM, root: Path, store: FileStore, *, member_batch: int = 100,
                journal: Path | None = None):
     plan = plan_now(fake, root, store)
-    with fake.client(retries=3) as client:
+    with fake.client(RequestPolicy(retries=3)) as client:
         executor = Executor(client, store, commit="c1", journal=journal, out=io.StringIO())
         return plan, executor.execute(plan, concurrency=2, member_batch=member_batch)
 
@@ -129,6 +130,20 @@ def test_a_membership_batch_that_keeps_failing_is_halved(fake, workspace, store)
     assert_converged(fake, workspace, store)
 
 
+def test_a_batch_litellm_answers_with_its_updated_users_is_not_read_back(fake, workspace, store):
+    """LiteLLM's 200 to /team/member_add lists the users whose rows got the team in the transaction
+    it committed: that answer is the proof, so the apply reads no user rows back."""
+    generate_users(workspace, 3, tiers=("drafting",))
+    plan = plan_now(fake, workspace, store)
+    listed = len(fake.calls("GET", "/user/list"))
+    with fake.client() as client:
+        results = Executor(client, store, commit="c1", out=io.StringIO()).execute(plan, member_batch=100)
+    assert set(status(results).values()) == {"ok"}
+    assert len(fake.calls("POST", "/team/member_add")) == 1  # the 3 users, one batch
+    assert len(fake.calls("GET", "/user/list")) == listed
+    assert_converged(fake, workspace, store)
+
+
 def test_a_batch_answered_but_not_applied_fails_those_users(fake, workspace, store):
     """Under load LiteLLM has answered "All users are already in team" while the users' rows lacked the
     team: the read-back decides, not the answer."""
@@ -164,7 +179,7 @@ def test_a_journal_line_cut_short_by_a_kill_is_kept_as_unreadable(tmp_path):
 @pytest.fixture
 def gatewayctl_on_fake(fake, workspace, monkeypatch, capsys):
     """`gatewayctl apply` in-process, its client talking to the fake, keys in 0600 files."""
-    monkeypatch.setattr(runctx.RunContext, "connect", lambda ctx: fake.client(retries=ctx.args.retries))
+    monkeypatch.setattr(runctx.RunContext, "connect", lambda ctx: fake.client(RequestPolicy(retries=ctx.args.retries)))
 
     def run(*args: str) -> tuple[int, str]:
         rc = cli.main([*args, "--root", str(workspace), "--key-store", "file", "--today", TODAY.isoformat()])
