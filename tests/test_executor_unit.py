@@ -217,3 +217,28 @@ def test_an_unreachable_gateway_is_an_error_message_not_a_traceback(fake, gatewa
     fake.fail("GET", "/budget/list", error=httpx.ConnectError, times=99)
     rc, err = gatewayctl_on_fake("plan", "--retries", "1")
     assert rc == 1 and err.startswith("error: GET /budget/list: no response: cannot connect") and "Traceback" not in err
+
+
+def test_notices_see_the_keys_an_apply_made_without_reading_them_back_except_where_it_failed(fake, workspace, store):
+    """reconciler/notices.py state_after(): the state after an apply is the plan's live state changed by
+    the apply's results; only the users of a failed action are read from the gateway again."""
+    from reconciler import notices
+
+    generate_users(workspace, 2, tiers=("drafting",))
+    fake.fail("POST", "/key/generate", status=500, times=99, when=lambda b: b.get("user_id") == "user00001")
+    with fake.client() as client:
+        live = read_live(client, store)
+    plan = build_plan(load_desired(workspace, today=TODAY), live, PlanContext(today=TODAY, commit="c1"))
+    with fake.client(RequestPolicy(retries=0)) as client:
+        results = Executor(client, store, commit="c1", out=io.StringIO()).execute(plan)
+    assert status(results)["user:user00001"] == "failed" and status(results)["user:user00000"] == "ok"
+    before = len(fake.requests)
+    with fake.client() as client:
+        after = notices.state_after(client, store, {"user00000", "user00001"}, live, plan, results)
+    reads = [(m, p, q) for m, p, q in fake.requests[before:]]
+    assert {p for _, p, _ in reads} == {"/user/list", "/key/list"}  # the failed user's row and keys only
+    assert all("user00000" not in json.dumps(q) for _, _, q in reads)
+    made = next(r for r in results if r.target == "user:user00000").key_hashes_created
+    assert [k.token for k in after.managed_keys("user00000")] == made == [
+        k["token"] for k in fake.keys.values() if k["user_id"] == "user00000"]
+    assert after.secrets["user00000"] == made[0]
