@@ -103,11 +103,11 @@ def _execute(ctx: RunContext, reviewed, journal: Path) -> Executed:
     return Executed(results, client.stats.writes, timings)
 
 
-def _audit_record(ctx: RunContext, plan, done: Executed, *, started: float, channel) -> dict:
+def _audit_record(ctx: RunContext, reviewed, done: Executed, *, started: float, channel) -> dict:
     from reconciler.apply import audit_record
 
-    extra: dict = {}
-    upkeep.after_apply(ctx, plan, extra, channel)
+    plan, extra = reviewed.plan, {}
+    upkeep.after_apply(ctx, reviewed, done.results, extra, channel)
     record = audit_record(plan, done.results, live_digest_before=plan.live_digest, started=started)
     record["gateway_writes"] = done.writes
     record["overrides"] = plan.overrides
@@ -146,7 +146,7 @@ def cmd_apply(args) -> int:
         if plan.refused or not args.confirm:
             return _not_applied(reviewed)
         done = _execute(ctx, reviewed, journal)
-        record = _audit_record(ctx, plan, done, started=started, channel=channel)
+        record = _audit_record(ctx, reviewed, done, started=started, channel=channel)
         if interrupted:
             record["interrupted_run"] = interrupted
         ctx.audit.append(record)

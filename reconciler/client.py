@@ -127,10 +127,22 @@ def check_base_url(base_url: str) -> None:
                      "(plain http:// is accepted only for localhost, 127.0.0.0/8 and a VPC-private *.internal name)")
 
 
+@dataclass(frozen=True)
+class RequestPolicy:
+    """How long one request may take, and how often and how patiently a failed one is tried again."""
+
+    timeout: float = 30.0  # seconds per request (connecting: at most 10)
+    retries: int = 5
+    backoff: float = 0.5  # seconds before the first retry, doubled for each one after it
+    max_backoff: float = 20.0
+
+
+DEFAULT_POLICY = RequestPolicy()
+
+
 class AdminClient:
-    def __init__(self, base_url: str, master_key: str, *, timeout: float = 30.0, retries: int = 5,
-                 backoff: float = 0.5, max_backoff: float = 20.0, transport: httpx.BaseTransport | None = None,
-                 sleep: Callable[[float], None] = time.sleep):
+    def __init__(self, base_url: str, master_key: str, *, policy: RequestPolicy = DEFAULT_POLICY,
+                 transport: httpx.BaseTransport | None = None, sleep: Callable[[float], None] = time.sleep):
         """`transport` and `sleep` are for tests: a fake admin API (tests/fakelitellm.py) and a clock."""
         if not base_url:
             raise UsageError("no gateway URL: set LITELLM_BASE_URL or pass --base-url")
@@ -140,11 +152,11 @@ class AdminClient:
         self._http = httpx.Client(
             base_url=base_url.rstrip("/"),
             headers={"Authorization": f"Bearer {master_key}", "User-Agent": "gatewayctl"},
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+            timeout=httpx.Timeout(policy.timeout, connect=min(policy.timeout, 10.0)),
             transport=transport,
             trust_env=False,  # never send the master key through an ambient HTTP proxy
         )
-        self.retries, self.backoff, self.max_backoff = retries, backoff, max_backoff
+        self.retries, self.backoff, self.max_backoff = policy.retries, policy.backoff, policy.max_backoff
         self._pause = sleep
         self._master_key = master_key  # hidden from every error message, whatever it looks like
         self.stats = CallStats()

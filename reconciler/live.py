@@ -220,7 +220,7 @@ def _live_user(u: dict) -> LiveUser:
                     teams=tuple(sorted(u.get("teams") or ())), metadata=u.get("metadata") or {}, managed=is_managed(u))
 
 
-def _live_key(k: dict) -> LiveKey:
+def live_key(k: dict) -> LiveKey:
     return LiveKey(
         token=k["token"], alias=k.get("key_alias"), user_id=k.get("user_id"), team_id=k.get("team_id"),
         models=tuple(k.get("models") or ()), blocked=bool(k.get("blocked")),
@@ -239,7 +239,7 @@ def read_live(client: AdminClient, key_store=None, *, services: tuple[str, ...] 
     # runs in parallel) swap places between OFFSET pages, so one is listed twice and another never.
     for u in client.pages("/user/list", "users", size_param="page_size", sort_by="user_id", sort_order="asc"):
         state.users[u["user_id"]] = _live_user(u)
-    state.keys = [_live_key(k) for k in client.pages("/key/list", "keys", size_param="size",
+    state.keys = [live_key(k) for k in client.pages("/key/list", "keys", size_param="size",
                                                      return_full_object="true")]
     if key_store is not None:
         state.secrets = key_store.inventory(services)
@@ -271,7 +271,7 @@ def read_users(client: AdminClient, user_ids: Iterable[str]) -> dict[str, LiveUs
 
 def read_user_keys(client: AdminClient, user_id: str) -> list[LiveKey]:
     """One user's keys: /key/list?user_id=, rows matched exactly."""
-    return [_live_key(k) for k in client.pages("/key/list", "keys", size_param="size", user_id=user_id,
+    return [live_key(k) for k in client.pages("/key/list", "keys", size_param="size", user_id=user_id,
                                                return_full_object="true") if k.get("user_id") == user_id]
 
 

@@ -9,12 +9,13 @@ read it; they never contain it.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 
 from reconciler import notify, rotation
 from reconciler.keystore import HASH_TAG
-from reconciler.live import LiveState
+from reconciler.live import LiveState, live_key
 from reconciler.policy import BUDGET_TZ, DesiredState, User
 
 TOPIC = "key"
@@ -134,27 +135,53 @@ def targets(plan, store, desired: DesiredState, today: dt.date) -> tuple[set[str
     return out, len(told - out)
 
 
-def read_targets(client, store, user_ids: set[str]) -> LiveState:
-    """The state after the apply, of these users only: their LiteLLM rows and keys, and their secrets
-    (whose listing also refreshes the ledger's tags)."""
+def state_after(client, store, user_ids: set[str], planned: LiveState, plan, results) -> LiveState:
+    """The state after the apply, of these users only, without reading the gateway again: the rows and
+    keys the plan read, changed by what each action did (its key writes, from its steps and the hashes
+    the executor minted), and their secrets (whose listing also refreshes the ledger's tags). An action
+    that failed part way left an unknown state: only its users are read back (rows and keys)."""
     from reconciler.live import read_user_keys, read_users
+    from reconciler.steps import Op
 
+    outcome = {r.target: r for r in results}
+    steps = {a.target.removeprefix("user:"): a.steps for a in plan.actions if a.target.startswith("user:")}
+    unknown = {uid for uid in user_ids if uid in steps and getattr(outcome.get("user:" + uid), "status", "") != "ok"}
     state = LiveState()
-    state.users = read_users(client, user_ids)
-    state.keys = [k for uid in sorted(state.users) for k in read_user_keys(client, uid)]
+    state.users = {uid: planned.users[uid] for uid in user_ids - unknown if uid in planned.users}
+    state.users.update(read_users(client, unknown) if unknown else {})
+    keys = []
+    for uid in sorted(user_ids):
+        if uid in unknown:
+            keys += read_user_keys(client, uid) if uid in state.users else []
+            continue
+        held = {k.token: k for k in planned.managed_keys(uid)}
+        minted = iter(outcome["user:" + uid].key_hashes_created if uid in steps else ())
+        for step in steps.get(uid, ()):
+            if step.op == Op.KEY_DELETE:
+                for token in step.args["keys"]:
+                    held.pop(token, None)
+            elif step.op == Op.KEY_UPDATE and step.args["key"] in held:
+                k = held[step.args["key"]]
+                held[k.token] = dataclasses.replace(k, alias=step.args.get("key_alias", k.alias),
+                                                    metadata=step.args.get("metadata", k.metadata))
+            elif step.op == Op.KEY_CREATE:
+                created = live_key({**step.args, "token": next(minted)})
+                held[created.token] = created
+        keys += held.values()
+    state.keys = keys
     state.secrets = store.inventory_of(user_ids)
     state.retiring = dict(store.retiring)
     return state
 
 
-def after_apply(channel: notify.Channel, ctx, plan, *, guide_url: str | None) -> notify.Outcome:
-    """Build and deliver the notices the state after an apply calls for, reading only the plan's
-    targets (targets()). Never raises: a problem is returned as a failure in the outcome, and the next
-    run tries again."""
+def after_apply(channel: notify.Channel, ctx, reviewed, results, *, guide_url: str | None) -> notify.Outcome:
+    """Build and deliver the notices the state after an apply calls for, for the plan's targets
+    (targets()) as the plan read them and the apply changed them (state_after()). Never raises: a
+    problem is returned as a failure in the outcome, and the next run tries again."""
     try:
-        store = ctx.store
+        store, plan = ctx.store, reviewed.plan
         ids, told = targets(plan, store, ctx.desired, ctx.today)
-        live = read_targets(ctx.client, store, ids)
+        live = state_after(ctx.client, store, ids, reviewed.live, plan, results)
         ledger = notify.SecretTagLedger(store.prefix, listed=store.tags)
         notice = Context(store.prefix, ctx.desired.region, guide_url or DEFAULT_GUIDE)
         messages = key_messages(ctx.desired, live, ledger, notice, ctx.today)

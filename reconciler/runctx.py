@@ -99,10 +99,10 @@ class RunContext:
         return self._client
 
     def connect(self):
-        from reconciler.client import AdminClient
+        from reconciler.client import AdminClient, RequestPolicy
 
-        return AdminClient(self.args.base_url or "", os.environ.get(MASTER_KEY_ENV, ""), timeout=self.args.timeout,
-                           retries=self.args.retries)
+        return AdminClient(self.args.base_url or "", os.environ.get(MASTER_KEY_ENV, ""),
+                           policy=RequestPolicy(timeout=self.args.timeout, retries=self.args.retries))
 
     @cached_property
     def store(self):

@@ -44,13 +44,14 @@ def tend_key_secrets(store, record: dict) -> None:
             print(f"warning: could not check the key secrets' resource policies: {redact(str(exc))}", file=sys.stderr)
 
 
-def after_apply(ctx, plan, record: dict, channel) -> None:
+def after_apply(ctx, reviewed, results, record: dict, channel) -> None:
+    """`results`: the executor's, which with the plan's live state tell the notices what changed."""
     tend_key_secrets(ctx.store, record)
     if channel is None:
         return
     from reconciler import notices
 
-    outcome = notices.after_apply(channel, ctx, plan, guide_url=ctx.args.guide_url)
+    outcome = notices.after_apply(channel, ctx, reviewed, results, guide_url=ctx.args.guide_url)
     record["notifications"] = outcome.to_json()
     for line in outcome.failed:
         print(f"warning: notification not delivered, retried next run: {line}", file=sys.stderr)

@@ -33,7 +33,7 @@ from urllib.parse import unquote
 
 import httpx
 
-from reconciler.client import AdminClient
+from reconciler.client import DEFAULT_POLICY, AdminClient, RequestPolicy
 
 MASTER_KEY = "sk-fake-master-key"  # pragma: allowlist secret
 DEFAULT_USER = "default_user_id"  # the master key's identity
@@ -74,11 +74,11 @@ class FakeLiteLLM:
 
     # ------------------------------------------------------------------ harness
 
-    def client(self, **kwargs) -> AdminClient:
+    def client(self, policy: RequestPolicy = DEFAULT_POLICY) -> AdminClient:
         """gatewayctl's own client, talking to this fake. It does not sleep between retries: the delays
         it would have slept are appended to `slept`."""
-        kwargs.setdefault("sleep", self.slept.append)
-        return AdminClient(BASE_URL, MASTER_KEY, transport=httpx.MockTransport(self.handle), **kwargs)
+        return AdminClient(BASE_URL, MASTER_KEY, policy=policy, transport=httpx.MockTransport(self.handle),
+                           sleep=self.slept.append)
 
     def fail(self, method: str, path: str, **kwargs) -> Fault:
         fault = Fault(method, path, **kwargs)
@@ -264,11 +264,15 @@ class FakeLiteLLM:
             raise _Answer(400, f"All users are already in team. Existing members={team['members_with_roles']}")
         if not isinstance(b["member"], list) and duplicates:
             raise _Answer(400, f"User already in team. Member: user_id={members[0]['user_id']}")
+        # As LiteLLM 1.108.7: the rows of the members the team did not name yet, as read before the
+        # team was appended to them.
+        updated = []
         for m in members:
             if m["user_id"] not in present:
+                updated.append(dict(self._user(m["user_id"])))
                 self._join(team, m["user_id"], m.get("role", "user"),
                            budget_id=team["metadata"].get("team_member_budget_id"))
-        return {"team_id": team["team_id"], "updated_users": [m["user_id"] for m in members]}
+        return {"team_id": team["team_id"], "updated_users": updated}
 
     def _member_delete(self, b: dict) -> dict:
         team = self._team(b["team_id"])

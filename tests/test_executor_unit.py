@@ -19,6 +19,7 @@ from helpers import generate_users
 import reconciler
 from reconciler import cli, runctx
 from reconciler.apply import Executor, read_journal
+from reconciler.client import RequestPolicy
 from reconciler.keystore import FileStore
 from reconciler.live import read_live
 from reconciler.plan import PlanContext, build_plan
@@ -36,7 +37,7 @@ def plan_now(fake: FakeLiteLLM, root: Path, store: FileStore):
 def apply_once(fake: FakeLiteLLM, root: Path, store: FileStore, *, member_batch: int = 100,
                journal: Path | None = None):
     plan = plan_now(fake, root, store)
-    with fake.client(retries=3) as client:
+    with fake.client(RequestPolicy(retries=3)) as client:
         executor = Executor(client, store, commit="c1", journal=journal, out=io.StringIO())
         return plan, executor.execute(plan, concurrency=2, member_batch=member_batch)
 
@@ -129,6 +130,20 @@ def test_a_membership_batch_that_keeps_failing_is_halved(fake, workspace, store)
     assert_converged(fake, workspace, store)
 
 
+def test_a_batch_litellm_answers_with_its_updated_users_is_not_read_back(fake, workspace, store):
+    """LiteLLM's 200 to /team/member_add lists the users whose rows got the team in the transaction
+    it committed: that answer is the proof, so the apply reads no user rows back."""
+    generate_users(workspace, 3, tiers=("drafting",))
+    plan = plan_now(fake, workspace, store)
+    listed = len(fake.calls("GET", "/user/list"))
+    with fake.client() as client:
+        results = Executor(client, store, commit="c1", out=io.StringIO()).execute(plan, member_batch=100)
+    assert set(status(results).values()) == {"ok"}
+    assert len(fake.calls("POST", "/team/member_add")) == 1  # the 3 users, one batch
+    assert len(fake.calls("GET", "/user/list")) == listed
+    assert_converged(fake, workspace, store)
+
+
 def test_a_batch_answered_but_not_applied_fails_those_users(fake, workspace, store):
     """Under load LiteLLM has answered "All users are already in team" while the users' rows lacked the
     team: the read-back decides, not the answer."""
@@ -164,7 +179,7 @@ def test_a_journal_line_cut_short_by_a_kill_is_kept_as_unreadable(tmp_path):
 @pytest.fixture
 def gatewayctl_on_fake(fake, workspace, monkeypatch, capsys):
     """`gatewayctl apply` in-process, its client talking to the fake, keys in 0600 files."""
-    monkeypatch.setattr(runctx.RunContext, "connect", lambda ctx: fake.client(retries=ctx.args.retries))
+    monkeypatch.setattr(runctx.RunContext, "connect", lambda ctx: fake.client(RequestPolicy(retries=ctx.args.retries)))
 
     def run(*args: str) -> tuple[int, str]:
         rc = cli.main([*args, "--root", str(workspace), "--key-store", "file", "--today", TODAY.isoformat()])
@@ -202,3 +217,28 @@ def test_an_unreachable_gateway_is_an_error_message_not_a_traceback(fake, gatewa
     fake.fail("GET", "/budget/list", error=httpx.ConnectError, times=99)
     rc, err = gatewayctl_on_fake("plan", "--retries", "1")
     assert rc == 1 and err.startswith("error: GET /budget/list: no response: cannot connect") and "Traceback" not in err
+
+
+def test_notices_see_the_keys_an_apply_made_without_reading_them_back_except_where_it_failed(fake, workspace, store):
+    """reconciler/notices.py state_after(): the state after an apply is the plan's live state changed by
+    the apply's results; only the users of a failed action are read from the gateway again."""
+    from reconciler import notices
+
+    generate_users(workspace, 2, tiers=("drafting",))
+    fake.fail("POST", "/key/generate", status=500, times=99, when=lambda b: b.get("user_id") == "user00001")
+    with fake.client() as client:
+        live = read_live(client, store)
+    plan = build_plan(load_desired(workspace, today=TODAY), live, PlanContext(today=TODAY, commit="c1"))
+    with fake.client(RequestPolicy(retries=0)) as client:
+        results = Executor(client, store, commit="c1", out=io.StringIO()).execute(plan)
+    assert status(results)["user:user00001"] == "failed" and status(results)["user:user00000"] == "ok"
+    before = len(fake.requests)
+    with fake.client() as client:
+        after = notices.state_after(client, store, {"user00000", "user00001"}, live, plan, results)
+    reads = [(m, p, q) for m, p, q in fake.requests[before:]]
+    assert {p for _, p, _ in reads} == {"/user/list", "/key/list"}  # the failed user's row and keys only
+    assert all("user00000" not in json.dumps(q) for _, _, q in reads)
+    made = next(r for r in results if r.target == "user:user00000").key_hashes_created
+    assert [k.token for k in after.managed_keys("user00000")] == made == [
+        k["token"] for k in fake.keys.values() if k["user_id"] == "user00000"]
+    assert after.secrets["user00000"] == made[0]

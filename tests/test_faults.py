@@ -32,7 +32,7 @@ import pytest
 from faultproxy import FAULTS, FaultProxy
 from helpers import generate_users, managed_keys, reset_gateway, secret_key, secrets_client, write_user
 
-from reconciler.client import AdminClient, GatewayError
+from reconciler.client import AdminClient, GatewayError, RequestPolicy
 from reconciler.keystore import DEFAULT_PREFIX, HASH_TAG, key_hash
 
 pytestmark = pytest.mark.integration
@@ -135,7 +135,7 @@ def seed_then_change(workspace: Path, gatewayctl, prefix: str, n: int = 4) -> tu
 
 def test_client_retries_5xx_and_honours_retry_after(gateway):
     with FaultProxy(gateway.base_url, schedule=["error5xx", "throttle", "error5xx_after"], retry_after=1) as fp:
-        with AdminClient(fp.url, gateway.master_key, timeout=5, retries=3, backoff=0.05) as c:
+        with AdminClient(fp.url, gateway.master_key, policy=RequestPolicy(timeout=5, retries=3, backoff=0.05)) as c:
             started = time.monotonic()
             body = c.get("/key/list", size=1)
             elapsed = time.monotonic() - started
@@ -147,14 +147,14 @@ def test_client_retries_5xx_and_honours_retry_after(gateway):
 def test_client_bad_retry_after_header_is_not_a_crash(gateway):
     with FaultProxy(gateway.base_url, schedule=["throttle"], retry_after=1) as fp:
         fp.retry_after = "soon"  # not a number, not an HTTP date
-        with AdminClient(fp.url, gateway.master_key, timeout=5, retries=2, backoff=0.05) as c:
+        with AdminClient(fp.url, gateway.master_key, policy=RequestPolicy(timeout=5, retries=2, backoff=0.05)) as c:
             assert "keys" in c.get("/key/list", size=1)
 
 
 def test_client_never_replays_a_write_after_a_reset(gateway, admin):
     """A write whose connection died may have reached LiteLLM: it must not be sent twice."""
     with FaultProxy(gateway.base_url, schedule=["reset_mid"]) as fp:
-        with AdminClient(fp.url, gateway.master_key, timeout=5, retries=3, backoff=0.05) as c:
+        with AdminClient(fp.url, gateway.master_key, policy=RequestPolicy(timeout=5, retries=3, backoff=0.05)) as c:
             with pytest.raises(GatewayError) as err:
                 c.post("/user/new", {"user_id": "faultprobe-reset", "auto_create_key": False})
         assert fp.count() == 1
@@ -164,7 +164,7 @@ def test_client_never_replays_a_write_after_a_reset(gateway, admin):
 
 def test_client_gives_up_after_its_timeout(gateway):
     with FaultProxy(gateway.base_url, schedule=["slow"], slow_seconds=3) as fp:
-        with AdminClient(fp.url, gateway.master_key, timeout=0.5, retries=0) as c:
+        with AdminClient(fp.url, gateway.master_key, policy=RequestPolicy(timeout=0.5, retries=0)) as c:
             started = time.monotonic()
             with pytest.raises(GatewayError, match="Timeout"):
                 c.get("/key/list", size=1)

@@ -15,6 +15,7 @@ from helpers import generate_users
 
 from reconciler import budget_alerts, importer, shards
 from reconciler.apply import Executor
+from reconciler.client import RequestPolicy
 from reconciler.keystore import FileStore
 from reconciler.live import read_live
 from reconciler.plan import Plan, PlanContext, PlanReport, SafetyLimits, build_plan, review
@@ -45,7 +46,7 @@ def plan_now(fake: FakeLiteLLM, root: Path, store: FileStore, limits: SafetyLimi
 
 def apply(fake: FakeLiteLLM, plan: Plan, store: FileStore) -> None:
     assert plan.refused is None, plan.refused
-    with fake.client(retries=3) as client:
+    with fake.client(RequestPolicy(retries=3)) as client:
         results = Executor(client, store, commit="c1", out=io.StringIO()).execute(plan, concurrency=2)
     assert {r.status for r in results} <= {"ok"}, [(r.target, r.status) for r in results]
 

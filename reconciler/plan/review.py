@@ -7,7 +7,7 @@ outside the plan digest."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from reconciler import commitment
@@ -25,6 +25,8 @@ class PlanReport:
     # A plan scoped to the users a change touched (reconciler/scope.py: Scope.to_json() plus its note);
     # None: no --changed-since. Apply checks the scope through the plan's `inputs`.
     scope: dict | None = None
+    # What the plan read (not saved with it): apply's key notices work from it and the apply's results.
+    live: LiveState | None = field(default=None, repr=False, compare=False)
 
     def to_json(self) -> dict:
         return {**self.plan.to_json(), "finops": self.finops, "budget_alerts": self.budget_alerts,
@@ -45,7 +47,7 @@ def review(plan: Plan, desired: DesiredState, live: LiveState, context: PlanCont
            annotations: Iterable[Annotation] = ()) -> PlanReport:
     touched = {a.target.removeprefix("user:") for a in plan.actions if a.target.startswith("user:")}
     report = PlanReport(plan, finops=commitment.summarise(desired, live, touched, context.today, context.now),
-                        budget_alerts={key: list(t.alerts) for key, t in desired.tiers.items()})
+                        budget_alerts={key: list(t.alerts) for key, t in desired.tiers.items()}, live=live)
     for annotation in annotations:
         annotation.annotate(report)
     return report
