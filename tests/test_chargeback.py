@@ -19,7 +19,7 @@ from pathlib import Path
 
 import boto3
 import pytest
-from helpers import chat, reset_gateway, secret_key, write_user
+from helpers import chat, reset_gateway, run_gatewayctl_in_process, secret_key, write_user
 
 from reconciler.chargeback import month_range
 from reconciler.keystore import DEFAULT_SERVICE_PREFIX
@@ -185,7 +185,14 @@ def test_month_reconciles_to_the_cent_with_a_move_a_rotation_and_a_revocation(
     assert "sk-" not in body.decode()
 
 
-def test_report_refuses_a_shallow_or_missing_history(gatewayctl, workspace):
+def test_report_refuses_a_shallow_or_missing_history(workspace):
+    """Refused before any call to the gateway: its URL here is a closed port, not the shared proxy."""
+    env = {**os.environ, "LITELLM_BASE_URL": "http://127.0.0.1:9", "LITELLM_MASTER_KEY": "sk-unused",
+           "GITHUB_SHA": "0" * 40}
+
+    def gatewayctl(*args: str):
+        return run_gatewayctl_in_process(args, workspace, env)
+
     out = gatewayctl("report", "--month", "2026-11")  # the workspace is no git repository
     assert out.returncode == 1 and "git rev-parse failed" in out.stderr
     git(workspace, "init", "-q")

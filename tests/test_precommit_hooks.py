@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import shutil
@@ -10,6 +11,7 @@ import sys
 import tomllib
 from pathlib import Path
 
+from helpers import run_gatewayctl_in_process
 from pre_commit.clientlib import load_manifest
 
 REPO = Path(__file__).resolve().parents[1]
@@ -37,7 +39,9 @@ def test_the_hook_runs_when_a_grant_or_its_rules_change():
 
 
 def test_the_hook_entry_validates_the_repository_it_runs_in(tmp_path):
-    """What pre-commit runs: the entry, in the other repository's root, with no file names."""
+    """What pre-commit runs: the entry, in the other repository's root, with no file names. The console
+    script runs once as a process; the failing cases run the same entry in process (exit codes across the
+    process boundary have their own tests), which keeps gatewayctl subprocesses few."""
     for name in ("users", "policies", "schemas", "gateway"):
         shutil.copytree(REPO / name, tmp_path / name)
     entry = shlex.split(hook()["entry"])
@@ -46,9 +50,9 @@ def test_the_hook_entry_validates_the_repository_it_runs_in(tmp_path):
     assert ok.returncode == 0, ok.stdout + ok.stderr
     (tmp_path / "users" / "bob.yaml").write_text((REPO / "users" / "bob.yaml").read_text().replace(
         "tier: coding", "tier: platinum"))
-    bad = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False)
+    bad = run_gatewayctl_in_process(tuple(entry[1:]), tmp_path, dict(os.environ))
     assert bad.returncode == 1 and re.search(r"^users/bob\.yaml:5:7: tier 'platinum' does not exist", bad.stdout,
                                              re.M), bad.stdout + bad.stderr
     shutil.rmtree(tmp_path / "schemas")
-    lost = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False)
+    lost = run_gatewayctl_in_process(tuple(entry[1:]), tmp_path, dict(os.environ))
     assert lost.returncode == 1 and "needs the schemas/ folder" in lost.stdout and "Traceback" not in lost.stderr

@@ -17,7 +17,7 @@ from reconciler import shards
 from reconciler.policy import USER_ID
 
 REPO = Path(__file__).resolve().parents[1]
-PROPERTY = settings(max_examples=300, deadline=None, derandomize=True, database=None)
+PROPERTY = settings(max_examples=100, deadline=None, derandomize=True, database=None)
 user_ids = st.from_regex(USER_ID, fullmatch=True).filter(lambda s: 2 <= len(s) <= 64)
 
 

@@ -6,6 +6,7 @@ import contextlib
 import datetime as dt
 import io
 import json
+import os
 import subprocess
 import sys
 from decimal import Decimal
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from helpers import write_user
+from helpers import run_gatewayctl_in_process, write_user
 
 from reconciler import cli
 from reconciler.validate import check
@@ -159,9 +160,8 @@ def test_stale_gateway_config_is_an_error(workspace):
     cfg.write_text(cfg.read_text().replace("global.anthropic.claude-haiku", "global.anthropic.claude-HAIKU"))
     out = messages(workspace)
     assert any(m.startswith("gateway/config.yaml:") and "[config/stale]" in m for m in out), out
-    proc = subprocess.run([sys.executable, "-m", "reconciler", "render-config", "--root", str(workspace)],
-                          capture_output=True, text=True, check=False)
-    assert proc.returncode == 0
+    proc = run_gatewayctl_in_process(("render-config", "--root", str(workspace)), workspace, dict(os.environ))
+    assert proc.returncode == 0, proc.stderr
     assert messages(workspace) == []
 
 
@@ -309,8 +309,8 @@ def test_default_max_tokens_reaches_the_config_and_defaults_to_what_litellm_rese
     set_model(workspace, HAIKU_45, HAIKU_45, "4096")
     set_model(workspace, "global.anthropic.claude-sonnet-4-5-20250929-v1:0",
               "global.anthropic.claude-sonnet-4-5-20250929-v1:0", None)
-    assert subprocess.run([sys.executable, "-m", "reconciler", "render-config", "--root", str(workspace)],
-                          capture_output=True, check=False).returncode == 0
+    assert run_gatewayctl_in_process(("render-config", "--root", str(workspace)), workspace,
+                                     dict(os.environ)).returncode == 0
     config = yaml.safe_load((workspace / "gateway" / "config.yaml").read_text())
     caps = {m["model_name"]: m["litellm_params"]["max_tokens"] for m in config["model_list"]}
     assert caps == {"model-cheap": 4096, "model-balanced": 16384, "model-reasoning": 16384}
