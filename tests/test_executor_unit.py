@@ -1,7 +1,7 @@
-"""The executor (reconciler/apply.py) and `gatewayctl apply` against the fake admin API: no proxy.
+"""The executor (reconciler/apply/executor.py) and `gatewayctl apply` against the fake admin API: no proxy.
 
 Each test plans from the repository's users/ and policies/ (a workspace copy), applies with the real
-Executor and key store (0600 files), and reads the result back through reconciler.live, so what is
+Executor and key store (0600 files), and reads the result back through reconciler.live.state, so what is
 checked is what the next run would see. Faults come from tests/fakelitellm.py; the same behaviour
 on the genuine proxy, under a fault proxy and SIGKILL, is tests/test_faults.py."""
 
@@ -18,11 +18,11 @@ from helpers import generate_users
 
 import reconciler
 from reconciler import cli, runctx
-from reconciler.apply import Executor, read_journal
-from reconciler.keystore import FileStore
-from reconciler.live import read_live
+from reconciler.apply.executor import Executor, read_journal
+from reconciler.desired.validate import load_desired
+from reconciler.live.keystore import FileStore
+from reconciler.live.state import read_live
 from reconciler.plan import PlanContext, build_plan
-from reconciler.validate import load_desired
 
 TODAY = dt.date(2026, 11, 26)
 

@@ -201,7 +201,7 @@ def test_a_one_user_scoped_deploy_with_notices_reads_the_gateway_once(gatewayctl
     by_path, store_calls = eval(m[2]), int(m[3])  # noqa: S307 (our own dict repr)
     reads = {path: n for path, n in by_path.items() if path.endswith("/list") or path.endswith("/info")}
     # The plan: budgets, teams and the one user (it has no row yet, so no keys or memberships to read).
-    # The apply: its read-back of the tier membership it added (reconciler/membership_batch.py, one
+    # The apply: its read-back of the tier membership it added (reconciler/apply/membership_batch.py, one
     # /user/list). The notices: that user's row and keys as the apply left them.
     assert reads == {"/budget/list": 1, "/v2/team/list": 1, "/user/list": 3, "/key/list": 1}, by_path
     # One key-secret listing for the plan, one for the notices (it also holds the ledger), and the
