@@ -44,8 +44,8 @@ sys.path.insert(0, str(REPO / "tests"))
 import httpx  # noqa: E402
 from helpers import generate_users, reset_gateway  # noqa: E402
 
-from reconciler import shards  # noqa: E402
-from reconciler.validate import load_desired  # noqa: E402
+from reconciler.desired import shards  # noqa: E402
+from reconciler.desired.validate import load_desired  # noqa: E402
 
 RESULTS: dict = {}
 

@@ -1,5 +1,5 @@
 """`gatewayctl apply` and `gatewayctl rotate`: plan afresh under the locks, check a saved plan against it,
-apply, write one audit record, then the housekeeping of reconciler/upkeep.py. With --out and --report the
+apply, write one audit record, then the housekeeping of reconciler/notifications/upkeep.py. With --out and --report the
 plan that was applied is saved too, so the deploy plans and applies in one step (one read of the gateway)."""
 
 from __future__ import annotations
@@ -11,11 +11,12 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from reconciler import deploystate, upkeep
+from reconciler.apply import deploystate
 from reconciler.commands import PlanRequest, make_plan, print_calls, report, write_plan
 from reconciler.errors import EXIT_ERROR, EXIT_OK, EXIT_REFUSED, GatewayctlError, UsageError, expected_io
+from reconciler.notifications import upkeep
+from reconciler.plan.steps import Op
 from reconciler.runctx import RunContext
-from reconciler.steps import Op
 
 
 def _read_plan(path: Path):
@@ -43,7 +44,7 @@ def check_saved_plan(saved, fresh) -> str | None:
         return "the saved plan was made from different users/ or policies/ files; re-run plan"
     if saved.live_digest != fresh.live_digest:
         return "live state changed since the plan was made; re-run plan and review it"
-    from reconciler.apply import plan_digest
+    from reconciler.apply.executor import plan_digest
 
     if plan_digest(saved) != plan_digest(fresh):
         made_by = (f"; it was made by gatewayctl {saved.tool_version}, this is {fresh.tool_version}"
@@ -83,7 +84,7 @@ def _fresh_plan(ctx: RunContext):
 
 
 def _execute(ctx: RunContext, reviewed, journal: Path) -> Executed:
-    from reconciler.apply import DEFAULT_CONCURRENCY, Executor
+    from reconciler.apply.executor import DEFAULT_CONCURRENCY, Executor
 
     client, store, plan = ctx.client, ctx.store, reviewed.plan
     problem = store.write_problem() if any(s.op == Op.KEY_CREATE for a in plan.actions for s in a.steps) else None
@@ -104,7 +105,7 @@ def _execute(ctx: RunContext, reviewed, journal: Path) -> Executed:
 
 
 def _audit_record(ctx: RunContext, reviewed, done: Executed, *, started: float, channel) -> dict:
-    from reconciler.apply import audit_record
+    from reconciler.apply.executor import audit_record
 
     plan, extra = reviewed.plan, {}
     upkeep.after_apply(ctx, reviewed, done.results, extra, channel)
@@ -126,7 +127,7 @@ def _state_table(args):
 
 
 def cmd_apply(args) -> int:
-    from reconciler.apply import apply_lock, read_journal
+    from reconciler.apply.executor import apply_lock, read_journal
 
     started = time.monotonic()
     channel = upkeep.notify_channel(args)

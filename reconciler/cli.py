@@ -10,20 +10,16 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import reconciler
-from reconciler import (
-    applycmd,
-    budget_alerts_cmd,
-    chargeback,
-    commands,
-    deploystate,
-    history,
-    options,
-    preflight,
-    selfservice,
-)
+from reconciler import applycmd, commands, options
+from reconciler.apply import deploystate
 from reconciler.collector import fewer_collections
-from reconciler.diagnostics import InputError, render
+from reconciler.desired.diagnostics import InputError, render
 from reconciler.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, GatewayctlError, expected_io
+from reconciler.finops import chargeback
+from reconciler.history import log as history
+from reconciler.live import preflight
+from reconciler.notifications import budget_alerts_cmd
+from reconciler.selfservice import employee as selfservice
 
 EPILOG = """\
 exit codes: 0 ok / no changes, 1 error or invalid input, 2 changes pending (plan/drift with
@@ -63,11 +59,11 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from reconciler.validate import check
+    from reconciler.desired.validate import check
 
     base_users = None
     if args.base:
-        from reconciler.history import HistoryError, users_at
+        from reconciler.history.log import HistoryError, users_at
 
         try:
             base_users = users_at(args.root, args.base)
@@ -93,8 +89,8 @@ def _validate_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_render_config(args: argparse.Namespace) -> int:
-    from reconciler import render as renderer
-    from reconciler.validate import CONFIG_FILE, check, read_config
+    from reconciler.desired import render as renderer
+    from reconciler.desired.validate import CONFIG_FILE, check, read_config
 
     diags, state = check(args.root, today=args.today, allow_expired=True, check_config=False)
     if state is None:

@@ -18,9 +18,9 @@ from reconciler.lazy import lazy
 from reconciler.options import safety_limits as _limits
 from reconciler.runctx import RunContext
 
-report = lazy("reconciler.report")
-keystore = lazy("reconciler.keystore")
-live_mod = lazy("reconciler.live")
+report = lazy("reconciler.plan.report")
+keystore = lazy("reconciler.live.keystore")
+live_mod = lazy("reconciler.live.state")
 plan_mod = lazy("reconciler.plan")
 
 
@@ -44,7 +44,7 @@ class PlanRequest:
 
 def make_plan(ctx: RunContext, request: PlanRequest):
     """The plan for these options, and its review (what it costs, what it read)."""
-    from reconciler.scope import ChangedSince
+    from reconciler.plan.scope import ChangedSince
 
     args, client, store = ctx.args, ctx.client, ctx.store
     today = _today(args)
@@ -101,7 +101,7 @@ def cmd_drift(args) -> int:
 
 
 def cmd_import(args) -> int:
-    from reconciler.importer import write_imports
+    from reconciler.live.importer import write_imports
 
     with RunContext(args) as ctx:
         live = live_mod.read_live(ctx.client, None)

@@ -6,8 +6,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from reconciler import deploystate, runctx
-from reconciler.limits import SafetyLimits
+from reconciler import runctx
+from reconciler.apply import deploystate
+from reconciler.plan.limits import SafetyLimits
 
 
 def gateway_arguments(p: argparse.ArgumentParser) -> None:
@@ -64,7 +65,7 @@ def safety_limits(args) -> SafetyLimits:
 
 def run_arguments(p: argparse.ArgumentParser) -> None:
     """What every command that writes to the gateway takes (apply, rotate)."""
-    from reconciler import notify
+    from reconciler.notifications import notify
 
     p.add_argument("--concurrency", type=int, default=None, help="users applied in parallel (default 4)")
     p.add_argument("--member-batch", type=int, default=100, metavar="N",

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from reconciler import git
 from reconciler.errors import expected_io
-from reconciler.keystore import DEFAULT_PREFIX, DEFAULT_SERVICE_PREFIX, KMS_KEY_ENV
+from reconciler.live.keystore import DEFAULT_PREFIX, DEFAULT_SERVICE_PREFIX, KMS_KEY_ENV
 
 MASTER_KEY_ENV = "LITELLM_MASTER_KEY"
 
@@ -60,7 +60,7 @@ class AuditLog:
     path: Path
 
     def append(self, record: dict) -> None:
-        from reconciler.apply import append_jsonl
+        from reconciler.apply.executor import append_jsonl
 
         with expected_io(f"cannot write the audit log {self.path}"):
             append_jsonl(self.path, record)
@@ -99,16 +99,16 @@ class RunContext:
         return self._client
 
     def connect(self):
-        from reconciler.client import AdminClient, RequestPolicy
+        from reconciler.live.client import AdminClient, RequestPolicy
 
         return AdminClient(self.args.base_url or "", os.environ.get(MASTER_KEY_ENV, ""),
                            policy=RequestPolicy(timeout=self.args.timeout, retries=self.args.retries))
 
     @cached_property
     def store(self):
-        from reconciler import keystore
+        from reconciler.live import keystore
+        from reconciler.live.secretsmanager import SecretsManagerStore
         from reconciler.plan import VIEWER_ID
-        from reconciler.secretsmanager import SecretsManagerStore
 
         args = self.args
         if args.key_store == "file":
@@ -120,7 +120,7 @@ class RunContext:
     @cached_property
     def desired(self):
         """users/ and policies/ as of the run's date, read once (the plan and the notices share it)."""
-        from reconciler.validate import load_desired
+        from reconciler.desired.validate import load_desired
 
         return load_desired(self.root, today=self.today)
 
@@ -133,7 +133,7 @@ class RunContext:
 
     def audit_header(self, command: str) -> dict:
         """What every audit record starts with: when, which commit, who, which CI run."""
-        from reconciler.apply import actor
+        from reconciler.apply.executor import actor
 
         return {"ts": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "command": command,
                 "git_commit": self.commit, "actor": actor(), "run_id": os.environ.get("GITHUB_RUN_ID")}

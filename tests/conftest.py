@@ -24,7 +24,7 @@ sys.path.insert(0, str(REPO / "tests"))
 from fakelitellm import FakeLiteLLM  # noqa: E402
 from helpers import Gateway, run_gatewayctl_in_process  # noqa: E402
 
-from reconciler.keystore import FileStore  # noqa: E402
+from reconciler.live.keystore import FileStore  # noqa: E402
 
 # Under `make test` (pytest-xdist, --dist loadgroup) each group runs on one worker, so its expensive
 # fixtures start once: every test on the shared genuine proxy (session-scoped `gateway`) in one group,

@@ -5,14 +5,14 @@ cue, so unit tests can drive the client's retries, the executor's recoveries, pa
 the journal without a proxy. What it models, and nothing more:
 
 - users, teams, each team's default member budget row, per-member budget rows, memberships and keys,
-  shaped as LiteLLM answers them on the endpoints reconciler/live.py reads (paged lists included);
-- the writes the executor sends (reconciler/steps.py), with LiteLLM's semantics where gatewayctl
+  shaped as LiteLLM answers them on the endpoints reconciler/live/state.py reads (paged lists included);
+- the writes the executor sends (reconciler/plan/steps.py), with LiteLLM's semantics where gatewayctl
   depends on them: /key/update and /user/update replace `metadata` wholesale, key aliases are unique,
   /team/member_add refuses members already in the team with LiteLLM's 400 "already in team", and
   /team/member_delete also deletes the user's keys in that team.
 
 tests/test_fake_litellm.py::test_the_fake_reads_like_the_genuine_proxy applies the same plan to
-the fake and to the genuine proxy and checks that reconciler.live reads the same state from both.
+the fake and to the genuine proxy and checks that reconciler.live.state reads the same state from both.
 
 Faults (`fail()`): answer a status (with Retry-After), raise a transport error (connect refused,
 read timeout), or let the write happen and then answer an error, as a load balancer's 502 after the
@@ -33,7 +33,7 @@ from urllib.parse import unquote
 
 import httpx
 
-from reconciler.client import DEFAULT_POLICY, AdminClient, RequestPolicy
+from reconciler.live.client import DEFAULT_POLICY, AdminClient, RequestPolicy
 
 MASTER_KEY = "sk-fake-master-key"  # pragma: allowlist secret
 DEFAULT_USER = "default_user_id"  # the master key's identity

@@ -18,7 +18,7 @@ import boto3
 import httpx
 import pytest
 
-from reconciler.keystore import DEFAULT_PREFIX
+from reconciler.live.keystore import DEFAULT_PREFIX
 
 USER_TEMPLATE = """\
 # yaml-language-server: $schema=../schemas/user.schema.json
@@ -43,7 +43,9 @@ def run_gatewayctl_in_process(args: tuple[str, ...], cwd: Path, env: dict[str, s
     """`gatewayctl *args` as the CLI's main() in this process, with `env` as its environment and `cwd` as
     its directory: what a subprocess would print and return, without a 0.7 s interpreter start. The
     process boundary itself (exit codes, the console script) keeps a few subprocess tests of its own."""
-    from reconciler import cli, keystore, validate
+    from reconciler import cli
+    from reconciler.desired import validate
+    from reconciler.live import keystore
 
     # Cached per process: the AWS sessions keep the credentials they resolved first (an employee's
     # identity is not the test's), the schema validators the schema files they read.
@@ -184,7 +186,7 @@ def clean_slate(admin: httpx.Client, workspace: Path | None = None) -> None:
 def employee_credentials(session_name: str, user_id: str) -> dict[str, str]:
     """AWS credentials of an employee signed in through a federated role (moto): the session name is
     their sign-in name, the session tag `gitops_user_id` their gateway id."""
-    from reconciler.keystore import OWNER_TAG
+    from reconciler.live.keystore import OWNER_TAG
 
     iam = boto3.client("iam")
     try:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from helpers import chat, managed_keys, reset_gateway, reset_secrets, secret_key, wait_for_status
 
-from reconciler.rotation import RETIRING_SUFFIX
+from reconciler.plan.rotation import RETIRING_SUFFIX
 
 pytestmark = pytest.mark.integration
 

@@ -30,9 +30,9 @@ from helpers import (
     write_user,
 )
 
-from reconciler import notify
-from reconciler.keystore import DEFAULT_PREFIX
-from reconciler.policy import BUDGET_TZ
+from reconciler.desired.policy import BUDGET_TZ
+from reconciler.live.keystore import DEFAULT_PREFIX
+from reconciler.notifications import notify
 
 pytestmark = pytest.mark.integration
 

@@ -13,12 +13,12 @@ import pytest
 from helpers import write_user
 from test_plan_unit import converged, desired, report_for, user
 
-from reconciler import budget_alerts as ba
-from reconciler import report
-from reconciler.live import LiveMembership
-from reconciler.member_budget import CARRY_KEY
-from reconciler.policy import BudgetException
-from reconciler.validate import check
+from reconciler.desired.policy import BudgetException
+from reconciler.desired.validate import check
+from reconciler.live.state import LiveMembership
+from reconciler.notifications import budget_alerts as ba
+from reconciler.plan import report
+from reconciler.plan.member_budget import CARRY_KEY
 
 D = Decimal
 NOW = dt.datetime(2026, 12, 10, 6, 0, tzinfo=dt.UTC)

@@ -10,9 +10,9 @@ from decimal import Decimal
 from helpers import write_user
 from test_plan_unit import converged, desired, plan_for, user
 
-from reconciler.live import LiveMembership
-from reconciler.policy import BudgetException
-from reconciler.validate import check
+from reconciler.desired.policy import BudgetException
+from reconciler.desired.validate import check
+from reconciler.live.state import LiveMembership
 
 TODAY = dt.date(2026, 11, 26)
 NOW = dt.datetime(2026, 11, 26, 12, 0, tzinfo=dt.UTC)

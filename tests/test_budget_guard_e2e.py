@@ -21,8 +21,8 @@ import pytest
 import yaml
 from helpers import chat, reset_gateway, run_gatewayctl_in_process, secret_key, wait_for_status, write_user
 
-from reconciler import bedrock
-from reconciler.policy import BUDGET_TZ, LITELLM_RESERVED_OUTPUT_TOKENS
+from reconciler.desired import bedrock
+from reconciler.desired.policy import BUDGET_TZ, LITELLM_RESERVED_OUTPUT_TOKENS
 
 pytestmark = pytest.mark.integration
 

@@ -21,9 +21,9 @@ import boto3
 import pytest
 from helpers import chat, reset_gateway, run_gatewayctl_in_process, secret_key, write_user
 
-from reconciler.chargeback import month_range
-from reconciler.keystore import DEFAULT_SERVICE_PREFIX
-from reconciler.policy import BUDGET_TZ
+from reconciler.desired.policy import BUDGET_TZ
+from reconciler.finops.chargeback import month_range
+from reconciler.live.keystore import DEFAULT_SERVICE_PREFIX
 
 REPO = Path(__file__).resolve().parent.parent
 

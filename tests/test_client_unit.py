@@ -1,6 +1,6 @@
 """The admin client's retry rules, against the fake admin API (tests/fakelitellm.py): no proxy.
 
-What the client promises (reconciler/client.py): 429, 5xx and transport errors are retried with
+What the client promises (reconciler/live/client.py): 429, 5xx and transport errors are retried with
 backoff, honouring Retry-After; a write that may have reached the server is never retried after a
 transport error (only a refused connection is safe); other 4xx answers are final."""
 
@@ -12,7 +12,7 @@ import time
 import httpx
 import pytest
 
-from reconciler.client import GatewayError, RequestPolicy
+from reconciler.live.client import GatewayError, RequestPolicy
 
 NEW_USER = {"user_id": "ann", "user_email": "ann@example.com", "auto_create_key": False}
 

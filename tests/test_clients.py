@@ -18,7 +18,7 @@ import openai
 import pytest
 from helpers import reset_gateway, run_gatewayctl_in_process, write_user
 
-from reconciler.keystore import DEFAULT_PREFIX
+from reconciler.live.keystore import DEFAULT_PREFIX
 
 pytestmark = pytest.mark.integration
 

@@ -9,9 +9,8 @@ from decimal import Decimal
 
 from test_plan_unit import converged, desired, report_for, user
 
-from reconciler import report
-from reconciler.plan import PlanReport
-from reconciler.policy import BudgetException
+from reconciler.desired.policy import BudgetException
+from reconciler.plan import PlanReport, report
 
 NOW = dt.datetime(2026, 11, 26, 12, 0, tzinfo=dt.UTC)
 
@@ -33,7 +32,7 @@ def test_tier_move_shows_the_cost_per_cost_center_in_every_format():
     text = report.render_plan(reviewed, "text")
     assert "+$18.00/month for CC-1" in text and "drafting $2.00/month, 10 RPM, [model-cheap] -> coding $20.00" in text
     md = report.render_plan(reviewed, "markdown")
-    # user-controlled text is escaped (reconciler.report.escape_markdown): it renders as written
+    # user-controlled text is escaped (reconciler.plan.report.escape_markdown): it renders as written
     assert "**What it costs**" in md and f"- {report.escape_markdown('+$18.00/month for CC-1')}" in md
     assert report.escape_markdown("approved by boss@example.com") in md
     # reviewed --format json and a saved reviewed carry the same figures

@@ -1,4 +1,4 @@
-"""The gateway lock and the converged commit (reconciler/deploystate.py) on DynamoDB as moto's server
+"""The gateway lock and the converged commit (reconciler/apply/deploystate.py) on DynamoDB as moto's server
 speaks it: one holder at a time among racing processes, a crashed holder's lock taken over only once its
 lease ran out, and the lease longer than any job that takes it."""
 
@@ -15,8 +15,8 @@ import pytest
 import yaml
 from helpers import create_state_table
 
-from reconciler import deploystate
-from reconciler.deploystate import LEASE_SECONDS, LockBusy, StateTable
+from reconciler.apply import deploystate
+from reconciler.apply.deploystate import LEASE_SECONDS, LockBusy, StateTable
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from helpers import chat, managed_keys, reset_gateway, reset_secrets, secret_key, secrets_client, write_user
 
-from reconciler.keystore import DEFAULT_SERVICE_PREFIX, key_hash
+from reconciler.live.keystore import DEFAULT_SERVICE_PREFIX, key_hash
 
 pytestmark = pytest.mark.integration
 

@@ -1,7 +1,7 @@
-"""The executor (reconciler/apply.py) and `gatewayctl apply` against the fake admin API: no proxy.
+"""The executor (reconciler/apply/executor.py) and `gatewayctl apply` against the fake admin API: no proxy.
 
 Each test plans from the repository's users/ and policies/ (a workspace copy), applies with the real
-Executor and key store (0600 files), and reads the result back through reconciler.live, so what is
+Executor and key store (0600 files), and reads the result back through reconciler.live.state, so what is
 checked is what the next run would see. Faults come from tests/fakelitellm.py; the same behaviour
 on the genuine proxy, under a fault proxy and SIGKILL, is tests/test_faults.py."""
 
@@ -18,12 +18,12 @@ from helpers import generate_users
 
 import reconciler
 from reconciler import cli, runctx
-from reconciler.apply import Executor, read_journal
-from reconciler.client import RequestPolicy
-from reconciler.keystore import FileStore
-from reconciler.live import read_live
+from reconciler.apply.executor import Executor, read_journal
+from reconciler.desired.validate import load_desired
+from reconciler.live.client import RequestPolicy
+from reconciler.live.keystore import FileStore
+from reconciler.live.state import read_live
 from reconciler.plan import PlanContext, build_plan
-from reconciler.validate import load_desired
 
 TODAY = dt.date(2026, 11, 26)
 
@@ -220,9 +220,9 @@ def test_an_unreachable_gateway_is_an_error_message_not_a_traceback(fake, gatewa
 
 
 def test_notices_see_the_keys_an_apply_made_without_reading_them_back_except_where_it_failed(fake, workspace, store):
-    """reconciler/notices.py state_after(): the state after an apply is the plan's live state changed by
+    """reconciler/notifications/notices.py state_after(): the state after an apply is the plan's live state changed by
     the apply's results; only the users of a failed action are read from the gateway again."""
-    from reconciler import notices
+    from reconciler.notifications import notices
 
     generate_users(workspace, 2, tiers=("drafting",))
     fake.fail("POST", "/key/generate", status=500, times=99, when=lambda b: b.get("user_id") == "user00001")

@@ -1,5 +1,5 @@
 """The fake admin API (tests/fakelitellm.py) is only worth its unit tests if it answers like LiteLLM.
-Here the same plans are applied to the fake and to the genuine proxy, and reconciler.live must read
+Here the same plans are applied to the fake and to the genuine proxy, and reconciler.live.state must read
 the same state back from both: users, tier teams and their member budgets, memberships with their own
 budget rows, and keys (all but the values that are random or clock-dependent)."""
 
@@ -14,12 +14,12 @@ import pytest
 from fakelitellm import FakeLiteLLM
 from helpers import reset_gateway, write_user
 
-from reconciler.apply import Executor
-from reconciler.client import AdminClient
-from reconciler.keystore import FileStore
-from reconciler.live import LiveState, read_live
+from reconciler.apply.executor import Executor
+from reconciler.desired.validate import load_desired
+from reconciler.live.client import AdminClient
+from reconciler.live.keystore import FileStore
+from reconciler.live.state import LiveState, read_live
 from reconciler.plan import PlanContext, build_plan
-from reconciler.validate import load_desired
 
 pytestmark = pytest.mark.integration
 
@@ -34,7 +34,7 @@ def _apply(client: AdminClient, root: Path, store: FileStore, today: dt.date) ->
 
 
 def _shape(live: LiveState) -> dict:
-    """What reconciler.live read, without tokens, timestamps and budget ids (random or clock-bound)."""
+    """What reconciler.live.state read, without tokens, timestamps and budget ids (random or clock-bound)."""
     keys = sorted((k.alias, k.user_id, k.team_id, k.models, k.blocked, sorted(k.metadata.items()),
                    k.allowed_routes, k.expires is None) for k in live.keys)
     return {

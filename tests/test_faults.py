@@ -32,8 +32,8 @@ import pytest
 from faultproxy import FAULTS, FaultProxy
 from helpers import generate_users, managed_keys, reset_gateway, secret_key, secrets_client, write_user
 
-from reconciler.client import AdminClient, GatewayError, RequestPolicy
-from reconciler.keystore import DEFAULT_PREFIX, HASH_TAG, key_hash
+from reconciler.live.client import AdminClient, GatewayError, RequestPolicy
+from reconciler.live.keystore import DEFAULT_PREFIX, HASH_TAG, key_hash
 
 pytestmark = pytest.mark.integration
 
@@ -352,8 +352,8 @@ class _Died(BaseException):
 
 
 def test_crash_between_secret_value_and_tag_is_detected_by_the_next_plan(aws_env):
-    from reconciler.keystore import new_key
-    from reconciler.secretsmanager import SecretsManagerStore
+    from reconciler.live.keystore import new_key
+    from reconciler.live.secretsmanager import SecretsManagerStore
 
     uid = f"tagrace{random.randrange(10**6)}"
     store = SecretsManagerStore(kms_key_id=aws_env["GATEWAYCTL_KMS_KEY_ID"])

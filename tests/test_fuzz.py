@@ -1,5 +1,5 @@
 """Bad input: random bytes, YAML bombs, deep nesting, duplicate keys, huge numbers, wrong types,
-non-UTF-8, BOMs and tabs, fed to reconciler.yamlfile.parse and reconciler.validate.check.
+non-UTF-8, BOMs and tabs, fed to reconciler.desired.yamlfile.parse and reconciler.desired.validate.check.
 
 The contract: the result is a Document/state or a list of `file:line:col: message [rule]`
 diagnostics, never another exception, never a hang; load_desired raises InputError exactly
@@ -22,8 +22,8 @@ from faultproxy import FaultProxy
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reconciler import validate, yamlfile
-from reconciler.diagnostics import InputError
+from reconciler.desired import validate, yamlfile
+from reconciler.desired.diagnostics import InputError
 
 REPO = Path(__file__).resolve().parents[1]
 TODAY = dt.date(2026, 1, 15)

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from reconciler import cli, history
+from reconciler import cli
+from reconciler.history import log as history
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git not installed")

@@ -3,7 +3,7 @@
 Two halves:
 - gatewayctl against moto's Secrets Manager: a pre-created secret (a foreign resource policy, or none), a
   retagged one and a creation interrupted before its policy: refused, or finished, as
-  reconciler/keystore.py promises; nothing is written into a refused secret.
+  reconciler/live/keystore.py promises; nothing is written into a refused secret.
 - who can read: terraform/modules/kms, github-oidc-reconciler and employee-key-access applied to the AWS
   emulator (tests/rehearsal/aws_emulator.py) as terraform/environments/production wires them, secrets
   written by gatewayctl as the reconciler role, and then every policy read back from the emulator and
@@ -25,8 +25,8 @@ from pathlib import Path
 import boto3
 import pytest
 
-from reconciler import keystore
-from reconciler.keystore import (
+from reconciler.live import keystore
+from reconciler.live.keystore import (
     CREATOR_TAG,
     OWNER_TAG,
     ForeignSecretError,
@@ -34,7 +34,7 @@ from reconciler.keystore import (
     new_key,
     user_secret_policy,
 )
-from reconciler.secretsmanager import SecretsManagerStore
+from reconciler.live.secretsmanager import SecretsManagerStore
 from tests.iam_eval import Request, allowed, kms_allowed
 
 REPO = Path(__file__).resolve().parents[1]
@@ -131,7 +131,7 @@ def test_adopting_gives_every_listed_secret_without_a_policy_ours(aws_env, tmp_p
     """The upgrade's sweep (apply --adopt-key-secrets): secrets an older gatewayctl wrote get the policy
     now, not at their next key; values stay; one with a foreign policy is reported, not touched."""
 
-    from reconciler.upkeep import tend_key_secrets
+    from reconciler.notifications.upkeep import tend_key_secrets
 
     sm = boto3.client("secretsmanager")
     old, squatted = _uid("legacy"), _uid("squatted")

@@ -1,4 +1,4 @@
-"""The mapping table (policy.User / policy.Tier field declarations, reconciler/mapping.py): one place
+"""The mapping table (policy.User / policy.Tier field declarations, reconciler/desired/mapping.py): one place
 per field. A new user field is added to a copy of the code by one declaration, and to a copy of the
 schema; nothing else is edited, and the field is validated, written to LiteLLM, compared, applied
 and imported back (against the fake admin API)."""
@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from reconciler.policy import USER_ID
+from reconciler.desired.policy import USER_ID
 
 REPO = Path(__file__).resolve().parents[1]
 ANCHOR = "    budget_exception: BudgetException | None = mapped(default=None, yaml=False)\n"
@@ -25,12 +25,12 @@ from pathlib import Path
 
 import reconciler
 from fakelitellm import FakeLiteLLM
-from reconciler.apply import Executor
-from reconciler.importer import user_yaml
-from reconciler.keystore import FileStore
-from reconciler.live import read_live
+from reconciler.apply.executor import Executor
+from reconciler.live.importer import user_yaml
+from reconciler.live.keystore import FileStore
+from reconciler.live.state import read_live
 from reconciler.plan import PlanContext, build_plan
-from reconciler.validate import load_desired
+from reconciler.desired.validate import load_desired
 
 code, root = Path(sys.argv[1]), Path(sys.argv[2])
 assert Path(reconciler.__file__).is_relative_to(code), reconciler.__file__
@@ -78,7 +78,7 @@ print("ok")
 def test_a_new_user_field_touches_only_the_schema_the_table_and_tests(tmp_path):
     code = tmp_path / "code"
     shutil.copytree(REPO / "reconciler", code / "reconciler", ignore=shutil.ignore_patterns("__pycache__"))
-    policy = code / "reconciler" / "policy.py"
+    policy = code / "reconciler" / "desired" / "policy.py"
     text = policy.read_text()
     assert text.count(ANCHOR) == 1
     policy.write_text(text.replace(ANCHOR, ANCHOR + NEW_FIELD))  # the table: one declaration
@@ -91,9 +91,9 @@ def test_a_new_user_field_touches_only_the_schema_the_table_and_tests(tmp_path):
     schema["properties"]["department"] = {"description": "Where the user works.", "type": "string", "maxLength": 64}
     schema_path.write_text(json.dumps(schema, indent=2))  # the schema
 
-    changed = [p.relative_to(code).as_posix() for p in sorted((code / "reconciler").glob("*.py"))
+    changed = [p.relative_to(code).as_posix() for p in sorted((code / "reconciler").rglob("*.py"))
                if p.read_bytes() != (REPO / p.relative_to(code)).read_bytes()]
-    assert changed == ["reconciler/policy.py"]
+    assert changed == ["reconciler/desired/policy.py"]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(code), str(REPO / "tests")])}
     proc = subprocess.run([sys.executable, "-c", SCRIPT, str(code), str(root)], capture_output=True, text=True,
                           env=env, cwd=tmp_path, timeout=120, check=False)

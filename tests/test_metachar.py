@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from helpers import chat, reset_gateway, secret_key
 
-from reconciler import validate
+from reconciler.desired import validate
 
 TODAY = dt.date(2026, 1, 15)
 TEMPLATE = """\

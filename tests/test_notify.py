@@ -19,8 +19,8 @@ from helpers import (
     write_user,
 )
 
-from reconciler import notify
-from reconciler.keystore import DEFAULT_PREFIX
+from reconciler.live.keystore import DEFAULT_PREFIX
+from reconciler.notifications import notify
 
 pytestmark = pytest.mark.integration
 SENDER = "llm-gateway@example.com"

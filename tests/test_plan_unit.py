@@ -6,9 +6,10 @@ import dataclasses
 import datetime as dt
 from decimal import Decimal
 
-from reconciler import mapping
-from reconciler.keystore import key_hash
-from reconciler.live import LiveKey, LiveState, LiveTeam, LiveUser
+from reconciler.desired import mapping
+from reconciler.desired.policy import MANAGED_BY, DesiredState, Model, Tier, User
+from reconciler.live.keystore import key_hash
+from reconciler.live.state import LiveKey, LiveState, LiveTeam, LiveUser
 from reconciler.plan import (
     USER_KEY_ROUTES,
     Plan,
@@ -20,7 +21,6 @@ from reconciler.plan import (
     review,
     standard,
 )
-from reconciler.policy import MANAGED_BY, DesiredState, Model, Tier, User
 
 TODAY = dt.date(2026, 11, 26)
 MARK = {"managed_by": MANAGED_BY}
@@ -186,9 +186,9 @@ def test_plan_json_round_trips():
 def test_desired_digest_is_the_digest_of_the_states_fields():
     """The desired digest is hashed straight from the dataclasses (no asdict copy, for speed): it must
     stay the digest of dataclasses.asdict(), which plans saved by earlier versions were named with."""
-    from reconciler.digest import json_digest
+    from reconciler.desired.policy import BudgetException
+    from reconciler.live.digest import json_digest
     from reconciler.plan import desired_digest
-    from reconciler.policy import BudgetException
 
     excepted = dataclasses.replace(user("cid", "coding", dt.date(2027, 1, 31)),
                                    budget_exception=BudgetException(Decimal("15.50"), dt.date(2026, 12, 20), "FIN-9"))
@@ -203,7 +203,7 @@ def test_desired_digest_is_the_digest_of_the_states_fields():
 def test_markdown_escapes_user_controlled_text():
     """PR comments and drift issues show names from users/ and key aliases chosen by whoever holds
     the master key: they must render as text, notify nobody, and stay inside their table cell."""
-    from reconciler.report import markdown
+    from reconciler.plan.report import markdown
 
     hostile = "<img src=x onerror=alert(1)> @octocat | **bold** [x](https://evil.example) #99 `code`"
     u = User("ann", hostile, "ann@example.com", "drafting", "boss@example.com", "CC-1", "because reasons", None,
@@ -219,7 +219,7 @@ def test_markdown_escapes_user_controlled_text():
 
 
 def test_text_output_shows_control_characters_instead_of_sending_them():
-    from reconciler.report import text
+    from reconciler.plan.report import text
 
     live = converged()
     live.keys += (LiveKey("e" * 64, "evil\x1b]0;owned\x07alias", None, None, (), False, {}, False),)
@@ -230,7 +230,7 @@ def test_text_output_shows_control_characters_instead_of_sending_them():
 def test_plain_http_gateway_url_is_refused_unless_local():
     import pytest
 
-    from reconciler.client import AdminClient
+    from reconciler.live.client import AdminClient
 
     for url in ("http://gateway.example.com", "http://10.0.0.5:4000", "http://127.0.0.1.example.com", "gw:4000",
                 "http://gateway.internal.example.com", "http://internal:4000", "http://a..internal"):
@@ -275,7 +275,8 @@ def _imports(path) -> set[str]:
 
 def test_the_core_diff_imports_neither_shards_nor_scope_and_reconciler_has_no_import_cycle():
     """Shards and scope sit behind their seams: tier team names come in as a TeamLayout (the package's
-    facade passes reconciler/shards.py), a scoped read is a reader and a processor (reconciler/scope.py)."""
+    facade passes reconciler/desired/shards.py), a scoped read is a reader and a processor
+    (reconciler/plan/scope.py)."""
     from pathlib import Path
 
     import reconciler
@@ -283,10 +284,12 @@ def test_the_core_diff_imports_neither_shards_nor_scope_and_reconciler_has_no_im
     root = Path(reconciler.__file__).parent
     modules = {".".join(p.relative_to(root.parent).with_suffix("").parts).removesuffix(".__init__"): p
                for p in root.rglob("*.py")}
-    core = {m: p for m, p in modules.items() if m.startswith("reconciler.plan.")}
+    # The seam itself, and the PR reviewer's cost report (it groups members by their tier's team), are not the diff.
+    outside_the_diff = {"reconciler.plan.scope", "reconciler.plan.commitment"}
+    core = {m: p for m, p in modules.items() if m.startswith("reconciler.plan.") and m not in outside_the_diff}
     assert {"reconciler.plan.core", "reconciler.plan.users", "reconciler.plan.outofband"} <= set(core)
     for name, path in core.items():
-        assert not _imports(path) & {"reconciler.shards", "reconciler.scope"}, name
+        assert not _imports(path) & {"reconciler.desired.shards", "reconciler.plan.scope"}, name
     # A package importing its own modules is not a cycle (Python loads the package first).
     graph = {m: {i for i in _imports(p) if i in modules and i != m and not m.startswith(i + ".")}
              for m, p in modules.items()}
@@ -300,8 +303,7 @@ def test_the_core_diff_imports_neither_shards_nor_scope_and_reconciler_has_no_im
 def test_deferral_is_a_processor_and_plans_no_user_twice(monkeypatch):
     """The diff plans every due rotation; Deferral, a processor over the draft, leaves the excess for
     later runs by taking each user's diff without the calendar's work, not by planning the user again."""
-    from reconciler import rotation
-    from reconciler.plan import core
+    from reconciler.plan import core, rotation
     from reconciler.plan.processors import Deferral
 
     users = [user(f"u{i:02d}") for i in range(12)]  # 12 managed keys: at most 3 rotations per run

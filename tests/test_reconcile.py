@@ -7,7 +7,7 @@ import json
 import pytest
 from helpers import managed_keys, reset_gateway, reset_secrets, secret_key, secrets_client, write_user
 
-from reconciler.keystore import HASH_TAG, key_hash
+from reconciler.live.keystore import HASH_TAG, key_hash
 
 pytestmark = pytest.mark.integration
 

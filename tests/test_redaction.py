@@ -13,8 +13,8 @@ import pytest
 from faultproxy import ECHO, FaultProxy
 from helpers import clean_slate, secret_key, write_user
 
-from reconciler.client import GatewayError
 from reconciler.errors import GatewayctlError, redact
+from reconciler.live.client import GatewayError
 
 RAW = "sk-" + "Zq3" * 12  # shaped like a minted key (obviously made up)
 

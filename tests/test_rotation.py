@@ -21,9 +21,9 @@ from faultproxy import FaultProxy
 from helpers import chat, clean_slate, create_state_table, managed_keys, secret_key, secrets_client, write_user
 from test_faults import OVERRIDES, crash_consistent
 
-from reconciler import rotation
-from reconciler.deploystate import StateTable
-from reconciler.keystore import DEFAULT_PREFIX, HASH_TAG, NO_RETIRING, RETIRING_TAG, key_hash
+from reconciler.apply.deploystate import StateTable
+from reconciler.live.keystore import DEFAULT_PREFIX, HASH_TAG, NO_RETIRING, RETIRING_TAG, key_hash
+from reconciler.plan import rotation
 
 pytestmark = pytest.mark.integration
 

@@ -1,4 +1,4 @@
-"""Scheduled rotation planned on plain data (reconciler/rotation.py + reconciler/plan/): no gateway, no I/O.
+"""Scheduled rotation planned on plain data (reconciler/plan/rotation.py + reconciler/plan/): no gateway, no I/O.
 
 The genuine-proxy behaviour (both keys answer inside the window, the old one is refused after it,
 SIGKILL mid-rotation) is in tests/test_rotation.py; here every crash state is built by hand and
@@ -13,11 +13,10 @@ from decimal import Decimal
 import pytest
 from test_plan_unit import MARK, converged, plan_for, user
 
-from reconciler import rotation
-from reconciler.keystore import key_hash
-from reconciler.live import LiveMembership, LiveState
-from reconciler.plan import SafetyLimits
-from reconciler.policy import DesiredState, Model, Tier, end_of_day_utc
+from reconciler.desired.policy import DesiredState, Model, Tier, end_of_day_utc
+from reconciler.live.keystore import key_hash
+from reconciler.live.state import LiveMembership, LiveState
+from reconciler.plan import SafetyLimits, rotation
 
 ISSUED = dt.date(2026, 1, 1)
 

@@ -1,4 +1,4 @@
-"""reconciler/scope.py on a real git repository: which users a change touched, or why the plan is full."""
+"""reconciler/plan/scope.py on a real git repository: which users a change touched, or why the plan is full."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler import scope
+from reconciler.plan import scope
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git not installed")
 
@@ -148,11 +148,11 @@ def test_scoped_read_holds_exactly_what_the_full_read_holds_for_its_users(tmp_pa
     from fakelitellm import FakeLiteLLM
     from helpers import generate_users
 
-    from reconciler.apply import Executor
-    from reconciler.keystore import FileStore
-    from reconciler.live import read_live, read_live_scoped
+    from reconciler.apply.executor import Executor
+    from reconciler.desired.validate import load_desired
+    from reconciler.live.keystore import FileStore
+    from reconciler.live.state import read_live, read_live_scoped
     from reconciler.plan import PlanContext, build_plan
-    from reconciler.validate import load_desired
 
     today = dt.date(2026, 11, 26)
     fake, store = FakeLiteLLM(), FileStore(tmp_path / "keys")

@@ -201,8 +201,8 @@ def test_a_one_user_scoped_deploy_with_notices_reads_the_gateway_once(gatewayctl
     by_path, store_calls = eval(m[2]), int(m[3])  # noqa: S307 (our own dict repr)
     reads = {path: n for path, n in by_path.items() if path.endswith("/list") or path.endswith("/info")}
     # The plan: budgets, teams and the one user (it has no row yet, so no keys or memberships to read).
-    # Nothing after it: /team/member_add answers with the user row it wrote (reconciler/membership_batch.py),
-    # and the notices take the new key from the apply's results (reconciler/notices.py, state_after).
+    # Nothing after it: /team/member_add answers with the user row it wrote (reconciler/apply/membership_batch.py),
+    # and the notices take the new key from the apply's results (reconciler/notifications/notices.py, state_after).
     assert reads == {"/budget/list": 1, "/v2/team/list": 1, "/user/list": 1}, by_path
     # One key-secret listing for the plan, one for the notices (it also holds the ledger), and the
     # writes of the one new secret: nothing scales with the 30 users outside the change.

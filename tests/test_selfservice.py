@@ -16,8 +16,8 @@ import sys
 import pytest
 from helpers import clean_slate, employee_credentials, secret_key, secrets_client
 
-from reconciler.keystore import DEFAULT_PREFIX, DEFAULT_SERVICE_PREFIX, HASH_TAG, OWNER_TAG
-from reconciler.policy import MANAGED_BY
+from reconciler.desired.policy import MANAGED_BY
+from reconciler.live.keystore import DEFAULT_PREFIX, DEFAULT_SERVICE_PREFIX, HASH_TAG, OWNER_TAG
 
 pytestmark = pytest.mark.integration
 MODULE = "terraform/modules/employee-key-access/variables.tf"

@@ -1,4 +1,4 @@
-"""A tier's teams (reconciler/shards.py): their ids, and which one each user is in.
+"""A tier's teams (reconciler/desired/shards.py): their ids, and which one each user is in.
 
 The golden values pin the function: a change to the hash or to the jump would move users between
 teams on the next apply, each a move with its spend carried. It must not happen by accident."""
@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reconciler import shards
-from reconciler.policy import USER_ID
+from reconciler.desired import shards
+from reconciler.desired.policy import USER_ID
 
 REPO = Path(__file__).resolve().parents[1]
 PROPERTY = settings(max_examples=100, deadline=None, derandomize=True, database=None)

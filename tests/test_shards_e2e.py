@@ -15,8 +15,8 @@ from test_budget_guard_e2e import member_row, wait_for_spend
 from test_chargeback import commit, git, month_now, wait_for_spend_rows  # noqa: F401 - month_now is a fixture
 from test_shards_plan_unit import set_teams
 
-from reconciler import shards
-from reconciler.chargeback import month_range
+from reconciler.desired import shards
+from reconciler.finops.chargeback import month_range
 
 pytestmark = pytest.mark.integration
 

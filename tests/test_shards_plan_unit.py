@@ -13,13 +13,15 @@ from pathlib import Path
 from fakelitellm import FakeLiteLLM
 from helpers import generate_users
 
-from reconciler import budget_alerts, importer, shards
-from reconciler.apply import Executor
-from reconciler.client import RequestPolicy
-from reconciler.keystore import FileStore
-from reconciler.live import read_live
+from reconciler.apply.executor import Executor
+from reconciler.desired import shards
+from reconciler.desired.validate import check, load_desired
+from reconciler.live import importer
+from reconciler.live.client import RequestPolicy
+from reconciler.live.keystore import FileStore
+from reconciler.live.state import read_live
+from reconciler.notifications import budget_alerts
 from reconciler.plan import Plan, PlanContext, PlanReport, SafetyLimits, build_plan, review
-from reconciler.validate import check, load_desired
 
 TODAY = dt.date(2026, 11, 26)
 NOW = dt.datetime(2026, 11, 26, 12, 0, tzinfo=dt.UTC)

@@ -17,7 +17,7 @@ import yaml
 from helpers import run_gatewayctl_in_process, write_user
 
 from reconciler import cli
-from reconciler.validate import check
+from reconciler.desired.validate import check
 
 TODAY = dt.date(2026, 11, 26)
 
@@ -263,7 +263,7 @@ def test_reserved_names_match_the_installed_litellm():
     import importlib.util
     import re
 
-    from reconciler.validate import LITELLM_SPECIAL_MODEL_NAMES
+    from reconciler.desired.validate import LITELLM_SPECIAL_MODEL_NAMES
 
     spec = importlib.util.find_spec("litellm")
     source = (Path(spec.origin).parent / "proxy" / "_types.py").read_text(encoding="utf-8")
@@ -278,7 +278,7 @@ def test_default_max_tokens_bound_is_what_the_installed_litellm_reserves(repo_ro
     import importlib.util
     import re
 
-    from reconciler.policy import LITELLM_RESERVED_OUTPUT_TOKENS
+    from reconciler.desired.policy import LITELLM_RESERVED_OUTPUT_TOKENS
 
     spec = importlib.util.find_spec("litellm")
     source = (Path(spec.origin).parent / "proxy" / "spend_tracking" / "budget_reservation.py").read_text("utf-8")
@@ -359,7 +359,7 @@ def test_reserved_model_alias_is_rejected_in_models_and_tiers(workspace, name):
 
 @pytest.mark.parametrize("name", ["*", "bedrock/*", "model-*", "bedrock/global.anthropic.x"])
 def test_wildcards_and_provider_routes_are_rejected_in_tiers(workspace, name):
-    from reconciler.validate import reserved_model_name
+    from reconciler.desired.validate import reserved_model_name
 
     assert reserved_model_name(name)
     tiers = workspace / "policies" / "tiers.yaml"
@@ -484,7 +484,7 @@ def test_render_config_writes_through_no_planted_link(workspace, tmp_path_factor
 
 
 def test_self_service_reads_no_linked_user_file(workspace, tmp_path_factory):
-    from reconciler.selfservice import SelfServiceError, resolve_user_id
+    from reconciler.selfservice.employee import SelfServiceError, resolve_user_id
 
     outside = tmp_path_factory.mktemp("outside") / "mallory.yaml"
     outside.write_text("id: mallory\nemail: mallory@example.com\n")
@@ -495,9 +495,9 @@ def test_self_service_reads_no_linked_user_file(workspace, tmp_path_factory):
 
 
 def test_rules_are_data_each_declared_once_and_check_runs_every_one(workspace, monkeypatch):
-    """reconciler/rules.py: each rule once, with its id; check() is a loop over the table, so a rule added
+    """reconciler/desired/rules.py: each rule once, with its id; check() is a loop over the table, so a rule added
     to it runs, and its finding points at the file, line and column of the node it names."""
-    from reconciler import rules
+    from reconciler.desired import rules
 
     ids = [r.id for r in rules.RULES]
     assert len(ids) == len(set(ids)) and all(r.applies_to in ("model", "tier", "user", "exception")

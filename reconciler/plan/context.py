@@ -7,12 +7,12 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from reconciler.limits import SafetyLimits
-from reconciler.policy import MANAGED_BY
+from reconciler.desired.policy import MANAGED_BY
+from reconciler.plan.limits import SafetyLimits
 
 
 class TeamLayout(Protocol):
-    """How a tier's LiteLLM teams are named (reconciler/shards.py): the diff asks, never parses."""
+    """How a tier's LiteLLM teams are named (reconciler/desired/shards.py): the diff asks, never parses."""
 
     def tier_of(self, team: str) -> str | None:
         """The tier key of a tier team id (any of its teams), None for any other team."""

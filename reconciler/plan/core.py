@@ -2,8 +2,8 @@
 
 The diff (`diff`) is every entity's part (tiers, the plan-viewer, users, revocations, out-of-band)
 and knows nothing of what a run leaves out or adds: processors (reconciler/plan/processors.py, and
-the scoped read in reconciler/scope.py) change a draft in order before the limits are checked. How
-tier teams are named comes in as a `TeamLayout` (reconciler/shards.py). Nothing here performs I/O.
+the scoped read in reconciler/plan/scope.py) change a draft in order before the limits are checked. How
+tier teams are named comes in as a `TeamLayout` (reconciler/desired/shards.py). Nothing here performs I/O.
 """
 
 from __future__ import annotations
@@ -12,17 +12,17 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from reconciler.digest import dataclass_fields, json_digest
-from reconciler.limits import KINDS, refusal
-from reconciler.live import LiveState
+from reconciler.desired.policy import DesiredState
+from reconciler.live.digest import dataclass_fields, json_digest
+from reconciler.live.state import LiveState
 from reconciler.plan import outofband
 from reconciler.plan.context import PlanContext, TeamLayout
+from reconciler.plan.limits import KINDS, refusal
 from reconciler.plan.model import ACTION_KINDS, Action, Plan
 from reconciler.plan.revocations import managed_key_count, revocations
 from reconciler.plan.tiers import TierTeams, reconciled_tiers, tier_actions
 from reconciler.plan.users import UserDiff, diff_user
 from reconciler.plan.viewer import viewer_action
-from reconciler.policy import DesiredState
 
 
 @dataclass

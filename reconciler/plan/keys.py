@@ -1,5 +1,5 @@
 """Keys: the one managed key an identity must hold, and the steps that leave exactly that key
-(plus, after a scheduled rotation, the previous key through its overlap window: reconciler/rotation.py)."""
+(plus, after a scheduled rotation, the previous key through its overlap window: reconciler/plan/rotation.py)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from reconciler import rotation
-from reconciler.live import LiveKey, LiveState
+from reconciler.desired.policy import User, end_of_day_utc
+from reconciler.live.state import LiveKey, LiveState
+from reconciler.plan import rotation
 from reconciler.plan.model import Step
-from reconciler.policy import User, end_of_day_utc
-from reconciler.steps import Op
+from reconciler.plan.steps import Op
 
 EXPIRY_TOLERANCE_S = 300
 # Users' keys may call the model APIs and nothing else: every admin route answers 403, whatever the

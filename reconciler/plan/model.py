@@ -13,7 +13,7 @@ from typing import Any
 
 from reconciler import __version__
 from reconciler.errors import GatewayctlError
-from reconciler.steps import Op
+from reconciler.plan.steps import Op
 
 FORMAT_VERSION = 2
 
@@ -29,7 +29,7 @@ ACTION_KINDS: dict[str, tuple[int, str]] = {
 
 @dataclass
 class Step:
-    op: Op  # what it calls: reconciler/steps.py
+    op: Op  # what it calls: reconciler/plan/steps.py
     args: dict[str, Any]
 
 
@@ -41,7 +41,7 @@ class Action:
     changes: list[tuple[str, Any, Any]] = field(default_factory=list)
     steps: list[Step] = field(default_factory=list)
     key_hashes: list[str] = field(default_factory=list)
-    counts: dict[str, int] = field(default_factory=dict)  # destructive changes by kind (reconciler.limits)
+    counts: dict[str, int] = field(default_factory=dict)  # destructive changes by kind (reconciler.plan.limits)
 
     def __post_init__(self) -> None:
         if self.kind not in ACTION_KINDS:

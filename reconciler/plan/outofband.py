@@ -14,13 +14,13 @@ Keys of users who are being offboarded are not listed here: their revocation rem
 
 from __future__ import annotations
 
-from reconciler.live import LiveKey, LiveState
+from reconciler.desired.policy import DesiredState, User
+from reconciler.live.state import LiveKey, LiveState
 from reconciler.plan.context import PlanContext
 from reconciler.plan.model import Action, Step
+from reconciler.plan.steps import Op
 from reconciler.plan.tiers import TierTeams
 from reconciler.plan.viewer import is_viewer_key
-from reconciler.policy import DesiredState, User
-from reconciler.steps import Op
 
 # LiteLLM makes the master key's identity an admin member of every team it creates.
 LITELLM_DEFAULT_USER = "default_user_id"

@@ -5,16 +5,16 @@ to it. Each is one decision the diff does not make:
   Prune        `--prune-unmanaged`: access no file grants becomes part of the actions
   Deferral     scheduled rotations beyond a safety limit wait for the next runs
 
-`standard()` puts them in their order; a scoped read (reconciler/scope.py) goes before them.
+`standard()` puts them in their order; a scoped read (reconciler/plan/scope.py) goes before them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from reconciler import rotation
-from reconciler.limits import FLAGS, KINDS
+from reconciler.plan import rotation
 from reconciler.plan.core import Draft, Processor
+from reconciler.plan.limits import FLAGS, KINDS
 from reconciler.plan.model import Action, Step
 from reconciler.plan.users import UserDiff
 

@@ -1,6 +1,6 @@
 """What a reviewer reads beside a plan, and nothing applies: what the change costs (FinOps,
-reconciler/commitment.py), the tiers' budget alert thresholds (reconciler/budget_alerts.py reads
-them in policies/tiers.yaml), and what a scoped plan read (reconciler/scope.py). Built from the plan
+reconciler/plan/commitment.py), the tiers' budget alert thresholds (reconciler/notifications/budget_alerts.py reads
+them in policies/tiers.yaml), and what a scoped plan read (reconciler/plan/scope.py). Built from the plan
 and what it was made from; `plan --out` and `--format json` carry it beside the plan's own fields,
 outside the plan digest."""
 
@@ -10,19 +10,19 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from reconciler import commitment
-from reconciler.live import LiveState
+from reconciler.desired.policy import DesiredState
+from reconciler.live.state import LiveState
+from reconciler.plan import commitment
 from reconciler.plan.context import PlanContext
 from reconciler.plan.model import Plan
-from reconciler.policy import DesiredState
 
 
 @dataclass
 class PlanReport:
     plan: Plan
-    finops: dict | None = None  # what the change costs (reconciler/commitment.py)
+    finops: dict | None = None  # what the change costs (reconciler/plan/commitment.py)
     budget_alerts: dict[str, list[int]] | None = None  # alert thresholds per tier, from policies/tiers.yaml
-    # A plan scoped to the users a change touched (reconciler/scope.py: Scope.to_json() plus its note);
+    # A plan scoped to the users a change touched (reconciler/plan/scope.py: Scope.to_json() plus its note);
     # None: no --changed-since. Apply checks the scope through the plan's `inputs`.
     scope: dict | None = None
     # What the plan read (not saved with it): apply's key notices work from it and the apply's results.
@@ -40,7 +40,7 @@ class PlanReport:
 
 class Annotation(Protocol):
     def annotate(self, report: PlanReport) -> None:
-        """Add what this part of the run knows to the report (reconciler/scope.py: what was read)."""
+        """Add what this part of the run knows to the report (reconciler/plan/scope.py: what was read)."""
 
 
 def review(plan: Plan, desired: DesiredState, live: LiveState, context: PlanContext,

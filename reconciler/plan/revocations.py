@@ -4,12 +4,12 @@ spend history."""
 
 from __future__ import annotations
 
-from reconciler import rotation
-from reconciler.live import LiveState
+from reconciler.desired.policy import DesiredState, User
+from reconciler.live.state import LiveState
+from reconciler.plan import rotation
 from reconciler.plan.model import Action, Step
+from reconciler.plan.steps import Op
 from reconciler.plan.tiers import TierTeams
-from reconciler.policy import DesiredState, User
-from reconciler.steps import Op
 
 
 def retiring_tokens(live: LiveState) -> set[str]:

@@ -1,16 +1,16 @@
-"""Tiers: each tier's LiteLLM teams (one or more, reconciler/shards.py) hold the tier's limits."""
+"""Tiers: each tier's LiteLLM teams (one or more, reconciler/desired/shards.py) hold the tier's limits."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler import mapping
-from reconciler.live import LiveState
+from reconciler.desired import mapping
+from reconciler.desired.policy import DesiredState, Tier
+from reconciler.live.state import LiveState
 from reconciler.plan.context import PlanContext, TeamLayout
 from reconciler.plan.model import Action, Step
-from reconciler.policy import DesiredState, Tier
-from reconciler.steps import Op
+from reconciler.plan.steps import Op
 
 
 @dataclass(frozen=True)

@@ -11,14 +11,15 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from reconciler import mapping, member_budget, rotation
-from reconciler.live import LiveState, LiveUser
+from reconciler.desired import mapping
+from reconciler.desired.policy import MANAGED_BY, Tier, User
+from reconciler.live.state import LiveState, LiveUser
+from reconciler.plan import member_budget, rotation
 from reconciler.plan.context import PlanContext
 from reconciler.plan.keys import KEY_MODELS, USER_KEY_ROUTES, Change, HeldKeys, KeyDelta, KeySpec, key_expiry, key_steps
 from reconciler.plan.model import Action, Step
+from reconciler.plan.steps import Op
 from reconciler.plan.tiers import TierTeams
-from reconciler.policy import MANAGED_BY, Tier, User
-from reconciler.steps import Op
 
 CARRY_KEY = member_budget.CARRY_KEY
 
@@ -112,7 +113,7 @@ class _Where:
 
 def _where(user: User, tier: Tier, lu: LiveUser | None, live: LiveState, teams: TierTeams,
            now: dt.datetime) -> _Where:
-    team_id = tier.team_for(user.id)  # the user's team of the tier (reconciler/shards.py)
+    team_id = tier.team_for(user.id)  # the user's team of the tier (reconciler/desired/shards.py)
     memberships = frozenset(set(lu.teams) & teams.managed) if lu is not None else frozenset()
     live_carry = member_budget.live_carry(lu)
     carry = live_carry if live_carry is not None and live_carry.valid(team_id, now) else None

@@ -3,12 +3,12 @@ Its key lives in the key store like a user's, under the id `gatewayctl-plan-view
 
 from __future__ import annotations
 
-from reconciler.live import LiveKey, LiveState
-from reconciler.mapping import USER_MODELS
+from reconciler.desired.mapping import USER_MODELS
+from reconciler.live.state import LiveKey, LiveState
 from reconciler.plan.context import PlanContext
 from reconciler.plan.keys import HeldKeys, KeySpec, key_steps
 from reconciler.plan.model import Action, Step
-from reconciler.steps import Op
+from reconciler.plan.steps import Op
 
 VIEWER_ID = "gatewayctl-plan-viewer"  # reserved user id (validate rejects users/ ids starting with gatewayctl-)
 VIEWER_ROLE = "proxy_admin_viewer"

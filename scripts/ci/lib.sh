@@ -60,7 +60,7 @@ gateway_key_from_secret() { # $1 secret id, $2 optional JSON field
   export LITELLM_MASTER_KEY="${key}"
 }
 
-# Key notices and budget alerts (reconciler/notify.py) are optional: GATEWAYCTL_NOTIFY ses|smtp (empty or
+# Key notices and budget alerts (reconciler/notifications/notify.py) are optional: GATEWAYCTL_NOTIFY ses|smtp (empty or
 # none: no emails) needs GATEWAYCTL_NOTIFY_FROM; smtp also needs GATEWAYCTL_SMTP_HOST, takes
 # GATEWAYCTL_SMTP_PORT (default 587) and GATEWAYCTL_SMTP_USERNAME with GATEWAYCTL_SMTP_PASSWORD (both or
 # neither). GATEWAYCTL_GUIDE_URL links the employee guide in them. Prints what is wrong, nothing if all is well.

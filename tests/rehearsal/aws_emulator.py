@@ -47,7 +47,7 @@ provider saw a difference that AWS would not report):
 Added for `gatewayctl preflight` (moto 5.2.5 has none of Bedrock's model-access APIs):
 - Bedrock GetInferenceProfile, GetFoundationModelAvailability, Put/GetUseCaseForModelAccess,
   ListFoundationModelAgreementOffers and CreateFoundationModelAgreement, over a fresh account's state:
-  the catalog is the Bedrock IDs of the pinned LiteLLM's model registry (reconciler/bedrock.py), an
+  the catalog is the Bedrock IDs of the pinned LiteLLM's model registry (reconciler/desired/bedrock.py), an
   inference profile exists only in the Regions its prefix serves, Anthropic models are NOT_AUTHORIZED
   until the account submits its use case (PutUseCaseForModelAccess), and a third-party model's
   Marketplace agreement is NOT_AVAILABLE until CreateFoundationModelAgreement accepts its offer.
@@ -319,7 +319,7 @@ _AGREEMENTS: dict[str, set[str]] = {}
 
 
 def _catalog_knows(model_id: str) -> bool:
-    from reconciler.bedrock import PROFILE_PREFIXES, registry
+    from reconciler.desired.bedrock import PROFILE_PREFIXES, registry
 
     return model_id in registry() or any(f"{prefix}.{model_id}" in registry() for prefix in PROFILE_PREFIXES)
 
@@ -329,7 +329,7 @@ def _path_model_id(resp: BaseResponse) -> str:
 
 
 def _get_inference_profile(self: BedrockResponse) -> str:
-    from reconciler.bedrock import PROFILE_PREFIXES, registry, split_profile
+    from reconciler.desired.bedrock import PROFILE_PREFIXES, registry, split_profile
 
     profile_id = _path_model_id(self)
     prefix, base = split_profile(profile_id)

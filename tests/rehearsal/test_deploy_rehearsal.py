@@ -28,9 +28,9 @@ from helpers import USER_TEMPLATE, SmtpSink
 from network import ALB, INTERNET, RUNNER, Network
 from stack import GITHUB_REPOSITORY, Rehearsal
 
-from reconciler.client import check_base_url
-from reconciler.notify import LEDGER_TAG_PREFIX
-from reconciler.policy import BUDGET_TZ
+from reconciler.desired.policy import BUDGET_TZ
+from reconciler.live.client import check_base_url
+from reconciler.notifications.notify import LEDGER_TAG_PREFIX
 
 pytestmark = [pytest.mark.rehearsal, pytest.mark.integration, pytest.mark.slow,
               pytest.mark.skipif(shutil.which("terraform") is None, reason="terraform is not on PATH"),
@@ -502,7 +502,7 @@ def test_a_run_listed_as_successful_never_shrinks_the_scope_and_the_offboarding_
     add_user(rh, "frank")
     rh.commit("Add frank")
     # Planning from the run list's newest success would leave carol out of every later deploy.
-    from reconciler import scope
+    from reconciler.plan import scope
 
     assert scope.changed_since(rh.repo, offboarding).users == {"frank"}
     assert converged(rh) == before  # the run list moved nothing

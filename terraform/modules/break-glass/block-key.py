@@ -9,7 +9,7 @@ import sys
 import urllib.parse
 import urllib.request
 
-RETIRING_SUFFIX = "~retiring"  # reconciler/rotation.py
+RETIRING_SUFFIX = "~retiring"  # reconciler/plan/rotation.py
 ALIAS = re.compile(r"^u-[a-z0-9][a-z0-9._-]{0,62}$")
 
 

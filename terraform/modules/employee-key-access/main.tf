@@ -1,7 +1,7 @@
 # Employee self-service: read your own LiteLLM key, and nobody else's.
 #
 # Attribute-based access control: a key secret is readable only when its owner tag (written by
-# gatewayctl, see reconciler/keystore.py) equals the caller's session tag of the same key. The
+# gatewayctl, see reconciler/live/keystore.py) equals the caller's session tag of the same key. The
 # session tag comes from the identity provider (IAM Identity Center "attributes for access
 # control", or a SAML/OIDC session tag), never from the employee, so one policy serves everyone.
 data "aws_caller_identity" "current" {}

@@ -22,7 +22,7 @@ variable "kms_key_arn" {
 }
 
 variable "owner_tag_key" {
-  description = "Tag that names a secret's owner; gatewayctl writes it (reconciler/keystore.py OWNER_TAG). The principal's session tag with the same key must carry the user's id."
+  description = "Tag that names a secret's owner; gatewayctl writes it (reconciler/live/keystore.py OWNER_TAG). The principal's session tag with the same key must carry the user's id."
   type        = string
   default     = "gitops_user_id"
 

@@ -16,7 +16,7 @@ locals {
 }
 
 # ----------------------------------------------------------------- the reconciler's state table
-# Two items (reconciler/deploystate.py): `lock`, the gateway lock deploys and rotations take (they sit in
+# Two items (reconciler/apply/deploystate.py): `lock`, the gateway lock deploys and rotations take (they sit in
 # separate GitHub concurrency groups, so neither cancels the other's pending run), and `converged`, the
 # commit the last complete deploy converged the gateway to, the baseline of the next deploy's
 # --changed-since. Only the reconciler role writes either: a baseline anyone else could move would let
@@ -104,7 +104,7 @@ locals {
           "secretsmanager:UpdateSecret",
           "secretsmanager:TagResource",
           "secretsmanager:DescribeSecret",
-          # Each user's secret carries gatewayctl's resource policy (reconciler/keystore.py), checked before a write.
+          # Each user's secret carries gatewayctl's resource policy (reconciler/live/keystore.py), checked before a write.
           "secretsmanager:PutResourcePolicy",
           "secretsmanager:GetResourcePolicy",
         ]

@@ -7,7 +7,7 @@ locals {
   partition  = data.aws_partition.current.partition
   region     = data.aws_region.current.name
 
-  # Per-user key secrets (reconciler/keystore.py): the key is bound to each secret's encryption context
+  # Per-user key secrets (reconciler/live/keystore.py): the key is bound to each secret's encryption context
   # (Secrets Manager sends SecretARN with every call), so `kms:*` delegated to IAM below cannot reach them.
   writer      = try(var.user_key_secrets.writer_role_arn, "")
   user_arns   = "arn:${local.partition}:secretsmanager:${local.region}:${local.account_id}:secret:${try(var.user_key_secrets.secret_prefix, "")}" # pragma: allowlist secret

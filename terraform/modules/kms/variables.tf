@@ -27,7 +27,7 @@ variable "deletion_window_in_days" {
 }
 
 variable "user_key_secrets" {
-  description = "Per-user key secrets this key encrypts (gatewayctl's, reconciler/keystore.py): their name prefix, the one role that writes them (no path), and the session tag naming each owner. When set, the key policy denies every use for them outside Secrets Manager, encryption to all but the writer, and decryption to all but the writer and the IAM Identity Center role whose session tag names the secret's owner. null: no such statements."
+  description = "Per-user key secrets this key encrypts (gatewayctl's, reconciler/live/keystore.py): their name prefix, the one role that writes them (no path), and the session tag naming each owner. When set, the key policy denies every use for them outside Secrets Manager, encryption to all but the writer, and decryption to all but the writer and the IAM Identity Center role whose session tag names the secret's owner. null: no such statements."
   type = object({
     secret_prefix   = string
     writer_role_arn = string

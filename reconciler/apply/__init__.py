@@ -1,0 +1,1 @@
+"""Apply: carry out a plan's steps against the gateway, record what was deployed."""

@@ -1,0 +1,1 @@
+"""Desired state: users/ and policies/ read, validated and rendered."""

@@ -1,0 +1,1 @@
+"""Side job: chargeback and spend reports per cost center."""

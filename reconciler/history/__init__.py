@@ -1,0 +1,1 @@
+"""Side job: who had which access when, read from git."""

@@ -1,0 +1,1 @@
+"""Side job: key notices, budget alerts and the channels that deliver them."""

@@ -1,0 +1,1 @@
+"""Side job: employee self-service (`gatewayctl whoami`, `gatewayctl key show --me`)."""
