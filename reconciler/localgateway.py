@@ -4,12 +4,19 @@
 Only two things change in the config, both because the harness, not AWS, hosts the proxy:
 the harness owns the database (so `database_url` is dropped; LiteLLM reads DATABASE_URL), and
 each model gets `aws_bedrock_runtime_endpoint` = the fake Bedrock's URL.
+
+The fake Bedrock is the project's own (tools/fake-bedrock), started here and handed to the harness
+by port: it can be switched while it runs (latency, ...), so one proxy serves tests that need
+different Bedrock behaviour.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import yaml
@@ -42,9 +49,73 @@ def local_config(repo_root: Path, dest: Path, general_settings: dict | None = No
     return dest
 
 
+class FakeBedrock:
+    """tools/fake-bedrock as a child process: its URL, its request log, and stop()."""
+
+    def __init__(self, repo_root: Path, run_dir: Path, env: dict | None = None):
+        run_dir.mkdir(parents=True, exist_ok=True)
+        self.requests_log = run_dir / "fake-bedrock-requests.jsonl"
+        self.requests_log.write_text("", encoding="utf-8")
+        ready = run_dir / "fake-bedrock.port"
+        ready.unlink(missing_ok=True)
+        self._output = open(run_dir / "fake-bedrock.log", "ab")  # closed in stop()
+        self._proc = subprocess.Popen(
+            [sys.executable, str(repo_root / "tools" / "fake-bedrock" / "fake-bedrock"), "--port", "0",
+             "--log", str(self.requests_log), "--ready-file", str(ready), "--watch-pid", str(os.getpid())],
+            env={**os.environ, **(env or {})}, stdout=self._output, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 30
+        while not ready.is_file():
+            if self._proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"fake Bedrock did not start; see {run_dir / 'fake-bedrock.log'}")
+            time.sleep(0.05)
+        self.port = int(ready.read_text(encoding="utf-8"))
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        if self._proc.poll() is None:
+            self._proc.terminate()
+            try:
+                self._proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+        self._output.close()
+
+
+class LocalGateway:
+    """A started LiteLLMHarness on the project's fake Bedrock: the harness's attributes, with the fake's
+    URL and request log, and stop() for both."""
+
+    def __init__(self, harness, fake: FakeBedrock):
+        self.harness, self.fake = harness, fake
+
+    def __getattr__(self, name: str):
+        return getattr(self.harness, name)
+
+    @property
+    def fake_bedrock_url(self) -> str:
+        return self.fake.url
+
+    @property
+    def fake_bedrock_requests_log(self) -> str:
+        return str(self.fake.requests_log)
+
+    def fake_bedrock_requests(self) -> list[dict]:
+        """The requests the fake Bedrock received so far."""
+        lines = self.fake.requests_log.read_text(encoding="utf-8").splitlines()
+        return [json.loads(line) for line in lines if line.strip()]
+
+    def stop(self) -> None:
+        try:
+            self.harness.stop()
+        finally:
+            self.fake.stop()
+
+
 def start(repo_root: Path, run_dir: Path, *, litellm_args: tuple[str, ...] = (), env: dict | None = None,
-          echo=sys.stderr, general_settings: dict | None = None):
-    """Start the harness with the project's config; returns a started LiteLLMHarness."""
+          echo=sys.stderr, general_settings: dict | None = None) -> LocalGateway:
+    """Start the project's fake Bedrock and the harness with the project's config on it."""
     hdir = harness_dir(repo_root)
     if not harness_available(repo_root):
         raise HarnessMissing(f"LiteLLM harness not found at {hdir}; set LITELLM_HARNESS_DIR")
@@ -55,7 +126,12 @@ def start(repo_root: Path, run_dir: Path, *, litellm_args: tuple[str, ...] = (),
 
     run_dir.mkdir(parents=True, exist_ok=True)
     config = local_config(repo_root, run_dir / "gateway-config.yaml", general_settings)
+    fake = FakeBedrock(repo_root, run_dir / "fake-bedrock", env)
     h = LiteLLMHarness(run_dir / "harness", config=str(config), timeout=600, litellm_args=litellm_args,
-                       env=env, fake_bedrock=True, echo=echo)
-    h.start()
-    return h
+                       env=env, fake_bedrock_port=fake.port, echo=echo)
+    try:
+        h.start()
+    except BaseException:
+        fake.stop()
+        raise
+    return LocalGateway(h, fake)

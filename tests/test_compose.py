@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -117,11 +116,3 @@ def test_docker_compose_config():
     res = subprocess.run(["docker", "compose", "-f", str(COMPOSE), "config", "--quiet"],
                          capture_output=True, text=True, check=False, cwd=ROOT, timeout=60)
     assert res.returncode == 0, res.stderr
-
-
-def test_the_copy_of_the_fake_bedrock_is_the_harness_s():
-    harness = Path(os.environ.get("LITELLM_HARNESS_DIR") or ROOT.parent / "shared" / "litellm-harness")
-    if not (harness / "fake-bedrock").is_file():
-        pytest.skip(f"no LiteLLM harness at {harness} to compare tools/fake-bedrock with")
-    copy = (ROOT / "tools" / "fake-bedrock" / "fake-bedrock").read_bytes()
-    assert copy == (harness / "fake-bedrock").read_bytes(), "update tools/fake-bedrock (its README says how)"

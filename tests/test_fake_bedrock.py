@@ -1,0 +1,122 @@
+"""The project's fake Bedrock (tools/fake-bedrock): the harness's answers, plus switches a test turns
+while it runs, so that one genuine proxy serves tests that need different Bedrock behaviour."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import struct
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+OURS = ROOT / "tools" / "fake-bedrock" / "fake-bedrock"
+HARNESS = Path(os.environ.get("LITELLM_HARNESS_DIR") or ROOT.parent / "shared" / "litellm-harness") / "fake-bedrock"
+MODEL = "global.anthropic.claude-haiku-4-5-20251001-v1%3A0"
+IDS = re.compile(rb"(msg_fake_[0-9a-f]{12}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})")
+
+
+class Fake:
+    def __init__(self, script: Path, tmp: Path, *extra: str):
+        ready = tmp / f"{script.parent.name}-{time.monotonic_ns()}.port"
+        self.proc = subprocess.Popen([sys.executable, str(script), "--port", "0", "--ready-file", str(ready), *extra],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 30
+        while not ready.is_file():
+            assert self.proc.poll() is None and time.monotonic() < deadline, f"{script} did not start"
+            time.sleep(0.05)
+        self.url = f"http://127.0.0.1:{int(ready.read_text())}"
+
+    def post(self, path: str, body: dict) -> httpx.Response:
+        return httpx.post(self.url + path, json=body, timeout=30, trust_env=False)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+
+@pytest.fixture
+def ours(tmp_path: Path) -> Iterator[Fake]:
+    fake = Fake(OURS, tmp_path)
+    yield fake
+    fake.stop()
+
+
+REQUESTS = [
+    (f"/model/{MODEL}/converse", {"messages": [{"role": "user", "content": [{"text": "hi"}]}]}),
+    (f"/model/{MODEL}/converse-stream", {"messages": [{"role": "user", "content": [{"text": "hi"}]}]}),
+    (f"/model/{MODEL}/invoke", {"messages": [{"role": "user", "content": "x [[usage in=7 out=3]]"}]}),
+    (f"/model/{MODEL}/invoke-with-response-stream", {"messages": [{"role": "user", "content": "hi"}]}),
+    (f"/model/{MODEL}/count-tokens", {"input": {"converse": {"messages": []}}}),
+    ("/anthropic/v1/messages/count_tokens", {"messages": [{"role": "user", "content": "hello"}]}),
+    ("/model/amazon.titan-embed-text-v2%3A0/invoke", {"inputText": "hi", "dimensions": 4}),
+]
+
+
+def _events(stream: bytes) -> list[bytes]:
+    """The payloads of an AWS event stream, a chunk's base64 `bytes` decoded."""
+    payloads = []
+    while stream:
+        total, headers = struct.unpack(">II", stream[:8])
+        payload = json.loads(stream[12 + headers:total - 4])
+        payloads.append(base64.b64decode(payload["bytes"]) if "bytes" in payload else json.dumps(payload).encode())
+        stream = stream[total:]
+    return payloads
+
+
+def _comparable(response: httpx.Response) -> tuple[int, list[bytes]]:
+    if response.headers.get("content-type") == "application/vnd.amazon.eventstream":
+        parts = _events(response.content)
+    else:
+        parts = [response.content]
+    return response.status_code, [IDS.sub(b"ID", part) for part in parts]
+
+
+def test_it_answers_every_request_as_the_harness_s_fake_does(ours: Fake, tmp_path: Path):
+    if not HARNESS.is_file():
+        pytest.skip(f"no LiteLLM harness at {HARNESS.parent} to compare tools/fake-bedrock with")
+    theirs = Fake(HARNESS, tmp_path)
+    try:
+        for path, body in REQUESTS:
+            assert _comparable(ours.post(path, body)) == _comparable(theirs.post(path, body)), path
+    finally:
+        theirs.stop()
+
+
+def test_a_switch_changes_the_next_answer_and_an_empty_control_resets_it(ours: Fake):
+    converse = REQUESTS[0]
+    assert ours.post(*converse).json()["metrics"]["latencyMs"] == 1
+    assert httpx.put(ours.url + "/_fake/control", json={"latency_ms": 250}, trust_env=False).status_code == 200
+    assert httpx.get(ours.url + "/_fake/control", trust_env=False).json() == {"latency_ms": 250}
+    assert ours.post(*converse).json()["metrics"]["latencyMs"] == 251
+    assert httpx.put(ours.url + "/_fake/control", json={}, trust_env=False).status_code == 200
+    assert ours.post(*converse).json()["metrics"]["latencyMs"] == 1
+
+
+@pytest.mark.parametrize(("switches", "message"), [
+    ({"latency_ms": "fast"}, "latency_ms must be an integer from 0 to 600000, not 'fast'"),
+    ({"latency_ms": -1}, "latency_ms must be an integer"),
+    ({"latncy_ms": 5}, "unknown switches: latncy_ms (known: latency_ms"),
+    (["latency_ms"], "the control body must be a JSON object"),
+])
+def test_a_bad_switch_is_refused_when_it_is_set_and_changes_nothing(ours: Fake, switches, message: str):
+    httpx.put(ours.url + "/_fake/control", json={"latency_ms": 5}, trust_env=False)
+    refused = httpx.put(ours.url + "/_fake/control", content=json.dumps(switches), trust_env=False)
+    assert refused.status_code == 400 and message in refused.json()["message"]
+    assert httpx.get(ours.url + "/_fake/control", trust_env=False).json() == {"latency_ms": 5}
+
+
+def test_it_exits_when_the_process_it_watches_is_gone(tmp_path: Path):
+    parent = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    fake = Fake(OURS, tmp_path, "--watch-pid", str(parent.pid))
+    parent.kill()
+    parent.wait()
+    assert fake.proc.wait(timeout=20) == 0
