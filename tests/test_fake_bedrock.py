@@ -142,21 +142,21 @@ def test_a_cached_prefix_is_written_once_then_read_and_a_longer_one_reads_then_w
     if operation.startswith("converse"):  # Converse: a cachePoint block after what is cached
         def request(*turns: str) -> dict:
             return {"system": [{"text": SYSTEM}, {"cachePoint": {"type": "default"}}],
-                    "messages": [{"role": "user", "content": [{"text": t}, {"cachePoint": {"type": "default"}}]}
-                                 for t in turns]}
+                    "messages": [{"role": "user", "content": [{"text": t}] + [{"cachePoint": {"type": "default"}}] * (
+                        t == turns[-1])} for t in turns]}  # the mark on the newest turn only, as Claude Code sends
         read, write, uncached = "cacheReadInputTokens", "cacheWriteInputTokens", "inputTokens"
     else:  # InvokeModel's Anthropic body: cache_control on the last block cached
         def request(*turns: str) -> dict:
             return {"system": [{"type": "text", "text": SYSTEM, "cache_control": {"type": "ephemeral"}}],
-                    "messages": [{"role": "user", "content": [{"type": "text", "text": t,
-                                                                "cache_control": {"type": "ephemeral"}}]}
-                                 for t in turns]}
+                    "messages": [{"role": "user", "content": [{"type": "text", "text": t} | (
+                        {"cache_control": {"type": "ephemeral"}} if t == turns[-1] else {})]} for t in turns]}
         read, write, uncached = "cache_read_input_tokens", "cache_creation_input_tokens", "input_tokens"
     path = f"/model/{MODEL}/{operation}"
     first = _usage(ours.post(path, request("Fix the bug [[usage in=500 out=300]]")))
     assert first[read] == 0 and 1800 < first[write] < 1900 and first[uncached] == 500
     again = _usage(ours.post(path, request("Fix the bug [[usage in=500 out=300]]")))
     assert (again[read], again[write], again[uncached]) == (first[write], 0, 500)
+    # the next turn: the mark moved on, and the previous turn's prefix is found a block before it
     longer = _usage(ours.post(path, request("Fix the bug [[usage in=500 out=300]]", "And the test " * 100)))
     assert longer[read] == first[write] and 300 < longer[write] < 400
     other_model = _usage(ours.post(path.replace("haiku", "sonnet"), request("Fix the bug [[usage in=500 out=300]]")))
