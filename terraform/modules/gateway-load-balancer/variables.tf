@@ -50,6 +50,9 @@ variable "public_paths" {
     "/v1/chat/completions", "/chat/completions", "/v1/completions", "/completions",
     "/v1/embeddings", "/embeddings", "/v1/messages", "/v1/messages/count_tokens",
     "/v1/models", "/models", "/health/liveliness", "/health/readiness",
+    # The OpenAI Responses API (client.responses.create, the Agents SDK, Codex CLI): creating a response
+    # is the one call these clients make; LiteLLM answers it through Bedrock Converse.
+    "/v1/responses", "/responses",
   ]
 
   validation {

@@ -66,6 +66,7 @@ run "admin_api_not_served" {
       "/v1/chat/completions", "/chat/completions", "/v1/completions", "/completions",
       "/v1/embeddings", "/embeddings", "/v1/messages", "/v1/messages/count_tokens",
       "/v1/models", "/models", "/health/liveliness", "/health/readiness",
+      "/v1/responses", "/responses",
     ])
     error_message = "Exactly the model-API paths are forwarded from anywhere."
   }
