@@ -376,6 +376,9 @@ module "employee_key_access" {
 module "identity_center" {
   source = "../../modules/identity-center"
   count  = local.identity_center_enabled ? 1 : 0
+  providers = {
+    aws = aws.identity_center
+  }
 
   instance_arn       = var.identity_center_instance_arn
   group_id           = var.identity_center_group_id

@@ -108,6 +108,9 @@ output "github_actions_secrets" {
       AWS_DIRECTORY_ROLE_ARN     = module.github_oidc_reconciler.directory_role_arn
       GATEWAYCTL_IDENTITY_STORE  = var.identity_store_id
       GATEWAYCTL_DIRECTORY_GROUP = var.identity_center_group_id
+      # Where the store answers, and which attribute the session tag comes from: the check reads the same.
+      GATEWAYCTL_DIRECTORY_REGION    = var.identity_center_region != "" ? var.identity_center_region : var.aws_region
+      GATEWAYCTL_DIRECTORY_ATTRIBUTE = var.identity_center_user_id_attribute
     } : {},
   )
 }

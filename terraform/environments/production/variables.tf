@@ -392,6 +392,18 @@ variable "identity_center_instance_arn" {
   }
 }
 
+variable "identity_center_region" {
+  description = "Home Region of the Identity Center instance, where its APIs answer (the instance's settings page shows it). Empty: aws_region."
+  type        = string
+  default     = ""
+  nullable    = false
+
+  validation {
+    condition     = var.identity_center_region == "" || can(regex("^[a-z]{2}(-gov)?-[a-z]+-[0-9]$", var.identity_center_region))
+    error_message = "identity_center_region must be empty or an AWS Region code such as eu-west-1."
+  }
+}
+
 variable "identity_store_id" {
   description = "The instance's Identity Store (d-xxxxxxxxxx), which the nightly directory check reads (drift.yml, gatewayctl directory-check). Required with identity_center_instance_arn."
   type        = string

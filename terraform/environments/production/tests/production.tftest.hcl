@@ -4,6 +4,11 @@ mock_provider "aws" {
   source = "../../tests/mocks/aws"
 }
 
+mock_provider "aws" {
+  alias  = "identity_center"
+  source = "../../tests/mocks/aws"
+}
+
 variables {
   certificate_arn       = "arn:aws:acm:ap-south-1:123456789012:certificate/0f0e0d0c-0b0a-0908-0706-050403020100"
   github_repository     = "example-org/llm-gateway-gitops"
@@ -259,6 +264,7 @@ run "identity_center_is_wired" {
 
   variables {
     identity_center_instance_arn = "arn:aws:sso:::instance/ssoins-1111111111111111"
+    identity_center_region       = "eu-west-1"
     identity_store_id            = "d-1234567890"
     identity_center_group_id     = "9a67a2c4-5081-70a4-0c5e-6f1c2b3a4d5e"
   }
@@ -272,7 +278,9 @@ run "identity_center_is_wired" {
     condition = (
       output.github_actions_secrets.AWS_DIRECTORY_ROLE_ARN == "arn:aws:iam::123456789012:role/llm-gateway-directory-check" &&
       output.github_actions_secrets.GATEWAYCTL_IDENTITY_STORE == "d-1234567890" &&
-      output.github_actions_secrets.GATEWAYCTL_DIRECTORY_GROUP == "9a67a2c4-5081-70a4-0c5e-6f1c2b3a4d5e"
+      output.github_actions_secrets.GATEWAYCTL_DIRECTORY_GROUP == "9a67a2c4-5081-70a4-0c5e-6f1c2b3a4d5e" &&
+      output.github_actions_secrets.GATEWAYCTL_DIRECTORY_REGION == "eu-west-1" &&
+      output.github_actions_secrets.GATEWAYCTL_DIRECTORY_ATTRIBUTE == "$${path:userName}"
     )
     error_message = "The directory job's role, store and group are among the repository settings."
   }
