@@ -158,8 +158,9 @@ def test_a_clean_directory_exits_0_and_opens_no_pull_request(rh, directory, gith
 
 def test_a_wrong_store_removes_nobody(rh, directory):
     """An empty directory (a wrong store id) would make every file "gone": over --max-removals, refused."""
+    wrong_store = {**directory.env(), "GATEWAYCTL_IDENTITY_STORE": "d-0999999999"}
     proc = rh.run([str(Path(sys.executable).with_name("gatewayctl")), "directory-check", "--max-removals", "2",
-                   "--format", "json"], expect=(3,), env={**directory.env(), "GATEWAYCTL_IDENTITY_STORE": "d-0999999999"})
+                   "--format", "json"], expect=(3,), env=wrong_store)
     assert "more than --max-removals 2" in json.loads(proc.stdout)["refused"]
 
 
