@@ -446,7 +446,7 @@ variable "identity_center_user_id_attribute" {
 
   # Identity Center takes only a ${path:...} reference here; a literal would give everyone the same tag.
   validation {
-    condition     = can(regex("^\\$\\{path:[^$${}\\s]+\\}$", var.identity_center_user_id_attribute))
+    condition     = can(regex("^[$][{]path:[^{}$\\s]+[}]$", var.identity_center_user_id_attribute))
     error_message = "identity_center_user_id_attribute must be a directory attribute reference such as $${path:userName}."
   }
 }
