@@ -709,7 +709,10 @@ def test_directory_jobs_contract():
     doc = by_name("drift.yml")
     check, pr = jobs(doc)["directory"], jobs(doc)["directory-pr"]
     assert check["permissions"] == {"contents": "read", "id-token": "write"}
-    assert check["environment"] == "directory" and check["if"] == "vars.DIRECTORY_CHECK == 'true'"
+    assert check["environment"] == "directory" and check["env"] == {
+        "GATEWAYCTL_IDENTITY_STORE": "${{ secrets.GATEWAYCTL_IDENTITY_STORE }}"}
+    # Without the store (Identity Center off) nothing but the checkout runs: no role is asked for.
+    assert all("GATEWAYCTL_IDENTITY_STORE != ''" in str(s.get("if")) for s in steps(check)[1:])
     assert '"${GATEWAYCTL}" directory-check' in job_text(check)
     roles = [s["with"]["role-to-assume"] for s in steps(check) if "configure-aws-credentials" in str(s.get("uses"))]
     assert roles == ["${{ secrets.AWS_DIRECTORY_ROLE_ARN }}"]
