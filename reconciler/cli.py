@@ -14,6 +14,7 @@ from reconciler import applycmd, commands, options
 from reconciler.apply import deploystate
 from reconciler.collector import fewer_collections
 from reconciler.desired.diagnostics import InputError, render
+from reconciler.directory import command as directory_check
 from reconciler.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, GatewayctlError, expected_io
 from reconciler.finops import chargeback
 from reconciler.history import log as history
@@ -205,6 +206,9 @@ def _side_commands(command: Command) -> None:
     command("preflight", preflight.run, [preflight.arguments],
             help="per model in policies/models.yaml: can this AWS account call it (agreement, authorisation, "
                  "region)? Asks Bedrock's control plane; calls no model", description=preflight.DESCRIPTION)
+    command("directory-check", directory_check.run, [directory_check.arguments],
+            help="nightly: users/ against IAM Identity Center (gone, disabled, not in the group, no file, email); "
+                 "exit 0 same, 2 differs, 3 refused", description=directory_check.DESCRIPTION)
     command("whoami", selfservice.cmd_whoami, [selfservice.identity_arguments],
             help="your gateway user, tier and key secret, from your AWS identity",
             description="Map your AWS identity (its session name: your sign-in email) to your users/<id>.yaml "

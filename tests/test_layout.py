@@ -13,7 +13,7 @@ import reconciler
 
 ROOT = Path(reconciler.__file__).parent
 CORE = {"desired", "live", "plan", "apply"}
-SIDE_JOBS = {"notifications", "finops", "selfservice", "history"}
+SIDE_JOBS = {"notifications", "finops", "selfservice", "history", "directory"}
 # The CLI wiring and what every stage shares (errors, the git module, the lazy importer), plus the demo.
 TOP = {"__init__", "__main__", "cli", "commands", "options", "runctx", "applycmd", "errors", "git", "lazy",
        "collector", "demo", "localgateway"}

@@ -703,6 +703,25 @@ def test_drift_workflow_contract():
     assert 'LABEL = "drift"' in job_text(only)
 
 
+def test_directory_jobs_contract():
+    """The directory check reads with the directory role and writes nothing; only the job without cloud access
+    may write, and only a branch and its pull request (issue #21)."""
+    doc = by_name("drift.yml")
+    check, pr = jobs(doc)["directory"], jobs(doc)["directory-pr"]
+    assert check["permissions"] == {"contents": "read", "id-token": "write"}
+    assert check["environment"] == "directory" and check["env"] == {
+        "GATEWAYCTL_IDENTITY_STORE": "${{ secrets.GATEWAYCTL_IDENTITY_STORE }}"}
+    # Without the store (Identity Center off) nothing but the checkout runs: no role is asked for.
+    assert all("GATEWAYCTL_IDENTITY_STORE != ''" in str(s.get("if")) for s in steps(check)[1:])
+    assert '"${GATEWAYCTL}" directory-check' in job_text(check)
+    roles = [s["with"]["role-to-assume"] for s in steps(check) if "configure-aws-credentials" in str(s.get("uses"))]
+    assert roles == ["${{ secrets.AWS_DIRECTORY_ROLE_ARN }}"]
+    assert pr["permissions"] == {"contents": "write", "pull-requests": "write"}
+    assert pr["needs"] == ["directory"] and "id-token" not in pr["permissions"]
+    assert not any("configure-aws-credentials" in str(s.get("uses")) for s in steps(pr))
+    assert 'BRANCH = "directory-check/remove-departed"' in job_text(pr)
+
+
 NOTIFY_SETTINGS = ("GATEWAYCTL_NOTIFY", "GATEWAYCTL_NOTIFY_FROM", "GATEWAYCTL_SMTP_HOST", "GATEWAYCTL_SMTP_PORT",
                    "GATEWAYCTL_SMTP_USERNAME", "GATEWAYCTL_SMTP_PASSWORD")
 

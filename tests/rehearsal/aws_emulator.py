@@ -58,6 +58,18 @@ Added for the VPC runner:
   BatchGetProjects returns it, as AWS does. CreateProject dropped concurrentBuildLimit, so the second
   plan saw a change; it is kept.
 
+Added for IAM Identity Center (terraform/modules/identity-center, `gatewayctl directory-check`):
+- Identity Store UserStatus: moto's users have none (botocore's model has ENABLED/DISABLED). Here every
+  user has one, ENABLED when created, returned by ListUsers and DescribeUser. In AWS a user is disabled in
+  the console or by the SCIM provisioner (`active: false`); here UpdateUser, missing from moto, stands in:
+  AttributePath `userStatus` sets it, and it replaces the other single-valued attributes moto keeps.
+- Identity Store DeleteUser left the user's group memberships behind; AWS removes them with the user.
+- SSO Admin attributes for access control (Create/Describe/Update/DeleteInstanceAccessControlAttribute-
+  Configuration) are missing: kept per instance, reported ENABLED as AWS does once they are set.
+- SSO Admin tags (TagResource, UntagResource, ListTagsForResource; CreatePermissionSet's Tags) and
+  DescribePermissionSetProvisioningStatus (moto's ProvisionPermissionSet answers SUCCEEDED at once, so
+  the status of that request is SUCCEEDED) are missing.
+
 Not filled, and excluded from the rehearsal instead (tests/rehearsal/README.md): ElastiCache user
 groups (CreateUserGroup and the rest are missing from moto altogether).
 """
@@ -90,9 +102,13 @@ from moto.ecs.models import EC2ContainerServiceBackend
 from moto.ecs.responses import EC2ContainerServiceResponse
 from moto.iam.access_control import IAMPolicyStatement, PermissionResult
 from moto.iam.policy_conditions import CONDITION_OPERATIONS
+from moto.identitystore.exceptions import ValidationException as IdentityStoreValidation
+from moto.identitystore.responses import IdentityStoreResponse
 from moto.kms.responses import KmsResponse
 from moto.rds.models import DBParameterGroup
 from moto.s3.models import FakeBucket
+from moto.ssoadmin.exceptions import ResourceNotFoundException as SSOAdminNotFound
+from moto.ssoadmin.responses import SSOAdminResponse
 
 # ------------------------------------------------------------------ tags for JSON-protocol services
 # One store per service, keyed by (account, ARN); lives as long as the server, like moto's models.
@@ -451,6 +467,137 @@ CodeBuildResponse.create_webhook = _create_webhook  # type: ignore[attr-defined]
 CodeBuildResponse.update_webhook = _update_webhook  # type: ignore[attr-defined]
 CodeBuildResponse.delete_webhook = _delete_webhook  # type: ignore[attr-defined]
 CodeBuildResponse.create_project = _create_project  # type: ignore[method-assign]
+
+
+# ------------------------------------------------------------------ IAM Identity Center
+_USER_STATUS: dict[tuple[str, str, str], str] = {}  # (account, store, user) -> ENABLED | DISABLED
+_UPDATABLE_USER_FIELDS = {"displayName": "DisplayName", "nickName": "NickName", "title": "Title",
+                          "userType": "UserType", "emails": "Emails", "userName": "UserName"}
+
+
+def _store_key(resp: IdentityStoreResponse, user_id: str) -> tuple[str, str, str]:
+    return resp.current_account, resp._get_param("IdentityStoreId"), user_id
+
+
+def _with_status(resp: IdentityStoreResponse, user: dict) -> dict:
+    return {**user, "UserStatus": _USER_STATUS.get(_store_key(resp, user["UserId"]), "ENABLED")}
+
+
+def _list_users(self: IdentityStoreResponse) -> str:
+    doc = json.loads(_moto_list_users(self))
+    doc["Users"] = [_with_status(self, u) for u in doc["Users"]]
+    return json.dumps(doc)
+
+
+def _describe_user(self: IdentityStoreResponse) -> str:
+    return json.dumps(_with_status(self, json.loads(_moto_describe_user(self))))
+
+
+def _update_user(self: IdentityStoreResponse) -> str:
+    store, user_id = self._get_param("IdentityStoreId"), self._get_param("UserId")
+    user = self.identitystore_backend.describe_user(store, user_id)  # ResourceNotFound as moto raises it
+    changes = {}
+    for op in self._get_param("Operations") or []:
+        path, value = op["AttributePath"], op.get("AttributeValue")
+        if path == "userStatus" and value in ("ENABLED", "DISABLED"):
+            _USER_STATUS[_store_key(self, user_id)] = value
+        elif path in _UPDATABLE_USER_FIELDS:
+            changes[_UPDATABLE_USER_FIELDS[path]] = value
+        else:
+            raise IdentityStoreValidation(message=f"AttributePath {path} is not updatable here")
+    self.identitystore_backend.identity_stores[store].users[user_id] = user._replace(**changes)
+    return json.dumps({})
+
+
+def _delete_user(self: IdentityStoreResponse) -> str:
+    store, user_id = self._get_param("IdentityStoreId"), self._get_param("UserId")
+    result = _moto_delete_user(self)
+    memberships = self.identitystore_backend.identity_stores[store].group_memberships
+    for membership_id in [k for k, m in memberships.items() if m["MemberId"].get("UserId") == user_id]:
+        del memberships[membership_id]
+    _USER_STATUS.pop(_store_key(self, user_id), None)
+    return result
+
+
+_moto_list_users, _moto_describe_user = IdentityStoreResponse.list_users, IdentityStoreResponse.describe_user
+_moto_delete_user = IdentityStoreResponse.delete_user
+IdentityStoreResponse.list_users = _list_users  # type: ignore[method-assign]
+IdentityStoreResponse.describe_user = _describe_user  # type: ignore[method-assign]
+IdentityStoreResponse.update_user = _update_user  # type: ignore[attr-defined]
+IdentityStoreResponse.delete_user = _delete_user  # type: ignore[method-assign]
+
+_ACCESS_CONTROL: dict[tuple[str, str], list] = {}  # (account, instance ARN) -> AccessControlAttributes
+
+
+def _instance_key(resp: SSOAdminResponse) -> tuple[str, str]:
+    instance = resp._get_param("InstanceArn")
+    if instance not in [i.instance_arn for i in resp.ssoadmin_backend.instances]:
+        raise SSOAdminNotFound(message=f"instance {instance} not found")
+    return resp.current_account, instance
+
+
+def _put_access_control(self: SSOAdminResponse) -> str:
+    config = self._get_param("InstanceAccessControlAttributeConfiguration") or {}
+    _ACCESS_CONTROL[_instance_key(self)] = config.get("AccessControlAttributes", [])
+    return json.dumps({})
+
+
+def _describe_access_control(self: SSOAdminResponse) -> str:
+    attributes = _ACCESS_CONTROL.get(_instance_key(self))
+    if attributes is None:
+        raise SSOAdminNotFound(message="no access control attribute configuration for this instance")
+    return json.dumps({"Status": "ENABLED", "StatusReason": "",
+                       "InstanceAccessControlAttributeConfiguration": {"AccessControlAttributes": attributes}})
+
+
+def _delete_access_control(self: SSOAdminResponse) -> str:
+    _ACCESS_CONTROL.pop(_instance_key(self), None)
+    return json.dumps({})
+
+
+def _sso_tags(resp: SSOAdminResponse) -> dict[str, str]:
+    return _tag_store(resp).setdefault((resp.current_account, resp._get_param("ResourceArn")), {})
+
+
+def _sso_tag_resource(self: SSOAdminResponse) -> str:
+    _sso_tags(self).update({t["Key"]: t["Value"] for t in self._get_param("Tags") or []})
+    return json.dumps({})
+
+
+def _sso_untag_resource(self: SSOAdminResponse) -> str:
+    for key in self._get_param("TagKeys") or []:
+        _sso_tags(self).pop(key, None)
+    return json.dumps({})
+
+
+def _sso_list_tags(self: SSOAdminResponse) -> str:
+    return json.dumps({"Tags": [{"Key": k, "Value": v} for k, v in sorted(_sso_tags(self).items())]})
+
+
+def _create_permission_set(self: SSOAdminResponse) -> str:
+    result = _moto_create_permission_set(self)
+    arn = json.loads(result)["PermissionSet"]["PermissionSetArn"]
+    _tag_store(self).setdefault((self.current_account, arn), {}).update(
+        {t["Key"]: t["Value"] for t in self._get_param("Tags") or []})
+    return result
+
+
+def _provisioning_status(self: SSOAdminResponse) -> str:
+    return json.dumps({"PermissionSetProvisioningStatus": {
+        "AccountId": self.current_account, "RequestId": self._get_param("ProvisionPermissionSetRequestId"),
+        "Status": "SUCCEEDED"}})
+
+
+_moto_create_permission_set = SSOAdminResponse.create_permission_set
+SSOAdminResponse.create_permission_set = _create_permission_set  # type: ignore[method-assign]
+SSOAdminResponse.create_instance_access_control_attribute_configuration = _put_access_control  # type: ignore[attr-defined]
+SSOAdminResponse.update_instance_access_control_attribute_configuration = _put_access_control  # type: ignore[attr-defined]
+SSOAdminResponse.describe_instance_access_control_attribute_configuration = _describe_access_control  # type: ignore[attr-defined]
+SSOAdminResponse.delete_instance_access_control_attribute_configuration = _delete_access_control  # type: ignore[attr-defined]
+SSOAdminResponse.tag_resource = _sso_tag_resource  # type: ignore[attr-defined]
+SSOAdminResponse.untag_resource = _sso_untag_resource  # type: ignore[attr-defined]
+SSOAdminResponse.list_tags_for_resource = _sso_list_tags  # type: ignore[attr-defined]
+SSOAdminResponse.describe_permission_set_provisioning_status = _provisioning_status  # type: ignore[attr-defined]
 
 
 def main() -> None:

@@ -6,11 +6,15 @@ created then updated), not which calls they made. It also lists the deploy workf
 rehearsal records (`deploy_run`), newest first, filtered by branch and status as GitHub does: no
 script reads that list any more (the deploy's baseline is the reconciler's own record), and the
 rehearsal fakes a "successful" run there to show that it moves nothing.
+For scripts/ci/directory-pr it keeps a repository the way the Git data API shows it (blobs by content
+hash, flat trees, commits, branches) and pull requests: `seed_repository` makes main, and `files_on`
+reads a branch back, so a test sees which files a pull request's branch removes and that main is untouched.
 Requests without a token get 401.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import threading
@@ -24,6 +28,10 @@ class GitHubEmulator:
         self.comments: dict[int, dict] = {}
         self.labels: set[str] = set()
         self.workflow_runs: list[dict] = []  # deploy.yml's runs, oldest first
+        self.trees: dict[str, dict[str, str]] = {}  # tree sha -> {path: blob sha}
+        self.commits: dict[str, dict] = {}  # commit sha -> {tree, parents, message}
+        self.refs: dict[str, str] = {}  # "heads/<branch>" -> commit sha
+        self.pulls: dict[int, dict] = {}
         self._next = 1
         self._lock = threading.Lock()
         emulator = self
@@ -78,9 +86,94 @@ class GitHubEmulator:
                                        "status": "completed", "conclusion": conclusion,
                                        "path": ".github/workflows/deploy.yml"})
 
+    # ------------------------------------------------------------------ the repository (Git data API)
+    @staticmethod
+    def _sha(kind: str, content: str) -> str:
+        return hashlib.sha1(f"{kind}\0{content}".encode()).hexdigest()  # noqa: S324 - an id, as git's
+
+    def _tree(self, files: dict[str, str]) -> str:
+        sha = self._sha("tree", json.dumps(files, sort_keys=True))
+        self.trees[sha] = dict(files)
+        return sha
+
+    def _commit(self, tree: str, parents: list[str], message: str) -> str:
+        sha = self._sha("commit", json.dumps([tree, parents, message, self._id()]))
+        self.commits[sha] = {"tree": tree, "parents": parents, "message": message}
+        return sha
+
+    def seed_repository(self, files: dict[str, str], branch: str = "main") -> None:
+        """Make `branch` one commit holding `files` (path -> content)."""
+        with self._lock:
+            tree = self._tree({path: self._sha("blob", text) for path, text in files.items()})
+            self.refs[f"heads/{branch}"] = self._commit(tree, [], "seed")
+
+    def files_on(self, branch: str) -> set[str]:
+        with self._lock:
+            return set(self.trees[self.commits[self.refs[f"heads/{branch}"]]["tree"]])
+
+    def _git(self, method: str, rest: str, query: dict, body: dict) -> tuple[int, object] | None:
+        m = re.fullmatch(r"git/refs?/(heads/.+)", rest)
+        if m and m.group(1) in self.refs and method == "GET":
+            return 200, {"ref": f"refs/{m.group(1)}", "object": {"sha": self.refs[m.group(1)], "type": "commit"}}
+        if m and method == "PATCH":
+            if m.group(1) not in self.refs:
+                return 422, {"message": "Reference does not exist"}
+            if not body.get("force") and self.refs[m.group(1)] not in self.commits[body["sha"]]["parents"]:
+                return 422, {"message": "Update is not a fast forward"}
+            self.refs[m.group(1)] = body["sha"]
+            return 200, {"ref": f"refs/{m.group(1)}", "object": {"sha": body["sha"]}}
+        if rest == "git/refs" and method == "POST":
+            name = body["ref"].removeprefix("refs/")
+            if name in self.refs:
+                return 422, {"message": "Reference already exists"}
+            self.refs[name] = body["sha"]
+            return 201, {"ref": body["ref"], "object": {"sha": body["sha"]}}
+        m = re.fullmatch(r"git/commits/([0-9a-f]+)", rest)
+        if m and method == "GET" and m.group(1) in self.commits:
+            return 200, {"sha": m.group(1), "tree": {"sha": self.commits[m.group(1)]["tree"]},
+                         "parents": [{"sha": p} for p in self.commits[m.group(1)]["parents"]]}
+        if rest == "git/commits" and method == "POST":
+            return 201, {"sha": self._commit(body["tree"], body["parents"], body["message"])}
+        m = re.fullmatch(r"git/trees/([0-9a-f]+)", rest)
+        if m and method == "GET" and m.group(1) in self.trees:
+            entries = sorted(self.trees[m.group(1)].items())
+            return 200, {"sha": m.group(1), "truncated": False,
+                         "tree": [{"path": p, "mode": "100644", "type": "blob", "sha": s} for p, s in entries]}
+        if rest == "git/trees" and method == "POST":
+            files = dict(self.trees[body["base_tree"]]) if body.get("base_tree") else {}
+            for entry in body["tree"]:
+                if entry.get("sha") is None:
+                    files.pop(entry["path"], None)
+                else:
+                    files[entry["path"]] = entry["sha"]
+            return 201, {"sha": self._tree(files)}
+        return None
+
+    def _pulls(self, method: str, rest: str, query: dict, body: dict) -> tuple[int, object] | None:
+        if rest == "pulls" and method == "GET":
+            head, state = query.get("head", [None])[0], query.get("state", ["open"])[0]
+            found = [p for p in self.pulls.values() if (state == "all" or p["state"] == state)
+                     and (head is None or head.split(":", 1)[-1] == p["head"]["ref"])]
+            return 200, found[: int(query.get("per_page", ["30"])[0])]
+        if rest == "pulls" and method == "POST":
+            if f"heads/{body['head']}" not in self.refs:
+                return 422, {"message": "Validation Failed", "errors": [{"field": "head", "code": "invalid"}]}
+            number = self._id()
+            self.pulls[number] = {"number": number, "state": "open", "title": body["title"], "body": body["body"],
+                                  "head": {"ref": body["head"]}, "base": {"ref": body["base"]}}
+            return 201, self.pulls[number]
+        m = re.fullmatch(r"pulls/(\d+)", rest)
+        if m and method == "PATCH" and int(m.group(1)) in self.pulls:
+            self.pulls[int(m.group(1))].update({k: v for k, v in body.items() if k in ("body", "state", "title")})
+            return 200, self.pulls[int(m.group(1))]
+        return None
+
     def route(self, method: str, path: str, query: dict, body: dict) -> tuple[int, object]:
         m = re.fullmatch(r"/repos/[^/]+/[^/]+/(.*)", path)
         rest = m.group(1) if m else ""
+        answer = self._git(method, rest, query, body) or self._pulls(method, rest, query, body)
+        if answer is not None:
+            return answer
         if method == "GET" and rest == "actions/workflows/deploy.yml/runs":
             branch, status = query.get("branch", [None])[0], query.get("status", [None])[0]
             found = [r for r in reversed(self.workflow_runs) if (branch is None or r["head_branch"] == branch)

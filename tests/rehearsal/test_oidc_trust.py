@@ -147,7 +147,8 @@ def planned(tmp_path_factory: pytest.TempPathFactory) -> dict:
                    env={"TF_VAR_certificate_arn": "arn:aws:acm:ap-south-1:123456789012:certificate/"
                                                   "0f0e0d0c-0b0a-0908-0706-050403020100",
                         "TF_VAR_github_connection_arn": "arn:aws:codeconnections:ap-south-1:123456789012:connection/"
-                                                        "0f0e0d0c-0b0a-0908-0706-050403020100"})
+                                                        "0f0e0d0c-0b0a-0908-0706-050403020100",
+                        **IDENTITY_CENTER_TF_VARS})
             plan = json.loads(rh.run(["terraform", f"-chdir={root}", "show", "-json", "oidc.tfplan"]).stdout)
             for rc in plan["resource_changes"]:
                 if rc["type"] == "aws_iam_role":
@@ -161,6 +162,14 @@ def planned(tmp_path_factory: pytest.TempPathFactory) -> dict:
         return {"roles": roles, "secrets": secrets, "provider": provider}
     finally:
         rh.close()
+
+
+# With Identity Center set, the production root also makes the directory role (drift.yml's directory job).
+IDENTITY_CENTER_TF_VARS = {
+    "TF_VAR_identity_center_instance_arn": "arn:aws:sso:::instance/ssoins-1111111111111111",
+    "TF_VAR_identity_store_id": "d-1234567890",
+    "TF_VAR_identity_center_group_id": "9a67a2c4-5081-70a4-0c5e-6f1c2b3a4d5e",
+}
 
 
 def role_of(planned: dict, job: Job) -> dict:
@@ -280,3 +289,18 @@ def test_an_approved_pr_plan_is_the_only_way_in(planned):
         assert can_assume(planned["roles"][planned["secrets"][secret]], planned["provider"], claims)
         for write in WRITE_SECRETS:
             assert not can_assume(planned["roles"][planned["secrets"][write]], planned["provider"], claims)
+
+
+def test_only_the_directory_job_reads_the_directory(planned):
+    """The directory role trusts drift.yml's directory job alone: the drift job beside it (its own
+    environment) cannot assume it, and the directory job gets no other role (issue #21)."""
+    directory = next(j for j in JOBS if j.role_secret == "AWS_DIRECTORY_ROLE_ARN")
+    assert (directory.workflow, directory.environment) == ("drift.yml", "directory")
+    drift = next(j for j in JOBS if j.workflow == "drift.yml" and j.job == "drift")
+    nightly = Run("schedule", "refs/heads/main")
+    role = planned["roles"][planned["secrets"]["AWS_DIRECTORY_ROLE_ARN"]]
+    assert can_assume(role, planned["provider"], token_claims(directory, nightly))
+    assert not can_assume(role, planned["provider"], token_claims(drift, nightly))
+    for name, trust in planned["roles"].items():
+        if name != planned["secrets"]["AWS_DIRECTORY_ROLE_ARN"]:
+            assert not can_assume(trust, planned["provider"], token_claims(directory, nightly)), name

@@ -334,8 +334,12 @@ module "github_oidc_reconciler" {
   notification_sender_address      = var.notification_sender
   chargeback_bucket_arn            = module.chargeback_bucket.arn
   chargeback_kms_key_arn           = module.chargeback_bucket.kms_key_arn
-  permissions_boundary             = local.permissions_boundary_arn
-  tags                             = local.tags
+  directory = local.identity_center_enabled ? {
+    identity_store_id = var.identity_store_id
+    group_id          = var.identity_center_group_id
+  } : null
+  permissions_boundary = local.permissions_boundary_arn
+  tags                 = local.tags
 }
 
 # The only place the admin API is reached from: a CodeBuild-hosted GitHub Actions runner in the
@@ -355,8 +359,8 @@ module "github_runner" {
   tags                  = local.tags
 }
 
-# Employees read their own key secret (ABAC on the gitops_user_id tag gatewayctl writes);
-# attach the policy where employees sign in (see docs/using-the-gateway.md, "Get your key").
+# Employees read their own key secret (ABAC on the gitops_user_id tag gatewayctl writes); module
+# "identity_center" below puts the policy in their permission set (docs/using-the-gateway.md, "Get your key").
 module "employee_key_access" {
   source = "../../modules/employee-key-access"
 
@@ -364,6 +368,29 @@ module "employee_key_access" {
   user_secret_prefix = var.user_secret_prefix
   kms_key_arn        = module.kms.key_arn
   tags               = local.tags
+}
+
+# The Identity Center side of the key access: the gitops_user_id session tag mapped from the directory,
+# a permission set carrying the policy above, assigned to the employees' group in this account. Off
+# while identity_center_instance_arn is empty (docs/runbook.md, "Identity Center").
+module "identity_center" {
+  source = "../../modules/identity-center"
+  count  = local.identity_center_enabled ? 1 : 0
+  providers = {
+    aws = aws.identity_center
+  }
+
+  instance_arn       = var.identity_center_instance_arn
+  group_id           = var.identity_center_group_id
+  inline_policy_json = module.employee_key_access.policy_json
+  session_tag_key    = module.employee_key_access.owner_tag_key
+  user_id_attribute  = var.identity_center_user_id_attribute
+  session_duration   = var.identity_center_session_duration
+  tags               = local.tags
+}
+
+locals {
+  identity_center_enabled = var.identity_center_instance_arn != ""
 }
 
 # Emergency revoke outside business hours (docs/runbook.md): the listed people assume

@@ -103,6 +103,15 @@ output "github_actions_secrets" {
     LITELLM_ADMIN_URL = module.gateway_service.admin_base_url
     }, var.gateway_url == null ? {} : { LITELLM_BASE_URL = var.gateway_url },
     var.notification_sender == null ? {} : { GATEWAYCTL_NOTIFY = "ses", GATEWAYCTL_NOTIFY_FROM = var.notification_sender },
+    # drift.yml's directory job (gatewayctl directory-check).
+    local.identity_center_enabled ? {
+      AWS_DIRECTORY_ROLE_ARN     = module.github_oidc_reconciler.directory_role_arn
+      GATEWAYCTL_IDENTITY_STORE  = var.identity_store_id
+      GATEWAYCTL_DIRECTORY_GROUP = var.identity_center_group_id
+      # Where the store answers, and which attribute the session tag comes from: the check reads the same.
+      GATEWAYCTL_DIRECTORY_REGION    = var.identity_center_region != "" ? var.identity_center_region : var.aws_region
+      GATEWAYCTL_DIRECTORY_ATTRIBUTE = var.identity_center_user_id_attribute
+    } : {},
   )
 }
 
@@ -140,4 +149,9 @@ output "break_glass" {
     container             = module.break_glass[0].container_name
     network_configuration = module.break_glass[0].network_configuration
   }
+}
+
+output "identity_center_permission_set_arn" {
+  description = "The key-access permission set employees sign in with (null while identity_center_instance_arn is empty)."
+  value       = try(module.identity_center[0].permission_set_arn, null)
 }

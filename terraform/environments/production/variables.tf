@@ -378,3 +378,87 @@ variable "break_glass_principal_arns" {
     error_message = "break_glass_principal_arns must be IAM role ARNs (path allowed, a * only at the end of the name)."
   }
 }
+
+# ------------------------------------------------------------------ IAM Identity Center
+variable "identity_center_instance_arn" {
+  description = "IAM Identity Center instance whose users read their key (modules/identity-center: the gitops_user_id attribute mapping, the key-access permission set and its assignment). Empty: none of it is managed here. Set it only when this account manages the instance (the organization's management account or its delegated administrator)."
+  type        = string
+  default     = ""
+  nullable    = false
+
+  validation {
+    condition     = var.identity_center_instance_arn == "" || can(regex("^arn:aws(-[a-z]{1,5}){0,3}:sso:::instance/(sso)?ins-[a-zA-Z0-9-.]{16}$", var.identity_center_instance_arn))
+    error_message = "identity_center_instance_arn must be empty or an Identity Center instance ARN (arn:aws:sso:::instance/ssoins-<16 characters>)."
+  }
+}
+
+variable "identity_center_region" {
+  description = "Home Region of the Identity Center instance, where its APIs answer (the instance's settings page shows it). Empty: aws_region."
+  type        = string
+  default     = ""
+  nullable    = false
+
+  validation {
+    condition     = var.identity_center_region == "" || can(regex("^[a-z]{2}(-gov)?-[a-z]+-[0-9]$", var.identity_center_region))
+    error_message = "identity_center_region must be empty or an AWS Region code such as eu-west-1."
+  }
+}
+
+variable "identity_store_id" {
+  description = "The instance's Identity Store (d-xxxxxxxxxx), which the nightly directory check reads (drift.yml, gatewayctl directory-check). Required with identity_center_instance_arn."
+  type        = string
+  default     = ""
+  nullable    = false
+
+  validation {
+    condition     = var.identity_store_id == "" || can(regex("^(d-[0-9a-f]{10}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$", var.identity_store_id))
+    error_message = "identity_store_id must be an Identity Store id such as d-1234567890."
+  }
+
+  validation {
+    condition     = (var.identity_store_id == "") == (var.identity_center_instance_arn == "")
+    error_message = "identity_store_id and identity_center_instance_arn go together: set both or neither."
+  }
+}
+
+variable "identity_center_group_id" {
+  description = "Identity Store id of the employees' group: its members get the key-access permission set in this account, and the directory check compares them with users/. Required with identity_center_instance_arn."
+  type        = string
+  default     = ""
+  nullable    = false
+
+  validation {
+    condition     = var.identity_center_group_id == "" || can(regex("^([0-9a-f]{10}-)?[A-Fa-f0-9]{8}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{12}$", var.identity_center_group_id))
+    error_message = "identity_center_group_id must be an Identity Store group id (a UUID, optionally prefixed with 10 hex digits and a hyphen)."
+  }
+
+  validation {
+    condition     = (var.identity_center_group_id == "") == (var.identity_center_instance_arn == "")
+    error_message = "identity_center_group_id and identity_center_instance_arn go together: set both or neither."
+  }
+}
+
+variable "identity_center_user_id_attribute" {
+  description = "Directory attribute that becomes each session's gitops_user_id tag; its value must equal the user's file name in users/ (the directory check reports users whose attribute differs)."
+  type        = string
+  default     = "$${path:userName}"
+  nullable    = false
+
+  # Identity Center takes only a ${path:...} reference here; a literal would give everyone the same tag.
+  validation {
+    condition     = can(regex("^[$][{]path:[^{}$\\s]+[}]$", var.identity_center_user_id_attribute))
+    error_message = "identity_center_user_id_attribute must be a directory attribute reference such as $${path:userName}."
+  }
+}
+
+variable "identity_center_session_duration" {
+  description = "Session length of the key-access permission set (ISO 8601 hours, PT1H to PT12H)."
+  type        = string
+  default     = "PT1H"
+  nullable    = false
+
+  validation {
+    condition     = can(regex("^PT([1-9]|1[0-2])H$", var.identity_center_session_duration))
+    error_message = "identity_center_session_duration must be PT1H to PT12H."
+  }
+}

@@ -26,3 +26,13 @@ provider "aws" {
     tags = local.tags
   }
 }
+
+# IAM Identity Center's APIs answer in the instance's home Region only, which need not be the gateway's.
+provider "aws" {
+  alias  = "identity_center"
+  region = var.identity_center_region != "" ? var.identity_center_region : var.aws_region
+
+  default_tags {
+    tags = local.tags
+  }
+}

@@ -236,3 +236,46 @@ locals {
     ]
   })
 }
+
+# ----------------------------------------------------------------- directory role
+# The nightly directory check (drift.yml's directory job, on main, in its own environment) compares
+# users/ with the Identity Store: it lists the store's users and the employees' group's members, and
+# nothing else (no DescribeUser: ListUsers returns each user whole; no writes).
+module "directory_role" {
+  source = "../github-actions-role"
+  count  = var.directory == null ? 0 : 1
+
+  name              = "${var.name}-directory-check"
+  description       = "GitHub Actions nightly directory check (read-only Identity Store) for ${var.github_repository}"
+  oidc_provider_arn = var.oidc_provider_arn
+  github_repository = var.github_repository
+  trusted_jobs = [
+    { workflow = "drift.yml", context = "environment:${var.directory_environment}", ref = local.main_ref },
+  ]
+  inline_policies      = { read-directory = local.directory_policy }
+  permissions_boundary = var.permissions_boundary
+  tags                 = var.tags
+}
+
+locals {
+  # The store lives in the account that owns the Identity Center instance, which may be the
+  # organization's management account rather than this one; its id is unique, so any account.
+  identity_store_arn = var.directory == null ? null : "arn:${local.partition}:identitystore::*:identitystore/${var.directory.identity_store_id}"
+  directory_policy = var.directory == null ? null : jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid      = "ListDirectoryUsers"
+        Effect   = "Allow"
+        Action   = "identitystore:ListUsers"
+        Resource = local.identity_store_arn
+      },
+      {
+        Sid      = "ListTheEmployeesGroupMembers"
+        Effect   = "Allow"
+        Action   = "identitystore:ListGroupMemberships"
+        Resource = [local.identity_store_arn, "arn:${local.partition}:identitystore:::group/${var.directory.group_id}"]
+      },
+    ]
+  })
+}

@@ -22,3 +22,8 @@ output "state_table_name" {
   description = "DynamoDB table of the gateway lock and the converged commit, written only by the reconciler role (GATEWAYCTL_STATE_TABLE)."
   value       = aws_dynamodb_table.state.name
 }
+
+output "directory_role_arn" {
+  description = "Read-only Identity Store role of the nightly directory check (null without `directory`)."
+  value       = try(module.directory_role[0].arn, null)
+}

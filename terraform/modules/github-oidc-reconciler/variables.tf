@@ -43,6 +43,26 @@ variable "drift_environment" {
   }
 }
 
+variable "directory_environment" {
+  description = "GitHub environment of drift.yml's directory job (deployment branches: main only; no reviewers, the check is nightly). Its own, so the drift job's token cannot read the directory."
+  type        = string
+  default     = "directory"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9._-]+$", var.directory_environment))
+    error_message = "directory_environment must be an environment name without wildcards."
+  }
+}
+
+variable "directory" {
+  description = "The Identity Store and the employees' group the nightly directory check reads (gatewayctl directory-check); null = no directory role."
+  type = object({
+    identity_store_id = string
+    group_id          = string
+  })
+  default = null
+}
+
 variable "deploy_environment" {
   description = "GitHub environment of deploy.yml's jobs and rotate.yml's (its protection rules gate the apply)."
   type        = string

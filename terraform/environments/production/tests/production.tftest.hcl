@@ -4,6 +4,11 @@ mock_provider "aws" {
   source = "../../tests/mocks/aws"
 }
 
+mock_provider "aws" {
+  alias  = "identity_center"
+  source = "../../tests/mocks/aws"
+}
+
 variables {
   certificate_arn       = "arn:aws:acm:ap-south-1:123456789012:certificate/0f0e0d0c-0b0a-0908-0706-050403020100"
   github_repository     = "example-org/llm-gateway-gitops"
@@ -243,4 +248,61 @@ run "an_explicit_aws_budget_wins" {
     condition     = output.monthly_budget_usd == 1000
     error_message = "monthly_budget_usd, when set, is the AWS Budget's limit."
   }
+}
+
+run "identity_center_is_off_by_default" {
+  command = plan
+
+  assert {
+    condition     = length(module.identity_center) == 0 && module.github_oidc_reconciler.directory_role_arn == null && !contains(keys(output.github_actions_secrets), "AWS_DIRECTORY_ROLE_ARN")
+    error_message = "Without identity_center_instance_arn nothing of Identity Center is managed and there is no directory role."
+  }
+}
+
+run "identity_center_is_wired" {
+  command = apply
+
+  variables {
+    identity_center_instance_arn = "arn:aws:sso:::instance/ssoins-1111111111111111"
+    identity_center_region       = "eu-west-1"
+    identity_store_id            = "d-1234567890"
+    identity_center_group_id     = "9a67a2c4-5081-70a4-0c5e-6f1c2b3a4d5e"
+  }
+
+  assert {
+    condition     = module.identity_center[0].user_id_attribute == "$${path:userName}" && module.identity_center[0].session_tag_key == "gitops_user_id"
+    error_message = "gitops_user_id, the tag the key-access policy matches, is mapped from the directory's user name."
+  }
+
+  assert {
+    condition = (
+      output.github_actions_secrets.AWS_DIRECTORY_ROLE_ARN == "arn:aws:iam::123456789012:role/llm-gateway-directory-check" &&
+      output.github_actions_secrets.GATEWAYCTL_IDENTITY_STORE == "d-1234567890" &&
+      output.github_actions_secrets.GATEWAYCTL_DIRECTORY_GROUP == "9a67a2c4-5081-70a4-0c5e-6f1c2b3a4d5e" &&
+      output.github_actions_secrets.GATEWAYCTL_DIRECTORY_REGION == "eu-west-1" &&
+      output.github_actions_secrets.GATEWAYCTL_DIRECTORY_ATTRIBUTE == "$${path:userName}"
+    )
+    error_message = "The directory job's role, store and group are among the repository settings."
+  }
+}
+
+run "identity_center_needs_its_store_and_group" {
+  command = plan
+
+  variables {
+    identity_center_instance_arn = "arn:aws:sso:::instance/ssoins-1111111111111111"
+  }
+
+  expect_failures = [var.identity_store_id, var.identity_center_group_id]
+}
+
+run "identity_center_rejects_a_literal_user_id" {
+  command = plan
+
+  variables {
+    identity_center_user_id_attribute = "alice"
+    identity_center_session_duration  = "PT24H"
+  }
+
+  expect_failures = [var.identity_center_user_id_attribute, var.identity_center_session_duration]
 }

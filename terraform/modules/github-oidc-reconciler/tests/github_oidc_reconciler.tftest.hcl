@@ -168,3 +168,37 @@ run "rejects_a_chargeback_object_path_or_wildcard" {
 
   expect_failures = [var.chargeback_bucket_arn]
 }
+
+run "no_directory_role_without_a_directory" {
+  command = plan
+
+  assert {
+    condition     = length(module.directory_role) == 0 && output.directory_role_arn == null
+    error_message = "Without the Identity Store there is no directory role."
+  }
+}
+
+run "directory_role_only_lists_the_store_and_the_group" {
+  command = plan
+
+  variables {
+    directory = { identity_store_id = "d-1234567890", group_id = "9a67a2c4-5081-70a4-0c5e-6f1c2b3a4d5e" }
+  }
+
+  assert {
+    condition = jsonencode({ for st in jsondecode(local.directory_policy).Statement : st.Sid => { a = st.Action, r = flatten([st.Resource]) } }) == jsonencode({
+      ListDirectoryUsers = { a = "identitystore:ListUsers", r = ["arn:aws:identitystore::*:identitystore/d-1234567890"] }
+      ListTheEmployeesGroupMembers = { a = "identitystore:ListGroupMemberships", r = [
+        "arn:aws:identitystore::*:identitystore/d-1234567890", "arn:aws:identitystore:::group/9a67a2c4-5081-70a4-0c5e-6f1c2b3a4d5e",
+      ] }
+    })
+    error_message = "The directory check lists the store's users and the one group's members, nothing else."
+  }
+
+  assert {
+    condition = module.directory_role[0].subjects == tolist([
+      "repo:example-org/llm-gateway-gitops:environment:directory:job_workflow_ref:example-org/llm-gateway-gitops/.github/workflows/drift.yml@refs/heads/main",
+    ])
+    error_message = "Only drift.yml on main, in the directory environment, may assume the directory role."
+  }
+}

@@ -181,3 +181,9 @@ mock_resource "aws_codebuild_project" {
     arn = "arn:aws:codebuild:ap-south-1:123456789012:project/llm-gateway-runner"
   }
 }
+
+mock_resource "aws_ssoadmin_permission_set" {
+  defaults = {
+    arn = "arn:aws:sso:::permissionSet/ssoins-1111111111111111/ps-2222222222222222"
+  }
+}
