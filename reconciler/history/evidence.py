@@ -143,3 +143,31 @@ def live_since(deploys: list[Deploy], user_id: str, commit: str, position: dict[
         if at is not None and at >= wrote and user_id not in deploy.failed_users:
             return deploy
     return None
+
+
+GRANT_ACTIONS = ("create", "adopt", "update", "move")
+
+
+def captured_for(root: Path, plan, approvals_file: Path) -> dict[str, dict]:
+    """For the audit record: the captured approvals (scripts/ci/fetch-approvals' file) of the commit that
+    wrote each grant this plan creates or changes. Never raises: the gateway has already been changed, so
+    what is missing is written down instead ({"error": ...} for that commit)."""
+    from reconciler.history.grants import HistoryError, load_timeline
+
+    users = sorted({a.target[len("user:"):] for a in plan.actions
+                    if a.kind in GRANT_ACTIONS and a.target.startswith("user:")})
+    if not users:
+        return {}
+    try:
+        timeline = load_timeline(root)
+    except HistoryError as exc:
+        return {"(history)": {"error": f"cannot read the grants' commits from git: {exc}"}}
+    now = dt.datetime.now(dt.UTC)
+    commits = {g.commit for g in (timeline.at(uid, now) for uid in users) if g is not None}
+    try:
+        fetched = read_evidence([approvals_file]).approvals
+    except GatewayctlError as exc:
+        fetched, problem = {}, str(exc)
+    else:
+        problem = f"not in {approvals_file.name} (older than its APPROVALS_DEPTH commits?)"
+    return {sha: fetched.get(sha) or {"error": problem} for sha in sorted(commits)}

@@ -6,6 +6,9 @@ created then updated), not which calls they made. It also lists the deploy workf
 rehearsal records (`deploy_run`), newest first, filtered by branch and status as GitHub does: no
 script reads that list any more (the deploy's baseline is the reconciler's own record), and the
 rehearsal fakes a "successful" run there to show that it moves nothing.
+Pull requests and their reviews (`open_pull`, `review`, `merge`) answer the read-only calls the approval
+evidence makes (scripts/ci/githubapi.py: pulls/{n}, pulls/{n}/reviews paged, commits/{sha}/pulls), shaped
+like GitHub's: a review records the commit it was given on, a merged pull request its merge commit.
 Requests without a token get 401.
 """
 
@@ -24,6 +27,8 @@ class GitHubEmulator:
         self.comments: dict[int, dict] = {}
         self.labels: set[str] = set()
         self.workflow_runs: list[dict] = []  # deploy.yml's runs, oldest first
+        self.pulls: dict[int, dict] = {}
+        self.reviews: dict[int, list[dict]] = {}
         self._next = 1
         self._lock = threading.Lock()
         emulator = self
@@ -78,9 +83,52 @@ class GitHubEmulator:
                                        "status": "completed", "conclusion": conclusion,
                                        "path": ".github/workflows/deploy.yml"})
 
+    def open_pull(self, author: str, head_sha: str) -> int:
+        with self._lock:
+            number = self._id()
+            self.pulls[number] = {"number": number, "state": "open", "user": {"login": author},
+                                  "head": {"sha": head_sha}, "merged_at": None, "merged_by": None,
+                                  "merge_commit_sha": None}
+            self.reviews[number] = []
+            return number
+
+    def push(self, number: int, head_sha: str) -> None:
+        with self._lock:
+            self.pulls[number]["head"]["sha"] = head_sha
+
+    def review(self, number: int, login: str, state: str = "APPROVED", commit_id: str | None = None) -> None:
+        """A review of the pull request's current head (or of `commit_id`), as GitHub stores it."""
+        with self._lock:
+            pull = self.pulls[number]
+            self.reviews[number].append({"id": self._id(), "user": {"login": login}, "state": state, "body": "",
+                                         "commit_id": commit_id or pull["head"]["sha"],
+                                         "submitted_at": f"2026-10-01T04:{len(self.reviews[number]):02d}:00Z"})
+
+    def merge(self, number: int, merge_commit_sha: str, merged_by: str) -> None:
+        with self._lock:
+            self.pulls[number].update({"state": "closed", "merged_at": "2026-10-01T05:00:00Z",
+                                       "merged_by": {"login": merged_by}, "merge_commit_sha": merge_commit_sha})
+
+    def _pull_routes(self, rest: str, query: dict) -> tuple[int, object] | None:
+        page, per_page = int(query.get("page", ["1"])[0]), int(query.get("per_page", ["30"])[0])
+        m = re.fullmatch(r"pulls/(\d+)(/reviews)?", rest)
+        if m and int(m.group(1)) in self.pulls:
+            number = int(m.group(1))
+            if m.group(2):
+                return 200, self.reviews[number][(page - 1) * per_page: page * per_page]
+            return 200, self.pulls[number]
+        m = re.fullmatch(r"commits/([0-9a-f]{40})/pulls", rest)
+        if m:
+            return 200, [p for p in self.pulls.values() if m.group(1) in (p["merge_commit_sha"], p["head"]["sha"])]
+        return None
+
     def route(self, method: str, path: str, query: dict, body: dict) -> tuple[int, object]:
         m = re.fullmatch(r"/repos/[^/]+/[^/]+/(.*)", path)
         rest = m.group(1) if m else ""
+        if method == "GET":
+            found = self._pull_routes(rest, query)
+            if found is not None:
+                return found
         if method == "GET" and rest == "actions/workflows/deploy.yml/runs":
             branch, status = query.get("branch", [None])[0], query.get("status", [None])[0]
             found = [r for r in reversed(self.workflow_runs) if (branch is None or r["head_branch"] == branch)
