@@ -163,7 +163,7 @@ def check(root: Path, *, today: dt.date | None = None, allow_expired: bool = Fal
             diags += _user_rules(doc, replace(around, seen=users), base_users)
     if tiers_doc is not None:
         diags += team_size_warnings(tiers_doc, around.tiers or {}, users)
-    diags += _approver_diagnostics(root, user_docs)
+    diags += _approver_diagnostics(root)
     if check_config and around.models and not any(d.is_error for d in diags):
         diags += config_drift(root, around.region, around.models)
     diags = sorted(set(diags))
@@ -172,26 +172,14 @@ def check(root: Path, *, today: dt.date | None = None, allow_expired: bool = Fal
     return diags, DesiredState(around.region, around.models, around.tiers or {}, users)
 
 
-def _approver_diagnostics(root: Path, user_docs: list[Document]) -> list[Diagnostic]:
-    """policies/approvers.yaml (optional) against its schema; a warning per user whose owner it does not map,
-    since `gatewayctl check-approvals` then fails every grant change of that user."""
+def _approver_diagnostics(root: Path) -> list[Diagnostic]:
+    """policies/approvers.yaml (optional; `gatewayctl check-approvals` reads it) against its schema."""
     if not (root / APPROVERS_FILE).exists() and not (root / APPROVERS_FILE).is_symlink():
         return []
     try:
-        doc = yamlfile.load(root / APPROVERS_FILE, APPROVERS_FILE)
+        return schema_errors(root, yamlfile.load(root / APPROVERS_FILE, APPROVERS_FILE), "approvers.schema.json")
     except InputError as exc:
         return exc.diagnostics
-    diags = schema_errors(root, doc, "approvers.schema.json")
-    if diags:
-        return diags
-    owners = {str(k).lower() for k in doc.data["owners"]}
-    for user in user_docs:
-        owner = user.data.get("owner") if isinstance(user.data, dict) else None
-        if isinstance(owner, str) and owner.lower() not in owners:
-            diags.append(user.diag(("owner",), f"owner {owner} has no GitHub login in {APPROVERS_FILE}: the "
-                                   "approvals check fails every grant change of this user until it has one",
-                                   "approvers/unmapped-owner", severity="warning"))
-    return diags
 
 
 def _schema_ok(root: Path, doc: Document | None, schema: str, diags: list[Diagnostic]) -> bool:
