@@ -118,6 +118,7 @@ def evidence(history: Repo, tmp_path: Path) -> Path:
         record("2026-09-15T10:40:00+00:00", c["#58"], [("move", "user:erin", "failed")], run_id="102",
                status="failed"),
         record("2026-09-15T10:41:00+00:00", c["#58"], [], run_id="103", command="rotate"),
+        record("2026-09-15T10:42:00+00:00", c["#58"], [], run_id="104", command="notify"),
     ]) + "\n")
     (d / "gatewayctl-audit-200-1" / "gatewayctl-audit.jsonl").write_text("\n".join([
         record("2026-09-16T03:00:00+00:00", c["#58"], [("move", "user:erin", "ok")], run_id="200",
@@ -268,7 +269,7 @@ def test_a_bad_audit_record_is_named_by_file_and_line(history, evidence, capsys)
     log.write_text(log.read_text() + "{not json\n")
     code, _, err = access(capsys, history, "--model", "model-reasoning", "--at", "2026-10-03", "--evidence",
                           str(evidence))
-    assert code == 1 and f"error: {log}:5: not a JSON audit record" in err
+    assert code == 1 and f"error: {log}:6: not a JSON audit record" in err
     log.write_text('{"ts": "2026-07-02T04:42:10+00:00"}\n')
     code, _, err = access(capsys, history, "--model", "model-reasoning", "--at", "2026-10-03", "--evidence", str(log))
     assert code == 1 and f"{log}:1: not an apply audit record" in err

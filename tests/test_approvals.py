@@ -242,3 +242,21 @@ def test_deploy_captures_the_approvals_and_access_reports_them(github, tmp_path,
     (repo / "approvals.json").write_text(json.dumps({"commits": {merged: {"error": "GET ...: HTTP 503"}}}))
     assert captured_for(repo, plan, repo / "approvals.json") == {merged: {"error": "GET ...: HTTP 503"}}
     assert "error" in captured_for(repo, plan, repo / "missing.json")[merged]
+
+
+def test_the_deploys_approvals_file_does_not_widen_a_scoped_deploy(tmp_path):
+    """fetch-approvals leaves approvals.json untracked beside the checkout; --changed-since counts untracked
+    files, so .gitignore must name it or every deploy would fall back to a full plan."""
+    from reconciler.plan.scope import changed_since
+
+    repo = tmp_path / "repo"
+    (repo / "users").mkdir(parents=True)
+    shutil.copy(ROOT / ".gitignore", repo / ".gitignore")
+    (repo / "users" / "carol.yaml").write_text(user("carol", "architect"))
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "grants")
+    (repo / "approvals.json").write_text("{}\n")
+    (repo / "pull-request.json").write_text("{}\n")
+    scope = changed_since(repo, "HEAD")
+    assert scope.users == frozenset() and scope.full_reason is None, scope.full_reason

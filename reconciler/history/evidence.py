@@ -4,7 +4,8 @@ An apply audit record (one JSON line per `gatewayctl apply`, reconciler/apply/ex
 deploy's artifact `gatewayctl-audit-<run>-<attempt>`) says when a commit reached the gateway. A grant
 written by commit C is live from the first apply whose commit is C or a later commit of the same
 first-parent history (main), that was not a dry run and whose action on that user, if any, did not
-fail. `gatewayctl rotate` records (`"command": "rotate"`) apply only key rotations and never count.
+fail. Only apply records count (`"command": "apply"`, or no `command` in records older than it): `rotate`
+applies only key rotations, and `notify` (budget alerts) changes nothing on the gateway.
 
 The approvals of each changed grant are in the same record (`approvals`, written by apply
 --approvals FILE at deploy) or in such a FILE itself (scripts/ci/fetch-approvals): per commit, the
@@ -67,7 +68,7 @@ def _timestamp(text: object, where: str) -> dt.datetime:
 
 
 def _deploy(record: dict, where: str) -> Deploy | None:
-    if record.get("dry_run") or record.get("command") == "rotate" or not record.get("git_commit"):
+    if record.get("dry_run") or record.get("command") not in (None, "apply") or not record.get("git_commit"):
         return None
     failed, acted = set(), {}
     for action in record.get("actions") or []:
