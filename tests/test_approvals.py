@@ -238,6 +238,11 @@ def test_deploy_captures_the_approvals_and_access_reports_them(github, tmp_path,
                      str(tmp_path / "audit.jsonl"), "--format", "json"]) == 0
     (carol,) = json.loads(capsys.readouterr().out)["users"]
     assert [a["login"] for a in carol["approvals"]["pulls"][0]["approved_by"]] == ["lead-gh"]
+    # The fetched file alone is evidence of the approvals too (no deploy record: not live, and it says so).
+    assert cli.main(["access", "--root", str(repo), "--model", "model-reasoning", "--at", "2026-10-01", "--evidence",
+                     str(repo / "approvals.json"), "--format", "json"]) == 0
+    (carol,) = json.loads(capsys.readouterr().out)["users"]
+    assert carol["approvals"]["pulls"][0]["number"] == number and carol["live"]["status"] == "not deployed"
     # GitHub unreachable at deploy: the record says so for that commit, and the deploy goes on.
     (repo / "approvals.json").write_text(json.dumps({"commits": {merged: {"error": "GET ...: HTTP 503"}}}))
     assert captured_for(repo, plan, repo / "approvals.json") == {merged: {"error": "GET ...: HTTP 503"}}
@@ -260,3 +265,34 @@ def test_the_deploys_approvals_file_does_not_widen_a_scoped_deploy(tmp_path):
     (repo / "pull-request.json").write_text("{}\n")
     scope = changed_since(repo, "HEAD")
     assert scope.users == frozenset() and scope.full_reason is None, scope.full_reason
+
+
+def test_the_approvals_workflow_reruns_on_reviews_with_the_least_privilege():
+    from test_workflows import RUNS_GATEWAYCTL, by_name, expanded, jobs, steps
+
+    doc = by_name("approvals.yml")
+    assert set(doc["on"]) == {"pull_request", "pull_request_review"}
+    assert {"submitted", "dismissed"} <= set(doc["on"]["pull_request_review"]["types"])
+    assert doc["permissions"] == {}
+    (job,) = jobs(doc).values()
+    assert job["permissions"] == {"contents": "read", "pull-requests": "read"}
+    base, data = [s for s in steps(job) if str(s.get("uses", "")).startswith("actions/checkout@")]
+    assert base["with"]["ref"] == "${{ github.event.pull_request.base.ref }}", "the rules are the base branch's"
+    assert data["with"]["path"] == ".pr-data" and data["with"]["sparse-checkout"].split() == ["users", "policies"]
+    with_token = [s for s in steps(job) if "GITHUB_TOKEN" in (s.get("env") or {})]
+    assert [s["run"] for s in with_token] == ["scripts/ci/pr-reviews pull-request.json"]
+    assert not RUNS_GATEWAYCTL.search(expanded(with_token[0]["run"])), "the token never meets gatewayctl"
+    assert steps(job)[-1]["run"] == "scripts/ci/check-approvals pull-request.json .pr-data"
+
+
+def test_the_deploy_fetches_approvals_in_a_step_of_its_own():
+    from test_workflows import RUNS_GATEWAYCTL, by_name, expanded, jobs, steps
+
+    job = jobs(by_name("deploy.yml"))["reconcile"]
+    assert job["permissions"]["pull-requests"] == "read"
+    names = [s.get("run") for s in steps(job)]
+    fetch = next(s for s in steps(job) if s.get("run") == "scripts/ci/fetch-approvals approvals.json")
+    assert fetch["env"] == {"GITHUB_TOKEN": "${{ github.token }}"} and fetch["continue-on-error"] is True
+    assert not RUNS_GATEWAYCTL.search(expanded(fetch["run"]))
+    assert names.index(fetch["run"]) < names.index("scripts/ci/reconcile")
+    assert "--approvals approvals.json" in (ROOT / "scripts" / "ci" / "reconcile").read_text()
