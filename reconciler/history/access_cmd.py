@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import sys
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -72,8 +73,6 @@ def _approvals(rows: list[model.Access], evidence: Evidence | None) -> None:
 
 def _spend(rows: list[model.Access], question: model.Question, timeline, args) -> str | None:
     """Each row's spend in the window under its grant; None when read, else why not."""
-    import os
-
     from reconciler.runctx import MASTER_KEY_ENV, RunContext
 
     if not args.base_url:
