@@ -116,6 +116,11 @@ def _audit_record(ctx: RunContext, reviewed, done: Executed, *, started: float, 
         record["out_of_band_left"] = [f"{a.kind} {a.target}" for a in plan.out_of_band]
     record.update(done.timings)
     record.update(extra)
+    if getattr(ctx.args, "approvals", None):  # who approved each grant this deploy put live
+        from reconciler.history.evidence import captured_for
+
+        record["approvals"] = captured_for(ctx.root, plan, ctx.under_root(ctx.args.approvals))
+    record["command"] = "rotate" if getattr(ctx.args, "rotation_only", False) else "apply"
     return record
 
 

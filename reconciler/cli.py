@@ -17,6 +17,7 @@ from reconciler.desired.diagnostics import InputError, render
 from reconciler.directory import command as directory_check
 from reconciler.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, GatewayctlError, expected_io
 from reconciler.finops import chargeback
+from reconciler.history import access_cmd, approvals
 from reconciler.history import log as history
 from reconciler.live import preflight
 from reconciler.notifications import budget_alerts_cmd
@@ -193,6 +194,24 @@ def _side_commands(command: Command) -> None:
             description="Print every commit that touched users/USER_ID.yaml: date, commit, author, PR number and "
             "what changed in the grant (created, tier/owner/expiry changed, removed). Reads git only; needs the "
             "full history (fetch-depth: 0 in CI).")
+    command("access", access_cmd.cmd_access, [access_cmd.arguments],
+            help="who could call a model (or use a tier) on a date or in a range: grant, when it went live, who "
+                 "approved it, what they spent",
+            description="Every user who could call --model ALIAS (or use --tier KEY) at some time of the day "
+            "(--at) or days (--from/--to), Asia/Kolkata: the grant as in git then (tier, budget, expiry, budget "
+            "exception; policies/tiers.yaml as of the same commit), when a deploy made it live (from the apply "
+            "audit records given with --evidence), who approved the pull request (captured in those records at "
+            "deploy), and what the user spent in the window under that grant (LiteLLM's spend logs, when "
+            "--base-url and $LITELLM_MASTER_KEY are given). The git part works offline; every other column says "
+            "why it is empty when its source is missing. Needs the full history (fetch-depth: 0 in CI).")
+    command("check-approvals", approvals.cmd_check_approvals, [approvals.arguments],
+            help="pull-request check: each grant change has its owner's approval (tier files: a code owner's)",
+            description="Fail when the pull request adds users/<id>.yaml or changes its tier, budget_exception, "
+            "expires or owner without an approval, on its latest push, from the user's owner (mapped to GitHub "
+            "logins in policies/approvers.yaml), or changes policies/tiers.yaml or policies/approvers.yaml without "
+            "a code owner's (.github/CODEOWNERS). The author's own approval never counts. Rules come from the "
+            "checkout it runs in (the base branch); the pull request's files are read only as data (--proposed). "
+            "Reads no network: the reviews come from --pull-request (scripts/ci/pr-reviews).")
     command("report", chargeback.run_report, [chargeback.arguments],
             help="monthly chargeback: spend per cost center, owner, tier or user, attributed from git",
             description="Read every spend-log row of the month from LiteLLM (/spend/logs/v2, paged by time window, "

@@ -106,6 +106,10 @@ def apply_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, metavar="FILE", help="also write the plan this run applies as JSON")
     p.add_argument("--report", type=Path, metavar="FILE", help="also write that plan as markdown (a job summary)")
     p.add_argument("--show-calls", action="store_true", help="print the number of API calls made")
+    p.add_argument("--approvals", type=Path, metavar="FILE",
+                   help="the approvals scripts/ci/fetch-approvals fetched from GitHub: the audit record then stores "
+                        "the approving reviews of the pull request behind each grant this apply creates or changes "
+                        "(what is missing is recorded, never fatal)")
     p.add_argument("--record-converged", action="store_true",
                    help="once every planned action succeeded, record this commit in the state table as the one "
                         "the gateway converged to (the deploy's baseline for --changed-since)")

@@ -68,6 +68,7 @@ class FakeLiteLLM:
     memberships: dict[tuple[str, str], dict] = field(default_factory=dict)  # (team, user) -> row
     keys: dict[str, dict] = field(default_factory=dict)  # token -> key
     requests: list[tuple[str, str, Any]] = field(default_factory=list)
+    spend_logs: list[dict] = field(default_factory=list)  # rows as /spend/logs/v2 answers them (startTime, spend, user)
     faults: list[Fault] = field(default_factory=list)
     slept: list[float] = field(default_factory=list)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
@@ -79,6 +80,15 @@ class FakeLiteLLM:
         it would have slept are appended to `slept`."""
         return AdminClient(BASE_URL, MASTER_KEY, policy=policy, transport=httpx.MockTransport(self.handle),
                            sleep=self.slept.append)
+
+    def _spend_logs(self, query: dict) -> dict:
+        """LiteLLM's OSS spend-log list: start_date/end_date inclusive, to the second, UTC; paged; by startTime."""
+        start, end = query["start_date"].replace(" ", "T"), query["end_date"].replace(" ", "T")
+        rows = sorted((r for r in self.spend_logs if start <= r["startTime"][:19] <= end),
+                      key=lambda r: r["startTime"])
+        page, size = int(query.get("page", 1)), int(query.get("page_size", 50))
+        return {"data": rows[(page - 1) * size: page * size], "total": len(rows), "page": page,
+                "page_size": size, "total_pages": -(-len(rows) // size)}
 
     def fail(self, method: str, path: str, **kwargs) -> Fault:
         fault = Fault(method, path, **kwargs)
@@ -123,7 +133,7 @@ class FakeLiteLLM:
         if method == "GET":
             handler = {"/budget/list": self._budget_list, "/v2/team/list": self._team_list,
                        "/team/info": self._team_info, "/user/list": self._user_list, "/user/info": self._user_info,
-                       "/key/list": self._key_list}.get(path)
+                       "/key/list": self._key_list, "/spend/logs/v2": self._spend_logs}.get(path)
             if handler is None:
                 raise _Answer(404, f"no route GET {path}")
             return httpx.Response(200, json=handler(query))

@@ -30,6 +30,7 @@ from reconciler.desired.rules import (  # noqa: F401 - also known by these names
 from reconciler.desired.yamlfile import Document
 
 SCHEMA_DIR = "schemas"
+APPROVERS_FILE = "policies/approvers.yaml"
 USERS_DIR = "users"
 POLICIES_DIR = "policies"
 CONFIG_FILE = "gateway/config.yaml"
@@ -162,12 +163,23 @@ def check(root: Path, *, today: dt.date | None = None, allow_expired: bool = Fal
             diags += _user_rules(doc, replace(around, seen=users), base_users)
     if tiers_doc is not None:
         diags += team_size_warnings(tiers_doc, around.tiers or {}, users)
+    diags += _approver_diagnostics(root)
     if check_config and around.models and not any(d.is_error for d in diags):
         diags += config_drift(root, around.region, around.models)
     diags = sorted(set(diags))
     if any(d.is_error for d in diags):
         return diags, None
     return diags, DesiredState(around.region, around.models, around.tiers or {}, users)
+
+
+def _approver_diagnostics(root: Path) -> list[Diagnostic]:
+    """policies/approvers.yaml (optional; `gatewayctl check-approvals` reads it) against its schema."""
+    if not (root / APPROVERS_FILE).exists() and not (root / APPROVERS_FILE).is_symlink():
+        return []
+    try:
+        return schema_errors(root, yamlfile.load(root / APPROVERS_FILE, APPROVERS_FILE), "approvers.schema.json")
+    except InputError as exc:
+        return exc.diagnostics
 
 
 def _schema_ok(root: Path, doc: Document | None, schema: str, diags: list[Diagnostic]) -> bool:

@@ -35,19 +35,30 @@ class Grant:
     commit: str
     exception_usd: Decimal | None = None
     exception_until: dt.date | None = None
+    expires: dt.date | None = None  # the last day the grant is valid (Asia/Kolkata), None: no expiry
+
+
+def _date(value: object) -> dt.date | None:
+    """A YAML date (parsed or quoted) as a date; None when absent or not a date."""
+    if value is None:
+        return None
+    try:
+        return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+    except ValueError:
+        return None
 
 
 def _grant(doc: object, commit: str) -> Grant | None:
     if not isinstance(doc, dict):
         return None
     exc = doc.get("budget_exception") if isinstance(doc.get("budget_exception"), dict) else {}
-    until = exc.get("until")
+    until = _date(exc.get("until"))
     try:
-        until = dt.date.fromisoformat(str(until)) if until is not None else None
         extra = Decimal(str(exc["extra_usd"])) if "extra_usd" in exc else None
-    except (ValueError, ArithmeticError):
+    except ArithmeticError:
         until, extra = None, None
-    return Grant(doc.get("tier"), doc.get("cost_center"), doc.get("owner"), commit, extra, until)
+    return Grant(doc.get("tier"), doc.get("cost_center"), doc.get("owner"), commit, extra, until,
+                 _date(doc.get("expires")))
 
 
 class Timeline:
@@ -70,6 +81,10 @@ class Timeline:
 
     def users(self) -> list[str]:
         return sorted(self._since)
+
+    def changes(self, user_id: str) -> list[tuple[dt.datetime, Grant | None]]:
+        """Every (instant, grant) of the user, oldest first (None: removed)."""
+        return list(zip(self._since.get(user_id, []), self._grants.get(user_id, []), strict=True))
 
     def last_during(self, user_id: str, start: dt.datetime, end: dt.datetime) -> Grant | None:
         """The user's last grant that was in force at some instant of [start, end), or None."""

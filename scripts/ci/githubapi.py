@@ -50,3 +50,29 @@ def run(main) -> None:  # type: ignore[no-untyped-def]
     except GitHubError as exc:
         print(f"::error::{exc}", file=sys.stderr)
         sys.exit(1)
+
+
+def pull_summary(repo: str, number: int) -> dict:
+    """A pull request as the approval evidence needs it: author, head commit, who merged it, and every review
+    (each reviewer's decisions in order; reconciler/history/evidence.py works out which approvals count)."""
+    pr = call("GET", f"/repos/{repo}/pulls/{number}")
+    reviews: list[dict] = []
+    page = 1
+    while True:
+        batch = call("GET", f"/repos/{repo}/pulls/{number}/reviews?per_page=100&page={page}") or []
+        reviews += [{"login": (r.get("user") or {}).get("login"), "state": r.get("state"),
+                     "submitted_at": r.get("submitted_at"), "commit_id": r.get("commit_id")} for r in batch]
+        if len(batch) < 100:
+            break
+        page += 1
+    return {"number": number, "author": (pr.get("user") or {}).get("login"),
+            "head_sha": (pr.get("head") or {}).get("sha"), "merged_by": (pr.get("merged_by") or {}).get("login"),
+            "merged_at": pr.get("merged_at"), "reviews": reviews}
+
+
+def merged_pulls_of(repo: str, sha: str) -> list[int]:
+    """The pull requests that merged commit `sha` (GitHub's commits/{sha}/pulls): the one whose merge commit it
+    is, else any merged one containing it. Not the subject line, which a squash merge may not carry."""
+    pulls = call("GET", f"/repos/{repo}/commits/{sha}/pulls?per_page=100") or []
+    own = [p["number"] for p in pulls if p.get("merge_commit_sha") == sha and p.get("merged_at")]
+    return own or [p["number"] for p in pulls if p.get("merged_at")]

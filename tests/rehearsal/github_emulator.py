@@ -9,6 +9,9 @@ rehearsal fakes a "successful" run there to show that it moves nothing.
 For scripts/ci/directory-pr it keeps a repository the way the Git data API shows it (blobs by content
 hash, flat trees, commits, branches) and pull requests: `seed_repository` makes main, and `files_on`
 reads a branch back, so a test sees which files a pull request's branch removes and that main is untouched.
+Pull requests and their reviews (`open_pull`, `review`, `merge`) answer the read-only calls the approval
+evidence makes (scripts/ci/githubapi.py: pulls/{n}, pulls/{n}/reviews paged, commits/{sha}/pulls), shaped
+like GitHub's: a review records the commit it was given on, a merged pull request its merge commit.
 Requests without a token get 401.
 """
 
@@ -32,6 +35,7 @@ class GitHubEmulator:
         self.commits: dict[str, dict] = {}  # commit sha -> {tree, parents, message}
         self.refs: dict[str, str] = {}  # "heads/<branch>" -> commit sha
         self.pulls: dict[int, dict] = {}
+        self.reviews: dict[int, list[dict]] = {}
         self._next = 1
         self._lock = threading.Lock()
         emulator = self
@@ -153,7 +157,7 @@ class GitHubEmulator:
         if rest == "pulls" and method == "GET":
             head, state = query.get("head", [None])[0], query.get("state", ["open"])[0]
             found = [p for p in self.pulls.values() if (state == "all" or p["state"] == state)
-                     and (head is None or head.split(":", 1)[-1] == p["head"]["ref"])]
+                     and (head is None or head.split(":", 1)[-1] == p["head"].get("ref"))]
             return 200, found[: int(query.get("per_page", ["30"])[0])]
         if rest == "pulls" and method == "POST":
             if f"heads/{body['head']}" not in self.refs:
@@ -166,12 +170,53 @@ class GitHubEmulator:
         if m and method == "PATCH" and int(m.group(1)) in self.pulls:
             self.pulls[int(m.group(1))].update({k: v for k, v in body.items() if k in ("body", "state", "title")})
             return 200, self.pulls[int(m.group(1))]
+
+    def open_pull(self, author: str, head_sha: str) -> int:
+        with self._lock:
+            number = self._id()
+            self.pulls[number] = {"number": number, "state": "open", "user": {"login": author},
+                                  "head": {"sha": head_sha}, "merged_at": None, "merged_by": None,
+                                  "merge_commit_sha": None}
+            self.reviews[number] = []
+            return number
+
+    def push(self, number: int, head_sha: str) -> None:
+        with self._lock:
+            self.pulls[number]["head"]["sha"] = head_sha
+
+    def review(self, number: int, login: str, state: str = "APPROVED", commit_id: str | None = None) -> None:
+        """A review of the pull request's current head (or of `commit_id`), as GitHub stores it."""
+        with self._lock:
+            pull = self.pulls[number]
+            self.reviews[number].append({"id": self._id(), "user": {"login": login}, "state": state, "body": "",
+                                         "commit_id": commit_id or pull["head"]["sha"],
+                                         "submitted_at": f"2026-10-01T04:{len(self.reviews[number]):02d}:00Z"})
+
+    def merge(self, number: int, merge_commit_sha: str, merged_by: str) -> None:
+        with self._lock:
+            self.pulls[number].update({"state": "closed", "merged_at": "2026-10-01T05:00:00Z",
+                                       "merged_by": {"login": merged_by}, "merge_commit_sha": merge_commit_sha})
+
+    def _pull_routes(self, rest: str, query: dict) -> tuple[int, object] | None:
+        page, per_page = int(query.get("page", ["1"])[0]), int(query.get("per_page", ["30"])[0])
+        m = re.fullmatch(r"pulls/(\d+)(/reviews)?", rest)
+        if m and int(m.group(1)) in self.pulls:
+            number = int(m.group(1))
+            if m.group(2):
+                return 200, self.reviews[number][(page - 1) * per_page: page * per_page]
+            return 200, self.pulls[number]
+        m = re.fullmatch(r"commits/([0-9a-f]{40})/pulls", rest)
+        if m:
+            return 200, [p for p in self.pulls.values()
+                         if m.group(1) in (p.get("merge_commit_sha"), p["head"].get("sha"))]
         return None
 
     def route(self, method: str, path: str, query: dict, body: dict) -> tuple[int, object]:
         m = re.fullmatch(r"/repos/[^/]+/[^/]+/(.*)", path)
         rest = m.group(1) if m else ""
         answer = self._git(method, rest, query, body) or self._pulls(method, rest, query, body)
+        if answer is None and method == "GET":
+            answer = self._pull_routes(rest, query)
         if answer is not None:
             return answer
         if method == "GET" and rest == "actions/workflows/deploy.yml/runs":

@@ -202,8 +202,10 @@ def test_the_gateway_runs_from_the_task_definition_terraform_registered(rh: Rehe
 
 
 def deploy(rh: Rehearsal, github: GitHubEmulator) -> dict:
-    """scripts/ci/reconcile as the deploy job runs it on a push (the GitHub API at hand), then the run
-    recorded as a success, as GitHub would; returns plan.json."""
+    """scripts/ci/fetch-approvals (the step with the token) and scripts/ci/reconcile as the deploy job runs
+    them on a push (the GitHub API at hand), then the run recorded as a success, as GitHub would; returns
+    plan.json."""
+    rh.script("scripts/ci/fetch-approvals", "approvals.json", env=github_env(github))
     rh.script("scripts/ci/reconcile", env=github_env(github, GITHUB_EVENT_NAME="push"))
     github.deploy_run(rh.git("rev-parse", "HEAD").strip(), "success")
     return json.loads((rh.repo / "plan.json").read_text())
@@ -216,6 +218,10 @@ def converged(rh: Rehearsal) -> str:
 
 def test_reconcile_creates_the_committed_users(rh: Rehearsal, state: dict, github):
     rh.script("scripts/ci/last-deployed", expect=(1,))  # nothing recorded yet
+    granted = rh.git("log", "-1", "--format=%H", "--", "users/alice.yaml").strip()
+    pull = github.open_pull("priya", "5" * 40)  # the pull request that merged the grants, approved by an owner
+    github.review(pull, "platform-lead")
+    github.merge(pull, granted, "ravi")
     plan = deploy(rh, github)
     # No deploy has converged yet: the first one plans in full.
     assert plan["scope"] is None
@@ -225,6 +231,11 @@ def test_reconcile_creates_the_committed_users(rh: Rehearsal, state: dict, githu
     assert ("create", "service:gatewayctl-plan-viewer") in actions  # the key PR plans and drift read with
     audit = [json.loads(line) for line in (rh.repo / "gatewayctl-audit.jsonl").read_text().splitlines()]
     assert {a["result"] for a in audit[-1]["actions"]} == {"ok"}, audit[-1]
+    # Who approved the grants, fetched by the step with the token, kept in the apply's record.
+    assert audit[-1]["command"] == "apply" and list(audit[-1]["approvals"]) == [granted], audit[-1]
+    (captured,) = audit[-1]["approvals"][granted]["pulls"]
+    assert (captured["number"], captured["merged_by"], captured["reviews"][0]["login"]) == (pull, "ravi",
+                                                                                            "platform-lead")
     assert chat(rh, user_key(rh, "alice"), "model-cheap") == 200
     assert chat(rh, user_key(rh, "alice"), "model-reasoning") == 403
     state["keys"] = {u: user_key(rh, u) for u in ("alice", "bob", "carol")}
