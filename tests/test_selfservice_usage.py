@@ -10,6 +10,7 @@ Secrets Manager and the shared genuine proxy for LiteLLM."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 import subprocess
 import time
 from decimal import Decimal
@@ -172,3 +173,32 @@ def test_the_small_package_alone_reads_the_key_and_the_month(clean, gatewayctl, 
     nobody = run("me", "--user", "nobody")
     assert nobody.returncode == 1 and "llm-gateway/users/nobody: no such secret" in nobody.stderr
     assert "Traceback" not in nobody.stderr
+
+
+def test_the_nightly_script_publishes_without_printing_anyones_spend(clean, gatewayctl, gateway, admin, aws_env,
+                                                                     workspace, tmp_path):
+    """scripts/ci/publish-usage as rotate.yml runs it, from a copy of the repository: the master key from
+    Secrets Manager, every member's month on their secret, and no member's spend in the job's log or summary."""
+    import shutil
+
+    gatewayctl("apply", "--confirm", check=True)
+    spent = spend(gateway, admin, "alice", 120_000)
+    shutil.copytree(REPO / "scripts" / "ci", workspace / "scripts" / "ci")
+    sm = secrets_client()
+    sm.create_secret(Name="llm-gateway/litellm-master-key-usage", SecretString=gateway.master_key)
+    summary = tmp_path / "summary.md"
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "LITELLM_", "GATEWAYCTL", "GITHUB_"))}
+    env = {**base, **aws_env, "LITELLM_BASE_URL": gateway.base_url, "GITHUB_SHA": "0" * 40,
+           "LITELLM_MASTER_KEY_SECRET_ID": "llm-gateway/litellm-master-key-usage",
+           "GATEWAYCTL": str(REPO / ".venv" / "bin" / "gatewayctl"), "GITHUB_STEP_SUMMARY": str(summary)}
+    try:
+        proc = subprocess.run([str(workspace / "scripts" / "ci" / "publish-usage")], cwd=workspace, env=env,
+                              capture_output=True, text=True, timeout=300, check=False)
+    finally:
+        sm.delete_secret(SecretId="llm-gateway/litellm-master-key-usage", ForceDeleteWithoutRecovery=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    logged = proc.stdout + proc.stderr + summary.read_text() + (workspace / "publish-usage.txt").read_text()
+    assert "published the month of 3 member(s)" in logged
+    assert str(spent) not in logged and "$" not in logged and gateway.master_key not in logged
+    assert {uid: Decimal(usage_tags(uid)[contract.SPEND_TAG]) for uid in ("alice", "bob", "carol")} == {
+        "alice": spent, "bob": 0, "carol": 0}
