@@ -94,7 +94,10 @@ def test_a_members_key_reads_no_spend_route(clean, gatewayctl, gateway, admin):
     assert get("/user/info", user_id="bob").status_code == 403
 
 
-def test_me_shows_the_month_the_nightly_job_published(clean, gatewayctl, gateway, admin, aws_env):
+def test_me_shows_the_month_the_nightly_job_published(clean, gatewayctl, gateway, admin, aws_env, workspace, day):
+    bob_file = workspace / "users" / "bob.yaml"  # Coding, $20, with a budget exception of $10 this month
+    bob_file.write_text(bob_file.read_text() + f"budget_exception:\n  extra_usd: 10.00\n  until: {day(10)}\n"
+                        "  ticket: FIN-21\n")
     gatewayctl("apply", "--confirm", check=True)
     alice = as_employee(aws_env, "alice")
     before = gatewayctl("me", env=alice, check=True)
@@ -122,10 +125,10 @@ def test_me_shows_the_month_the_nightly_job_published(clean, gatewayctl, gateway
     assert f"key rotates:   {rotates} (in 90 days)" in me or f"key rotates:   {rotates} (in 89 days)" in me
     assert "as of:" in me and "calls since then are not counted" in me
     assert secret_key("alice") not in me
-    # bob's own month is his, published by the same run (his session reads his; IAM keeps alice's from him:
-    # tests/test_key_secret_isolation.py)
+    # bob's own month is his, published by the same run, his budget exception included (his session reads
+    # his; IAM keeps alice's from him: tests/test_key_secret_isolation.py)
     bob = gatewayctl("me", env=as_employee(aws_env, "bob"), check=True).stdout
-    assert "gateway user:  bob" in bob and "$0.00 of your" in bob
+    assert "gateway user:  bob" in bob and "spent:         $0.00 of your $30.00 budget (0%)" in bob, bob
 
 
 @pytest.fixture(scope="module")
