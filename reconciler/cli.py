@@ -22,6 +22,7 @@ from reconciler.history import log as history
 from reconciler.live import preflight
 from reconciler.notifications import budget_alerts_cmd
 from reconciler.selfservice import employee as selfservice
+from reconciler.selfservice import publish as usage
 
 EPILOG = """\
 exit codes: 0 ok / no changes, 1 error or invalid input, 2 changes pending (plan/drift with
@@ -222,6 +223,9 @@ def _side_commands(command: Command) -> None:
     command("notify", budget_alerts_cmd.run, [budget_alerts_cmd.arguments],
             help="budget alerts: email members (owner in copy) at their tier's thresholds (dry run without "
                  "--confirm)", description=budget_alerts_cmd.DESCRIPTION)
+    command("publish-usage", usage.run, [usage.arguments],
+            help="nightly: write each member's month (spend, budget, reset, key rotation) onto their key secret, "
+                 "where only they can read it (dry run without --confirm)", description=usage.DESCRIPTION)
     command("preflight", preflight.run, [preflight.arguments],
             help="per model in policies/models.yaml: can this AWS account call it (agreement, authorisation, "
                  "region)? Asks Bedrock's control plane; calls no model", description=preflight.DESCRIPTION)
@@ -232,6 +236,8 @@ def _side_commands(command: Command) -> None:
             help="your gateway user, tier and key secret, from your AWS identity",
             description="Map your AWS identity (its session name: your sign-in email) to your users/<id>.yaml "
             "and show your tier, model and where your key is.")
+    command("me", selfservice.cmd_me, [selfservice.identity_arguments], help=selfservice.small.ME_HELP,
+            description=selfservice.small.ME_DESCRIPTION)
     command("lock", deploystate.cmd_lock, [deploystate.lock_arguments],
             help="run a command holding the gateway lock that deploys and rotations share (CI)",
             description="Take the gateway lock in the reconciler's DynamoDB table (a conditional write; a lock "

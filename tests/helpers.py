@@ -7,6 +7,7 @@ import io
 import json
 import os
 import subprocess
+import sys
 import time
 import traceback
 import uuid
@@ -236,3 +237,14 @@ class SmtpSink:
 
     def __exit__(self, *exc) -> None:
         self.controller.stop()
+
+
+def install_gatewayctl_me(venv: Path) -> Path:
+    """clients/gatewayctl-me installed alone into a fresh virtualenv, as `pipx install` would (uv from its
+    cache, offline: the same PyPI wheels). Returns the venv's bin directory."""
+    repo = Path(__file__).resolve().parent.parent
+    uv = repo / ".venv-installer" / "bin" / "uv"
+    subprocess.run([str(uv), "venv", "--quiet", "--python", sys.executable, str(venv)], check=True, timeout=120)
+    subprocess.run([str(uv), "pip", "install", "--quiet", "--offline", "--python", str(venv / "bin" / "python"),
+                    str(repo / "clients" / "gatewayctl-me")], check=True, timeout=300)
+    return venv / "bin"

@@ -1,15 +1,19 @@
 """docs/using-the-gateway.md, executed: every fenced block of the guide runs, in order, as the
 employee `alice`, against the embedded gateway (genuine LiteLLM, fake Bedrock) and moto.
 
-The only change made to a block is the gateway's address: https://llm-gateway.example.com becomes
-the embedded gateway's URL. Shell blocks share one environment, as in one terminal; the JSON block
+The only changes made to a block: the gateway's address (https://llm-gateway.example.com becomes the
+embedded gateway's URL), and `pipx install '<the repository>#subdirectory=clients/gatewayctl-me'`, which
+becomes that package installed alone into a fresh virtualenv from this checkout (tests/helpers.py,
+install_gatewayctl_me) and put on PATH. Shell blocks share one environment, as in one terminal; the JSON block
 becomes ~/.claude/settings.json for the genuine Claude Code (tools/claude-code, installed by `make test`);
 Python blocks run with the project's interpreter; the YAML block (Continue's config) is loaded and
 its model entry used exactly as Continue's OpenAI provider does; the TOML block becomes
 ~/.codex/config.toml for the genuine Codex CLI (tools/codex-cli); Cursor's settings (the text block)
 are used for the calls Cursor makes (the model list, a streamed chat) with the OpenAI SDK; and the
-PowerShell block, which cannot run here, is replayed from Python: its AWS CLI command, then each
-Invoke-RestMethod with the same method, URL, header and body. The guide's statements about
+PowerShell blocks, which cannot run here (no PowerShell), are run from Python: a block of `$env:`
+lines and `aws`/`gatewayctl` calls line by line (run_powershell: each call with the same arguments,
+`ConvertFrom-Json` as json.loads), a block that calls the gateway replayed (replay_powershell: its AWS
+CLI command, then each Invoke-RestMethod with the same method, URL, header and body). The guide's statements about
 Claude Code at its limits and after a rotation have their own tests below.
 
 The fake Bedrock bills 100,000 input and 50,000 output tokens for a prompt without a usage marker,
@@ -32,7 +36,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from helpers import chat, clean_slate, employee_credentials, secret_key, write_user
+from helpers import chat, clean_slate, employee_credentials, install_gatewayctl_me, secret_key, write_user
 
 pytestmark = pytest.mark.integration
 
@@ -43,6 +47,7 @@ FAKE_TEXT = "hello from fake bedrock"
 CLAUDE_WRAPPER = REPO / "tools" / "claude-code" / "node_modules" / "@anthropic-ai" / "claude-code" / "cli-wrapper.cjs"
 CODEX = REPO / "tools" / "codex-cli" / "node_modules" / "@openai" / "codex" / "bin" / "codex.js"
 BLOCK = re.compile(r"^```(\w*)\n(.*?)^```$", re.S | re.M)
+PIPX = re.compile(r"^pipx install '[^']*#subdirectory=clients/gatewayctl-me'$", re.M)
 
 
 def guide_blocks() -> list[tuple[str, str, int]]:
@@ -68,6 +73,37 @@ def employee_env(aws_env: dict, email: str, user_id: str, home: Path, bin_dir: P
     return {"PATH": f"{bin_dir}:{os.environ['PATH']}", "HOME": str(home), "LANG": "C.UTF-8",
             "AWS_ENDPOINT_URL": aws_env["AWS_ENDPOINT_URL"], "AWS_REGION": aws_env["AWS_REGION"],
             **employee_credentials(email, user_id)}
+
+
+@pytest.fixture(scope="module")
+def gatewayctl_me(tmp_path_factory) -> Path:
+    """What `pipx install ...#subdirectory=clients/gatewayctl-me` gives: a venv's bin holding that alone."""
+    return install_gatewayctl_me(tmp_path_factory.mktemp("gatewayctl-me") / "venv")
+
+
+def run_powershell(code: str, env: dict, cwd: Path) -> dict:
+    """The guide's PowerShell lines, each as PowerShell would run it: `$env:NAME = "value"`, `$env:NAME =
+    (COMMAND)` and `$env:NAME = (COMMAND | ConvertFrom-Json).field`, or a COMMAND alone, where COMMAND is
+    an `aws` or `gatewayctl` call (PowerShell passes its quoted arguments as a POSIX shell does here).
+    Returns the environment it leaves; anything else fails the test."""
+    import shlex
+
+    env = dict(env)
+    for line in filter(None, (ln.strip() for ln in code.splitlines())):
+        m = re.fullmatch(r'\$env:(\w+) = (?:"([^"]*)"|\((.+?)( \| ConvertFrom-Json\)\.(\w+)|\)))', line)
+        command = (m[3] if m else line)
+        if m and m[2] is not None:
+            env[m[1]] = m[2]
+            continue
+        argv = shlex.split(command)
+        assert argv[0] in ("aws", "gatewayctl"), f"a PowerShell line the test cannot run: {line}"
+        proc = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=120, check=False)
+        assert proc.returncode == 0, f"{line}\n{proc.stdout}{proc.stderr}"
+        if m:
+            env[m[1]] = json.loads(proc.stdout)[m[5]] if m[4] else proc.stdout.strip()
+        else:
+            env["_last_output"] = proc.stdout
+    return env
 
 
 @pytest.fixture
@@ -99,24 +135,31 @@ def run_sh(code: str, env: dict, cwd: Path, state: Path, timeout: float = 240) -
     return proc, after
 
 
-def test_every_block_of_the_guide_runs_as_written(clean, gatewayctl, workspace, gateway, aws_env, terminal, tmp_path):
+def test_every_block_of_the_guide_runs_as_written(clean, gatewayctl, workspace, gateway, aws_env, terminal, tmp_path,
+                                                  gatewayctl_me):
     tiers = workspace / "policies" / "tiers.yaml"
     tiers.write_text(tiers.read_text().replace("monthly_budget_usd: 2.00", "monthly_budget_usd: 100.00")
                      .replace("rpm_limit: 10\n", "rpm_limit: 1000\n"))
     gatewayctl("apply", "--confirm", check=True)  # what the deploy job does after the merge
-    (workspace / ".venv").symlink_to(REPO / ".venv")  # step 2: `make setup` in the checkout
+    gatewayctl("publish-usage", "--confirm", check=True)  # and the nightly job after it
     home, bin_dir = terminal
     env = employee_env(aws_env, "alice@example.com", "alice", home, bin_dir)
     state = tmp_path / "env"
     key = secret_key("alice")
     blocks = guide_blocks()
-    assert {lang for lang, _, _ in blocks} <= {"sh", "python", "json", "yaml", "toml", "text", "powershell"}, \
-        "a block the test cannot run"
+    runnable = {"sh", "python", "json", "yaml", "toml", "text", "powershell"}
+    assert {lang for lang, _, _ in blocks} <= runnable, "a block the test cannot run"
     ran, skipped = 0, []
     for lang, code, line in blocks:
         code = code.replace(PLACEHOLDER_URL, gateway.base_url)
         where = f"{GUIDE.name}:{line}"
-        if lang == "sh":
+        code = PIPX.sub(f'export PATH="{gatewayctl_me}:$PATH"', code)
+        if lang == "powershell" and "Invoke-RestMethod" not in code:
+            key_before = env.pop("LLM_GATEWAY_KEY", None)
+            env = run_powershell(code, env, workspace)
+            assert env["LLM_GATEWAY_KEY"] == key == key_before, f"{where} did not get alice's key"
+            assert "gatewayctl:me:spend-usd\t0.000000" in env.pop("_last_output"), f"{where}: no month"
+        elif lang == "sh":
             if re.search(r"\baws\b", code) and not (shutil.which("aws") and shutil.which("jq")):
                 skipped.append(f"{where} (needs the aws CLI and jq)")
                 continue
@@ -127,8 +170,11 @@ def test_every_block_of_the_guide_runs_as_written(clean, gatewayctl, workspace, 
             if "LLM_GATEWAY_KEY=" in code:
                 assert env["LLM_GATEWAY_KEY"] == key, f"{where} did not get alice's key"
                 assert key not in output, f"{where} printed the key"
-            if "whoami" in code:
-                assert "gateway user:  alice" in proc.stdout and "model-cheap" in proc.stdout
+            if "gatewayctl me" in code:
+                assert "gateway user:  alice" in proc.stdout and "tier:          Drafting (model model-cheap)" \
+                    in proc.stdout and "of your $100.00 budget (0%)" in proc.stdout, proc.stdout
+            if "describe-secret" in code:
+                assert "gatewayctl:me:budget-usd\t100.00" in proc.stdout, proc.stdout
             if "curl" in code or "claude" in code or "codex" in code:
                 streamed = "".join(re.findall(r'"text_delta", "text": "([^"]*)"', proc.stdout))
                 assert FAKE_TEXT in proc.stdout or streamed == FAKE_TEXT, f"{where}: no answer\n{output}"

@@ -384,6 +384,8 @@ def _who(d: Deployed) -> dict[str, tuple[str, dict[str, str], list[dict]]]:
     """Principals: ARN, principal tags, identity policies."""
     return {
         "alice": (SSO, {TAG: "alice"}, [d.employee_policy]),
+        "bob": (SSO, {TAG: "bob"}, [d.employee_policy]),
+        "a session without the tag": (SSO, {}, [d.employee_policy]),
         "bob, an admin": (SSO, {TAG: "bob"}, [d.employee_policy, ADMIN]),
         "an admin without the tag": (SSO_ADMIN, {}, [ADMIN]),
         "a chained role tagged alice": (CHAINED, {TAG: "alice"}, [d.employee_policy, ADMIN]),
@@ -473,3 +475,28 @@ def test_a_retagged_secret_is_readable_by_nobody_new(deployed):
                    identity=[d.employee_policy])
     assert not _sm_request(d, "bob, an admin", "secretsmanager:GetSecretValue", "carol")  # the policy names carol
     assert not _kms_request(d, "bob, an admin", "kms:Decrypt", "carol")  # the key binds the secret's name
+
+
+@pytest.mark.tools
+@pytest.mark.slow
+def test_only_the_owner_reads_their_month_and_only_gatewayctl_writes_it(deployed):
+    """`gatewayctl me` reads the usage tags the nightly job writes on a user's secret (DescribeSecret): the
+    owner's session reads their key and their month; another user's session, or one without the tag, reads
+    neither; only the reconciler role (the nightly job's) can write the tags."""
+    d = deployed
+    creds = d.client("sts").assume_role(RoleArn=d.reconciler, RoleSessionName="GitHubActions")["Credentials"]
+    as_reconciler = {"aws_access_key_id": creds["AccessKeyId"], "aws_secret_access_key": creds["SecretAccessKey"],
+                     "aws_session_token": creds["SessionToken"]}
+    month = {"gatewayctl:me:spend-usd": "1.250000", "gatewayctl:me:budget-usd": "2.00"}
+    d.client("secretsmanager", **as_reconciler).tag_resource(
+        SecretId=PREFIX + "alice", Tags=[{"Key": k, "Value": v} for k, v in month.items()])
+    assert month.items() <= d.secret("alice")[2].items()  # the month is on the secret the policies guard
+    assert _reads(d, "alice", "alice") and _sm_request(d, "alice", "secretsmanager:DescribeSecret", "alice")
+    for who in ("bob", "a session without the tag"):
+        assert not _reads(d, who, "alice"), who
+        assert not _sm_request(d, who, "secretsmanager:DescribeSecret", "alice"), who
+        assert not _sm_request(d, who, "secretsmanager:GetSecretValue", "alice"), who
+    assert _sm_request(d, "bob", "secretsmanager:DescribeSecret", "bob")  # bob reads his own
+    assert _sm_request(d, "the reconciler", "secretsmanager:TagResource", "alice")
+    for who in ("alice", "bob", "bob, an admin"):  # nobody else can write a member's month, the owner included
+        assert not _sm_request(d, who, "secretsmanager:TagResource", "alice"), who

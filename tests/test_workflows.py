@@ -395,7 +395,8 @@ def _vpc_runner_label() -> str:
 
 VPC_RUNNER = _vpc_runner_label()
 # The scripts that call the admin API, and the setting that addresses it.
-ADMIN_SCRIPT = re.compile(r"\bscripts/ci/(reconcile|rotate|budget-alerts|drift|pr-plan|monthly-chargeback)(?![\w-])")
+ADMIN_SCRIPT = re.compile(
+    r"\bscripts/ci/(reconcile|rotate|budget-alerts|publish-usage|drift|pr-plan|monthly-chargeback)(?![\w-])")
 ADMIN_URL = "secrets.LITELLM_ADMIN_URL"
 BASE_REF = "${{ github.base_ref }}"
 

@@ -19,9 +19,12 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from pathlib import Path
 
+# The secret names and owner tag are defined with the employee's side (clients/gatewayctl-me), which reads them.
+from gatewayctl_me.contract import DEFAULT_PREFIX as DEFAULT_PREFIX
+from gatewayctl_me.contract import OWNER_TAG as OWNER_TAG
+
 from reconciler.errors import GatewayctlError
 
-DEFAULT_PREFIX = "llm-gateway/users/"
 # Service keys (the plan-viewer key) live OUTSIDE the per-user prefix, so no policy that lets a
 # user read "their own" secret under the prefix can ever reach them.
 DEFAULT_SERVICE_PREFIX = "llm-gateway/service/"
@@ -33,9 +36,8 @@ NO_RETIRING = "none"
 RETIRING_FIELD = "retiring_key_sha256"  # the same, in a FileStore (demo) file
 KMS_KEY_ENV = "GATEWAYCTL_KMS_KEY_ID"
 NAME_FILTERS_PER_CALL = 10  # values of one ListSecrets name filter (AWS's limit)
-# Whose key this is. The employee self-service policy (terraform/modules/employee-key-access) lets a
+# OWNER_TAG: whose key this is. The employee self-service policy (terraform/modules/employee-key-access) lets a
 # principal read a secret only when this tag equals its own `gitops_user_id` session tag.
-OWNER_TAG = "gitops_user_id"
 SERVICE_PREFIX = "gatewayctl-"  # reserved ids of gatewayctl's own service accounts: never employee-readable
 # The principal that created a user's secret (gatewayctl's writer, see writer_arn). Informative: what
 # proves a secret is ours is its resource policy (user_secret_policy), which only the writer may change.

@@ -156,6 +156,11 @@ class SecretsManagerStore(KeyStore):
                 self.calls += 1
                 self._sm.tag_resource(SecretId=self.name(user_id), Tags=tags)
 
+    def tag(self, user_id: str, tags: dict[str, str]) -> None:
+        """Add or update tags on a user's secret (the nightly job's usage tags: reconciler/selfservice/publish.py)."""
+        self.calls += 1
+        self._sm.tag_resource(SecretId=self.name(user_id), Tags=[{"Key": k, "Value": v} for k, v in tags.items()])
+
     def writer(self) -> str:
         """Who this store writes as (aws:PrincipalArn), the one principal a user secret's policy lets change it."""
         if self._writer is None:

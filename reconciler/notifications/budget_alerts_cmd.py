@@ -13,7 +13,7 @@ from reconciler.notifications import notify
 from reconciler.notifications.budget_alerts import render_text, work_out
 
 
-def _parse_now(text: str) -> dt.datetime:
+def parse_now(text: str) -> dt.datetime:
     try:
         value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
@@ -75,7 +75,7 @@ def arguments(p: argparse.ArgumentParser) -> None:
     from reconciler import runctx
     from reconciler.live.keystore import DEFAULT_PREFIX
 
-    p.add_argument("--now", type=_parse_now, default=None, metavar="ISO8601",
+    p.add_argument("--now", type=parse_now, default=None, metavar="ISO8601",
                    help="the instant to evaluate at (default: the clock): which exceptions and carried spend are "
                         "active, whether a budget window has ended")
     p.add_argument("--confirm", action="store_true", help="really send")

@@ -1,41 +1,30 @@
-"""Employee self-service: `gatewayctl whoami` and `gatewayctl key show --me`.
+"""Employee self-service in the full gatewayctl: `whoami`, `me` and `key show --me`.
 
-Runs with the employee's own AWS credentials (IAM Identity Center or a federated role). Their
-session name is their sign-in name, which users/*.yaml knows as `email` (or `id`); AWS itself
-decides what they may read, through the ABAC policy of terraform/modules/employee-key-access
-(the secret's `gitops_user_id` tag must equal their session tag).
-
-The key is printed only with --reveal, only to stdout, never to stderr, and in CI only to a terminal.
+The AWS side (who you are, your key, your month) is gatewayctl_me's (clients/gatewayctl-me), the small
+package an employee installs without a checkout; this module adds what a checkout knows: your id from
+users/*.yaml by your session name (your sign-in email), the region from policies/models.yaml, and your
+tier's details for whoami.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import sys
 from pathlib import Path
+
+from gatewayctl_me import cli as small
+from gatewayctl_me import selfservice as aws_side
 
 from reconciler.desired.diagnostics import InputError
 from reconciler.desired.policy import BUDGET_TZ
 from reconciler.desired.yamlfile import read_regular
 from reconciler.errors import EXIT_OK, GatewayctlError, UsageError
-from reconciler.live.keystore import DEFAULT_PREFIX, OWNER_TAG
+
+session_name = aws_side.session_name
 
 
 class SelfServiceError(GatewayctlError):
     """Who you are, or your key, cannot be found."""
-
-
-def session_name(arn: str) -> str | None:
-    """alice@example.com from arn:aws:sts::123:assumed-role/Role/alice@example.com (or an IAM user's name)."""
-    resource = arn.split(":", 5)[-1]
-    parts = resource.split("/")
-    if parts[0] == "assumed-role" and len(parts) >= 3:
-        return parts[-1]
-    if parts[0] == "user" and len(parts) >= 2:
-        return parts[-1]
-    return None
 
 
 def _users(root: Path) -> list[dict]:
@@ -76,54 +65,41 @@ def _region(args: argparse.Namespace) -> str | None:
         return None
 
 
-def _client(service: str, region: str | None):
-    import boto3
+def _me(args: argparse.Namespace) -> aws_side.Me:
+    """You, as gatewayctl_me finds you; in a checkout, by your session name in users/*.yaml."""
 
-    return boto3.client(service, region_name=region)
+    def from_checkout(arn: str) -> str:
+        name = session_name(arn)
+        if not name:
+            raise SelfServiceError(f"{arn} carries no session name; pass --user ID")
+        return resolve_user_id(args.root, name)
 
-
-def _me(args: argparse.Namespace) -> tuple[str, str]:
-    """(caller ARN, gateway user id)."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
+    resolve = from_checkout if (args.root / "users").is_dir() else aws_side.user_id_from_session
     try:
-        arn = _client("sts", _region(args)).get_caller_identity()["Arn"]
-    except (BotoCoreError, ClientError) as exc:
-        raise SelfServiceError(f"cannot tell who you are from your AWS credentials: {exc} "
-                               "(sign in first, e.g. `aws sso login`)") from None
-    if args.user:
-        return arn, args.user
-    name = session_name(arn)
-    if not name:
-        raise SelfServiceError(f"{arn} carries no session name; pass --user ID")
-    return arn, resolve_user_id(args.root, name)
+        return aws_side.locate(args.user, _region(args), args.secret_prefix, resolve)
+    except aws_side.SelfServiceError as exc:
+        raise SelfServiceError(str(exc)) from None
 
 
-def _reveal_allowed() -> str | None:
-    """Why printing the key here would leak it, or None. In CI (CI or GITHUB_ACTIONS set) only a
-    terminal is safe: a pipe, a file or a command substitution there ends up in a job log, an
-    artifact or a later step's environment, all of which outlive the job."""
-    ci = os.environ.get("CI", "").lower() in ("1", "true") or os.environ.get("GITHUB_ACTIONS") == "true"
-    if not ci:
-        return None
-    try:
-        if os.isatty(sys.stdout.fileno()):
-            return None
-    except (OSError, ValueError):
-        pass
-    return ("CI is set and stdout is not a terminal, so the key would end up in a job's log or files; "
-            "read it on your own machine (docs/using-the-gateway.md, \"2. Get your key\")")
+def _aws_errors_as_ours(run):
+    def wrapped(args: argparse.Namespace) -> int:
+        try:
+            return run(args)
+        except aws_side.SelfServiceError as exc:
+            raise SelfServiceError(str(exc)) from None
+
+    return wrapped
 
 
+@_aws_errors_as_ours
 def cmd_whoami(args: argparse.Namespace) -> int:
-    arn, user_id = _me(args)
-    print(f"AWS identity:  {arn}")
-    print(f"gateway user:  {user_id} (users/{user_id}.yaml)")
+    me = _me(args)
+    print("\n".join(small.whoami_lines(me)))
     try:
         from reconciler.desired.validate import load_desired
 
         desired = load_desired(args.root)
-        user = desired.users[user_id]
+        user = desired.users[me.user_id]
         tier = desired.tiers[user.tier]
         print(f"tier:          {tier.display_name}: model {', '.join(tier.models)}, "
               f"${tier.monthly_budget_usd:.2f} a month, {tier.rpm_limit} requests a minute")
@@ -131,56 +107,26 @@ def cmd_whoami(args: argparse.Namespace) -> int:
             print(f"access ends:   {user.expires} (end of day, {BUDGET_TZ.key})")
     except Exception as exc:  # noqa: BLE001 - tier details are a convenience; identity and key name still help
         print(f"tier:          unknown ({type(exc).__name__}: run from a checkout of the repository)")
-    print(f"key secret:    {args.secret_prefix}{user_id} (region {_region(args) or 'unset'})")
+    print(f"key secret:    {me.secret} (region {me.region or 'unset'})")
     return EXIT_OK
 
 
-def cmd_key_show(args: argparse.Namespace) -> int:
-    from botocore.exceptions import BotoCoreError, ClientError
+@_aws_errors_as_ours
+def cmd_me(args: argparse.Namespace) -> int:
+    print("\n".join(small.me_lines(_me(args))))
+    return EXIT_OK
 
+
+@_aws_errors_as_ours
+def cmd_key_show(args: argparse.Namespace) -> int:
     if not args.me and not args.user:
         raise UsageError("say whose key: --me (from your AWS identity) or --user ID")
-    _arn, user_id = _me(args)
-    name = args.secret_prefix + user_id
-    stage = "AWSPREVIOUS" if args.previous else "AWSCURRENT"
-    sm = _client("secretsmanager", _region(args))
-    try:
-        if args.reveal:
-            why_not = _reveal_allowed()
-            if why_not:
-                raise SelfServiceError(f"not printing the key: {why_not}")
-            value = json.loads(sm.get_secret_value(SecretId=name, VersionStage=stage)["SecretString"])
-            sys.stdout.write(value["api_key"] + "\n")
-            return EXIT_OK
-        desc = sm.describe_secret(SecretId=name)
-    except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code", "")
-        hint = {"AccessDeniedException": f"AWS refused: is your session tagged {OWNER_TAG}={user_id}? "
-                                         "(ask the platform team; docs/using-the-gateway.md, \"Get your key\")",
-                "ResourceNotFoundException": "no such secret: has your pull request been merged and deployed?"}
-        raise SelfServiceError(f"{name}: {hint.get(code, code or exc)}") from None
-    except (BotoCoreError, ValueError, KeyError) as exc:
-        raise SelfServiceError(f"{name}: {exc}") from None
-    tags = {t["Key"]: t["Value"] for t in desc.get("Tags", [])}
-    stages = {s for v in (desc.get("VersionIdsToStages") or {}).values() for s in v}
-    print(f"secret:        {name}")
-    print(f"user:          {tags.get(OWNER_TAG, user_id)}")
-    print(f"last changed:  {desc.get('LastChangedDate', 'unknown')}")
-    print(f"previous key:  {'kept as AWSPREVIOUS (--previous)' if 'AWSPREVIOUS' in stages else 'none'}")
-    print("value:         hidden; add --reveal to print the key to stdout")
+    small.key_show(_me(args), args)
     return EXIT_OK
 
 
 def identity_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--user", metavar="ID", help="your gateway user id, when your AWS session name is not "
-                   "your users/ id or email")
-    p.add_argument("--region", help="AWS region of the key secrets (default: $AWS_REGION, else "
-                   "policies/models.yaml)")
-    p.add_argument("--secret-prefix", default=DEFAULT_PREFIX, help=f"default {DEFAULT_PREFIX}")
+    small.identity_arguments(p, region_default="$AWS_REGION, else policies/models.yaml")
 
 
-def key_show_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--me", action="store_true", help="the key of the user your AWS identity maps to")
-    p.add_argument("--reveal", action="store_true", help="print the key itself to stdout")
-    p.add_argument("--previous", action="store_true",
-                   help="the previous key (AWSPREVIOUS), which works until its overlap window ends after a rotation")
+key_show_arguments = small.key_show_arguments

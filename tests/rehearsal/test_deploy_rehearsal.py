@@ -410,6 +410,31 @@ def test_the_budget_alerts_email_a_member_past_a_threshold_once_from_the_runner(
         assert len(mail.mails) == 1
 
 
+# ---------------------------------------------------------------------------- gatewayctl me's month
+def test_each_members_month_is_published_from_the_runner_and_not_from_the_internet(rh: Rehearsal):
+    """rotate.yml's last step, on the VPC runner: scripts/ci/publish-usage writes every member's month onto
+    their key secret (the tags `gatewayctl me` reads) as the production root's reconciler role; from a
+    GitHub-hosted runner the admin API is out of reach and nothing is written (ADR 0006, ADR 0007)."""
+    from gatewayctl_me import contract
+
+    sm = rh.aws("secretsmanager")
+
+    def month(uid: str) -> dict[str, str]:
+        tags = sm.describe_secret(SecretId=contract.DEFAULT_PREFIX + uid)["Tags"]
+        return {t["Key"]: t["Value"] for t in tags if t["Key"].startswith(contract.USAGE_TAG_PREFIX)}
+
+    refused = rh.script("scripts/ci/publish-usage", network="internet", expect=(1,))
+    assert "gatewayctl publish-usage failed" in refused.stderr and month("dave") == {}, refused.stderr
+    published = rh.script("scripts/ci/publish-usage")
+    assert "published the month of" in published.stdout, published.stdout
+    with admin(rh) as c:
+        spent = member_spend(c, "dave", "tier-coding")
+    dave = month("dave")
+    assert set(dave) == set(contract.USAGE_TAGS) and dave[contract.BUDGET_TAG] == "20.00", dave
+    assert abs(float(dave[contract.SPEND_TAG]) - spent) < 1e-6 and dave[contract.TIER_TAG] == "Coding"
+    assert "$" not in published.stdout + published.stderr  # nobody's spend in the job's log
+
+
 # ---------------------------------------------------------------------------- the monthly chargeback
 def test_the_monthly_chargeback_stores_its_evidence_from_the_runner_and_fails_from_the_internet(rh: Rehearsal):
     """chargeback.yml's job on the VPC runner reads /spend/logs/v2 with the master key from its secret and puts
