@@ -90,12 +90,13 @@ def _validate_arguments(p: argparse.ArgumentParser) -> None:
 
 def cmd_render_config(args: argparse.Namespace) -> int:
     from reconciler.desired import render as renderer
+    from reconciler.desired.guardrails import model_tiers
     from reconciler.desired.validate import CONFIG_FILE, check, read_config
 
     diags, state = check(args.root, today=args.today, allow_expired=True, check_config=False)
     if state is None:
         raise InputError(diags)
-    text = renderer.render_config(state.region, state.models)
+    text = renderer.render_config(state.region, state.models, model_tiers(state.tiers))
     target = args.root / CONFIG_FILE
     if args.check:
         if read_config(args.root) != text:
