@@ -21,6 +21,8 @@ from pathlib import Path
 
 import yaml
 
+from reconciler.desired import guardrails
+
 FAKE_BEDROCK_ENV = "os.environ/LITELLM_HARNESS_FAKE_BEDROCK_URL"
 
 
@@ -49,10 +51,20 @@ def local_config(repo_root: Path, dest: Path, general_settings: dict | None = No
     return dest
 
 
+def guardrail_setup(repo_root: Path, run_dir: Path) -> tuple[dict[str, str], list[str]]:
+    """The guardrails of policies/tiers.yaml as they exist on AWS after Terraform: the proxy's
+    GUARDRAIL_<TIER>_ID/_VERSION and the fake Bedrock's --guardrails file."""
+    tiers = yaml.safe_load((repo_root / "policies" / "tiers.yaml").read_text(encoding="utf-8"))["tiers"]
+    env, definitions = guardrails.local_setup(tiers)
+    path = run_dir / "guardrails.json"
+    path.write_text(json.dumps(definitions), encoding="utf-8")
+    return env, ["--guardrails", str(path)]
+
+
 class FakeBedrock:
     """tools/fake-bedrock as a child process: its URL, its request log, and stop()."""
 
-    def __init__(self, repo_root: Path, run_dir: Path, env: dict | None = None):
+    def __init__(self, repo_root: Path, run_dir: Path, env: dict | None = None, args: tuple[str, ...] = ()):
         run_dir.mkdir(parents=True, exist_ok=True)
         self.requests_log = run_dir / "fake-bedrock-requests.jsonl"
         self.requests_log.write_text("", encoding="utf-8")
@@ -61,7 +73,7 @@ class FakeBedrock:
         self._output = open(run_dir / "fake-bedrock.log", "ab")  # closed in stop()
         self._proc = subprocess.Popen(
             [sys.executable, str(repo_root / "tools" / "fake-bedrock" / "fake-bedrock"), "--port", "0",
-             "--log", str(self.requests_log), "--ready-file", str(ready), "--watch-pid", str(os.getpid())],
+             "--log", str(self.requests_log), "--ready-file", str(ready), "--watch-pid", str(os.getpid()), *args],
             env={**os.environ, **(env or {})}, stdout=self._output, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 30
         while not ready.is_file():
@@ -126,7 +138,9 @@ def start(repo_root: Path, run_dir: Path, *, litellm_args: tuple[str, ...] = (),
 
     run_dir.mkdir(parents=True, exist_ok=True)
     config = local_config(repo_root, run_dir / "gateway-config.yaml", general_settings)
-    fake = FakeBedrock(repo_root, run_dir / "fake-bedrock", env)
+    guardrail_env, fake_args = guardrail_setup(repo_root, run_dir)
+    env = {**guardrail_env, **(env or {})}
+    fake = FakeBedrock(repo_root, run_dir / "fake-bedrock", env, tuple(fake_args))
     h = LiteLLMHarness(run_dir / "harness", config=str(config), timeout=600, litellm_args=litellm_args,
                        env=env, fake_bedrock_port=fake.port, echo=echo)
     try:

@@ -9,7 +9,7 @@ set by Terraform), so the config holds no account-specific value. docs/adr/0007-
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 # Content filter categories a `content_filter_strength` applies to (Bedrock GuardrailContentFilterType).
@@ -108,15 +108,16 @@ def _no_policy(key: str, spec: dict, tiers: dict) -> Iterator[tuple[tuple, str]]
 
 
 def _shared_model(key: str, spec: dict, tiers: dict) -> Iterator[tuple[tuple, str]]:
-    """guardrailConfig is set per model deployment, so a guarded tier's model serves that tier only."""
-    if spec.get("guardrail") is None:
-        return
+    """guardrailConfig is set per model deployment, so a guarded tier's model serves that tier only. Tiers
+    are checked in file order against the ones before them, so the later tier gets the error."""
     for i, alias in enumerate(spec["models"]):
-        others = sorted(k for k, t in tiers.items() if k != key and alias in t.models)
-        if others:
-            yield ("tiers", key, "models", i), (
-                f"model {alias!r} is also a model of tier(s) {', '.join(others)}: a guardrail applies to a model "
-                "deployment, so a guarded tier's models must be its own (add a model alias for this tier)")
+        for other, tier in tiers.items():
+            guarded = [k for k, g in ((key, spec.get("guardrail")), (other, tier.guardrail)) if g is not None]
+            if other != key and alias in tier.models and guarded:
+                yield ("tiers", key, "models", i), (
+                    f"model {alias!r} is also a model of tier {other!r}, and {' and '.join(guarded)} is guarded: a "
+                    "guardrail applies to a model deployment, so a guarded tier's models must be its own (add a "
+                    "model alias for this tier)")
 
 
 def _duplicate_topic(key: str, spec: dict, tiers: dict) -> Iterator[tuple[tuple, str]]:
@@ -172,15 +173,17 @@ def local_id(tier_key: str) -> str:
     return "local" + re.sub(r"[^a-z0-9]", "x", tier_key)
 
 
-def local_setup(tiers: Iterable) -> tuple[dict[str, str], dict[str, dict]]:
-    """The local gateway's environment (each guarded tier's id and version, as Terraform sets them on
-    ECS) and the fake Bedrock's guardrails (id -> version and definition), for the tiers given."""
+def local_setup(tier_specs: dict[str, dict]) -> tuple[dict[str, str], dict[str, dict]]:
+    """For the local gateway, from policies/tiers.yaml's `tiers`: the proxy's environment (each guarded
+    tier's id and version, as Terraform sets them on ECS) and the fake Bedrock's guardrails (id -> version
+    and definition, as Terraform creates them)."""
     env: dict[str, str] = {}
     defs: dict[str, dict] = {}
-    for tier in tiers:
-        if tier.guardrail is None:
+    for key, spec in tier_specs.items():
+        guardrail = parse(spec.get("guardrail"))
+        if guardrail is None:
             continue
-        id_var, version_var = env_names(tier.key)
-        env[id_var], env[version_var] = local_id(tier.key), "1"
-        defs[local_id(tier.key)] = {"version": "1", "definition": bedrock_definition(tier.guardrail)}
+        id_var, version_var = env_names(key)
+        env[id_var], env[version_var] = local_id(key), "1"
+        defs[local_id(key)] = {"version": "1", "definition": bedrock_definition(guardrail)}
     return env, defs
