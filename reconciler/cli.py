@@ -19,6 +19,7 @@ from reconciler.finops import chargeback
 from reconciler.history import log as history
 from reconciler.live import preflight
 from reconciler.notifications import budget_alerts_cmd
+from reconciler.plan import guardrail_changes
 from reconciler.selfservice import employee as selfservice
 
 EPILOG = """\
@@ -193,6 +194,9 @@ def _side_commands(command: Command) -> None:
             description="Print every commit that touched users/USER_ID.yaml: date, commit, author, PR number and "
             "what changed in the grant (created, tier/owner/expiry changed, removed). Reads git only; needs the "
             "full history (fetch-depth: 0 in CI).")
+    command("guardrails", guardrail_changes.run, [guardrail_changes.arguments],
+            help="the tiers' guardrail changes since --base, as markdown (the PR comment's section)",
+            description=guardrail_changes.__doc__.split("\n\n")[0])
     command("report", chargeback.run_report, [chargeback.arguments],
             help="monthly chargeback: spend per cost center, owner, tier or user, attributed from git",
             description="Read every spend-log row of the month from LiteLLM (/spend/logs/v2, paged by time window, "

@@ -201,3 +201,29 @@ def test_a_streamed_answer_is_masked_with_the_trace_on_the_metadata_event(fake):
 def test_the_text_switch_is_checked_when_it_is_set(fake):
     refused = httpx.put(fake + "/_fake/control", json={"text": ""}, trust_env=False)
     assert refused.status_code == 400 and "text must be a string" in refused.json()["message"]
+
+
+def test_the_pr_comment_section_shows_a_tiers_guardrail_change_against_the_base(workspace, capsys):
+    """scripts/ci/pr-plan appends `gatewayctl guardrails --base HEAD` to plan.md: HEAD is the base branch's
+    commit, the working tree's policies/ the pull request's."""
+    for args in (("init", "-q", "-b", "main"), ("add", "."), ("-c", "user.email=t@example.com", "-c", "user.name=t",
+                                                            "commit", "-q", "-m", "base")):
+        subprocess.run(["git", "-C", str(workspace), *args], check=True, capture_output=True)
+    assert cli.main(["guardrails", "--root", str(workspace), "--base", "HEAD"]) == 0
+    assert capsys.readouterr().out == ""  # no change, no section
+
+    def change(t):
+        t["drafting"]["guardrail"]["pii"]["EMAIL"] = "BLOCK"
+        t["architect"]["guardrail"] = {"pii": {"NAME": "ANONYMIZE"}, "blocked_input_messaging": "no",
+                                       "blocked_outputs_messaging": "withheld `x`"}
+
+    edit_tiers(workspace, change)
+    assert cli.main(["guardrails", "--root", str(workspace), "--base", "HEAD"]) == 0
+    out = capsys.readouterr().out
+    assert "#### Guardrail changes" in out
+    assert "- tier `drafting`: pii EMAIL: `ANONYMIZE` → `BLOCK`" in out
+    assert "- tier `architect`: guardrail added" in out
+    assert "- tier `architect`: pii NAME: (none) → `ANONYMIZE`" in out
+    assert "blocked output message: (none) → `withheld 'x'`" in out  # a backtick cannot end the code span
+    assert "coding" not in out
+    assert "guardrails --base HEAD >>plan.md" in (REPO / "scripts" / "ci" / "pr-plan").read_text()

@@ -165,7 +165,7 @@ def changes(before: dict[str, Guardrail | None], after: dict[str, Guardrail | No
 
 
 def _show(value: str | None) -> str:
-    return "(none)" if value is None else f"`{value}`"
+    return "(none)" if value is None else "`" + value.replace("`", "'") + "`"  # no code span a value can end
 
 
 def local_id(tier_key: str) -> str:
