@@ -83,7 +83,7 @@ def bedrock_definition(g: Guardrail) -> dict:
                  "blockedOutputsMessaging": g.blocked_outputs_messaging}
     if g.pii:
         out["sensitiveInformationPolicyConfig"] = {
-            "piiEntitiesConfigs": [{"type": t, "action": a} for t, a in g.pii]}
+            "piiEntitiesConfig": [{"type": t, "action": a} for t, a in g.pii]}
     if g.denied_topics:
         out["topicPolicyConfig"] = {"topicsConfig": [
             {"name": t.name, "definition": t.definition, "examples": list(t.examples), "type": "DENY"}
