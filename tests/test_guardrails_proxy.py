@@ -22,6 +22,7 @@ TIERS = yaml.safe_load((REPO / "policies" / "tiers.yaml").read_text(encoding="ut
 MODELS = yaml.safe_load((REPO / "policies" / "models.yaml").read_text(encoding="utf-8"))["models"]
 CARD = "4111 1111 1111 1111"  # a Visa test number (passes the Luhn check)
 CARD_PROMPT = f"Draft a refund reply; the customer paid with card {CARD}. [[usage in=10 out=5]]"
+AWS_KEY = "AKIAIOSFODNN7EXAMPLE"  # pragma: allowlist secret (AWS's documentation example)
 ANSWER_WITH_CONTACTS = "Dear customer, write to support@example.com or call +91 98765 43210."
 
 
@@ -92,7 +93,7 @@ def test_a_streamed_drafting_answer_is_masked_too(gateway, client, fake_answer):
 
 def test_an_aws_key_on_the_coding_tier_is_blocked_as_raw_http_shows_it(gateway):
     body = {"model": "model-balanced", "messages": [
-        {"role": "user", "content": "Why does boto3 fail with AKIAIOSFODNN7EXAMPLE? [[usage in=10 out=5]]"}]}
+        {"role": "user", "content": f"Why does boto3 fail with {AWS_KEY}? [[usage in=10 out=5]]"}]}
     response = httpx.post(f"{gateway.base_url}/v1/chat/completions", json=body, timeout=60, trust_env=False,
                           headers={"Authorization": f"Bearer {gateway.master_key}"})
 
