@@ -227,3 +227,27 @@ def test_the_pr_comment_section_shows_a_tiers_guardrail_change_against_the_base(
     assert "blocked output message: (none) → `withheld 'x'`" in out  # a backtick cannot end the code span
     assert "coding" not in out
     assert "guardrails --base HEAD >>plan.md" in (REPO / "scripts" / "ci" / "pr-plan").read_text()
+
+
+def test_without_a_guardrails_file_the_fake_ignores_guardrail_config(tmp_path):
+    """compose.yaml's stack starts the fake without --guardrails: its guarded tiers answer unguarded."""
+    ready = tmp_path / "port"
+    proc = subprocess.Popen([sys.executable, str(REPO / "tools" / "fake-bedrock" / "fake-bedrock"), "--port", "0",
+                             "--ready-file", str(ready)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while not ready.is_file():
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+        answer = converse(f"http://127.0.0.1:{int(ready.read_text())}", "card 4111 1111 1111 1111")
+        assert answer.status_code == 200 and answer.json()["stopReason"] == "end_turn"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_compose_gives_the_proxy_every_guardrail_variable_the_config_names():
+    config = (REPO / "gateway" / "config.yaml").read_text().splitlines()
+    names = {line.split("os.environ/", 1)[1].strip() for line in config if "os.environ/GUARDRAIL_" in line}
+    compose = yaml.safe_load((REPO / "compose.yaml").read_text())
+    assert names and names <= set(compose["x-litellm-env"])
