@@ -39,12 +39,17 @@ def harness_available(repo_root: Path) -> bool:
     return (harness_dir(repo_root) / "harness.py").is_file()
 
 
-def local_config(repo_root: Path, dest: Path, general_settings: dict | None = None) -> Path:
-    """Write the project's gateway config, adapted to the harness, to `dest`. `general_settings`
-    are added to the config's (tests that measure a LiteLLM feature the project leaves off)."""
+def local_config(repo_root: Path, dest: Path, overrides: dict | None = None) -> Path:
+    """Write the project's gateway config, adapted to the harness, to `dest`. `overrides` are top-level
+    sections added to the config's, a section that is a mapping merged into the config's (tests that
+    measure a LiteLLM feature the project leaves off, e.g. {"general_settings": {"alerting": [...]}})."""
     config = yaml.safe_load((repo_root / "gateway" / "config.yaml").read_text(encoding="utf-8"))
+    for section, value in (overrides or {}).items():
+        if isinstance(value, dict) and isinstance(config.get(section), dict):
+            config[section].update(value)
+        else:
+            config[section] = value
     config.get("general_settings", {}).pop("database_url", None)
-    config.setdefault("general_settings", {}).update(general_settings or {})
     for model in config["model_list"]:
         model["litellm_params"]["aws_bedrock_runtime_endpoint"] = FAKE_BEDROCK_ENV
     dest.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
@@ -126,7 +131,7 @@ class LocalGateway:
 
 
 def start(repo_root: Path, run_dir: Path, *, litellm_args: tuple[str, ...] = (), env: dict | None = None,
-          echo=sys.stderr, general_settings: dict | None = None) -> LocalGateway:
+          echo=sys.stderr, config_overrides: dict | None = None) -> LocalGateway:
     """Start the project's fake Bedrock and the harness with the project's config on it."""
     hdir = harness_dir(repo_root)
     if not harness_available(repo_root):
@@ -137,7 +142,7 @@ def start(repo_root: Path, run_dir: Path, *, litellm_args: tuple[str, ...] = (),
     from harness import LiteLLMHarness
 
     run_dir.mkdir(parents=True, exist_ok=True)
-    config = local_config(repo_root, run_dir / "gateway-config.yaml", general_settings)
+    config = local_config(repo_root, run_dir / "gateway-config.yaml", config_overrides)
     guardrail_env, fake_args = guardrail_setup(repo_root, run_dir)
     env = {**guardrail_env, **(env or {})}
     fake = FakeBedrock(repo_root, run_dir / "fake-bedrock", env, tuple(fake_args))
