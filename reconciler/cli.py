@@ -21,6 +21,7 @@ from reconciler.history import access_cmd, approvals
 from reconciler.history import log as history
 from reconciler.live import preflight
 from reconciler.notifications import budget_alerts_cmd
+from reconciler.plan import guardrail_changes
 from reconciler.selfservice import employee as selfservice
 from reconciler.selfservice import publish as usage
 
@@ -93,12 +94,13 @@ def _validate_arguments(p: argparse.ArgumentParser) -> None:
 
 def cmd_render_config(args: argparse.Namespace) -> int:
     from reconciler.desired import render as renderer
+    from reconciler.desired.guardrails import model_tiers
     from reconciler.desired.validate import CONFIG_FILE, check, read_config
 
     diags, state = check(args.root, today=args.today, allow_expired=True, check_config=False)
     if state is None:
         raise InputError(diags)
-    text = renderer.render_config(state.region, state.models)
+    text = renderer.render_config(state.region, state.models, model_tiers(state.tiers))
     target = args.root / CONFIG_FILE
     if args.check:
         if read_config(args.root) != text:
@@ -213,6 +215,9 @@ def _side_commands(command: Command) -> None:
             "a code owner's (.github/CODEOWNERS). The author's own approval never counts. Rules come from the "
             "checkout it runs in (the base branch); the pull request's files are read only as data (--proposed). "
             "Reads no network: the reviews come from --pull-request (scripts/ci/pr-reviews).")
+    command("guardrails", guardrail_changes.run, [guardrail_changes.arguments],
+            help="the tiers' guardrail changes since --base, as markdown (the PR comment's section)",
+            description=guardrail_changes.__doc__.split("\n\n")[0])
     command("report", chargeback.run_report, [chargeback.arguments],
             help="monthly chargeback: spend per cost center, owner, tier or user, attributed from git",
             description="Read every spend-log row of the month from LiteLLM (/spend/logs/v2, paged by time window, "

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import yaml
 
+from reconciler.desired import guardrails
+
 FAKE_BEDROCK_ENV = "os.environ/LITELLM_HARNESS_FAKE_BEDROCK_URL"
 
 
@@ -37,22 +39,37 @@ def harness_available(repo_root: Path) -> bool:
     return (harness_dir(repo_root) / "harness.py").is_file()
 
 
-def local_config(repo_root: Path, dest: Path, general_settings: dict | None = None) -> Path:
-    """Write the project's gateway config, adapted to the harness, to `dest`. `general_settings`
-    are added to the config's (tests that measure a LiteLLM feature the project leaves off)."""
+def local_config(repo_root: Path, dest: Path, overrides: dict | None = None) -> Path:
+    """Write the project's gateway config, adapted to the harness, to `dest`. `overrides` are top-level
+    sections added to the config's, a section that is a mapping merged into the config's (tests that
+    measure a LiteLLM feature the project leaves off, e.g. {"general_settings": {"alerting": [...]}})."""
     config = yaml.safe_load((repo_root / "gateway" / "config.yaml").read_text(encoding="utf-8"))
+    for section, value in (overrides or {}).items():
+        if isinstance(value, dict) and isinstance(config.get(section), dict):
+            config[section].update(value)
+        else:
+            config[section] = value
     config.get("general_settings", {}).pop("database_url", None)
-    config.setdefault("general_settings", {}).update(general_settings or {})
     for model in config["model_list"]:
         model["litellm_params"]["aws_bedrock_runtime_endpoint"] = FAKE_BEDROCK_ENV
     dest.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     return dest
 
 
+def guardrail_setup(repo_root: Path, run_dir: Path) -> tuple[dict[str, str], list[str]]:
+    """The guardrails of policies/tiers.yaml as they exist on AWS after Terraform: the proxy's
+    GUARDRAIL_<TIER>_ID/_VERSION and the fake Bedrock's --guardrails file."""
+    tiers = yaml.safe_load((repo_root / "policies" / "tiers.yaml").read_text(encoding="utf-8"))["tiers"]
+    env, definitions = guardrails.local_setup(tiers)
+    path = run_dir / "guardrails.json"
+    path.write_text(json.dumps(definitions), encoding="utf-8")
+    return env, ["--guardrails", str(path)]
+
+
 class FakeBedrock:
     """tools/fake-bedrock as a child process: its URL, its request log, and stop()."""
 
-    def __init__(self, repo_root: Path, run_dir: Path, env: dict | None = None):
+    def __init__(self, repo_root: Path, run_dir: Path, env: dict | None = None, args: tuple[str, ...] = ()):
         run_dir.mkdir(parents=True, exist_ok=True)
         self.requests_log = run_dir / "fake-bedrock-requests.jsonl"
         self.requests_log.write_text("", encoding="utf-8")
@@ -61,7 +78,7 @@ class FakeBedrock:
         self._output = open(run_dir / "fake-bedrock.log", "ab")  # closed in stop()
         self._proc = subprocess.Popen(
             [sys.executable, str(repo_root / "tools" / "fake-bedrock" / "fake-bedrock"), "--port", "0",
-             "--log", str(self.requests_log), "--ready-file", str(ready), "--watch-pid", str(os.getpid())],
+             "--log", str(self.requests_log), "--ready-file", str(ready), "--watch-pid", str(os.getpid()), *args],
             env={**os.environ, **(env or {})}, stdout=self._output, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 30
         while not ready.is_file():
@@ -114,7 +131,7 @@ class LocalGateway:
 
 
 def start(repo_root: Path, run_dir: Path, *, litellm_args: tuple[str, ...] = (), env: dict | None = None,
-          echo=sys.stderr, general_settings: dict | None = None) -> LocalGateway:
+          echo=sys.stderr, config_overrides: dict | None = None) -> LocalGateway:
     """Start the project's fake Bedrock and the harness with the project's config on it."""
     hdir = harness_dir(repo_root)
     if not harness_available(repo_root):
@@ -125,8 +142,10 @@ def start(repo_root: Path, run_dir: Path, *, litellm_args: tuple[str, ...] = (),
     from harness import LiteLLMHarness
 
     run_dir.mkdir(parents=True, exist_ok=True)
-    config = local_config(repo_root, run_dir / "gateway-config.yaml", general_settings)
-    fake = FakeBedrock(repo_root, run_dir / "fake-bedrock", env)
+    config = local_config(repo_root, run_dir / "gateway-config.yaml", config_overrides)
+    guardrail_env, fake_args = guardrail_setup(repo_root, run_dir)
+    env = {**guardrail_env, **(env or {})}
+    fake = FakeBedrock(repo_root, run_dir / "fake-bedrock", env, tuple(fake_args))
     h = LiteLLMHarness(run_dir / "harness", config=str(config), timeout=600, litellm_args=litellm_args,
                        env=env, fake_bedrock_port=fake.port, echo=echo)
     try:

@@ -66,7 +66,7 @@ def alert_gateway(tmp_path_factory, litellm_mail):
            # LiteLLM's own email alerts, without any licence: SMTP into the module's sink.
            "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(litellm_mail[0]), "SMTP_SENDER_EMAIL": "litellm@example.com",
            "SMTP_TLS": "False", "EMAIL_BUDGET_ALERT_TTL": str(NATIVE_TTL_S), "LITELLM_LICENSE": ""}
-    h = localgateway.start(REPO, run, env=env, general_settings={"alerting": ["email"]})
+    h = localgateway.start(REPO, run, env=env, config_overrides={"general_settings": {"alerting": ["email"]}})
     try:
         yield h, clock
     finally:

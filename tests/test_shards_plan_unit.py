@@ -13,6 +13,7 @@ from pathlib import Path
 from fakelitellm import FakeLiteLLM
 from helpers import generate_users
 
+from reconciler import cli
 from reconciler.apply.executor import Executor
 from reconciler.desired import shards
 from reconciler.desired.validate import check, load_desired
@@ -165,6 +166,7 @@ def test_a_removed_tiers_team_is_drift_until_deleted(fake, workspace, store):
         path.write_text(path.read_text().replace("tier: drafting", "tier: coding"))
     tiers = workspace / "policies" / "tiers.yaml"
     tiers.write_text(re.sub(r"\n  drafting:\n(    .*\n)+", "\n", tiers.read_text(), count=1))
+    assert cli.main(["render-config", "--root", str(workspace)]) == 0  # model-cheap loses Drafting's guardrail
     apply(fake, plan_now(fake, workspace, store, MASS), store)
     assert all(tier_memberships(fake, u) == ["tier-coding"] for u in users)
     assert_orphan_reported_until_deleted(fake, workspace, store, "tier-drafting", "model-cheap")

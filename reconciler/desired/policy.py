@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from reconciler.desired import shards
+from reconciler.desired import guardrails, shards
 
 MANAGED_BY = "llm-gateway-gitops"  # ownership marker in the metadata of every object gatewayctl creates
 KEY_ALIAS_PREFIX = "u-"
@@ -89,6 +89,8 @@ class Tier:
     alerts: tuple[int, ...] = mapped(default=(), parse=tuple)
     # how many LiteLLM teams the tier is spread over, each user in one (reconciler/desired/shards.py)
     teams: int = mapped(default=1)
+    # the Bedrock guardrail its models' calls go through (reconciler/desired/guardrails.py); stays in git
+    guardrail: guardrails.Guardrail | None = mapped(default=None, parse=guardrails.parse)
 
     @property
     def team_id(self) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 
+from reconciler.desired import guardrails
 from reconciler.desired.policy import BUDGET_TZ, Model
 
 HEADER = """\
@@ -72,7 +73,8 @@ def _q(value: str) -> str:
     return json.dumps(value)  # a JSON string is a valid YAML double-quoted scalar
 
 
-def render_config(region: str, models: dict[str, Model]) -> str:
+def render_config(region: str, models: dict[str, Model], guardrail_tiers: dict[str, str] | None = None) -> str:
+    """`guardrail_tiers`: model alias -> the guarded tier whose guardrail it carries (guardrails.model_tiers)."""
     lines = [HEADER, "model_list:", MAX_TOKENS_NOTE.rstrip("\n")]
     for alias in sorted(models):
         m = models[alias]
@@ -82,6 +84,7 @@ def render_config(region: str, models: dict[str, Model]) -> str:
             f"      model: {_q('bedrock/' + m.bedrock_model_id)}",
             f"      aws_region_name: {region}",
             f"      max_tokens: {m.default_max_tokens}",
+            *guardrails.config_lines((guardrail_tiers or {}).get(alias)),
             "    model_info:",
             f"      description: {_q(m.display_name)}",
         ]

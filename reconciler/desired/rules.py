@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from reconciler.desired import bedrock
+from reconciler.desired import bedrock, guardrails
 from reconciler.desired.policy import LITELLM_RESERVED_OUTPUT_TOKENS, Model, Tier
 
 MODELS_FILE = "policies/models.yaml"
@@ -252,6 +252,10 @@ def _exception_over_cap(s: Subject):
                       f"{cap} (max_exception_usd in {TIERS_FILE})")
 
 
+def _guardrail(check):
+    return lambda s: (Finding(path, message) for path, message in check(s.key, s.spec, s.tiers or {}))
+
+
 RULES: tuple[Rule, ...] = (
     Rule("models/reserved-name", "model", _model_reserved),
     Rule("bedrock/model-id", "model", _model_id),
@@ -262,6 +266,7 @@ RULES: tuple[Rule, ...] = (
     Rule("tiers/request-bound", "tier", _tier_request_bound),
     Rule("tiers/rotation-overlap", "tier", _tier_overlap),
     Rule("tiers/alerts-order", "tier", _tier_alerts),
+    *(Rule(rule_id, "tier", _guardrail(check)) for rule_id, check in guardrails.CHECKS),
     Rule("users/id-matches-file", "user", _user_id_matches_file),
     Rule("users/reserved-id", "user", _user_reserved_id),
     Rule("users/unique-id", "user", _user_unique_id),

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import jsonschema
 
-from reconciler.desired import mapping, render, rules, shards, yamlfile
+from reconciler.desired import guardrails, mapping, render, rules, shards, yamlfile
 from reconciler.desired.diagnostics import Diagnostic, InputError
 from reconciler.desired.policy import LITELLM_RESERVED_OUTPUT_TOKENS, BudgetException, DesiredState, Model, Tier, User
 from reconciler.desired.rules import (  # noqa: F401 - also known by these names here
@@ -165,7 +165,7 @@ def check(root: Path, *, today: dt.date | None = None, allow_expired: bool = Fal
         diags += team_size_warnings(tiers_doc, around.tiers or {}, users)
     diags += _approver_diagnostics(root)
     if check_config and around.models and not any(d.is_error for d in diags):
-        diags += config_drift(root, around.region, around.models)
+        diags += config_drift(root, around.region, around.models, guardrails.model_tiers(around.tiers or {}))
     diags = sorted(set(diags))
     if any(d.is_error for d in diags):
         return diags, None
@@ -236,9 +236,10 @@ def read_config(root: Path) -> str | None:
     return yamlfile.read_regular(path, CONFIG_FILE).decode("utf-8", errors="replace")
 
 
-def config_drift(root: Path, region: str, models: dict[str, Model]) -> list[Diagnostic]:
-    """gateway/config.yaml must be exactly what policies/models.yaml renders to."""
-    expected = render.render_config(region, models)
+def config_drift(root: Path, region: str, models: dict[str, Model],
+                 guardrail_tiers: dict[str, str] | None = None) -> list[Diagnostic]:
+    """gateway/config.yaml must be exactly what policies/models.yaml (and tiers.yaml's guardrails) render to."""
+    expected = render.render_config(region, models, guardrail_tiers)
     try:
         actual = read_config(root)
     except InputError as exc:

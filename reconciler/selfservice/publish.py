@@ -1,7 +1,8 @@
 """`gatewayctl publish-usage`: write each member's month where only they can read it.
 
 An employee's key may call the LLM routes only, and no LiteLLM route shows a member's own spend and
-budget to a key limited that way (measured: tests/test_selfservice_usage.py, docs/adr/0007-self-service-usage.md).
+budget to a key limited that way (measured: tests/test_selfservice_usage.py,
+docs/adr/0007-employee-usage-in-secret-tags.md).
 So the nightly job, which reads every member's spend for the budget alerts already, writes it onto
 each member's key secret as tags (gatewayctl_me.contract.USAGE_TAGS): the spend this budget window
 and the budget exactly as LiteLLM enforces them (reconciler/notifications/budget_alerts.py, usage_of:

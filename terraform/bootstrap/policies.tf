@@ -80,6 +80,13 @@ locals {
         Resource = ["arn:${local.partition}:bedrock:*::foundation-model/*", "arn:${local.partition}:bedrock:*:${local.account_id}:inference-profile/*"]
       },
       {
+        # A guarded tier's calls (modules/bedrock-guardrails); the task role names its guardrails.
+        Sid      = "ApplyTheStacksGuardrails"
+        Effect   = "Allow"
+        Action   = "bedrock:ApplyGuardrail"
+        Resource = "arn:${local.partition}:bedrock:${var.aws_region}:${local.account_id}:guardrail/*"
+      },
+      {
         Sid      = "CountTokensOnMantle"
         Effect   = "Allow"
         Action   = "bedrock-mantle:CountTokens"
@@ -268,6 +275,16 @@ locals {
           "kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey",
         ]
         Resource = ["${local.regional.kms}:key/*", "${local.regional.kms}:alias/${var.name}*"]
+      },
+      {
+        # The guarded tiers' guardrails and their versions (modules/bedrock-guardrails).
+        Sid    = "ManageGuardrails"
+        Effect = "Allow"
+        Action = [
+          "bedrock:CreateGuardrail", "bedrock:GetGuardrail", "bedrock:UpdateGuardrail", "bedrock:DeleteGuardrail",
+          "bedrock:CreateGuardrailVersion", "bedrock:TagResource", "bedrock:UntagResource", "bedrock:ListTagsForResource",
+        ]
+        Resource = "arn:${local.partition}:bedrock:${var.aws_region}:${local.account_id}:guardrail/*"
       },
       {
         # The secrets' metadata and resource policies; their values never (protect-bootstrap denies them).
@@ -461,6 +478,12 @@ locals {
         Effect   = "Allow"
         Action   = ["iam:ListPolicies", "iam:ListOpenIDConnectProviders"]
         Resource = "*"
+      },
+      {
+        Sid      = "ReadTheGuardrails"
+        Effect   = "Allow"
+        Action   = ["bedrock:GetGuardrail", "bedrock:ListTagsForResource"]
+        Resource = "arn:${local.partition}:bedrock:${var.aws_region}:${local.account_id}:guardrail/*"
       },
       {
         Sid      = "ReadStackBucketsConfiguration"

@@ -52,6 +52,14 @@ Added for `gatewayctl preflight` (moto 5.2.5 has none of Bedrock's model-access 
   until the account submits its use case (PutUseCaseForModelAccess), and a third-party model's
   Marketplace agreement is NOT_AVAILABLE until CreateFoundationModelAgreement accepts its offer.
 
+Added for the tiers' guardrails (modules/bedrock-guardrails; moto 5.2.5 has no Bedrock guardrail API):
+- Bedrock CreateGuardrail, GetGuardrail (DRAFT or a numbered version), UpdateGuardrail, DeleteGuardrail,
+  CreateGuardrailVersion and ListGuardrails, and tags on a guardrail's ARN (moto's TagResource and
+  ListTagsForResource knew only custom models and jobs). A version is a snapshot of the DRAFT taken by
+  CreateGuardrailVersion, as in Bedrock; GetGuardrail answers the policies in its read shape
+  (topicPolicy.topics, contentPolicy.filters, sensitiveInformationPolicy.piiEntities). The policies are
+  stored, not enforced: calls with a guardrail go to the fake Bedrock runtime, which applies them.
+
 Added for the VPC runner:
 - CodeBuild CreateWebhook, UpdateWebhook and DeleteWebhook (the VPC runner's webhook,
   aws_codebuild_webhook) are missing from moto; here they keep the webhook in moto's project, where
@@ -78,9 +86,11 @@ from __future__ import annotations
 
 import argparse
 import copy
+import datetime as dt
 import fnmatch
 import json
 import os
+import uuid
 from collections.abc import Callable
 from urllib.parse import unquote
 
@@ -91,6 +101,7 @@ os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
 from moto.applicationautoscaling.responses import ApplicationAutoScalingResponse
 from moto.bedrock.exceptions import ResourceNotFoundException as BedrockNotFound
 from moto.bedrock.exceptions import ValidationException as BedrockValidation
+from moto.bedrock.models import BedrockBackend
 from moto.bedrock.responses import BedrockResponse
 from moto.budgets.exceptions import NotFoundException
 from moto.budgets.responses import BudgetsResponse
@@ -411,6 +422,125 @@ BedrockResponse.put_use_case_for_model_access = _put_use_case_for_model_access  
 BedrockResponse.get_use_case_for_model_access = _get_use_case_for_model_access  # type: ignore[attr-defined]
 BedrockResponse.list_foundation_model_agreement_offers = _list_foundation_model_agreement_offers  # type: ignore[attr-defined]
 BedrockResponse.create_foundation_model_agreement = _create_foundation_model_agreement  # type: ignore[attr-defined]
+
+
+# ------------------------------------------------------------------ Bedrock guardrails
+def _guardrails(self: BedrockResponse) -> dict[str, dict]:
+    """This account and Region's guardrails by id: {"draft": request, "versions": {n: snapshot}, ...}."""
+    return self.bedrock_backend.__dict__.setdefault("emulated_guardrails", {})
+
+
+def _guardrail(self: BedrockResponse) -> dict:
+    ident = unquote(self.path.split("/guardrails/", 1)[1].split("?", 1)[0]).rsplit("/", 1)[-1]
+    g = _guardrails(self).get(ident)
+    if g is None:
+        raise BedrockNotFound(f"Guardrail {ident} does not exist.")
+    return g
+
+
+def _read_shape(request: dict) -> dict:
+    """CreateGuardrail's policy configs as GetGuardrail reports them."""
+    out = {k: request[k] for k in ("name", "description", "blockedInputMessaging", "blockedOutputsMessaging")
+           if k in request}
+    renames = (("topicPolicyConfig", "topicPolicy", "topicsConfig", "topics"),
+               ("contentPolicyConfig", "contentPolicy", "filtersConfig", "filters"),
+               ("wordPolicyConfig", "wordPolicy", "wordsConfig", "words"),
+               ("wordPolicyConfig", "wordPolicy", "managedWordListsConfig", "managedWordLists"),
+               ("contextualGroundingPolicyConfig", "contextualGroundingPolicy", "filtersConfig", "filters"))
+    for config, policy, items, read in renames:
+        if request.get(config) and items in request[config]:
+            out.setdefault(policy, {})[read] = request[config][items]
+    if request.get("sensitiveInformationPolicyConfig"):
+        sip = request["sensitiveInformationPolicyConfig"]
+        out["sensitiveInformationPolicy"] = {"piiEntities": sip.get("piiEntitiesConfig", []),
+                                             "regexes": sip.get("regexesConfig", [])}
+    return out
+
+
+_POLICY_MEMBERS = ("description", "topicPolicyConfig", "contentPolicyConfig", "wordPolicyConfig",
+                   "sensitiveInformationPolicyConfig", "contextualGroundingPolicyConfig",
+                   "blockedInputMessaging", "blockedOutputsMessaging")
+
+
+def _create_guardrail(self: BedrockResponse) -> tuple[int, dict, str]:
+    body = json.loads(self.body)
+    if any(g["draft"]["name"] == body["name"] for g in _guardrails(self).values()):
+        raise BedrockValidation(f"A guardrail named {body['name']} already exists.")
+    gid = uuid.uuid4().hex[:12]
+    arn = f"arn:{self.partition}:bedrock:{self.region}:{self.current_account}:guardrail/{gid}"
+    now = dt.datetime.now(dt.UTC).isoformat()
+    key = body.get("kmsKeyId")
+    _guardrails(self)[gid] = {"draft": {k: body[k] for k in ("name", *_POLICY_MEMBERS) if k in body},
+                              "arn": arn, "kms": key, "created": now, "updated": now, "versions": {}}
+    self.bedrock_backend.tagger.tag_resource(arn, [{"Key": t["key"], "Value": t["value"]}
+                                                   for t in body.get("tags") or []])
+    return 202, {}, json.dumps({"guardrailId": gid, "guardrailArn": arn, "version": "DRAFT", "createdAt": now})
+
+
+def _get_guardrail(self: BedrockResponse) -> str:
+    g = _guardrail(self)
+    version = self._get_param("guardrailVersion") or "DRAFT"
+    request = g["draft"] if version == "DRAFT" else g["versions"].get(version)
+    if request is None:
+        raise BedrockNotFound(f"Guardrail version {version} does not exist.")
+    gid = g["arn"].rsplit("/", 1)[-1]
+    answer = {**_read_shape(request), "guardrailId": gid, "guardrailArn": g["arn"], "version": version,
+              "status": "READY", "createdAt": g["created"], "updatedAt": g["updated"]}
+    if version != "DRAFT":
+        answer["description"] = request.get("versionDescription", "")
+    if g["kms"]:
+        answer["kmsKeyArn"] = g["kms"]
+    return json.dumps(answer)
+
+
+def _update_guardrail(self: BedrockResponse) -> tuple[int, dict, str]:
+    g, body = _guardrail(self), json.loads(self.body)
+    g["draft"] = {k: body[k] for k in ("name", *_POLICY_MEMBERS) if k in body}
+    g["kms"] = body.get("kmsKeyId", g["kms"])
+    g["updated"] = dt.datetime.now(dt.UTC).isoformat()
+    gid = g["arn"].rsplit("/", 1)[-1]
+    return 202, {}, json.dumps({"guardrailId": gid, "guardrailArn": g["arn"], "version": "DRAFT",
+                                "updatedAt": g["updated"]})
+
+
+def _create_guardrail_version(self: BedrockResponse) -> tuple[int, dict, str]:
+    g, body = _guardrail(self), json.loads(self.body or "{}")
+    number = str(len(g["versions"]) + 1)
+    g["versions"][number] = {**copy.deepcopy(g["draft"]), "versionDescription": body.get("description", "")}
+    return 202, {}, json.dumps({"guardrailId": g["arn"].rsplit("/", 1)[-1], "version": number})
+
+
+def _delete_guardrail(self: BedrockResponse) -> tuple[int, dict, str]:
+    g = _guardrail(self)
+    version = self._get_param("guardrailVersion")
+    if version:
+        g["versions"].pop(version, None)
+    else:
+        del _guardrails(self)[g["arn"].rsplit("/", 1)[-1]]
+        self.bedrock_backend.tagger.delete_all_tags_for_resource(g["arn"])
+    return 202, {}, "{}"
+
+
+def _list_guardrails(self: BedrockResponse) -> str:
+    return json.dumps({"guardrails": [
+        {"id": gid, "arn": g["arn"], "name": g["draft"]["name"], "status": "READY", "version": "DRAFT",
+         "createdAt": g["created"], "updatedAt": g["updated"]} for gid, g in _guardrails(self).items()]})
+
+
+_moto_list_arns = BedrockBackend._list_arns
+
+
+def _list_arns(self: BedrockBackend) -> list[str]:  # tags on a guardrail, too
+    return _moto_list_arns(self) + [g["arn"] for g in self.__dict__.get("emulated_guardrails", {}).values()]
+
+
+BedrockResponse.create_guardrail = _create_guardrail  # type: ignore[attr-defined]
+BedrockResponse.get_guardrail = _get_guardrail  # type: ignore[attr-defined]
+BedrockResponse.update_guardrail = _update_guardrail  # type: ignore[attr-defined]
+BedrockResponse.create_guardrail_version = _create_guardrail_version  # type: ignore[attr-defined]
+BedrockResponse.delete_guardrail = _delete_guardrail  # type: ignore[attr-defined]
+BedrockResponse.list_guardrails = _list_guardrails  # type: ignore[attr-defined]
+BedrockBackend._list_arns = _list_arns  # type: ignore[method-assign]
 
 
 # ------------------------------------------------------------------ CodeBuild webhooks

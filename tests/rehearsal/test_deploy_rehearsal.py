@@ -237,6 +237,12 @@ def test_reconcile_creates_the_committed_users(rh: Rehearsal, state: dict, githu
     assert (captured["number"], captured["merged_by"], captured["reviews"][0]["login"]) == (pull, "ravi",
                                                                                             "platform-lead")
     assert chat(rh, user_key(rh, "alice"), "model-cheap") == 200
+    # Drafting's guardrail as Terraform created it in the emulator is the one the deployed gateway names
+    # (the task definition's GUARDRAIL_DRAFTING_ID/_VERSION, read by the config's os.environ/ references).
+    drafting = next(g for g in rh.aws("bedrock").list_guardrails()["guardrails"] if g["name"] == "llm-gateway-drafting")
+    sent = [r["body"].get("guardrailConfig") for r in rh.gateway.fake_bedrock_requests()
+            if r.get("operation") == "converse"]
+    assert sent[-1] == {"guardrailIdentifier": drafting["id"], "guardrailVersion": "1", "trace": "disabled"}, sent
     assert chat(rh, user_key(rh, "alice"), "model-reasoning") == 403
     state["keys"] = {u: user_key(rh, u) for u in ("alice", "bob", "carol")}
 

@@ -232,6 +232,7 @@ module "gateway_tasks" {
   kms_key_arn          = module.kms.key_arn
   bedrock_model_ids    = local.bedrock_ids
   permissions_boundary = local.permissions_boundary_arn
+  guardrails           = module.guardrails.guardrails
 
   master_key_secret_arn = module.secrets.master_key_secret_arn
   salt_key_secret_arn   = module.secrets.salt_key_secret_arn

@@ -48,7 +48,7 @@ locals {
     { name = "JSON_LOGS", value = "True" },
     # Use the model cost map bundled in the image instead of fetching it from GitHub.
     { name = "LITELLM_LOCAL_MODEL_COST_MAP", value = "True" },
-  ], local.cache_environment)
+  ], local.cache_environment, local.guardrail_environment)
 
   log_configuration = {
     logDriver = "awslogs"

@@ -207,3 +207,19 @@ variable "permissions_boundary" {
   type        = string
   default     = null
 }
+
+variable "guardrails" {
+  description = "Bedrock guardrails of the guarded tiers, by tier key (modules/bedrock-guardrails' output): the container gets GUARDRAIL_<TIER>_ID and _VERSION, and the task role may apply these and no other. {}: none."
+  type = map(object({
+    id      = string
+    arn     = string
+    version = string
+  }))
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = alltrue([for k, g in var.guardrails : can(regex("^[a-z][a-z0-9-]{0,31}$", k)) && can(regex("^arn:[a-z-]+:bedrock:[a-z0-9-]+:[0-9]{12}:guardrail/[a-z0-9]+$", g.arn))])
+    error_message = "guardrails: tier keys as in policies/tiers.yaml, each with a guardrail ARN (no wildcard)."
+  }
+}

@@ -187,3 +187,20 @@ mock_resource "aws_ssoadmin_permission_set" {
     arn = "arn:aws:sso:::permissionSet/ssoins-1111111111111111/ps-2222222222222222"
   }
 }
+
+# A guarded tier's guardrail (modules/bedrock-guardrails). Every guardrail gets these; a test that needs
+# two apart overrides one of them.
+mock_resource "aws_bedrock_guardrail" {
+  defaults = {
+    guardrail_id  = "abcd1234efgh"
+    guardrail_arn = "arn:aws:bedrock:ap-south-1:123456789012:guardrail/abcd1234efgh"
+    status        = "READY"
+    version       = "DRAFT"
+  }
+}
+
+mock_resource "aws_bedrock_guardrail_version" {
+  defaults = {
+    version = "1"
+  }
+}
