@@ -187,6 +187,7 @@ def test_this_repository_alice():
 
 
 @pytest.mark.skipif(not _has_alice_history(), reason="no git history of users/alice.yaml")
+@pytest.mark.process
 def test_cli_subprocess():
     res = subprocess.run([sys.executable, "-m", "reconciler", "history", "alice", "--format", "json",
                           "--root", str(ROOT)], capture_output=True, text=True, timeout=120, check=False)

@@ -198,6 +198,7 @@ def test_schemas_are_valid_2020_12(repo_root):
         jsonschema.Draft202012Validator.check_schema(schema)
 
 
+@pytest.mark.process
 def test_help_explains_itself():
     proc = subprocess.run([sys.executable, "-m", "reconciler", "validate", "--help"], capture_output=True,
                           text=True, check=False)

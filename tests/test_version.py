@@ -10,12 +10,15 @@ import tomllib
 from importlib.metadata import version
 from pathlib import Path
 
+import pytest
+
 import reconciler
 from reconciler.plan import Plan
 
 REPO = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.process
 def test_version_is_the_packages():
     declared = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
     assert reconciler.__version__ == version("llm-gateway-gitops") == declared
