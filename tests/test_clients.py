@@ -14,15 +14,12 @@ import shutil
 import time
 
 import pytest
-from helpers import reset_gateway, run_gatewayctl_in_process, write_user
+from helpers import LazyModule, reset_gateway, run_gatewayctl_in_process, write_user
 
-from reconciler.lazy import lazy
 from reconciler.live.keystore import DEFAULT_PREFIX
 
-# Imported when a test first uses them (about 4 s of CPU): collecting this module for `make test-unit`,
-# which deselects it, need not pay for the SDKs.
-anthropic = lazy("anthropic")
-openai = lazy("openai")
+anthropic = LazyModule("anthropic")  # about 4 s of CPU to import both, only when a test here runs
+openai = LazyModule("openai")
 
 pytestmark = pytest.mark.integration
 
