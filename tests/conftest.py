@@ -27,18 +27,27 @@ from helpers import Gateway, run_gatewayctl_in_process  # noqa: E402
 from reconciler.live.keystore import FileStore  # noqa: E402
 
 # Under `make test` (pytest-xdist, --dist loadgroup) each group runs on one worker, so its expensive
-# fixtures start once: every test on the shared genuine proxy (session-scoped `gateway`) in one group,
-# Terraform's working directories (initialised in place, not safe from two processes) in another, and
-# the rehearsal's steps, which hand state to each other, in a third; a module with module-scoped
-# fixtures (its own proxy, a Redis) stays on one worker too.
+# fixtures start once: every test on a shared genuine proxy (session-scoped `gateway`, `clock_gateway`) in
+# one group per proxy, each Terraform directory's tests (each worker inits its own copy once per directory)
+# in one, and the rehearsal's steps, which hand state to each other, in another; a module with
+# module-scoped fixtures (a Redis, an SMTP sink) stays on one worker too.
 PROXY_GROUP = "gateway"
 # The session-scoped proxies and the group that keeps each on one worker: a new test that takes the
 # fixture joins its group by itself.
 PROXY_GROUPS = {"gateway": PROXY_GROUP, "clock_gateway": "clock_gateway"}
+REHEARSAL_GROUP = "rehearsal"
 # xdist 3.8 passes a test's group to the scheduler as a suffix of its node id, which pytest 9 no longer
 # lets a plugin change: the groups would be ignored. So the first worker writes {node id: group} to this
 # file while collecting, and the scheduler below (in the controller, which collects nothing) reads it.
 GROUPS_FILE_ENV = "GATEWAY_TESTS_XDIST_GROUPS"
+
+
+def _start_order(item: pytest.Item) -> int:
+    """The scheduler hands out groups in collection order (--no-loadscope-reorder): the rehearsal first (the
+    longest, mostly waiting), then the proxies' groups (indivisible, so they must not come last), then the
+    rest, small units that fill both workers at the end."""
+    group = _xdist_group(item)
+    return 0 if group == REHEARSAL_GROUP else 1 if group in PROXY_GROUPS.values() else 2
 
 
 def _xdist_group(item: pytest.Item) -> str | None:
@@ -59,7 +68,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         folder = item.path.parent.relative_to(here).parts[:1]
         if folder in (("terraform",), ("rehearsal",)):
             item.add_marker(pytest.mark.tools)
-            item.add_marker(pytest.mark.xdist_group(folder[0]))
+            if folder == ("rehearsal",):
+                item.add_marker(pytest.mark.xdist_group(REHEARSAL_GROUP))
+            elif "tf_tree" in getattr(item, "fixturenames", ()):
+                # Each worker initialises its own copy of terraform/, once per directory: one directory's
+                # tests stay on one worker, and the directories spread over both.
+                directory = getattr(item, "callspec", None) and item.callspec.params.get("directory")
+                item.add_marker(pytest.mark.xdist_group(f"terraform:{Path(directory or REPO).relative_to(REPO)}"))
         proxies = [group for fixture, group in PROXY_GROUPS.items() if fixture in getattr(item, "fixturenames", ())]
         if proxies:
             item.add_marker(pytest.mark.integration)
@@ -69,6 +84,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
                                 for ds in item._fixtureinfo.name2fixturedefs.values() for d in ds):
             item.add_marker(pytest.mark.xdist_group(item.module.__name__))  # its module's fixtures start once
     groups_file = os.environ.get(GROUPS_FILE_ENV)
+    if groups_file:  # every worker sorts alike, so their collections still match
+        items.sort(key=_start_order)
     if groups_file and os.environ.get("PYTEST_XDIST_WORKER") == "gw0":
         groups = {item.nodeid: group for item in items if (group := _xdist_group(item))}
         Path(groups_file).write_text(json.dumps(groups), encoding="utf-8")
