@@ -18,7 +18,7 @@ export LITELLM_HARNESS_DIR := $(HARNESS_DIR)
 # Python caches compiled bytecode (__pycache__/, git-ignored) even where the environment says not to
 # (PYTHONDONTWRITEBYTECODE=1 on the shared test machine): without the cache every interpreter, each test
 # run's collection and assertion rewriting included, compiles every module it imports again (make test-unit:
-# 22 s of CPU without, 13 s with; docs/performance.md "Test suite, second round").
+# 16 s of CPU without, 12 s with; docs/performance.md "Test suite, second round").
 unexport PYTHONDONTWRITEBYTECODE
 # Checkov, our venv's tools and the Terraform CLI config for the local provider mirror.
 TOOLS_PATH := $(abspath $(BIN)):$(abspath $(CHECKOV_VENV))/bin:$(PATH)
