@@ -27,15 +27,27 @@ from helpers import Gateway, run_gatewayctl_in_process  # noqa: E402
 from reconciler.live.keystore import FileStore  # noqa: E402
 
 # Under `make test` (pytest-xdist, --dist loadgroup) each group runs on one worker, so its expensive
-# fixtures start once: every test on the shared genuine proxy (session-scoped `gateway`) in one group,
-# Terraform's working directories (initialised in place, not safe from two processes) in another, and
-# the rehearsal's steps, which hand state to each other, in a third; a module with module-scoped
-# fixtures (its own proxy, a Redis) stays on one worker too.
+# fixtures start once: every test on a shared genuine proxy (session-scoped `gateway`, `clock_gateway`) in
+# one group per proxy, each Terraform directory's tests (each worker inits its own copy once per directory)
+# in one, and the rehearsal's steps, which hand state to each other, in another; a module with
+# module-scoped fixtures (a Redis, an SMTP sink) stays on one worker too.
 PROXY_GROUP = "gateway"
+# The session-scoped proxies and the group that keeps each on one worker: a new test that takes the
+# fixture joins its group by itself.
+PROXY_GROUPS = {"gateway": PROXY_GROUP, "clock_gateway": "clock_gateway"}
+REHEARSAL_GROUP = "rehearsal"
 # xdist 3.8 passes a test's group to the scheduler as a suffix of its node id, which pytest 9 no longer
 # lets a plugin change: the groups would be ignored. So the first worker writes {node id: group} to this
 # file while collecting, and the scheduler below (in the controller, which collects nothing) reads it.
 GROUPS_FILE_ENV = "GATEWAY_TESTS_XDIST_GROUPS"
+
+
+def _start_order(item: pytest.Item) -> int:
+    """The scheduler hands out groups in collection order (--no-loadscope-reorder): the rehearsal first (the
+    longest, mostly waiting), then the proxies' groups (indivisible, so they must not come last), then the
+    rest, small units that fill both workers at the end."""
+    group = _xdist_group(item)
+    return 0 if group == REHEARSAL_GROUP else 1 if group in PROXY_GROUPS.values() else 2
 
 
 def _xdist_group(item: pytest.Item) -> str | None:
@@ -51,18 +63,29 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     `make test-unit` runs what is left."""
     here = Path(__file__).parent
     for item in items:
+        if item.get_closest_marker("contract_only") and not item.get_closest_marker("litellm_contract"):
+            raise pytest.UsageError(f"{item.nodeid}: contract_only without litellm_contract: no target runs it")
         folder = item.path.parent.relative_to(here).parts[:1]
         if folder in (("terraform",), ("rehearsal",)):
             item.add_marker(pytest.mark.tools)
-            item.add_marker(pytest.mark.xdist_group(folder[0]))
-        if "gateway" in getattr(item, "fixturenames", ()):
+            if folder == ("rehearsal",):
+                item.add_marker(pytest.mark.xdist_group(REHEARSAL_GROUP))
+            elif "tf_tree" in getattr(item, "fixturenames", ()):
+                # Each worker initialises its own copy of terraform/, once per directory: one directory's
+                # tests stay on one worker, and the directories spread over both.
+                directory = getattr(item, "callspec", None) and item.callspec.params.get("directory")
+                item.add_marker(pytest.mark.xdist_group(f"terraform:{Path(directory or REPO).relative_to(REPO)}"))
+        proxies = [group for fixture, group in PROXY_GROUPS.items() if fixture in getattr(item, "fixturenames", ())]
+        if proxies:
             item.add_marker(pytest.mark.integration)
             if not folder:
-                item.add_marker(pytest.mark.xdist_group(PROXY_GROUP))
+                item.add_marker(pytest.mark.xdist_group(proxies[0]))  # a test on both proxies goes with the first
         elif not folder and any(d.scope in ("module", "package")
                                 for ds in item._fixtureinfo.name2fixturedefs.values() for d in ds):
             item.add_marker(pytest.mark.xdist_group(item.module.__name__))  # its module's fixtures start once
     groups_file = os.environ.get(GROUPS_FILE_ENV)
+    if groups_file:  # every worker sorts alike, so their collections still match
+        items.sort(key=_start_order)
     if groups_file and os.environ.get("PYTEST_XDIST_WORKER") == "gw0":
         groups = {item.nodeid: group for item in items if (group := _xdist_group(item))}
         Path(groups_file).write_text(json.dumps(groups), encoding="utf-8")
@@ -189,6 +212,76 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
         yield Gateway(h.base_url, h.master_key, h)
     finally:
         h.stop()
+
+
+class ClockGateway:
+    """The second genuine proxy, shared by the clock-shifted suites (budget alerts, budget guard): its
+    clock moves (tests/clock_shift), LiteLLM's monthly reset job runs every 2-3 s on a clock of its own,
+    and LiteLLM's own email alerts go to `litellm_mail`. Switched per test, never restarted."""
+
+    native_alert_ttl_s = 8  # LiteLLM's EMAIL_BUDGET_ALERT_TTL here (default 24 h), so a test sees it lapse
+
+    def __init__(self, harness, run_dir: Path, litellm_mail):
+        self.harness, self.litellm_mail = harness, litellm_mail
+        self.clock = run_dir / "clock-offset-seconds"  # what LiteLLM's budget checks read
+        self.reset_job_clock = run_dir / "reset-job-clock-offset-seconds"  # what its monthly reset job reads
+
+    def move_clock(self, seconds: float, *, reset_job: bool = False) -> None:
+        """Move the budget checks' clock `seconds` ahead; with `reset_job`, the monthly reset job's too."""
+        self.clock.write_text(str(seconds), encoding="utf-8")
+        self.reset_job_clock.write_text(str(seconds if reset_job else 0), encoding="utf-8")
+
+    def fake_bedrock(self, **switches) -> None:
+        """Set the fake Bedrock's switches (tools/fake-bedrock: latency_ms, ...); none resets them."""
+        httpx.put(f"{self.harness.fake_bedrock_url}/_fake/control", json=switches, trust_env=False,
+                  timeout=10).raise_for_status()
+
+    def reset(self) -> None:
+        self.move_clock(0)
+        self.fake_bedrock()
+
+
+@pytest.fixture(scope="session")
+def clock_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ClockGateway]:
+    """The clock-shifted proxy (ClockGateway), back on the real clock and a prompt fake Bedrock for each
+    test. One start serves every test that moves LiteLLM's clock: the two clock files are read on each
+    call, and the fake's latency is a switch, so no test needs a proxy of its own."""
+    from helpers import SmtpSink
+
+    from reconciler import localgateway
+
+    run = tmp_path_factory.mktemp("clock-gateway")
+    sink = SmtpSink()
+    with sink as litellm_mail:
+        env = {"GATEWAY_TEST_CLOCK_FILE": str(run / "clock-offset-seconds"),
+               "GATEWAY_TEST_RESET_JOB_CLOCK_FILE": str(run / "reset-job-clock-offset-seconds"),
+               "PYTHONPATH": str(REPO / "tests" / "clock_shift"),
+               "PROXY_BUDGET_RESCHEDULER_MIN_TIME": "2", "PROXY_BUDGET_RESCHEDULER_MAX_TIME": "3",
+               # LiteLLM's own email alerts, without any licence: SMTP into the sink.
+               "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(sink.port), "SMTP_SENDER_EMAIL": "litellm@example.com",
+               "SMTP_TLS": "False", "EMAIL_BUDGET_ALERT_TTL": str(ClockGateway.native_alert_ttl_s),
+               "LITELLM_LICENSE": ""}
+        try:
+            started = localgateway.start(REPO, run, env=env,
+                                         config_overrides={"general_settings": {"alerting": ["email"]}})
+            proxy = ClockGateway(started, run, litellm_mail)
+            proxy.move_clock(0)
+        except RuntimeError as exc:
+            pytest.fail(f"cannot start the LiteLLM harness: {exc}")
+        try:
+            yield proxy
+        finally:
+            proxy.harness.stop()
+
+
+@pytest.fixture
+def clock_proxy(clock_gateway: ClockGateway) -> Iterator[ClockGateway]:
+    """`clock_gateway` on the real clock and a prompt fake Bedrock, before and after the test."""
+    clock_gateway.reset()
+    try:
+        yield clock_gateway
+    finally:
+        clock_gateway.reset()
 
 
 @pytest.fixture

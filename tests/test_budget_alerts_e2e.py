@@ -1,11 +1,12 @@
 """Budget alerts on the genuine LiteLLM proxy: `gatewayctl notify` over SMTP into a real local SMTP
 server (aiosmtpd) and over Amazon SES in moto; and what LiteLLM's own member alerts do.
 
-The module has its own proxy: tests/clock_shift moves its clock, the monthly budget reset job
-included (GATEWAY_TEST_SHIFT_RESET_JOB, run every few seconds), so the test sees LiteLLM itself
-reset a member's spend on the 1st; and LiteLLM's own email alerting is switched on
-(`alerting: ["email"]`, SMTP into a second sink) to measure it. gatewayctl's tier teams carry no
-LiteLLM alert settings, so that sink stays empty unless a test configures LiteLLM's alerts."""
+The tests run on the clock-shifted proxy (tests/conftest.py `clock_gateway`, shared with the budget
+guard suite): tests/clock_shift moves its clock, the monthly budget reset job included (run every few
+seconds), so the test sees LiteLLM itself reset a member's spend on the 1st; and LiteLLM's own email
+alerting is switched on (`alerting: ["email"]`, SMTP into a second sink) to measure it. gatewayctl's
+tier teams carry no LiteLLM alert settings, so that sink stays empty unless a test configures LiteLLM's
+alerts."""
 
 from __future__ import annotations
 
@@ -39,43 +40,21 @@ pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parent.parent
 SENDER = "llm-gateway@example.com"
 OWNER = "lead@example.com"
-NATIVE_TTL_S = 8  # LiteLLM's EMAIL_BUDGET_ALERT_TTL here (default 24 h), so the test sees it lapse
 
 
 Sink = SmtpSink
 
 
-@pytest.fixture(scope="module")
-def litellm_mail():
-    """What LiteLLM itself sends (its SMTP settings point here)."""
-    sink = Sink()
-    with sink as got:
-        yield sink.port, got
-
-
-@pytest.fixture(scope="module")
-def alert_gateway(tmp_path_factory, litellm_mail):
-    from reconciler import localgateway
-
-    run = tmp_path_factory.mktemp("alert-gateway")
-    clock = run / "clock-offset-seconds"
-    clock.write_text("0")
-    env = {"GATEWAY_TEST_CLOCK_FILE": str(clock), "PYTHONPATH": str(REPO / "tests" / "clock_shift"),
-           "GATEWAY_TEST_SHIFT_RESET_JOB": "1", "PROXY_BUDGET_RESCHEDULER_MIN_TIME": "2",
-           "PROXY_BUDGET_RESCHEDULER_MAX_TIME": "3",
-           # LiteLLM's own email alerts, without any licence: SMTP into the module's sink.
-           "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(litellm_mail[0]), "SMTP_SENDER_EMAIL": "litellm@example.com",
-           "SMTP_TLS": "False", "EMAIL_BUDGET_ALERT_TTL": str(NATIVE_TTL_S), "LITELLM_LICENSE": ""}
-    h = localgateway.start(REPO, run, env=env, config_overrides={"general_settings": {"alerting": ["email"]}})
-    try:
-        yield h, clock
-    finally:
-        h.stop()
+@pytest.fixture
+def alert_gateway(clock_proxy):
+    """The clock-shifted proxy with LiteLLM's own mail sink emptied."""
+    clock_proxy.litellm_mail.mails.clear()
+    return clock_proxy
 
 
 @pytest.fixture
 def admin(alert_gateway):
-    h, _ = alert_gateway
+    h = alert_gateway.harness
     with httpx.Client(base_url=h.base_url, headers={"Authorization": f"Bearer {h.master_key}"}, timeout=60,
                       trust_env=False) as c:
         yield c
@@ -83,7 +62,7 @@ def admin(alert_gateway):
 
 @pytest.fixture
 def ctl(workspace, alert_gateway, aws_env, admin):
-    h, _ = alert_gateway
+    h = alert_gateway.harness
     reset_gateway(admin)
     reset_secrets()
     for p in (workspace / "users").glob("*.yaml"):
@@ -143,8 +122,8 @@ def month(moment: dt.datetime) -> str:
 
 
 def test_each_threshold_fires_once_per_period_and_rearms_after_litellms_monthly_reset(
-        ctl, workspace, alert_gateway, admin, litellm_mail):
-    h, clock = alert_gateway
+        ctl, workspace, alert_gateway, admin):
+    h = alert_gateway.harness
     write_user(workspace, "alice", "drafting", owner=OWNER)  # Drafting: $2.00, alerts at 80, 95, 100%
     ctl("apply", "--confirm")
     key = secret_key("alice")
@@ -192,7 +171,7 @@ def test_each_threshold_fires_once_per_period_and_rearms_after_litellms_monthly_
 
         # Now LiteLLM's own clock passes the 1st: its reset job zeroes the member's spend and opens
         # the next window, and the thresholds re-arm.
-        clock.write_text(str((late - dt.datetime.now(dt.UTC)).total_seconds()))
+        alert_gateway.move_clock((late - dt.datetime.now(dt.UTC)).total_seconds(), reset_job=True)
         try:
             deadline = time.monotonic() + 90
             while member(admin, "alice")["spend"] != 0 or tier_reset_at(admin) <= reset_at:
@@ -206,14 +185,14 @@ def test_each_threshold_fires_once_per_period_and_rearms_after_litellms_monthly_
             ctl("notify", "--confirm", "--now", late.isoformat(), env=env)
             ctl("notify", "--confirm", "--now", late.isoformat(), env=env)
         finally:
-            clock.write_text("0")
+            alert_gateway.move_clock(0)
         (_, rearmed), = got.mails[3:]
         new_name = dt.date.fromisoformat(following + "-01").strftime("%B %Y")
         assert rearmed["Subject"] == f"LLM gateway: 80% of your {new_name} budget used"
         assert ledger("alice") == f"{following}:80"
         for _, m in got.mails:
             assert key not in body(m) and "sk-" not in body(m) and key not in m["Subject"]
-    assert litellm_mail[1].mails == []  # LiteLLM sent nothing of its own for the tier teams
+    assert alert_gateway.litellm_mail.mails == []  # LiteLLM sent nothing of its own for the tier teams
     record = [line for line in (workspace / "gatewayctl-audit.jsonl").read_text().splitlines() if '"notify"' in line]
     assert len(record) == 9 and '"status": "ok"' in record[-1]
 
@@ -222,7 +201,7 @@ def test_ses_in_moto_once_and_a_failed_send_is_retried(ctl, workspace, alert_gat
     from moto.core import DEFAULT_ACCOUNT_ID
     from moto.ses.models import ses_backends
 
-    h, _ = alert_gateway
+    h = alert_gateway.harness
     write_user(workspace, "bob", "drafting", owner="cto@example.com")
     ctl("apply", "--confirm")
     key = secret_key("bob")
@@ -257,7 +236,7 @@ def test_ses_in_moto_once_and_a_failed_send_is_retried(ctl, workspace, alert_gat
 
 
 def test_an_unreachable_ledger_is_an_error_message_not_a_traceback(ctl, workspace, alert_gateway, admin):
-    h, _ = alert_gateway
+    h = alert_gateway.harness
     write_user(workspace, "bob", "drafting")
     ctl("apply", "--confirm")
     spend_to(admin, h, secret_key("bob"), "bob", 1.65)
@@ -270,16 +249,16 @@ def test_an_unreachable_ledger_is_an_error_message_not_a_traceback(ctl, workspac
 
 
 @pytest.mark.litellm_contract
+@pytest.mark.contract_only  # a measurement of a feature the project leaves off: on a LiteLLM bump only
 def test_litellm_own_member_alerts_deliver_without_a_licence_but_repeat_within_one_period(
-        admin, alert_gateway, litellm_mail):
+        admin, alert_gateway):
     """The measurement behind not using LiteLLM's `team_member_max_budget_alert_emails`: it works
     without a licence, but one list of recipients per team (no per-member owner), and its
     deduplication is a time-to-live cache in each process (24 h by default), not the budget
     period: once it lapses the same threshold is sent again in the same month."""
-    h, _ = alert_gateway
+    h = alert_gateway.harness
     reset_gateway(admin)
-    _, got = litellm_mail
-    got.mails.clear()
+    got = alert_gateway.litellm_mail
     admin.post("/team/new", json={
         "team_id": "native", "team_alias": "Native", "models": ["model-cheap"], "team_member_budget": 2.0,
         "team_member_budget_duration": "1mo",
@@ -304,7 +283,7 @@ def test_litellm_own_member_alerts_deliver_without_a_licence_but_repeat_within_o
     assert {m["Subject"] for _, m in first} == {"LiteLLM: Team Member Budget Alert - 80% of Team Member Budget "
                                                 "Reached"}
     assert len(alerts_after_a_call(2)) == 2  # deduplicated while the cache entry lives
-    time.sleep(NATIVE_TTL_S + 1)
+    time.sleep(alert_gateway.native_alert_ttl_s + 1)
     assert len(alerts_after_a_call(4)) == 4  # the same month, the same 80%: sent again
     reset_gateway(admin)
 
@@ -314,7 +293,7 @@ def test_the_ci_script_reads_the_master_key_from_secrets_manager_and_sends_once(
     """scripts/ci/budget-alerts as the rotate workflow runs it, from a copy of the repository."""
     import shutil
 
-    h, _ = alert_gateway
+    h = alert_gateway.harness
     write_user(workspace, "cleo", "drafting", owner=OWNER)
     ctl("apply", "--confirm")
     key = secret_key("cleo")

@@ -1,8 +1,9 @@
 """Budgets on the genuine LiteLLM proxy: the overshoot bound under concurrency, budget exceptions
 that expire by themselves, spend kept across a tier move, and per-member overrides as drift.
 
-The concurrency and expiry tests get their own proxy: the fake Bedrock answers after 2 s (so
-concurrent calls really are in flight together), and tests/clock_shift moves the proxy's clock."""
+The concurrency and expiry tests run on the clock-shifted proxy (tests/conftest.py `clock_gateway`,
+shared with the budget alert suite): its fake Bedrock is switched to answer after 2 s where calls must
+really be in flight together, and tests/clock_shift moves the proxy's clock."""
 
 from __future__ import annotations
 
@@ -30,25 +31,16 @@ REPO = Path(__file__).resolve().parent.parent
 CHEAP = "hi [[usage in=10 out=1]]"
 
 
-@pytest.fixture(scope="module")
-def slow_gateway(tmp_path_factory):
-    from reconciler import localgateway
-
-    run = tmp_path_factory.mktemp("slow-gateway")
-    clock = run / "clock-offset-seconds"
-    clock.write_text("0")
-    env = {"FAKE_BEDROCK_LATENCY_MS": "2000", "GATEWAY_TEST_CLOCK_FILE": str(clock),
-           "PYTHONPATH": str(REPO / "tests" / "clock_shift")}
-    h = localgateway.start(REPO, run, env=env)
-    try:
-        yield h, clock
-    finally:
-        h.stop()
+@pytest.fixture
+def slow_gateway(clock_proxy):
+    """The clock-shifted proxy whose fake Bedrock answers after 2 s, so concurrent calls overlap."""
+    clock_proxy.fake_bedrock(latency_ms=2000)
+    return clock_proxy
 
 
 @pytest.fixture
-def slowctl(workspace, slow_gateway, aws_env):
-    h, _ = slow_gateway
+def slowctl(workspace, clock_proxy, aws_env):
+    h = clock_proxy.harness
     with httpx.Client(base_url=h.base_url, headers={"Authorization": f"Bearer {h.master_key}"}, timeout=60,
                       trust_env=False) as admin:
         reset_gateway(admin)
@@ -81,7 +73,7 @@ def wait_for_spend(base_url, master_key, team_id, user_id, at_least: float, seco
 
 
 def test_concurrent_calls_overshoot_the_budget_by_at_most_one_request(slowctl, workspace, slow_gateway):
-    h, _ = slow_gateway
+    h = slow_gateway.harness
     write_user(workspace, "conc")  # Drafting: $2.00, 10 RPM, max_request_usd 0.52
     slowctl("apply", "--confirm")
     key = secret_key("conc")
@@ -148,7 +140,7 @@ def test_calls_without_max_tokens_overshoot_the_budget_by_at_most_one_request(sl
     """A client that omits max_tokens: LiteLLM reserves 16,384 output tokens, so Bedrock must be given
     that cap too (before the fix it got none, and Bedrock's default is 64,000 for Haiku 4.5). The fake
     bills each call the most Bedrock may produce for what it received."""
-    h, _ = slow_gateway
+    h = slow_gateway.harness
     write_user(workspace, "nomax")  # Drafting: $2.00, 10 RPM
     write_user(workspace, "probe")  # another member, so the probes don't use nomax's 10 RPM
     slowctl("apply", "--confirm")
@@ -215,8 +207,8 @@ def test_calls_without_max_tokens_overshoot_the_budget_by_at_most_one_request(sl
     assert caps == {name: cap if sent is None else sent for name, (_, _, sent) in PROBES.items()}
 
 
-def test_exception_lets_a_drafting_user_spend_more_until_it_ends_by_itself(slowctl, workspace, slow_gateway):
-    h, clock = slow_gateway
+def test_exception_lets_a_drafting_user_spend_more_until_it_ends_by_itself(slowctl, workspace, clock_proxy):
+    h = clock_proxy.harness
     today = dt.datetime.now(BUDGET_TZ).date()
     until = today + dt.timedelta(days=7)
     write_user(workspace, "exa", extra=f"budget_exception:\n  extra_usd: 1.00\n  until: {until}\n  ticket: FIN-1\n")
@@ -230,12 +222,14 @@ def test_exception_lets_a_drafting_user_spend_more_until_it_ends_by_itself(slowc
     assert chat(h.base_url, key, "model-cheap").status_code == 200
 
     end = dt.datetime.combine(until + dt.timedelta(days=1), dt.time(0), tzinfo=BUDGET_TZ)
-    clock.write_text(str((end - dt.datetime.now(dt.UTC)).total_seconds() + 60))  # the day after `until`
+    # The day after `until`, by the budget checks' clock only: LiteLLM's monthly reset job keeps the real
+    # clock, or from about the 24th of a month it would reset the spend and this 422 would be a 200.
+    clock_proxy.move_clock((end - dt.datetime.now(dt.UTC)).total_seconds() + 60)
     try:
         r = chat(h.base_url, key, "model-cheap")
         assert r.status_code == 422 and r.json()["error"]["type"] == "budget_exceeded", r.text
     finally:
-        clock.write_text("0")
+        clock_proxy.move_clock(0)
     assert chat(h.base_url, key, "model-cheap").status_code == 200  # back to today: still granted
 
     path = workspace / "users" / "exa.yaml"
@@ -247,8 +241,8 @@ def test_exception_lets_a_drafting_user_spend_more_until_it_ends_by_itself(slowc
     assert member_row(h.base_url, h.master_key, "tier-drafting", "exa")["budget_source"] == "team_default"
 
 
-def test_a_tier_move_keeps_the_months_spend(slowctl, workspace, slow_gateway):
-    h, _ = slow_gateway
+def test_a_tier_move_keeps_the_months_spend(slowctl, workspace, clock_proxy):
+    h = clock_proxy.harness
     write_user(workspace, "mover")
     slowctl("apply", "--confirm")
     key = secret_key("mover")

@@ -13,12 +13,13 @@ import secrets
 import shutil
 import time
 
-import anthropic
-import openai
 import pytest
-from helpers import reset_gateway, run_gatewayctl_in_process, write_user
+from helpers import LazyModule, reset_gateway, run_gatewayctl_in_process, write_user
 
 from reconciler.live.keystore import DEFAULT_PREFIX
+
+anthropic = LazyModule("anthropic")  # about 4 s of CPU to import both, only when a test here runs
+openai = LazyModule("openai")
 
 pytestmark = pytest.mark.integration
 

@@ -9,9 +9,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.process
 def test_without_harness_or_docker_the_demo_says_what_is_missing_in_two_lines(tmp_path):
     nowhere = tmp_path / "no-harness"
     empty_path = tmp_path / "bin"  # no docker on it

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from helpers import create_state_table
+from helpers import create_state_table, run_gatewayctl_in_process
 
 from reconciler.apply import deploystate
 from reconciler.apply.deploystate import LEASE_SECONDS, LockBusy, StateTable
@@ -42,6 +42,7 @@ def test_second_holder_is_refused_until_the_first_releases(table: str):
         assert second.holder()["holder"] == "rotate run 2" and not first.holds("not-" + token)
 
 
+@pytest.mark.process
 def test_racing_holders_never_overlap(table: str, tmp_path: Path):
     """Three processes, each `gatewayctl lock -- <record start, sleep, record end>`, all started at once: two
     of them must wait, which is what mutual exclusion needs (more racers add subprocesses, not proof)."""
@@ -58,6 +59,7 @@ def test_racing_holders_never_overlap(table: str, tmp_path: Path):
     assert StateTable(table).holder() == {}
 
 
+@pytest.mark.process
 def test_a_crashed_holders_lock_is_taken_over_only_after_its_lease(table: str, tmp_path: Path):
     started = tmp_path / "started"
     holder = gatewayctl("lock", "--state-table", table, "--", sys.executable, "-c",
@@ -84,6 +86,7 @@ def test_a_crashed_holders_lock_is_taken_over_only_after_its_lease(table: str, t
         assert not later.release(stale["token"]) and later.holds(token)
 
 
+@pytest.mark.process
 def test_a_released_signal_frees_the_lock(table: str, tmp_path: Path):
     """A cancelled job: SIGTERM reaches the command, and the lock is released as it ends."""
     started = tmp_path / "started"
@@ -113,15 +116,15 @@ def test_the_command_under_the_lock_holds_it_and_others_do_not(table: str, monke
 
 
 def test_converged_commit_round_trip(table: str):
+    """`gatewayctl converged` in process: its exit code is main()'s (scripts/ci/last-deployed, below, reads
+    it across the process boundary)."""
     state = StateTable(table)
     assert state.converged() is None
-    proc = gatewayctl("converged", "--state-table", table)
-    _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 1 and "no converged commit" in err
+    proc = run_gatewayctl_in_process(("converged", "--state-table", table), ROOT, dict(os.environ))
+    assert proc.returncode == 1 and "no converged commit" in proc.stderr
     state.record_converged("a" * 40, "deploy run 5")
-    proc = gatewayctl("converged", "--state-table", table)
-    out, _ = proc.communicate(timeout=60)
-    assert proc.returncode == 0 and out.strip() == "a" * 40
+    proc = run_gatewayctl_in_process(("converged", "--state-table", table), ROOT, dict(os.environ))
+    assert proc.returncode == 0 and proc.stdout.strip() == "a" * 40
 
 
 def test_lease_outlasts_every_job_that_takes_the_lock():
@@ -136,6 +139,7 @@ def test_lease_outlasts_every_job_that_takes_the_lock():
     assert all(minutes * 60 < LEASE_SECONDS for _, minutes in takers), takers
 
 
+@pytest.mark.process
 def test_last_deployed_reads_the_record_not_githubs_run_list(table: str, tmp_path: Path):
     """scripts/ci/last-deployed, as the deploy job runs it, while GitHub lists a newer "successful" run
     whose reconcile job never ran (its commit an offboarding): the baseline is the reconciler's record."""

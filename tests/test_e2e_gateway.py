@@ -2,7 +2,7 @@
 
 Runs the project's own gateway/config.yaml on the genuine LiteLLM proxy with a fake Bedrock
 (per-request token counts make budgets quick to exhaust). These calls are what ADR 0002 (tier model in
-LiteLLM) was verified with, so they also run alone after a LiteLLM bump (`-m litellm_contract`)."""
+LiteLLM) was verified with, so `make test-contract` runs them too, after a LiteLLM bump."""
 
 from __future__ import annotations
 

@@ -17,6 +17,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+pytestmark = pytest.mark.process  # each test runs the fake as a program
+
 ROOT = Path(__file__).resolve().parent.parent
 OURS = ROOT / "tools" / "fake-bedrock" / "fake-bedrock"
 HARNESS = Path(os.environ.get("LITELLM_HARNESS_DIR") or ROOT.parent / "shared" / "litellm-harness") / "fake-bedrock"

@@ -4,7 +4,8 @@ licence? (issue #23: "a gateway-wide default is allowed only if it works without
 LiteLLM's own `guardrails:` section with `default_on: true` calls Bedrock's ApplyGuardrail before every
 request. This needs a proxy on a config with that section, so it starts its own (the shared one runs the
 repository's config, which has none); the harness runs LiteLLM without a licence key. The fake Bedrock
-answers ApplyGuardrail from Drafting's guardrail definition."""
+answers ApplyGuardrail from Drafting's guardrail definition. A measurement of a LiteLLM feature the project
+does not use, with a proxy of its own: `make test-contract` runs it (after a LiteLLM bump), not `make test`."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ import pytest
 from reconciler import localgateway
 from reconciler.desired import guardrails
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.litellm_contract, pytest.mark.contract_only]
 
 REPO = Path(__file__).resolve().parent.parent
 CARD_PROMPT = "Refund to card 4111 1111 1111 1111 please [[usage in=10 out=5]]"

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from helpers import run_gatewayctl_in_process
 
 from reconciler import cli
 from reconciler.history import log as history
@@ -187,11 +189,17 @@ def test_this_repository_alice():
 
 
 @pytest.mark.skipif(not _has_alice_history(), reason="no git history of users/alice.yaml")
-def test_cli_subprocess():
-    res = subprocess.run([sys.executable, "-m", "reconciler", "history", "alice", "--format", "json",
-                          "--root", str(ROOT)], capture_output=True, text=True, timeout=120, check=False)
+def test_cli_json_in_process():
+    res = run_gatewayctl_in_process(("history", "alice", "--format", "json", "--root", str(ROOT)), ROOT,
+                                    dict(os.environ))
     assert res.returncode == 0, res.stderr
     assert json.loads(res.stdout)["events"][0]["changes"][0]["kind"] == "created"
+
+
+@pytest.mark.skipif(not _has_alice_history(), reason="no git history of users/alice.yaml")
+@pytest.mark.process
+def test_cli_subprocess():
+    """An unknown user across the process boundary: exit 1, the message, no traceback."""
     res = subprocess.run([sys.executable, "-m", "reconciler", "history", "nobody-at-all", "--root", str(ROOT)],
                          capture_output=True, text=True, timeout=120, check=False)
     assert res.returncode == 1 and "never existed" in res.stderr and "Traceback" not in res.stderr

@@ -13,6 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from reconciler.desired.policy import USER_ID
 
 REPO = Path(__file__).resolve().parents[1]
@@ -75,6 +77,7 @@ print("ok")
 '''
 
 
+@pytest.mark.process
 def test_a_new_user_field_touches_only_the_schema_the_table_and_tests(tmp_path):
     code = tmp_path / "code"
     shutil.copytree(REPO / "reconciler", code / "reconciler", ignore=shutil.ignore_patterns("__pycache__"))

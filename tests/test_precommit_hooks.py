@@ -11,6 +11,7 @@ import sys
 import tomllib
 from pathlib import Path
 
+import pytest
 from helpers import run_gatewayctl_in_process
 from pre_commit.clientlib import load_manifest
 
@@ -38,6 +39,7 @@ def test_the_hook_runs_when_a_grant_or_its_rules_change():
         assert not files.search(path), path
 
 
+@pytest.mark.process
 def test_the_hook_entry_validates_the_repository_it_runs_in(tmp_path):
     """What pre-commit runs: the entry, in the other repository's root, with no file names. The console
     script runs once as a process; the failing cases run the same entry in process (exit codes across the

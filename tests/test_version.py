@@ -4,11 +4,12 @@ and audit record names the gatewayctl that made it."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
+import os
 import tomllib
 from importlib.metadata import version
 from pathlib import Path
+
+from helpers import run_gatewayctl_in_process
 
 import reconciler
 from reconciler.plan import Plan
@@ -19,9 +20,8 @@ REPO = Path(__file__).resolve().parents[1]
 def test_version_is_the_packages():
     declared = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
     assert reconciler.__version__ == version("llm-gateway-gitops") == declared
-    out = subprocess.run([sys.executable, "-m", "reconciler", "--version"], capture_output=True, text=True,
-                         check=True, timeout=60).stdout
-    assert out.strip() == f"gatewayctl {declared}"
+    out = run_gatewayctl_in_process(("--version",), REPO, dict(os.environ))
+    assert out.returncode == 0 and out.stdout.strip() == f"gatewayctl {declared}"
 
 
 def test_plan_files_name_the_gatewayctl_that_made_them():

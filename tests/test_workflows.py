@@ -508,7 +508,7 @@ def _run(cmd: list[str], files: list[Path]) -> subprocess.CompletedProcess:
 
 def test_expected_workflows_exist():
     names = set(IDS)
-    assert {"pr.yml", "deploy.yml", "drift.yml"} <= names, names
+    assert {"pr.yml", "deploy.yml", "drift.yml", "litellm-contract.yml"} <= names, names
 
 
 @pytest.mark.tools
@@ -691,6 +691,43 @@ def test_chargeback_workflow_contract():
     assert re.search(r"^\s*CHARGEBACK_S3_URI\s*=", outputs, flags=re.M), "github_actions_secrets must name the bucket"
     trust = (ROOT / "terraform" / "modules" / "github-oidc-reconciler" / "main.tf").read_text(encoding="utf-8")
     assert 'workflow = "chargeback.yml", context = "environment:${var.deploy_environment}"' in trust
+
+
+# Where a file pins LiteLLM: the Python package (`litellm==`, `litellm[proxy]==`), or the image as a Terraform
+# default or a compose service's image (`litellm-database:v`; an example in a description pins nothing).
+LITELLM_PIN = re.compile(r'\blitellm(\[proxy\])?==\d|(\bdefault\s*=\s*"|\bimage:\s*)\S*litellm-database:v\d')
+
+
+def litellm_pins() -> set[str]:
+    """The repository's files (not tests or docs, which only name the version) that pin LiteLLM."""
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    return {name for name in tracked.splitlines()
+            if not {"tests", "docs"} & set(Path(name).parts) and not name.endswith(".md")
+            and (ROOT / name).is_file() and LITELLM_PIN.search((ROOT / name).read_text(errors="replace"))}
+
+
+def test_the_litellm_contract_runs_whenever_the_litellm_pin_changes():
+    """Every file that pins LiteLLM is in the contract workflow's paths, on pull requests and on main, and the
+    job runs `make test-contract` with read access only."""
+    doc = by_name("litellm-contract.yml")
+    pins = litellm_pins()
+    assert {"pyproject.toml", "requirements/dev.lock", "terraform/environments/production/variables.tf"} <= pins, pins
+    for event in ("pull_request", "push"):
+        assert pins <= set(doc["on"][event]["paths"]), f"{event}: {pins - set(doc['on'][event]['paths'])}"
+    (job,) = jobs(doc).values()
+    assert job["permissions"] == {"contents": "read"} and job["runs-on"] == "ubuntu-latest"
+    assert "make test-contract" in job_text(job)
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    assert re.search(r"^test-contract:.*\n\t.*pytest .*-m litellm_contract$", makefile, re.M)
+    assert re.search(r'^test:.*\n\t.*pytest .*-m "not contract_only"$', makefile, re.M)
+
+
+def test_the_pin_rule_finds_a_new_pin(tmp_path):
+    assert LITELLM_PIN.search("    image: ghcr.io/berriai/litellm-database:v1.200.0")
+    assert LITELLM_PIN.search('  default     = "ghcr.io/berriai/litellm-database:v1.200.0"')
+    assert not LITELLM_PIN.search('  description = "pinned by version tag (ghcr.io/berriai/litellm-database:v1.1.1)"')
+    assert LITELLM_PIN.search('  "litellm==1.200.0",') and LITELLM_PIN.search("litellm[proxy]==1.200.0")
+    assert not LITELLM_PIN.search("# LiteLLM proxy config (litellm 1.108.7)")
 
 
 def test_drift_workflow_contract():

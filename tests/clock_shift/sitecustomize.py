@@ -4,9 +4,11 @@ Put this directory on the proxy's PYTHONPATH and name a file in GATEWAY_TEST_CLO
 number of seconds: `litellm.utils.get_utc_datetime()`, the clock LiteLLM's budget checks read
 (temp_budget_expiry included), then runs that far ahead. The file is read on every call, so a
 test moves the clock of a running proxy by rewriting it. Nothing else in the process is touched,
-unless GATEWAY_TEST_SHIFT_RESET_JOB=1: then the monthly budget reset job (which reads
-`datetime.now()` in its own modules) runs on the same moved clock, so a test can see LiteLLM
-reset a member's spend at the 1st of a month (with PROXY_BUDGET_RESCHEDULER_MIN_TIME set low).
+except the monthly budget reset job (which reads `datetime.now()` in its own modules) when
+GATEWAY_TEST_RESET_JOB_CLOCK_FILE names a second such file: the job runs that far ahead, so a
+test can see LiteLLM reset a member's spend at the 1st of a month (with
+PROXY_BUDGET_RESCHEDULER_MIN_TIME set low), and another test on the same proxy can move the
+budget checks days ahead while the job keeps the real clock (tests/conftest.py `clock_gateway`).
 """
 
 from __future__ import annotations
@@ -17,15 +19,16 @@ import os
 import sys
 
 _CLOCK_FILE = os.environ.get("GATEWAY_TEST_CLOCK_FILE")
+_RESET_JOB_CLOCK_FILE = os.environ.get("GATEWAY_TEST_RESET_JOB_CLOCK_FILE")
 # The modules of LiteLLM's budget reset job that read the wall clock (`from datetime import datetime`).
 _RESET_JOB_MODULES = ("litellm.proxy.common_utils.reset_budget_job", "litellm.proxy.common_utils.timezone_utils")
 
 
-def _offset() -> float:
+def _offset(clock_file: str | None = _CLOCK_FILE) -> float:
     try:
-        with open(_CLOCK_FILE, encoding="utf-8") as fh:
+        with open(clock_file, encoding="utf-8") as fh:
             return float(fh.read().strip() or 0)
-    except (OSError, ValueError):
+    except (OSError, TypeError, ValueError):
         return 0.0
 
 
@@ -46,11 +49,11 @@ class _AnyDatetime(type):
 class _ShiftedDatetime(_dt.datetime, metaclass=_AnyDatetime):
     @classmethod
     def now(cls, tz=None):
-        return _dt.datetime.now(tz) + _dt.timedelta(seconds=_offset())
+        return _dt.datetime.now(tz) + _dt.timedelta(seconds=_offset(_RESET_JOB_CLOCK_FILE))
 
     @classmethod
     def utcnow(cls):
-        return _dt.datetime.now(_dt.UTC).replace(tzinfo=None) + _dt.timedelta(seconds=_offset())
+        return _dt.datetime.now(_dt.UTC).replace(tzinfo=None) + _dt.timedelta(seconds=_offset(_RESET_JOB_CLOCK_FILE))
 
 
 def _shift_datetime(module) -> None:
@@ -58,7 +61,7 @@ def _shift_datetime(module) -> None:
 
 
 _PATCHES = {"litellm.utils": _shift_get_utc_datetime}
-if os.environ.get("GATEWAY_TEST_SHIFT_RESET_JOB") == "1":
+if _RESET_JOB_CLOCK_FILE:
     _PATCHES.update(dict.fromkeys(_RESET_JOB_MODULES, _shift_datetime))
 
 

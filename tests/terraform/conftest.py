@@ -2,8 +2,8 @@
 one private copy of the configuration per worker, initialised once per directory.
 
 The copy keeps `terraform init` out of the working tree, so two pytest sessions or xdist workers never
-share a `.terraform` directory; tests that use it are grouped (`xdist_group("terraform")`) so one
-worker inits each directory once.
+share a `.terraform` directory; tests/conftest.py groups the tests that use it by directory, so one
+worker inits each directory once and the directories spread over both workers.
 """
 
 from __future__ import annotations

@@ -81,7 +81,6 @@ def _production_variables() -> str:
     return block.group(0)
 
 
-@pytest.mark.xdist_group("terraform")
 def test_state_before_the_task_module_merge_plans_without_changes(tmp_path: Path, tf_env: dict[str, str]) -> None:
     old = _export(PRE_MERGE, tmp_path / "old")
     new = copy_config(tmp_path / "new")

@@ -78,14 +78,12 @@ def test_modules_leave_names_and_keys_to_the_roots(module: Path) -> None:
             assert "validation {" not in body, f"{module.name}: {name} is validated at the roots, not again here"
 
 
-@pytest.mark.xdist_group("terraform")
 @pytest.mark.parametrize("directory", VALIDATE_DIRS, ids=_rel)
 def test_validate(directory: Path, tf_tree: InitialisedTree) -> None:
     res = run_tf(["validate", "-no-color"], tf_tree.init(directory), tf_tree.env)
     assert res.returncode == 0, f"terraform validate failed in {_rel(directory)}:\n{res.stdout}\n{res.stderr}"
 
 
-@pytest.mark.xdist_group("terraform")
 @pytest.mark.parametrize("directory", TEST_DIRS, ids=_rel)
 def test_terraform_test(directory: Path, tf_tree: InitialisedTree) -> None:
     res = run_tf(["test", "-no-color"], tf_tree.init(directory), tf_tree.env, timeout=600)
