@@ -22,3 +22,18 @@ output "state_table_name" {
   description = "DynamoDB table of the gateway lock and the converged commit, written only by the reconciler role (GATEWAYCTL_STATE_TABLE)."
   value       = aws_dynamodb_table.state.name
 }
+
+output "chargeback_role_arn" {
+  description = "Role assumed by the monthly chargeback (chargeback.yml); null without a chargeback bucket."
+  value       = try(module.chargeback_role[0].arn, null)
+}
+
+output "spend_reader_secret_name" {
+  description = "Secret (written by `gatewayctl apply --spend-reader`) holding the key limited to /spend/logs/v2 the chargeback reads with."
+  value       = var.spend_reader_secret_name
+}
+
+output "chargeback_policy_json" {
+  description = "The chargeback role's inline policy (for review and tests)."
+  value       = local.chargeback_policy
+}
