@@ -81,7 +81,7 @@ def users_against_budget(report: dict) -> str:
     users = [u for u in users if Decimal(u["spend_usd"]) > 0]
     row_h, label_w = 24, 160
     top = max([Decimal(u["budget_usd"]) for u in users] + [Decimal(u["spend_usd"]) for u in users], default=Decimal(1))
-    scale = (WIDTH - label_w - 90) / float(top or 1)
+    scale = (WIDTH - label_w - 150) / float(top or 1)  # room for the "$spend of $budget" label
     parts = [f'<svg class="chart" role="img" aria-label="Top users against their budgets" width="{WIDTH}" '
              f'height="{row_h * len(users) + 10}" data-chart="users" xmlns="http://www.w3.org/2000/svg">']
     for i, u in enumerate(users):
