@@ -70,6 +70,8 @@ def period_of(args: argparse.Namespace) -> tuple[str, dt.datetime, dt.datetime]:
         raise UsageError("give --month YYYY-MM, or both --from and --to YYYY-MM-DD")
     try:
         return (f"{args.date_from}_{args.date_to}", *days_range(args.date_from, args.date_to))
+    except UsageError:
+        raise
     except ValueError:
         raise UsageError("--from and --to must be YYYY-MM-DD") from None
 
