@@ -118,4 +118,10 @@ def test_only_a_proxy_admin_viewer_key_limited_to_spend_logs_v2_reads_all_spend_
     as_master = gatewayctl("report", "--month", month, "--format", "json", check=True)
     mine, theirs = json.loads(as_reader.stdout), json.loads(as_master.stdout)
     assert mine["groups"] == theirs["groups"] and Decimal(mine["gateway_total_exact_usd"]) > 0, (mine, theirs)
+    # Today alone (--from and --to both included), by model: alice's call is on model-cheap.
+    today = dt.datetime.now(BUDGET_TZ).date().isoformat()
+    by_model = gatewayctl("report", "--from", today, "--to", today, "--by", "model", "--format", "json",
+                          env={"LITELLM_MASTER_KEY": reader}, check=True)
+    day = json.loads(by_model.stdout)
+    assert day["period"] == f"{today}_{today}" and "model-cheap" in {g["group"] for g in day["groups"]}, day
 
