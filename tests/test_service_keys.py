@@ -124,4 +124,3 @@ def test_only_a_proxy_admin_viewer_key_limited_to_spend_logs_v2_reads_all_spend_
                           env={"LITELLM_MASTER_KEY": reader}, check=True)
     day = json.loads(by_model.stdout)
     assert day["period"] == f"{today}_{today}" and "model-cheap" in {g["group"] for g in day["groups"]}, day
-

@@ -138,7 +138,7 @@ variable "chargeback_bucket_arn" {
 }
 
 variable "chargeback_kms_key_arn" {
-  description = "KMS key the chargeback bucket encrypts objects with (SSE-KMS): the reconciler role may generate data keys with it through S3 only. Null: the bucket uses SSE-S3."
+  description = "KMS key the chargeback bucket encrypts objects with (SSE-KMS): the chargeback role may generate data keys with it through S3 only. Null: the bucket uses SSE-S3."
   type        = string
   default     = null
 }
