@@ -26,7 +26,8 @@ import pytest
 
 from reconciler.desired.policy import BUDGET_TZ
 from reconciler.desired.validate import load_desired
-from reconciler.finops.chargeback import Chargeback, build_report, cents, month_range, render, segments_csv
+from reconciler.finops.chargeback import Chargeback, build_report, month_range, render, segments_csv
+from reconciler.finops.money import cents
 from reconciler.history.grants import Grant, Timeline
 
 REPO = Path(__file__).resolve().parent.parent

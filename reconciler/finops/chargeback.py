@@ -22,22 +22,18 @@ import io
 import json
 import sys
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from pathlib import Path
 
 from reconciler.desired.policy import BUDGET_TZ, Tier
 from reconciler.errors import EXIT_OK, GatewayctlError, UsageError, expected_io
+from reconciler.finops.money import cents
 from reconciler.history.grants import Grant, Timeline, load_timeline
 
-CENT = Decimal("0.01")
 NOT_IN_GIT = "(not in git)"
 WARN_AT = Decimal("0.80")
 GROUPS = ("cost_center", "owner", "tier", "user", "model")
 FORMATS = ("text", "csv", "json", "markdown", "html")
-
-
-def cents(value: Decimal) -> Decimal:
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def month_range(month: str) -> tuple[dt.datetime, dt.datetime]:

@@ -9,7 +9,7 @@ import datetime as dt
 from decimal import Decimal
 from html import escape
 
-from reconciler.finops.chargeback import cents
+from reconciler.finops.money import cents
 
 PALETTE = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#ff9da7", "#9c755f",
            "#bab0ac")
