@@ -412,8 +412,8 @@ def test_the_monthly_chargeback_stores_locked_evidence_from_the_runner_with_the_
     month = dt.datetime.now(BUDGET_TZ).strftime("%Y-%m")  # this month's calls: reconcile's and the network's
     s3 = rh.aws("s3")
     lock = s3.get_object_lock_configuration(Bucket=bucket)["ObjectLockConfiguration"]
-    assert lock["ObjectLockEnabled"] == "Enabled" and lock["Rule"]["DefaultRetention"] == {
-        "Mode": "GOVERNANCE", "Days": 2922}, lock
+    retention = lock["Rule"]["DefaultRetention"]
+    assert lock["ObjectLockEnabled"] == "Enabled" and (retention["Mode"], retention["Days"]) == ("GOVERNANCE", 2922)
     # The job's environment as chargeback.yml's step gives it: the spend-reader key's secret, no master key's.
     job = {"MONTH": month, "LITELLM_MASTER_KEY_SECRET_ID": ""}
     spend_secret = rh.settings["LITELLM_SPEND_KEY_SECRET_ID"]
