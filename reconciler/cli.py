@@ -219,8 +219,8 @@ def _side_commands(command: Command) -> None:
             help="the tiers' guardrail changes since --base, as markdown (the PR comment's section)",
             description=guardrail_changes.__doc__.split("\n\n")[0])
     command("report", chargeback.run_report, [chargeback.arguments],
-            help="monthly chargeback: spend per cost center, owner, tier or user, attributed from git",
-            description="Read every spend-log row of the month from LiteLLM (/spend/logs/v2, paged by time window, "
+            help="chargeback of a month or of days: spend per cost center, owner, tier, user or model, from git",
+            description="Read every spend-log row of the period from LiteLLM (/spend/logs/v2, paged by time window, "
             "streamed in bounded memory; rotated and revoked keys included) and attribute each to the grant in "
             "force for its user at the time of the call, from the git history of users/ (needs the full history). "
             "Prints totals per group that add up to the gateway total (any rounding difference is shown), each "

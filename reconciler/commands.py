@@ -51,10 +51,13 @@ def make_plan(ctx: RunContext, request: PlanRequest):
     reader = ChangedSince.of(args.root, getattr(args, "changed_since", None), ctx.desired, today, request.rotate)
     if reader.note:
         print(f"note: {reader.note}", file=sys.stderr)
-    services = (plan_mod.VIEWER_ID,) if args.plan_viewer else ()
+    spend_reader = getattr(args, "spend_reader", False)
+    services = tuple(uid for uid, on in ((plan_mod.VIEWER_ID, args.plan_viewer),
+                                         (plan_mod.SPEND_READER.user_id, spend_reader)) if on)
     desired, live = reader.read(client, store, ctx.desired, services=services)
     context = plan_mod.PlanContext(today=today, commit=git_commit(args.root), rotate=request.rotate,
-                                   adopt=request.adopt, plan_viewer=args.plan_viewer, limits=_limits(args))
+                                   adopt=request.adopt, plan_viewer=args.plan_viewer, spend_reader=spend_reader,
+                                   limits=_limits(args))
     processors = plan_mod.standard(prune_unmanaged=request.prune_unmanaged, rotation_only=request.rotation_only)
     plan = plan_mod.build_plan(desired, live, context, [reader, *processors])
     untagged = store.missing_owner_tag

@@ -19,6 +19,10 @@ def gateway_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--plan-viewer", action="store_true",
                    help="also manage the read-only proxy_admin_viewer key PR plans use, stored as "
                         "<service-secret-prefix>gatewayctl-plan-viewer (without this flag that key is ignored)")
+    p.add_argument("--spend-reader", action="store_true",
+                   help="also manage the proxy_admin_viewer key the monthly chargeback (`gatewayctl report`) uses, "
+                        "limited to /spend/logs/v2 and stored as <service-secret-prefix>gatewayctl-spend-reader "
+                        "(without this flag that key is ignored)")
 
 
 def adopt_arguments(p: argparse.ArgumentParser) -> None:

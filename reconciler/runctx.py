@@ -108,13 +108,13 @@ class RunContext:
     def store(self):
         from reconciler.live import keystore
         from reconciler.live.secretsmanager import SecretsManagerStore
-        from reconciler.plan import VIEWER_ID
+        from reconciler.plan import SERVICE_IDS
 
         args = self.args
         if args.key_store == "file":
             return keystore.FileStore(self.under_root(args.key_dir))
         return SecretsManagerStore(args.secret_prefix, args.kms_key_id,
-                                   service_prefix=args.service_secret_prefix, service_ids=(VIEWER_ID,),
+                                   service_prefix=args.service_secret_prefix, service_ids=SERVICE_IDS,
                                    adopt_unguarded=getattr(args, "adopt_key_secrets", False))
 
     @cached_property

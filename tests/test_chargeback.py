@@ -119,7 +119,7 @@ def test_month_reconciles_to_the_cent_with_a_move_a_rotation_and_a_revocation(
     assert len(rows) == 7, rows
     assert len({r["api_key"] for r in rows if r["user"] == "cb-cat"}) == 2  # rotated: old and new key
 
-    gatewayctl("apply", "--confirm", "--plan-viewer", check=True)
+    gatewayctl("apply", "--confirm", "--plan-viewer", "--spend-reader", check=True)
     # the plan-viewer key reads only what plan needs: no spend logs (tests/test_escalation.py)
     viewer = {"LITELLM_MASTER_KEY": secret_key("gatewayctl-plan-viewer", prefix=DEFAULT_SERVICE_PREFIX)}
     refused = gatewayctl("report", "--month", month_now, env=viewer)
@@ -156,10 +156,10 @@ def test_month_reconciles_to_the_cent_with_a_move_a_rotation_and_a_revocation(
     assert manifest["git_commit"] == "0" * 40 and manifest["csv_sha256"] == hashlib.sha256(body).hexdigest()
     assert manifest["gateway_total_usd"] == report["gateway_total_usd"]
     # chargeback.yml's step: scripts/ci/monthly-chargeback, run from a checkout of the workspace's history,
-    # reads the master key from its secret (never from the environment) and stores the evidence.
+    # reads the spend-reader key from the secret `apply --spend-reader` wrote (never the master key, never
+    # from the environment) and stores the evidence.
     shutil.copytree(REPO / "scripts" / "ci", workspace / "scripts" / "ci")
-    secret_id = f"llm-gateway/litellm-master-key-{month_now}"
-    boto3.client("secretsmanager").create_secret(Name=secret_id, SecretString=gateway.master_key)
+    secret_id = DEFAULT_SERVICE_PREFIX + "gatewayctl-spend-reader"
     ci_env = {**{k: v for k, v in os.environ.items() if not k.startswith(("LITELLM_", "GITHUB_"))}, **aws_env,
               "LITELLM_BASE_URL": gateway.base_url, "MONTH": month_now, "GITHUB_SHA": "1" * 40,
               "GATEWAYCTL": str(Path(sys.executable).with_name("gatewayctl")),
@@ -170,8 +170,8 @@ def test_month_reconciles_to_the_cent_with_a_move_a_rotation_and_a_revocation(
                               text=True, check=False, timeout=300, cwd=workspace, env={**ci_env, **env})
 
     raw_key = monthly_chargeback(LITELLM_MASTER_KEY=gateway.master_key)
-    assert raw_key.returncode == 1 and "LITELLM_MASTER_KEY_SECRET_ID is not set" in raw_key.stderr
-    script = monthly_chargeback(LITELLM_MASTER_KEY_SECRET_ID=secret_id)
+    assert raw_key.returncode == 1 and "LITELLM_SPEND_KEY_SECRET_ID is not set" in raw_key.stderr
+    script = monthly_chargeback(LITELLM_SPEND_KEY_SECRET_ID=secret_id)
     assert script.returncode == 0, script.stderr
     assert "| CC-B | $0.50 |" in script.stdout
     assert gateway.master_key not in script.stdout + script.stderr
@@ -179,7 +179,7 @@ def test_month_reconciles_to_the_cent_with_a_move_a_rotation_and_a_revocation(
                              .read())
     assert ci_manifest["git_commit"] == "1" * 40
     lines = body.decode().splitlines()
-    assert lines[0].startswith("month,user_id,tier,cost_center,owner,grant_commit")
+    assert lines[0].startswith("period,user_id,tier,cost_center,owner,grant_commit,model")
     ben = [line for line in lines if ",cb-ben," in line]
     assert len(ben) == 2 and {line.split(",")[3] for line in ben} == {"CC-A", "CC-B"}
     assert "sk-" not in body.decode()

@@ -670,8 +670,8 @@ def test_pr_workflow_contract():
 
 
 def test_chargeback_workflow_contract():
-    """Monthly, on main only, in production with the reconciler role (the master key reads /spend/logs/v2), with
-    the full history attribution needs, and the evidence bucket from the production root's secrets output."""
+    """Monthly, on main only, in production with its own role and the spend-reader key (never the master key),
+    with the full history attribution needs, and the evidence bucket from the production root's secrets output."""
     doc = by_name("chargeback.yml")
     assert "schedule" in doc["on"] and "month" in doc["on"]["workflow_dispatch"]["inputs"]
     (cron,) = [s["cron"] for s in doc["on"]["schedule"]]
@@ -682,15 +682,19 @@ def test_chargeback_workflow_contract():
     checkout = next(s for s in steps(job) if str(s.get("uses", "")).startswith("actions/checkout@"))
     assert checkout["with"]["fetch-depth"] == 0
     aws = next(s for s in steps(job) if str(s.get("uses", "")).startswith("aws-actions/configure-aws-credentials@"))
-    assert aws["with"]["role-to-assume"] == "${{ secrets.AWS_RECONCILER_ROLE_ARN }}"
+    assert aws["with"]["role-to-assume"] == "${{ secrets.AWS_CHARGEBACK_ROLE_ARN }}"
     (step,) = [s for s in steps(job) if s.get("run") == "scripts/ci/monthly-chargeback"]
-    assert step["env"]["LITELLM_MASTER_KEY_SECRET_ID"] == "${{ secrets.LITELLM_MASTER_KEY_SECRET_ID }}"
+    assert step["env"]["LITELLM_SPEND_KEY_SECRET_ID"] == "${{ secrets.LITELLM_SPEND_KEY_SECRET_ID }}"
+    assert not any("MASTER" in k or "RECONCILER" in v for k, v in step["env"].items()), step["env"]
     assert step["env"]["CHARGEBACK_S3_URI"] == "${{ secrets.CHARGEBACK_S3_URI }}"
     assert "LITELLM_MASTER_KEY" not in step["env"], "the key comes from its secret, never from the workflow"
     outputs = (ROOT / "terraform" / "environments" / "production" / "outputs.tf").read_text(encoding="utf-8")
-    assert re.search(r"^\s*CHARGEBACK_S3_URI\s*=", outputs, flags=re.M), "github_actions_secrets must name the bucket"
+    for name in ("CHARGEBACK_S3_URI", "AWS_CHARGEBACK_ROLE_ARN", "LITELLM_SPEND_KEY_SECRET_ID"):
+        assert re.search(rf"^\s*{name}\s*=", outputs, flags=re.M), f"github_actions_secrets must name {name}"
     trust = (ROOT / "terraform" / "modules" / "github-oidc-reconciler" / "main.tf").read_text(encoding="utf-8")
-    assert 'workflow = "chargeback.yml", context = "environment:${var.deploy_environment}"' in trust
+    chargeback_role = trust[trust.index('module "chargeback_role"'):trust.index('module "plan_role"')]
+    assert 'workflow = "chargeback.yml", context = "environment:${var.deploy_environment}"' in chargeback_role
+    assert trust.count('workflow = "chargeback.yml"') == 1, "only the chargeback role trusts chargeback.yml"
 
 
 # Where a file pins LiteLLM: the Python package (`litellm==`, `litellm[proxy]==`), or the image as a Terraform

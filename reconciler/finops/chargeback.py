@@ -1,4 +1,4 @@
-"""`gatewayctl report`: the month's spend per cost center (or owner, tier, user), from git and LiteLLM.
+"""`gatewayctl report`: a period's spend per cost center (or owner, tier, user, model), from git and LiteLLM.
 
 Spend is every row of LiteLLM's spend logs in the month (reconciler/finops/spend.py), keys that were
 since rotated or revoked included: a row keeps its user and key hash after the key is gone.
@@ -8,7 +8,9 @@ moved them. A row whose user has no grant in git at that instant lands in an exp
 "(not in git)" group: nothing is dropped. Sums are exact decimals; each group is rounded to the
 cent, and if the rounded groups do not add up to the rounded total the difference is printed.
 
-The month is a calendar month in Asia/Kolkata, the clock budgets reset on.
+The period is a calendar month (--month) or whole days (--from/--to, both included) in Asia/Kolkata, the
+clock budgets reset on. Output: text and markdown (reconciler/finops/textreport.py), CSV (the evidence),
+JSON, HTML (reconciler/finops/htmlreport.py); the S3 evidence is reconciler/finops/evidence.py.
 """
 
 from __future__ import annotations
@@ -16,27 +18,22 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime as dt
-import hashlib
 import io
 import json
-import os
 import sys
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from pathlib import Path
 
 from reconciler.desired.policy import BUDGET_TZ, Tier
 from reconciler.errors import EXIT_OK, GatewayctlError, UsageError, expected_io
+from reconciler.finops.money import cents
 from reconciler.history.grants import Grant, Timeline, load_timeline
 
-CENT = Decimal("0.01")
 NOT_IN_GIT = "(not in git)"
 WARN_AT = Decimal("0.80")
-GROUPS = ("cost_center", "owner", "tier", "user")
-
-
-def cents(value: Decimal) -> Decimal:
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+GROUPS = ("cost_center", "owner", "tier", "user", "model")
+FORMATS = ("text", "csv", "json", "markdown", "html")
 
 
 def month_range(month: str) -> tuple[dt.datetime, dt.datetime]:
@@ -44,6 +41,35 @@ def month_range(month: str) -> tuple[dt.datetime, dt.datetime]:
     start = dt.datetime.strptime(month, "%Y-%m").replace(tzinfo=BUDGET_TZ)
     end = (start + dt.timedelta(days=32)).replace(day=1)
     return start.astimezone(dt.UTC), end.astimezone(dt.UTC)
+
+
+def days_range(first: str, last: str) -> tuple[dt.datetime, dt.datetime]:
+    """[first day's first instant, the instant after the last day) in the budget timezone, as UTC: both
+    days are included."""
+    start = dt.datetime.strptime(first, "%Y-%m-%d").replace(tzinfo=BUDGET_TZ)
+    end = dt.datetime.strptime(last, "%Y-%m-%d").replace(tzinfo=BUDGET_TZ) + dt.timedelta(days=1)
+    if end <= start:
+        raise UsageError(f"--to {last} is before --from {first}")
+    return start.astimezone(dt.UTC), end.astimezone(dt.UTC)
+
+
+def period_of(args: argparse.Namespace) -> tuple[str, dt.datetime, dt.datetime]:
+    """The period's label (YYYY-MM, or FROM_TO) and its [start, end) in UTC, from --month or --from/--to."""
+    if args.month and (args.date_from or args.date_to):
+        raise UsageError("give --month or --from/--to, not both")
+    if args.month:
+        try:
+            return (args.month, *month_range(args.month))
+        except ValueError:
+            raise UsageError(f"--month must be YYYY-MM, not {args.month!r}") from None
+    if not (args.date_from and args.date_to):
+        raise UsageError("give --month YYYY-MM, or both --from and --to YYYY-MM-DD")
+    try:
+        return (f"{args.date_from}_{args.date_to}", *days_range(args.date_from, args.date_to))
+    except UsageError:
+        raise
+    except ValueError:
+        raise UsageError("--from and --to must be YYYY-MM-DD") from None
 
 
 @dataclass
@@ -55,6 +81,7 @@ class Segment:
     cost_center: str
     owner: str
     commit: str
+    model: str = ""
     spend: Decimal = Decimal(0)
     calls: int = 0
 
@@ -68,23 +95,30 @@ class Chargeback:
     segments: dict[tuple, Segment] = field(default_factory=dict)
     total: Decimal = Decimal(0)
     rows: int = 0
+    # (day in the budget timezone, tier, cost center) -> spend: the HTML report's charts
+    daily: dict[tuple[str, str, str], Decimal] = field(default_factory=dict)
 
-    def add(self, user_id: str | None, api_key: str, grant: Grant | None, spend: Decimal) -> None:
+    def add(self, user_id: str | None, api_key: str, grant: Grant | None, spend: Decimal, *, model: str = "",
+            at: dt.datetime | None = None) -> None:
         if grant is None:
-            key = (user_id or f"key {api_key[:12]}", None)
-            seg = self.segments.get(key) or Segment(key[0], NOT_IN_GIT, NOT_IN_GIT, NOT_IN_GIT, "")
+            key = (user_id or f"key {api_key[:12]}", None, model)
+            seg = self.segments.get(key) or Segment(key[0], NOT_IN_GIT, NOT_IN_GIT, NOT_IN_GIT, "", model)
         else:
-            key = (user_id, grant.commit)
+            key = (user_id, grant.commit, model)
             seg = self.segments.get(key) or Segment(user_id or "", grant.tier or "?", grant.cost_center or "?",
-                                                    grant.owner or "?", grant.commit)
+                                                    grant.owner or "?", grant.commit, model)
         self.segments[key] = seg
         seg.spend += spend
         seg.calls += 1
         self.total += spend
         self.rows += 1
+        if at is not None:
+            day = (at.astimezone(BUDGET_TZ).date().isoformat(), seg.tier, seg.cost_center)
+            self.daily[day] = self.daily.get(day, Decimal(0)) + spend
 
     def group_of(self, seg: Segment) -> str:
-        return {"cost_center": seg.cost_center, "owner": seg.owner, "tier": seg.tier, "user": seg.user_id}[self.by]
+        return {"cost_center": seg.cost_center, "owner": seg.owner, "tier": seg.tier, "user": seg.user_id,
+                "model": seg.model or "?"}[self.by]
 
     def groups(self) -> list[dict]:
         sums: dict[str, list] = {}
@@ -114,13 +148,16 @@ def utilisation(cb: Chargeback, timeline: Timeline, tiers: dict[str, Tier]) -> t
         if grant is None or grant.tier not in tiers:
             continue
         budget = tiers[grant.tier].monthly_budget_usd
-        if grant.exception_usd and grant.exception_until and grant.exception_until >= month_first_day:
+        exception = bool(grant.exception_usd and grant.exception_until and grant.exception_until >= month_first_day)
+        if exception:
             budget += grant.exception_usd
         caps[grant.tier] += budget
         members[grant.tier] += 1
         spent = spend_by_user.get(uid, Decimal(0))
         users.append({"user_id": uid, "tier": grant.tier, "cost_center": grant.cost_center, "owner": grant.owner,
                       "spend_usd": str(cents(spent)), "budget_usd": str(cents(budget)),
+                      "exception_usd": str(grant.exception_usd) if exception else None,
+                      "exception_until": grant.exception_until.isoformat() if exception else None,
                       "utilisation": float((spent / budget).quantize(Decimal("0.0001"))) if budget else None})
     users.sort(key=lambda u: (-(u["utilisation"] or 0), u["user_id"]))
     tier_rows = [{"tier": k, "spend_usd": str(cents(spend_by_tier.get(k, Decimal(0)))), "members": members[k],
@@ -135,13 +172,16 @@ def build_report(cb: Chargeback, timeline: Timeline, tiers: dict[str, Tier], *, 
     grouped = sum((Decimal(g["spend_usd"]) for g in groups), Decimal(0))
     users, tier_rows = utilisation(cb, timeline, tiers)
     return {
-        "month": cb.month, "timezone": str(BUDGET_TZ), "from_utc": cb.start.isoformat(), "to_utc": cb.end.isoformat(),
+        "month": cb.month, "period": cb.month, "timezone": str(BUDGET_TZ), "from_utc": cb.start.isoformat(),
+        "to_utc": cb.end.isoformat(),
         "by": cb.by, "git_commit": commit, "spend_rows": cb.rows, "gateway_calls": calls,
         "gateway_total_usd": str(cents(cb.total)), "gateway_total_exact_usd": str(cb.total),
         "groups": groups, "groups_total_usd": str(grouped),
         "difference_usd": str(grouped - cents(cb.total)),
         "users": users, "users_at_or_above_80_percent": [u for u in users if (u["utilisation"] or 0) >= WARN_AT],
-        "tiers": tier_rows,
+        "tiers": tier_rows, "csv_rows": len(cb.segments),
+        "daily": [{"day": d, "tier": t, "cost_center": c, "spend_exact_usd": str(v)}
+                  for (d, t, c), v in sorted(cb.daily.items())],
     }
 
 
@@ -149,92 +189,25 @@ def segments_csv(cb: Chargeback) -> str:
     """The evidence: one line per user and grant, exact spend; any grouping adds these up."""
     out = io.StringIO()
     w = csv.writer(out, lineterminator="\n")
-    w.writerow(["month", "user_id", "tier", "cost_center", "owner", "grant_commit", "calls", "spend_usd"])
-    for seg in sorted(cb.segments.values(), key=lambda s: (s.cost_center, s.user_id, s.commit)):
-        w.writerow([cb.month, seg.user_id, seg.tier, seg.cost_center, seg.owner, seg.commit, seg.calls, seg.spend])
+    w.writerow(["period", "user_id", "tier", "cost_center", "owner", "grant_commit", "model", "calls", "spend_usd"])
+    for seg in sorted(cb.segments.values(), key=lambda s: (s.cost_center, s.user_id, s.commit, s.model)):
+        w.writerow([cb.month, seg.user_id, seg.tier, seg.cost_center, seg.owner, seg.commit, seg.model, seg.calls,
+                    seg.spend])
     return out.getvalue()
-
-
-def render(report: dict, fmt: str, csv_text: str) -> str:
-    if fmt == "json":
-        return json.dumps(report, indent=2)
-    if fmt == "csv":
-        return csv_text.rstrip("\n")
-    by = report["by"].replace("_", " ")
-    diff = Decimal(report["difference_usd"])
-    pct = lambda v: "-" if v is None else f"{v:.0%}"  # noqa: E731
-    if fmt == "markdown":
-        lines = [f"### Chargeback {report['month']} by {by} ({report['timezone']})", "",
-                 f"| {by} | spend | users | calls |", "|---|---:|---:|---:|"]
-        lines += [f"| {g['group']} | ${g['spend_usd']} | {g['users']} | {g['calls']} |" for g in report["groups"]]
-        lines += [f"| **total** | **${report['groups_total_usd']}** | | |", "",
-                  f"Gateway total ${report['gateway_total_usd']} from {report['spend_rows']:,} spend-log rows; "
-                  f"difference ${report['difference_usd']} (rounding of groups to the cent).", "",
-                  "| tier | spend | members | aggregate cap | used |", "|---|---:|---:|---:|---:|"]
-        lines += [f"| {t['tier']} | ${t['spend_usd']} | {t['members']} | ${t['cap_usd']} | {pct(t['share_of_cap'])} |"
-                  for t in report["tiers"]]
-        hot = report["users_at_or_above_80_percent"]
-        lines += ["", f"**Users at or above 80% of their budget: {len(hot)}**"]
-        lines += [f"- {u['user_id']} ({u['tier']}, {u['cost_center']}, owner {u['owner']}): ${u['spend_usd']} of "
-                  f"${u['budget_usd']} ({pct(u['utilisation'])})" for u in hot]
-        return "\n".join(lines)
-    width = max([len(by)] + [len(g["group"]) for g in report["groups"]])
-    lines = [f"Chargeback {report['month']} ({report['timezone']}), by {by}:",
-             f"  {by:<{width}}  {'spend':>12}  {'users':>5}  {'calls':>7}"]
-    lines += [f"  {g['group']:<{width}}  {'$' + g['spend_usd']:>12}  {g['users']:>5}  {g['calls']:>7}"
-              for g in report["groups"]]
-    lines += [f"  {'total':<{width}}  {'$' + report['groups_total_usd']:>12}",
-              f"gateway total ${report['gateway_total_usd']} ({report['spend_rows']:,} spend-log rows); "
-              f"difference ${report['difference_usd']}" + ("" if diff == 0 else " (rounding of groups to the cent)"),
-              "tiers (spend against budget x members at month end):"]
-    lines += [f"  {t['tier']:<10} ${t['spend_usd']:>10} of ${t['cap_usd']:>10} ({pct(t['share_of_cap'])}, "
-              f"{t['members']} members)" for t in report["tiers"]]
-    hot = report["users_at_or_above_80_percent"]
-    lines.append(f"users at or above 80% of their budget: {len(hot)}")
-    lines += [f"  {u['user_id']:<20} {u['tier']:<10} {u['cost_center']:<10} ${u['spend_usd']} of ${u['budget_usd']} "
-              f"({pct(u['utilisation'])})" for u in hot]
-    return "\n".join(lines)
-
-
-def export_s3(uri: str, report: dict, csv_text: str) -> list[str]:
-    """Write <prefix>/<month>/chargeback-by-<by>.csv and its manifest (with the commit and the CSV's
-    sha256) through boto3's standard environment. Returns the object URIs."""
-    import boto3
-
-    if not uri.startswith("s3://"):
-        raise UsageError(f"--s3-uri must look like s3://bucket/prefix, not {uri!r}")
-    bucket, _, prefix = uri[5:].partition("/")
-    base = "/".join(p for p in (prefix.strip("/"), report["month"]) if p)
-    body = csv_text.encode()
-    csv_key = f"{base}/chargeback-segments.csv"
-    manifest = {k: report[k] for k in ("month", "timezone", "from_utc", "to_utc", "git_commit", "spend_rows",
-                                       "gateway_total_usd", "gateway_total_exact_usd")}
-    manifest.update({"csv": f"s3://{bucket}/{csv_key}", "csv_sha256": hashlib.sha256(body).hexdigest(),
-                     "csv_bytes": len(body), "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                     "generated_by": os.environ.get("GITHUB_ACTOR") or os.environ.get("USER") or "unknown",
-                     "run_id": os.environ.get("GITHUB_RUN_ID"), "source": "LiteLLM /spend/logs/v2 + git history"})
-    s3 = boto3.client("s3")
-    s3.put_object(Bucket=bucket, Key=csv_key, Body=body, ContentType="text/csv")
-    man_key = f"{base}/manifest.json"
-    s3.put_object(Bucket=bucket, Key=man_key, Body=json.dumps(manifest, indent=2).encode(),
-                  ContentType="application/json")
-    return [f"s3://{bucket}/{csv_key}", f"s3://{bucket}/{man_key}"]
 
 
 def run_report(args: argparse.Namespace) -> int:
     from reconciler.desired.validate import load_desired
+    from reconciler.finops import evidence
     from reconciler.runctx import RunContext
 
-    try:
-        start, end = month_range(args.month)
-    except ValueError:
-        raise UsageError(f"--month must be YYYY-MM, not {args.month!r}") from None
+    label, start, end = period_of(args)
     with RunContext(args) as ctx:
         timeline = load_timeline(args.root)
         tiers = load_desired(args.root, today=end.date()).tiers
-        cb = Chargeback(args.month, args.by, start, end)
+        cb = Chargeback(label, args.by, start, end)
         calls = _read_spend(ctx.client, cb, timeline)
-    print(f"report {args.month}: {cb.rows:,} spend rows, {calls:,} calls: done", file=sys.stderr)
+    print(f"report {label}: {cb.rows:,} spend rows, {calls:,} calls: done", file=sys.stderr)
     report = build_report(cb, timeline, tiers, commit=ctx.commit, calls=calls)
     csv_text = segments_csv(cb)
     text = render(report, args.format, csv_text)
@@ -245,15 +218,31 @@ def run_report(args: argparse.Namespace) -> int:
         print(text)
     if args.s3_uri:
         try:
-            for uri in export_s3(args.s3_uri, report, csv_text):
+            for uri in evidence.export_s3(args.s3_uri, report, csv_text):
                 print(f"wrote {uri}", file=sys.stderr)
+        except UsageError:
+            raise
         except Exception as exc:
             raise GatewayctlError(f"S3 export failed: {type(exc).__name__}: {exc}") from exc
     return EXIT_OK
 
 
+def render(report: dict, fmt: str, csv_text: str) -> str:
+    if fmt == "json":
+        return json.dumps(report, indent=2)
+    if fmt == "csv":
+        return csv_text.rstrip("\n")
+    if fmt == "html":
+        from reconciler.finops.htmlreport import render_html
+
+        return render_html(report)
+    from reconciler.finops.textreport import render_text
+
+    return render_text(report, markdown=fmt == "markdown")
+
+
 def _read_spend(client, cb: Chargeback, timeline) -> int:
-    """Every spend row of the month into `cb`, each attributed to the grant in force at its time; the
+    """Every spend row of the period into `cb`, each attributed to the grant in force at its time; the
     number of calls it took."""
     from reconciler.finops import spend
     from reconciler.live.client import GatewayError
@@ -261,7 +250,8 @@ def _read_spend(client, cb: Chargeback, timeline) -> int:
     show = spend.progress_printer(sys.stderr, f"report {cb.month}")
     try:
         for row in spend.spend_rows(client, cb.start, cb.end, on_page=show):
-            cb.add(row.user_id, row.api_key, timeline.at(row.user_id, row.start), row.spend)
+            cb.add(row.user_id, row.api_key, timeline.at(row.user_id, row.start), row.spend, model=row.model,
+                   at=row.start)
     except GatewayError:
         print(file=sys.stderr)  # end the progress line
         raise
@@ -271,13 +261,19 @@ def _read_spend(client, cb: Chargeback, timeline) -> int:
 def arguments(p: argparse.ArgumentParser) -> None:
     from reconciler import runctx
 
-    p.add_argument("--month", required=True, metavar="YYYY-MM", help=f"calendar month in {BUDGET_TZ.key}")
+    p.add_argument("--month", metavar="YYYY-MM", help=f"a calendar month in {BUDGET_TZ.key}")
+    p.add_argument("--from", dest="date_from", metavar="YYYY-MM-DD",
+                   help=f"instead of --month: the first day of the period ({BUDGET_TZ.key}), included")
+    p.add_argument("--to", dest="date_to", metavar="YYYY-MM-DD",
+                   help="with --from: the last day of the period, included (--from D --to D is one day)")
     p.add_argument("--by", choices=GROUPS, default="cost_center", help="grouping (default cost_center)")
-    p.add_argument("--format", choices=("text", "csv", "json", "markdown"), default="text",
-                   help="text (default), csv (one line per user and grant: the evidence), json or markdown")
+    p.add_argument("--format", choices=FORMATS, default="text",
+                   help="text (default), csv (one line per user, grant and model: the evidence), json, markdown, "
+                        "or html (one self-contained page with charts, no network needed)")
     p.add_argument("--out", type=Path, help="write the report to this file instead of stdout")
     p.add_argument("--s3-uri", metavar="s3://BUCKET/PREFIX",
-                   help="also store the month's evidence: PREFIX/YYYY-MM/chargeback-segments.csv and manifest.json "
-                        "(commit, totals, the CSV's sha256), through boto3's standard AWS environment")
-    runctx.connection_arguments(p, timeout=60.0, key="; the key is $LITELLM_MASTER_KEY (a key that may read "
-                                                    "/spend/logs/v2; the plan-viewer key may not)")
+                   help="also store the period's evidence: PREFIX/<period>/chargeback-segments.csv and manifest.json "
+                        "(period, commit, row count, totals, the CSV's sha256), through boto3's standard AWS "
+                        "environment")
+    runctx.connection_arguments(p, timeout=60.0, key="; the key is $LITELLM_MASTER_KEY: the spend-reader key "
+                                                    "(docs/security.md, \"Service keys\") is enough")

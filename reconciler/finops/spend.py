@@ -38,6 +38,7 @@ class SpendRow:
     user_id: str | None
     api_key: str  # sha256 of the key (LiteLLM's token), never a raw key
     team_id: str | None
+    model: str = ""  # the model alias the caller asked for (LiteLLM's model_group)
 
 
 def parse_utc(text: str) -> dt.datetime:
@@ -52,7 +53,8 @@ def _fmt(t: dt.datetime) -> str:
 def _row(raw: dict) -> SpendRow:
     return SpendRow(request_id=raw["request_id"], start=parse_utc(raw["startTime"]),
                     spend=Decimal(str(raw.get("spend") or 0)), user_id=raw.get("user") or None,
-                    api_key=raw.get("api_key") or "", team_id=raw.get("team_id") or None)
+                    api_key=raw.get("api_key") or "", team_id=raw.get("team_id") or None,
+                    model=raw.get("model_group") or raw.get("model") or "")
 
 
 @dataclass

@@ -21,11 +21,11 @@ from reconciler.plan.limits import SafetyLimits
 from reconciler.plan.model import ACTION_KINDS, Action, Plan, Step
 from reconciler.plan.processors import standard
 from reconciler.plan.review import PlanReport, review
-from reconciler.plan.viewer import SERVICE_MARKER, VIEWER_ID
+from reconciler.plan.viewer import SERVICE_IDS, SERVICE_MARKER, SPEND_READER, VIEWER_ID
 
-__all__ = ["ACTION_KINDS", "SERVICE_MARKER", "USER_KEY_ROUTES", "VIEWER_ID", "Action", "Draft", "Plan", "PlanContext",
-           "PlanReport", "Processor", "SafetyLimits", "Step", "build_plan", "desired_digest", "key_expiry", "review",
-           "standard"]
+__all__ = ["ACTION_KINDS", "SERVICE_IDS", "SERVICE_MARKER", "SPEND_READER", "USER_KEY_ROUTES", "VIEWER_ID", "Action",
+           "Draft", "Plan", "PlanContext", "PlanReport", "Processor", "SafetyLimits", "Step", "build_plan",
+           "desired_digest", "key_expiry", "review", "standard"]
 
 
 def build_plan(desired: DesiredState, live: LiveState, context: PlanContext,

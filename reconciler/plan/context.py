@@ -30,6 +30,7 @@ class PlanContext:
     rotate: frozenset[str] = frozenset()  # ids whose key is replaced now (--rotate)
     adopt: bool = False  # take over LiteLLM users that match users/ but lack gatewayctl's marker
     plan_viewer: bool = False  # also manage the read-only key PR plans use; without it that key is ignored
+    spend_reader: bool = False  # also manage the key the monthly chargeback reads spend with; likewise
     limits: SafetyLimits = field(default_factory=SafetyLimits)
 
     def __post_init__(self) -> None:
@@ -44,5 +45,8 @@ class PlanContext:
 
     def inputs(self) -> dict:
         """What the plan was asked to do, as the plan file records it (apply checks it again)."""
-        return {"rotate": sorted(self.rotate), "adopt": self.adopt, "plan_viewer": self.plan_viewer,
-                "today": self.today.isoformat()}
+        out = {"rotate": sorted(self.rotate), "adopt": self.adopt, "plan_viewer": self.plan_viewer,
+               "today": self.today.isoformat()}
+        if self.spend_reader:  # only when asked: plans saved before the flag existed still apply
+            out["spend_reader"] = True
+        return out

@@ -22,7 +22,7 @@ from reconciler.plan.model import ACTION_KINDS, Action, Plan
 from reconciler.plan.revocations import managed_key_count, revocations
 from reconciler.plan.tiers import TierTeams, reconciled_tiers, tier_actions
 from reconciler.plan.users import UserDiff, diff_user
-from reconciler.plan.viewer import viewer_action
+from reconciler.plan.viewer import service_action, wanted
 
 
 @dataclass
@@ -51,10 +51,10 @@ def diff(desired: DesiredState, live: LiveState, context: PlanContext, layout: T
     teams = TierTeams.of(live, layout)
     warnings: list[str] = []
     actions = tier_actions(desired, live, context, layout)
-    if context.plan_viewer:
-        viewer = viewer_action(live, context, warnings)
-        if viewer:
-            actions.append(viewer)
+    for account in wanted(context):
+        service = service_action(account, live, context, warnings)
+        if service:
+            actions.append(service)
     tiers_ok = reconciled_tiers(desired, live)
     active = {uid: u for uid, u in desired.users.items() if not u.expired(context.today)}
     users: dict[str, UserDiff] = {}  # of the users with something to do: what processors work on

@@ -20,7 +20,7 @@ from reconciler.plan.context import PlanContext
 from reconciler.plan.model import Action, Step
 from reconciler.plan.steps import Op
 from reconciler.plan.tiers import TierTeams
-from reconciler.plan.viewer import is_viewer_key
+from reconciler.plan.viewer import is_service_key
 
 # LiteLLM makes the master key's identity an admin member of every team it creates.
 LITELLM_DEFAULT_USER = "default_user_id"
@@ -69,7 +69,7 @@ def _key_findings(active: dict[str, User], live: LiveState, teams: TierTeams, re
                                   "outside git (emergency revoke?); gatewayctl does not unblock it: offboard the user "
                                   "in a PR, or remove the block by hand", key_hashes=[k.token]))
             continue
-        if is_viewer_key(k) or k.user_id in revoked:
+        if is_service_key(k) or k.user_id in revoked:
             continue
         forged = k.metadata.get("gitops_user_id")
         whose = (f"of user {k.user_id}" if k.user_id in active or k.user_id in managed_users

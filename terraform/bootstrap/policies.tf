@@ -99,7 +99,7 @@ locals {
         Resource = "${local.stack_buckets}/*"
       },
       {
-        # The monthly chargeback's evidence (the reconciler role, scripts/ci/monthly-chargeback).
+        # The monthly chargeback's evidence (the chargeback role, scripts/ci/monthly-chargeback).
         Sid      = "PutChargebackEvidence"
         Effect   = "Allow"
         Action   = "s3:PutObject"

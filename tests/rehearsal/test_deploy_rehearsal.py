@@ -442,28 +442,37 @@ def test_each_members_month_is_published_from_the_runner_and_not_from_the_intern
 
 
 # ---------------------------------------------------------------------------- the monthly chargeback
-def test_the_monthly_chargeback_stores_its_evidence_from_the_runner_and_fails_from_the_internet(rh: Rehearsal):
-    """chargeback.yml's job on the VPC runner reads /spend/logs/v2 with the master key from its secret and puts
-    the month's CSV and manifest into the evidence bucket Terraform made; from a GitHub-hosted runner the
-    admin API answers 403 and nothing is stored (ADR 0006)."""
+def test_the_monthly_chargeback_stores_locked_evidence_from_the_runner_with_the_spend_reader_key(rh: Rehearsal):
+    """chargeback.yml's job on the VPC runner reads /spend/logs/v2 with the spend-reader key (the deploy's
+    `apply --spend-reader` wrote its secret; no master key in the job's environment) and puts the month's CSV
+    and manifest into the Object Lock bucket Terraform made: each version is locked (GOVERNANCE, the
+    retention), and deleting it is refused. From a GitHub-hosted runner the admin API answers 403 and nothing
+    is stored (ADR 0006)."""
     uri = rh.settings["CHARGEBACK_S3_URI"]
     assert uri.startswith("s3://llm-gateway-chargeback-"), uri  # the name the boundary lets the role put into
     bucket, _, prefix = uri.removeprefix("s3://").partition("/")
     month = dt.datetime.now(BUDGET_TZ).strftime("%Y-%m")  # this month's calls: reconcile's and the network's
     s3 = rh.aws("s3")
+    lock = s3.get_object_lock_configuration(Bucket=bucket)["ObjectLockConfiguration"]
+    retention = lock["Rule"]["DefaultRetention"]
+    assert lock["ObjectLockEnabled"] == "Enabled" and (retention["Mode"], retention["Days"]) == ("GOVERNANCE", 2922)
+    # The job's environment as chargeback.yml's step gives it: the spend-reader key's secret, no master key's.
+    job = {"MONTH": month, "LITELLM_MASTER_KEY_SECRET_ID": ""}
+    spend_secret = rh.settings["LITELLM_SPEND_KEY_SECRET_ID"]
+    assert spend_secret == "llm-gateway/service/gatewayctl-spend-reader"  # pragma: allowlist secret
 
     # On ubuntu-latest: the private name its step passes does not resolve, and the public one answers 403.
-    refused = rh.script("scripts/ci/monthly-chargeback", network="internet", env={"MONTH": month}, expect=(1,))
+    refused = rh.script("scripts/ci/monthly-chargeback", network="internet", env=job, expect=(1,))
     assert "gatewayctl report failed" in refused.stderr, refused.stderr
     before = len(rh.network.lb.seen)
     refused = rh.script("scripts/ci/monthly-chargeback", network="internet", expect=(1,),
-                        env={"MONTH": month, "LITELLM_BASE_URL": rh.network.url("internet", PUBLIC_URL)})
+                        env={**job, "LITELLM_BASE_URL": rh.network.url("internet", PUBLIC_URL)})
     assert "gatewayctl report failed" in refused.stderr, refused.stderr
     blocked = [(peer, path) for peer, _, path, action in rh.network.lb.seen[before:] if action == "fixed-response"]
     assert blocked and all(peer == INTERNET and path.startswith("/spend/logs/v2") for peer, path in blocked), blocked
     assert s3.list_objects_v2(Bucket=bucket).get("KeyCount") == 0, "nothing is stored from the internet"
 
-    done = rh.script("scripts/ci/monthly-chargeback", env={"MONTH": month})
+    done = rh.script("scripts/ci/monthly-chargeback", env=job)
     assert f"### Chargeback {month} by cost center" in done.stdout, done.stdout
     csv_key, manifest_key = f"{prefix}/{month}/chargeback-segments.csv", f"{prefix}/{month}/manifest.json"
     keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"])
@@ -473,9 +482,24 @@ def test_the_monthly_chargeback_stores_its_evidence_from_the_runner_and_fails_fr
     assert manifest["month"] == month and manifest["csv"] == f"s3://{bucket}/{csv_key}"
     assert manifest["csv_sha256"] == hashlib.sha256(body).hexdigest()
     assert manifest["git_commit"] == rh.git("rev-parse", "HEAD").strip()
-    assert body.decode().startswith("month,user_id,tier,cost_center,owner,grant_commit")
+    assert manifest["csv_rows"] == len(body.decode().splitlines()) - 1 >= 1, manifest
+    assert body.decode().startswith("period,user_id,tier,cost_center,owner,grant_commit,model")
+    spend_key = json.loads(rh.aws("secretsmanager").get_secret_value(SecretId=spend_secret)["SecretString"])["api_key"]
     master = rh.aws("secretsmanager").get_secret_value(SecretId=rh.settings["LITELLM_MASTER_KEY_SECRET_ID"])
-    assert master["SecretString"] not in done.stdout + done.stderr + body.decode()
+    for secret in (spend_key, master["SecretString"]):
+        assert secret not in done.stdout + done.stderr + body.decode()
+
+    # Locked: every version carries the retention, and deleting one is refused.
+    soon = dt.datetime.now(dt.UTC) + dt.timedelta(days=2900)
+    for key in keys:
+        (version,) = s3.list_object_versions(Bucket=bucket, Prefix=key)["Versions"]
+        head = s3.head_object(Bucket=bucket, Key=key, VersionId=version["VersionId"])  # moto's GetObjectRetention fails
+        assert head["ObjectLockMode"] == "GOVERNANCE" and head["ObjectLockRetainUntilDate"] > soon, head
+        with pytest.raises(s3.exceptions.ClientError, match="AccessDenied"):
+            s3.delete_object(Bucket=bucket, Key=key, VersionId=version["VersionId"])
+    # A re-run adds a version and keeps the first.
+    rh.script("scripts/ci/monthly-chargeback", env=job)
+    assert len(s3.list_object_versions(Bucket=bucket, Prefix=csv_key)["Versions"]) == 2
 
 
 # ---------------------------------------------------------------------------- drift

@@ -182,22 +182,21 @@ module "access_logs_bucket" {
 }
 
 # The monthly chargeback's evidence (chargeback.yml, scripts/ci/monthly-chargeback): each month's CSV and
-# manifest. Versioned, so a re-run adds a version and keeps the one before for as long as the evidence;
-# the reconciler role may only put objects here (modules/github-oidc-reconciler).
+# manifest, write-once. Object Lock in GOVERNANCE mode locks every version for the retention: the
+# chargeback role (s3:PutObject under its prefix, nothing else) and every role without
+# s3:BypassGovernanceRetention cannot delete a version or shorten its lock; a re-run adds a version.
+# Not COMPLIANCE: that would bind the account's administrators too for 8 years and leave no way to
+# tear the stack down (force_destroy bypasses a governance lock; nothing bypasses a compliance one).
 module "chargeback_bucket" {
   source = "../../modules/s3-bucket"
 
   bucket_prefix                      = "${var.name}-chargeback-"
   kms_key_arn                        = module.kms.key_arn
   lifecycle_rule_id                  = "keep-replaced-evidence"
-  noncurrent_version_expiration_days = local.chargeback_evidence_retention_days
+  noncurrent_version_expiration_days = var.chargeback_evidence_retention_days
+  object_lock                        = { mode = "GOVERNANCE", days = var.chargeback_evidence_retention_days }
   force_destroy                      = !var.deletion_protection
   tags                               = local.tags
-}
-
-locals {
-  # Replaced evidence is kept 8 years, as long as India's Companies Act keeps books of account.
-  chargeback_evidence_retention_days = 2922
 }
 
 module "load_balancer" {
@@ -333,6 +332,7 @@ module "github_oidc_reconciler" {
   kms_key_arn                      = module.kms.key_arn
   notification_sender_identity_arn = local.notification_sender_identity_arn
   notification_sender_address      = var.notification_sender
+  create_chargeback_role           = true
   chargeback_bucket_arn            = module.chargeback_bucket.arn
   chargeback_kms_key_arn           = module.chargeback_bucket.kms_key_arn
   directory = local.identity_center_enabled ? {

@@ -93,8 +93,10 @@ output "github_actions_secrets" {
   value = merge({
     AWS_RECONCILER_ROLE_ARN      = module.github_oidc_reconciler.reconciler_role_arn
     AWS_PLAN_ROLE_ARN            = module.github_oidc_reconciler.plan_role_arn
+    AWS_CHARGEBACK_ROLE_ARN      = module.github_oidc_reconciler.chargeback_role_arn
     LITELLM_MASTER_KEY_SECRET_ID = module.secrets.master_key_secret_name
     LITELLM_PLAN_KEY_SECRET_ID   = module.github_oidc_reconciler.plan_viewer_secret_name
+    LITELLM_SPEND_KEY_SECRET_ID  = module.github_oidc_reconciler.spend_reader_secret_name
     GATEWAYCTL_KMS_KEY_ID        = module.kms.key_arn
     GATEWAYCTL_STATE_TABLE       = module.github_oidc_reconciler.state_table_name
     # Where chargeback.yml stores each month's evidence (<bucket>/chargeback/<YYYY-MM>/).

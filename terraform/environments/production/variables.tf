@@ -149,6 +149,17 @@ variable "deletion_protection" {
   default     = true
 }
 
+variable "chargeback_evidence_retention_days" {
+  description = "Days each version of the monthly chargeback evidence is locked (S3 Object Lock, GOVERNANCE) and kept. Default 2922 (8 years), as long as India's Companies Act keeps books of account."
+  type        = number
+  default     = 2922
+
+  validation {
+    condition     = var.chargeback_evidence_retention_days >= 365 && var.chargeback_evidence_retention_days <= 3653 && floor(var.chargeback_evidence_retention_days) == var.chargeback_evidence_retention_days
+    error_message = "chargeback_evidence_retention_days must be a whole number from 365 (a year of evidence) to 3653 (10 years)."
+  }
+}
+
 variable "db_max_connections" {
   description = "Effective max_connections of the instance (db.t4g.micro default is ~80 after RDS overhead)."
   type        = number

@@ -13,6 +13,8 @@ locals {
   # `gatewayctl apply --plan-viewer` keeps a proxy_admin_viewer key in this secret, outside the user
   # prefix; Secrets Manager appends a random 6-character suffix to secret ARNs.
   plan_viewer_secret_arn = "arn:${local.partition}:secretsmanager:${local.region}:${local.account_id}:secret:${var.plan_viewer_secret_name}-??????" # pragma: allowlist secret
+  # `gatewayctl apply --spend-reader` keeps the key limited to /spend/logs/v2 the monthly chargeback reads with.
+  spend_reader_secret_arn = "arn:${local.partition}:secretsmanager:${local.region}:${local.account_id}:secret:${var.spend_reader_secret_name}-??????" # pragma: allowlist secret
 }
 
 # ----------------------------------------------------------------- the reconciler's state table
@@ -65,9 +67,8 @@ locals {
 }
 
 # ----------------------------------------------------------------- apply role
-# Only deploy.yml (the reconcile job), rotate.yml (the nightly key rotation) and chargeback.yml (the
-# monthly chargeback, which reads /spend/logs/v2 with the master key: no narrower key may), from the
-# main branch, in the protected deploy environment.
+# Only deploy.yml (the reconcile job) and rotate.yml (the nightly key rotation), from the main branch,
+# in the protected deploy environment. The monthly chargeback has its own role (below).
 module "reconciler_role" {
   source = "../github-actions-role"
 
@@ -78,7 +79,6 @@ module "reconciler_role" {
   trusted_jobs = [
     { workflow = "deploy.yml", context = "environment:${var.deploy_environment}", ref = local.main_ref },
     { workflow = "rotate.yml", context = "environment:${var.deploy_environment}", ref = local.main_ref },
-    { workflow = "chargeback.yml", context = "environment:${var.deploy_environment}", ref = local.main_ref },
   ]
   inline_policies      = { reconcile-virtual-keys = local.reconciler_policy }
   permissions_boundary = var.permissions_boundary
@@ -115,6 +115,12 @@ locals {
         Effect   = "Allow"
         Action   = ["secretsmanager:CreateSecret", "secretsmanager:UpdateSecret", "secretsmanager:TagResource", "secretsmanager:DescribeSecret"]
         Resource = local.plan_viewer_secret_arn
+      },
+      {
+        Sid      = "ManageSpendReaderKeySecret"
+        Effect   = "Allow"
+        Action   = ["secretsmanager:CreateSecret", "secretsmanager:UpdateSecret", "secretsmanager:TagResource", "secretsmanager:DescribeSecret"]
+        Resource = local.spend_reader_secret_arn
       },
       {
         # gatewayctl inventories per-user secrets by name prefix and reads only their tags
@@ -158,14 +164,56 @@ locals {
         Resource = var.notification_sender_identity_arn
         }, var.notification_sender_address == null ? {} : {
         Condition = { StringEquals = { "ses:FromAddress" = var.notification_sender_address } }
-        })], var.chargeback_bucket_arn == null ? [] : [{
-        # scripts/ci/monthly-chargeback: the month's evidence objects, nothing else (no reads, no deletes;
-        # the bucket is versioned, so a re-run adds a version and the earlier one is kept).
+    })])
+  })
+}
+
+# ----------------------------------------------------------------- chargeback role
+# chargeback.yml (scripts/ci/monthly-chargeback) on main, in the deploy environment: reads the spend-reader
+# key (never the master key) and puts the month's evidence under its prefix of the Object Lock bucket.
+# No read, no delete, no retention change: the bucket's default retention locks every version it writes.
+module "chargeback_role" {
+  source = "../github-actions-role"
+  count  = var.create_chargeback_role ? 1 : 0
+
+  name              = "${var.name}-chargeback"
+  description       = "GitHub Actions monthly chargeback for ${var.github_repository}"
+  oidc_provider_arn = var.oidc_provider_arn
+  github_repository = var.github_repository
+  trusted_jobs = [
+    { workflow = "chargeback.yml", context = "environment:${var.deploy_environment}", ref = local.main_ref },
+  ]
+  inline_policies      = { read-spend-put-evidence = local.chargeback_policy }
+  permissions_boundary = var.permissions_boundary
+  tags                 = var.tags
+}
+
+locals {
+  chargeback_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = concat([
+      {
+        Sid      = "ReadSpendReaderKey"
+        Effect   = "Allow"
+        Action   = "secretsmanager:GetSecretValue"
+        Resource = local.spend_reader_secret_arn
+      },
+      {
+        Sid      = "DecryptViaSecretsManager"
+        Effect   = "Allow"
+        Action   = "kms:Decrypt"
+        Resource = var.kms_key_arn
+        Condition = {
+          StringEquals = { "kms:ViaService" = "secretsmanager.${local.region}.amazonaws.com" }
+        }
+      },
+      {
         Sid      = "PutChargebackEvidence"
         Effect   = "Allow"
         Action   = "s3:PutObject"
-        Resource = "${var.chargeback_bucket_arn}/*"
-        }], var.chargeback_bucket_arn == null || var.chargeback_kms_key_arn == null ? [] : [{
+        Resource = "${coalesce(var.chargeback_bucket_arn, "arn:aws:s3:::none")}/${var.chargeback_prefix}/*"
+      },
+      ], var.chargeback_kms_key_arn == null ? [] : [{
         Sid      = "EncryptChargebackEvidence"
         Effect   = "Allow"
         Action   = ["kms:GenerateDataKey", "kms:Decrypt"]

@@ -27,3 +27,18 @@ output "directory_role_arn" {
   description = "Read-only Identity Store role of the nightly directory check (null without `directory`)."
   value       = try(module.directory_role[0].arn, null)
 }
+
+output "chargeback_role_arn" {
+  description = "Role assumed by the monthly chargeback (chargeback.yml); null without a chargeback bucket."
+  value       = try(module.chargeback_role[0].arn, null)
+}
+
+output "spend_reader_secret_name" {
+  description = "Secret (written by `gatewayctl apply --spend-reader`) holding the key limited to /spend/logs/v2 the chargeback reads with."
+  value       = var.spend_reader_secret_name
+}
+
+output "chargeback_policy_json" {
+  description = "The chargeback role's inline policy (for review and tests)."
+  value       = local.chargeback_policy
+}

@@ -113,8 +113,41 @@ variable "plan_viewer_secret_name" {
   }
 }
 
+variable "spend_reader_secret_name" {
+  description = "Name of the secret holding the spend-reader key (gatewayctl --service-secret-prefix + gatewayctl-spend-reader), which the chargeback role reads. Outside user_secret_prefix."
+  type        = string
+  default     = "llm-gateway/service/gatewayctl-spend-reader"
+
+  validation {
+    condition     = can(regex("^[a-zA-Z0-9/_+=.@-]+$", var.spend_reader_secret_name)) && !startswith(var.spend_reader_secret_name, var.user_secret_prefix)
+    error_message = "spend_reader_secret_name must be a Secrets Manager name outside user_secret_prefix."
+  }
+}
+
+variable "chargeback_prefix" {
+  description = "Key prefix in the chargeback bucket the chargeback role may put objects under (no leading or trailing slash)."
+  type        = string
+  default     = "chargeback"
+
+  validation {
+    condition     = can(regex("^[a-z0-9][a-z0-9-]*(/[a-z0-9][a-z0-9-]*)*$", var.chargeback_prefix))
+    error_message = "chargeback_prefix must be lowercase path segments without wildcards or a leading or trailing slash."
+  }
+}
+
+variable "create_chargeback_role" {
+  description = "Create the chargeback role (chargeback.yml): reads the spend-reader key, puts evidence into chargeback_bucket_arn under chargeback_prefix."
+  type        = bool
+  default     = false
+
+  validation {
+    condition     = !var.create_chargeback_role || var.chargeback_bucket_arn != null
+    error_message = "create_chargeback_role needs chargeback_bucket_arn."
+  }
+}
+
 variable "chargeback_bucket_arn" {
-  description = "ARN of the bucket chargeback.yml (scripts/ci/monthly-chargeback) stores the monthly chargeback evidence in; the reconciler role may only put objects there. Null: no such permission."
+  description = "ARN of the Object Lock bucket chargeback.yml (scripts/ci/monthly-chargeback) stores the monthly chargeback evidence in. The chargeback role may only put objects under chargeback_prefix there."
   type        = string
   default     = null
 
@@ -125,7 +158,7 @@ variable "chargeback_bucket_arn" {
 }
 
 variable "chargeback_kms_key_arn" {
-  description = "KMS key the chargeback bucket encrypts objects with (SSE-KMS): the reconciler role may generate data keys with it through S3 only. Null: the bucket uses SSE-S3."
+  description = "KMS key the chargeback bucket encrypts objects with (SSE-KMS): the chargeback role may generate data keys with it through S3 only. Null: the bucket uses SSE-S3."
   type        = string
   default     = null
 }

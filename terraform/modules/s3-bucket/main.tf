@@ -44,10 +44,11 @@ resource "aws_s3_bucket" "this" {
   #checkov:skip=CKV_AWS_145:SSE-KMS whenever kms_key_arn is set; only the ALB log sink uses SSE-S3, the sole encryption ALB log delivery supports
   count = var.prevent_destroy ? 0 : 1
 
-  bucket        = var.bucket
-  bucket_prefix = var.bucket_prefix
-  force_destroy = var.force_destroy
-  tags          = var.tags
+  bucket              = var.bucket
+  bucket_prefix       = var.bucket_prefix
+  force_destroy       = var.force_destroy
+  object_lock_enabled = var.object_lock != null
+  tags                = var.tags
 }
 
 # The same bucket for callers that must never lose it (Terraform state): lifecycle settings cannot
@@ -59,10 +60,11 @@ resource "aws_s3_bucket" "protected" {
   #checkov:skip=CKV_AWS_145:SSE-KMS whenever kms_key_arn is set; only the ALB log sink uses SSE-S3, the sole encryption ALB log delivery supports
   count = var.prevent_destroy ? 1 : 0
 
-  bucket        = var.bucket
-  bucket_prefix = var.bucket_prefix
-  force_destroy = false
-  tags          = var.tags
+  bucket              = var.bucket
+  bucket_prefix       = var.bucket_prefix
+  force_destroy       = false
+  object_lock_enabled = var.object_lock != null
+  tags                = var.tags
 
   lifecycle {
     prevent_destroy = true
@@ -91,6 +93,22 @@ resource "aws_s3_bucket_versioning" "this" {
   versioning_configuration {
     status = "Enabled"
   }
+}
+
+# Write-once evidence: every new object version is locked for the default retention, whatever its writer
+# sends, so the writer needs s3:PutObject only. Object Lock is fixed when the bucket is created.
+resource "aws_s3_bucket_object_lock_configuration" "this" {
+  count = var.object_lock == null ? 0 : 1
+
+  bucket = var.prevent_destroy ? aws_s3_bucket.protected[0].bucket : aws_s3_bucket.this[0].bucket
+  rule {
+    default_retention {
+      mode = var.object_lock.mode
+      days = var.object_lock.days
+    }
+  }
+
+  depends_on = [aws_s3_bucket_versioning.this]
 }
 
 resource "aws_s3_bucket_server_side_encryption_configuration" "this" {

@@ -8,6 +8,7 @@ output "id" {
     aws_s3_bucket_versioning.this,
     aws_s3_bucket_server_side_encryption_configuration.this,
     aws_s3_bucket_lifecycle_configuration.this,
+    aws_s3_bucket_object_lock_configuration.this,
   ]
 }
 
@@ -19,4 +20,9 @@ output "arn" {
 output "kms_key_arn" {
   description = "KMS key the bucket's objects are encrypted with by default (null with SSE-S3)."
   value       = var.kms_key_arn == null ? null : one(one(aws_s3_bucket_server_side_encryption_configuration.this.rule).apply_server_side_encryption_by_default).kms_master_key_id
+}
+
+output "object_lock" {
+  description = "The default Object Lock retention (mode, days) of new object versions; null without Object Lock."
+  value       = var.object_lock == null ? null : { mode = one(one(aws_s3_bucket_object_lock_configuration.this[0].rule).default_retention).mode, days = one(one(aws_s3_bucket_object_lock_configuration.this[0].rule).default_retention).days }
 }

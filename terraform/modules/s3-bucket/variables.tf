@@ -64,6 +64,30 @@ variable "expiration_days" {
   }
 }
 
+variable "object_lock" {
+  description = "S3 Object Lock default retention for every new object version: mode (GOVERNANCE: only a principal allowed s3:BypassGovernanceRetention may shorten or delete, which force_destroy uses; COMPLIANCE: nobody, not even the account root, until it ends) and days. Null: no Object Lock. Only on a new bucket."
+  type = object({
+    mode = string
+    days = number
+  })
+  default = null
+
+  validation {
+    condition     = var.object_lock == null || contains(["GOVERNANCE", "COMPLIANCE"], try(var.object_lock.mode, ""))
+    error_message = "object_lock.mode must be GOVERNANCE or COMPLIANCE."
+  }
+
+  validation {
+    condition     = var.object_lock == null || (try(var.object_lock.days, 0) >= 1 && try(var.object_lock.days, 0) <= 36500 && floor(try(var.object_lock.days, 0)) == try(var.object_lock.days, 0))
+    error_message = "object_lock.days must be a whole number of days from 1 to 36500."
+  }
+
+  validation {
+    condition     = var.object_lock == null || try(var.object_lock.days, 0) <= var.noncurrent_version_expiration_days
+    error_message = "object_lock.days must not exceed noncurrent_version_expiration_days: a replaced version is kept at least as long as it is locked."
+  }
+}
+
 variable "access_log" {
   description = "Where S3 server access logs of this bucket go: target bucket (whose policy must already allow logging.s3.amazonaws.com) and key prefix. Null: no access logging."
   type = object({

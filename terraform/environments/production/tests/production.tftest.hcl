@@ -68,6 +68,40 @@ run "default_stack_applies" {
     )
     error_message = "chargeback.yml stores its evidence in the stack's SSE-KMS bucket, named in github_actions_secrets."
   }
+
+  assert {
+    condition     = module.chargeback_bucket.object_lock == { mode = "GOVERNANCE", days = var.chargeback_evidence_retention_days }
+    error_message = "Every version of the evidence is locked (GOVERNANCE) for the retention."
+  }
+
+  assert {
+    condition = (
+      output.github_actions_secrets.AWS_CHARGEBACK_ROLE_ARN == module.github_oidc_reconciler.chargeback_role_arn &&
+      output.github_actions_secrets.LITELLM_SPEND_KEY_SECRET_ID == "llm-gateway/service/gatewayctl-spend-reader"
+    )
+    error_message = "chargeback.yml assumes its own role and reads the spend-reader key, both named in github_actions_secrets."
+  }
+
+  assert {
+    condition = (
+      jsondecode(module.github_oidc_reconciler.chargeback_policy_json).Statement[2].Action == "s3:PutObject" &&
+      endswith(jsondecode(module.github_oidc_reconciler.chargeback_policy_json).Statement[2].Resource, "/chargeback/*") &&
+      !strcontains(module.github_oidc_reconciler.chargeback_policy_json, "master-key") &&
+      !strcontains(module.github_oidc_reconciler.chargeback_policy_json, "s3:Delete") &&
+      !strcontains(module.github_oidc_reconciler.chargeback_policy_json, "Bypass")
+    )
+    error_message = "The chargeback role puts objects under chargeback/ only: no master key, no delete, no lock bypass."
+  }
+}
+
+run "rejects_evidence_kept_less_than_a_year" {
+  command = plan
+
+  variables {
+    chargeback_evidence_retention_days = 30
+  }
+
+  expect_failures = [var.chargeback_evidence_retention_days]
 }
 
 # The emergency revoke of docs/runbook.md: the role for the listed people, the task in the gateway's

@@ -43,11 +43,10 @@ run "roles_trust_only_their_workflow_jobs" {
 
   assert {
     condition = module.reconciler_role.subjects == sort([
-      "repo:example-org/llm-gateway-gitops:environment:production:job_workflow_ref:example-org/llm-gateway-gitops/.github/workflows/chargeback.yml@refs/heads/main",
       "repo:example-org/llm-gateway-gitops:environment:production:job_workflow_ref:example-org/llm-gateway-gitops/.github/workflows/deploy.yml@refs/heads/main",
       "repo:example-org/llm-gateway-gitops:environment:production:job_workflow_ref:example-org/llm-gateway-gitops/.github/workflows/rotate.yml@refs/heads/main",
     ])
-    error_message = "The reconciler role trusts deploy.yml, rotate.yml and chargeback.yml on main in the production environment, and nothing else."
+    error_message = "The reconciler role trusts deploy.yml and rotate.yml on main in the production environment, and nothing else (the chargeback has its own role)."
   }
 
   assert {
@@ -120,43 +119,72 @@ run "only_the_reconciler_role_writes_the_state_table" {
   }
 }
 
-run "no_chargeback_permission_without_the_bucket" {
+run "no_chargeback_role_unless_asked" {
   command = plan
 
   assert {
-    condition     = !strcontains(local.reconciler_policy, "s3:") && !strcontains(local.plan_policy, "s3:")
-    error_message = "Without chargeback_bucket_arn neither role has any S3 permission."
+    condition     = length(module.chargeback_role) == 0 && !strcontains(local.reconciler_policy, "s3:") && !strcontains(local.plan_policy, "s3:")
+    error_message = "Without create_chargeback_role there is no chargeback role, and neither other role has any S3 permission."
   }
 }
 
-run "chargeback_evidence_is_put_only_into_its_bucket" {
+run "chargeback_role_reads_the_spend_key_and_only_puts_evidence_under_its_prefix" {
   command = plan
 
   variables {
+    create_chargeback_role = true
     chargeback_bucket_arn  = "arn:aws:s3:::llm-gateway-chargeback-20261207"
     chargeback_kms_key_arn = "arn:aws:kms:ap-south-1:123456789012:key/11111111-2222-3333-4444-555555555555"
   }
 
   assert {
-    condition = [
-      for st in jsondecode(local.reconciler_policy).Statement : { action = st.Action, resource = st.Resource }
-      if length([for a in flatten([st.Action]) : a if startswith(a, "s3:")]) > 0
-    ] == [{ action = "s3:PutObject", resource = "arn:aws:s3:::llm-gateway-chargeback-20261207/*" }]
-    error_message = "The reconciler role's only S3 permission is s3:PutObject on the chargeback bucket's objects (no reads, no deletes, no other bucket)."
+    condition = module.chargeback_role[0].subjects == sort([
+      "repo:example-org/llm-gateway-gitops:environment:production:job_workflow_ref:example-org/llm-gateway-gitops/.github/workflows/chargeback.yml@refs/heads/main",
+    ])
+    error_message = "The chargeback role trusts chargeback.yml on main in the production environment, and nothing else."
   }
 
   assert {
     condition = [
-      for st in jsondecode(local.reconciler_policy).Statement : st.Condition.StringEquals["kms:ViaService"]
+      for st in jsondecode(local.chargeback_policy).Statement : { action = st.Action, resource = st.Resource }
+      if length([for a in flatten([st.Action]) : a if startswith(a, "s3:") || startswith(a, "secretsmanager:")]) > 0
+      ] == [
+      { action = "secretsmanager:GetSecretValue", resource = "arn:aws:secretsmanager:ap-south-1:123456789012:secret:llm-gateway/service/gatewayctl-spend-reader-??????" },
+      { action = "s3:PutObject", resource = "arn:aws:s3:::llm-gateway-chargeback-20261207/chargeback/*" },
+    ]
+    error_message = "The chargeback role reads one secret value, the spend-reader key (never the master key), and may only put objects under chargeback/ (no reads, no deletes, no retention changes)."
+  }
+
+  assert {
+    condition = [
+      for st in jsondecode(local.chargeback_policy).Statement : st.Condition.StringEquals["kms:ViaService"]
       if st.Sid == "EncryptChargebackEvidence"
     ] == ["s3.ap-south-1.amazonaws.com"]
-    error_message = "The chargeback bucket's key is usable by the reconciler role only through S3."
+    error_message = "The chargeback bucket's key is usable by the chargeback role only through S3."
   }
 
   assert {
-    condition     = !strcontains(local.plan_policy, "s3:")
-    error_message = "The plan role gets nothing of the chargeback bucket."
+    condition     = !strcontains(local.reconciler_policy, "s3:") && !strcontains(local.plan_policy, "s3:")
+    error_message = "Neither the reconciler role nor the plan role gets anything of the chargeback bucket."
   }
+
+  assert {
+    condition = length([
+      for st in jsondecode(local.reconciler_policy).Statement : st
+      if st.Resource == "arn:aws:secretsmanager:ap-south-1:123456789012:secret:llm-gateway/service/gatewayctl-spend-reader-??????" && contains(flatten([st.Action]), "secretsmanager:CreateSecret") && !contains(flatten([st.Action]), "secretsmanager:GetSecretValue")
+    ]) == 1
+    error_message = "The apply role writes (never reads) the spend-reader key's secret."
+  }
+}
+
+run "rejects_a_chargeback_role_without_a_bucket" {
+  command = plan
+
+  variables {
+    create_chargeback_role = true
+  }
+
+  expect_failures = [var.create_chargeback_role]
 }
 
 run "rejects_a_chargeback_object_path_or_wildcard" {

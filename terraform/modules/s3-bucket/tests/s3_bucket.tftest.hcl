@@ -153,6 +153,55 @@ run "bucket_that_refuses_destruction" {
   }
 }
 
+run "evidence_bucket_with_object_lock" {
+  command = apply
+
+  variables {
+    object_lock                        = { mode = "GOVERNANCE", days = 2922 }
+    noncurrent_version_expiration_days = 2922
+  }
+
+  assert {
+    condition = (
+      aws_s3_bucket.this[0].object_lock_enabled &&
+      one(one(aws_s3_bucket_object_lock_configuration.this[0].rule).default_retention).mode == "GOVERNANCE" &&
+      one(one(aws_s3_bucket_object_lock_configuration.this[0].rule).default_retention).days == 2922 &&
+      output.object_lock == { mode = "GOVERNANCE", days = 2922 }
+    )
+    error_message = "Every new version is locked for the default retention."
+  }
+}
+
+run "no_object_lock_by_default" {
+  command = plan
+
+  assert {
+    condition     = !aws_s3_bucket.this[0].object_lock_enabled && length(aws_s3_bucket_object_lock_configuration.this) == 0
+    error_message = "Object Lock only when asked for."
+  }
+}
+
+run "rejects_an_unknown_lock_mode" {
+  command = plan
+
+  variables {
+    object_lock                        = { mode = "LEGAL_HOLD", days = 30 }
+    noncurrent_version_expiration_days = 30
+  }
+
+  expect_failures = [var.object_lock]
+}
+
+run "rejects_a_lock_longer_than_replaced_versions_are_kept" {
+  command = plan
+
+  variables {
+    object_lock = { mode = "COMPLIANCE", days = 365 }
+  }
+
+  expect_failures = [var.object_lock]
+}
+
 run "rejects_both_name_and_prefix" {
   command = plan
 
