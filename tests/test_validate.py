@@ -7,6 +7,7 @@ import datetime as dt
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 from decimal import Decimal
@@ -17,6 +18,7 @@ import yaml
 from helpers import run_gatewayctl_in_process, write_user
 
 from reconciler import cli
+from reconciler.desired import bedrock
 from reconciler.desired.validate import check
 
 TODAY = dt.date(2026, 11, 26)
@@ -170,8 +172,13 @@ def test_models_yaml_and_config_cannot_drift(repo_root):
     config = yaml.safe_load((repo_root / "gateway" / "config.yaml").read_text())
     models = yaml.safe_load((repo_root / "policies" / "models.yaml").read_text())
     tiers = yaml.safe_load((repo_root / "policies" / "tiers.yaml").read_text())
-    got = {m["model_name"]: m["litellm_params"]["model"] for m in config["model_list"]}
+    primary = [m for m in config["model_list"] if m["litellm_params"].get("order", 1) == 1]
+    got = {m["model_name"]: m["litellm_params"]["model"] for m in primary}
     assert got == {a: "bedrock/" + m["bedrock_model_id"] for a, m in models["models"].items()}
+    fallbacks = {m["model_name"]: m["litellm_params"]["model"] for m in config["model_list"]
+                 if m["litellm_params"].get("order") == 2}  # policies/models.yaml `fallback:`
+    assert fallbacks == {a: "bedrock/" + bedrock.with_profile(m["bedrock_model_id"], m["fallback"])
+                         for a, m in models["models"].items() if m.get("fallback")}
     caps = {m["model_name"]: m["litellm_params"]["max_tokens"] for m in config["model_list"]}
     assert caps == {a: m["default_max_tokens"] for a, m in models["models"].items()}
     assert all(m["litellm_params"]["aws_region_name"] == models["region"] for m in config["model_list"])
@@ -211,7 +218,10 @@ def _git(cwd: Path, *args: str) -> None:
 
 @pytest.fixture
 def committed(workspace: Path) -> Path:
-    """The workspace as a git repository whose HEAD holds the example users, alice expiring 2031-06-30."""
+    """The workspace as a git repository whose HEAD holds the example users, alice expiring 2031-06-30.
+    Its clock runs years ahead, so the pinned models' end-of-life dates (tested in test_residency.py) are cleared."""
+    table = workspace / "policies" / "bedrock-profiles.yaml"
+    table.write_text(re.sub(r'end_of_life: "[0-9-]+"', "end_of_life: null", table.read_text()))
     _git(workspace, "init", "-q", "-b", "main")
     _git(workspace, "add", ".")
     _git(workspace, "commit", "-q", "-m", "base")

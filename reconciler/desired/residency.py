@@ -38,10 +38,14 @@ class ProfileTable:
         return None if eol is None else dt.date.fromisoformat(str(eol))
 
 
-def load_table(root: Path) -> ProfileTable:
-    """The pinned table (InputError, with file:line, when it can't be read)."""
-    data = yamlfile.load(root / PROFILES_FILE, PROFILES_FILE).data
-    return ProfileTable(str(data["checked"]), data["source_region"], dict(data["models"]))
+def load_document(root: Path) -> yamlfile.Document:
+    """The pinned table as a document to check against its schema (InputError when it can't be read)."""
+    return yamlfile.load(root / PROFILES_FILE, PROFILES_FILE)
+
+
+def table(data: dict) -> ProfileTable:
+    """The table from its schema-checked data."""
+    return ProfileTable(data["checked"], data["source_region"], dict(data["models"]))
 
 
 def fallback_model_id(spec: dict) -> str | None:
@@ -105,9 +109,10 @@ def end_of_life(s: Any):
     if eol is None:
         return
     days = (eol - s.today).days
-    if days <= 0:
+    if days <= 0:  # plan and apply (allow_expired) still run: a retired model must not block revocations
         yield (_where(s, "bedrock_model_id"), f"{base} reached its Bedrock end of life on {eol} (today is "
-               f"{s.today}; {PROFILES_FILE}): calls fail; move {s.key} to a current model", "error")
+               f"{s.today}; {PROFILES_FILE}): calls fail; move {s.key} to a current model",
+               "warning" if s.allow_expired else "error")
     elif days <= EOL_WARNING_DAYS:
         yield (_where(s, "bedrock_model_id"), f"{base} reaches its Bedrock end of life on {eol}, in {days} days "
                f"({PROFILES_FILE}): plan the move of {s.key} to a current model", "warning")

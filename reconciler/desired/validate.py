@@ -175,13 +175,11 @@ def check(root: Path, *, today: dt.date | None = None, allow_expired: bool = Fal
 def _profile_table(root: Path, diags: list[Diagnostic]) -> residency.ProfileTable | None:
     """The pinned table of Bedrock inference profiles; None (and the reason in `diags`) when unusable."""
     try:
-        return residency.load_table(root)
+        doc = residency.load_document(root)
     except InputError as exc:
         diags += exc.diagnostics
-    except (KeyError, TypeError, AttributeError) as exc:
-        diags.append(Diagnostic(residency.PROFILES_FILE, 1, 1, f"not the pinned profile table: missing {exc}",
-                                "bedrock/profile-table"))
-    return None
+        return None
+    return residency.table(doc.data) if _schema_ok(root, doc, "bedrock-profiles.schema.json", diags) else None
 
 
 def _schema_ok(root: Path, doc: Document | None, schema: str, diags: list[Diagnostic]) -> bool:
