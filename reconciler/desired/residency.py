@@ -49,8 +49,12 @@ def table(data: dict) -> ProfileTable:
 
 
 def fallback_model_id(spec: dict) -> str | None:
-    """The Bedrock ID a models.yaml entry falls back to when its own is throttled (None: no fallback)."""
-    return bedrock.with_profile(spec["bedrock_model_id"], spec["fallback"]) if spec.get("fallback") else None
+    """The Bedrock ID a models.yaml entry falls back to when its own is throttled (None: no fallback, or a
+    fallback to the profile the ID already names: switching the ID to it stays a one-line change)."""
+    fallback = spec.get("fallback")
+    if not fallback or fallback == bedrock.profile_of(spec["bedrock_model_id"]):
+        return None
+    return bedrock.with_profile(spec["bedrock_model_id"], fallback)
 
 
 def _where(s: Any, field: str) -> tuple:
@@ -85,8 +89,8 @@ def fallback_allowed(s: Any):
     base = bedrock.split_profile(model_id)[1]
     offered = s.profiles.offered(base) if s.profiles is not None else None
     if fallback == bedrock.profile_of(model_id):
-        yield (_where(s, "fallback"), f"fallback {fallback} is the profile {model_id} already uses; name another "
-               "profile of the same model", "error")
+        yield (_where(s, "fallback"), f"fallback {fallback} is the profile {model_id} already uses: {s.key} has "
+               "no fallback (delete the line, or name another profile of the same model)", "warning")
     elif offered is not None and fallback not in offered:
         yield (_where(s, "fallback"), f"fallback {fallback}: Bedrock offers {base} from {s.region} only as "
                f"{', '.join(sorted(offered))} ({PROFILES_FILE}, checked {s.profiles.checked})", "error")
