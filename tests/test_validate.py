@@ -7,7 +7,6 @@ import datetime as dt
 import io
 import json
 import os
-import re
 import subprocess
 import sys
 from decimal import Decimal
@@ -218,10 +217,7 @@ def _git(cwd: Path, *args: str) -> None:
 
 @pytest.fixture
 def committed(workspace: Path) -> Path:
-    """The workspace as a git repository whose HEAD holds the example users, alice expiring 2031-06-30.
-    Its clock runs years ahead, so the pinned models' end-of-life dates (tested in test_residency.py) are cleared."""
-    table = workspace / "policies" / "bedrock-profiles.yaml"
-    table.write_text(re.sub(r'end_of_life: "[0-9-]+"', "end_of_life: null", table.read_text()))
+    """The workspace as a git repository whose HEAD holds the example users, alice expiring 2031-06-30."""
     _git(workspace, "init", "-q", "-b", "main")
     _git(workspace, "add", ".")
     _git(workspace, "commit", "-q", "-m", "base")
