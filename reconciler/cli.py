@@ -13,6 +13,7 @@ import reconciler
 from reconciler import applycmd, commands, options
 from reconciler.apply import deploystate
 from reconciler.collector import fewer_collections
+from reconciler.desired import policy_diff
 from reconciler.desired.diagnostics import InputError, render
 from reconciler.directory import command as directory_check
 from reconciler.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, GatewayctlError, expected_io
@@ -225,6 +226,9 @@ def _side_commands(command: Command) -> None:
             "force for its user at the time of the call, from the git history of users/ (needs the full history). "
             "Prints totals per group that add up to the gateway total (any rounding difference is shown), each "
             "user's budget utilisation, users at or above 80%, and tier totals against each tier's aggregate cap.")
+    command("price-review", policy_diff.run, [policy_diff.arguments],
+            help="per tier, the model prices before and after a change of policies/ (markdown, for the PR comment)",
+            description=policy_diff.__doc__.split("\n\n")[0])
     command("notify", budget_alerts_cmd.run, [budget_alerts_cmd.arguments],
             help="budget alerts: email members (owner in copy) at their tier's thresholds (dry run without "
                  "--confirm)", description=budget_alerts_cmd.DESCRIPTION)

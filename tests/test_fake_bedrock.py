@@ -167,3 +167,31 @@ def test_a_cached_prefix_is_written_once_then_read_and_a_longer_one_reads_then_w
         assert again["totalTokens"] == 500 + 300 + again[read]  # Converse: inputTokens excludes the cache
     plain = _usage(ours.post(path, {"messages": [{"role": "user", "content": [{"text": "hi"}]}]}))
     assert read not in plain and write not in plain, "no checkpoint, no cache fields (as Bedrock answers)"
+
+
+def test_throttle_answers_the_named_model_as_bedrock_does_and_only_that_model(ours: Fake):
+    """botocore, which reads Bedrock's error type from the x-amzn-ErrorType header, sees the
+    ThrottlingException a real throttled Converse call raises; another model id still answers."""
+    import boto3
+    from botocore.config import Config
+    from botocore.exceptions import ClientError
+
+    throttled = "global.anthropic.claude-haiku-4-5-20251001-v1:0"
+    assert httpx.put(ours.url + "/_fake/control", json={"throttle": [throttled]}, trust_env=False).status_code == 200
+    client = boto3.client("bedrock-runtime", endpoint_url=ours.url, region_name="ap-south-1",
+                          aws_access_key_id="testing", aws_secret_access_key="testing",  # pragma: allowlist secret
+                          config=Config(retries={"max_attempts": 1}))
+    messages = [{"role": "user", "content": [{"text": "hi"}]}]
+    with pytest.raises(ClientError) as refused:
+        client.converse(modelId=throttled, messages=messages)
+    assert refused.value.response["Error"]["Code"] == "ThrottlingException"
+    assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 429
+    assert client.converse(modelId="apac.anthropic.claude-haiku-4-5-20251001-v1:0", messages=messages)[
+        "stopReason"] == "end_turn"
+    assert httpx.put(ours.url + "/_fake/control", json={}, trust_env=False).status_code == 200
+    assert client.converse(modelId=throttled, messages=messages)["stopReason"] == "end_turn"
+
+
+def test_a_throttle_switch_that_is_no_list_of_ids_is_refused(ours: Fake):
+    refused = httpx.put(ours.url + "/_fake/control", json={"throttle": "global.x"}, trust_env=False)
+    assert refused.status_code == 400 and "throttle must be a list of model ids" in refused.json()["message"]

@@ -69,7 +69,7 @@ def test_real_litellm_loader_accepts_config(repo_root, monkeypatch):
     monkeypatch.setenv("DATABASE_URL", "postgresql://u@127.0.0.1:1/db")
     loader = ProxyConfig()
     raw = asyncio.run(loader.get_config(config_file_path=str(repo_root / "gateway" / "config.yaml")))
-    names = sorted(m["model_name"] for m in raw["model_list"])
+    names = sorted({m["model_name"] for m in raw["model_list"]})  # a `fallback:` is a second deployment of one
     assert names == ["model-balanced", "model-cheap", "model-reasoning"]
     assert raw["general_settings"]["database_connection_pool_limit"] == 5
     resolved = loader._check_for_os_environ_vars(config={"k": raw["general_settings"]["master_key"]})

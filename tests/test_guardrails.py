@@ -41,13 +41,20 @@ def edit_tiers(workspace: Path, change) -> None:
 
 
 def test_config_names_each_guarded_tiers_guardrail_by_environment_only():
+    """On every deployment of the tier's model, the fallback's too: a throttled primary must not hand a
+    guarded tier's call to an unguarded deployment."""
     config = yaml.safe_load((REPO / "gateway" / "config.yaml").read_text())
-    params = {m["model_name"]: m["litellm_params"] for m in config["model_list"]}
-    assert params["model-cheap"]["guardrailConfig"] == {
-        "guardrailIdentifier": "os.environ/GUARDRAIL_DRAFTING_ID",
-        "guardrailVersion": "os.environ/GUARDRAIL_DRAFTING_VERSION", "trace": "disabled"}
-    assert params["model-balanced"]["guardrailConfig"]["guardrailIdentifier"] == "os.environ/GUARDRAIL_CODING_ID"
-    assert "guardrailConfig" not in params["model-reasoning"]  # Architect is not guarded
+    deployments: dict[str, list[dict]] = {}
+    for m in config["model_list"]:
+        deployments.setdefault(m["model_name"], []).append(m["litellm_params"])
+    assert len(deployments["model-cheap"]) == 2, "model-cheap has its primary and its fallback deployment"
+    for params in deployments["model-cheap"]:
+        assert params["guardrailConfig"] == {
+            "guardrailIdentifier": "os.environ/GUARDRAIL_DRAFTING_ID",
+            "guardrailVersion": "os.environ/GUARDRAIL_DRAFTING_VERSION", "trace": "disabled"}
+    for params in deployments["model-balanced"]:
+        assert params["guardrailConfig"]["guardrailIdentifier"] == "os.environ/GUARDRAIL_CODING_ID"
+    assert all("guardrailConfig" not in p for p in deployments["model-reasoning"])  # Architect is not guarded
 
 
 def test_removing_a_tiers_guardrail_makes_the_committed_config_stale(workspace):

@@ -92,7 +92,7 @@ def spend_rows(admin, user_id: str, count: int, seconds: float = 120) -> list[di
 
 
 def price(model_id: str, field: str) -> Decimal:
-    return Decimal(str(bedrock.prices(model_id)[field]))
+    return Decimal(str(bedrock.price_entry(model_id)[field]))
 
 
 def requests_per_budget(budget: Decimal, cost: Decimal) -> int:

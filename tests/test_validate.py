@@ -16,6 +16,7 @@ import yaml
 from helpers import run_gatewayctl_in_process, write_user
 
 from reconciler import cli
+from reconciler.desired import bedrock
 from reconciler.desired.validate import check
 
 TODAY = dt.date(2026, 11, 26)
@@ -169,8 +170,13 @@ def test_models_yaml_and_config_cannot_drift(repo_root):
     config = yaml.safe_load((repo_root / "gateway" / "config.yaml").read_text())
     models = yaml.safe_load((repo_root / "policies" / "models.yaml").read_text())
     tiers = yaml.safe_load((repo_root / "policies" / "tiers.yaml").read_text())
-    got = {m["model_name"]: m["litellm_params"]["model"] for m in config["model_list"]}
+    primary = [m for m in config["model_list"] if m["litellm_params"].get("order", 1) == 1]
+    got = {m["model_name"]: m["litellm_params"]["model"] for m in primary}
     assert got == {a: "bedrock/" + m["bedrock_model_id"] for a, m in models["models"].items()}
+    fallbacks = {m["model_name"]: m["litellm_params"]["model"] for m in config["model_list"]
+                 if m["litellm_params"].get("order") == 2}  # policies/models.yaml `fallback:`
+    assert fallbacks == {a: "bedrock/" + bedrock.with_profile(m["bedrock_model_id"], m["fallback"])
+                         for a, m in models["models"].items() if m.get("fallback")}
     caps = {m["model_name"]: m["litellm_params"]["max_tokens"] for m in config["model_list"]}
     assert caps == {a: m["default_max_tokens"] for a, m in models["models"].items()}
     assert all(m["litellm_params"]["aws_region_name"] == models["region"] for m in config["model_list"])

@@ -82,7 +82,7 @@ def max_output_tokens(model_id: str) -> int | None:
     return int(v["max_output_tokens"]) if isinstance(v, dict) and v.get("max_output_tokens") else None
 
 
-def prices(model_id: str) -> dict:
+def price_entry(model_id: str) -> dict:
     """The model's entry in the pinned litellm's price table (per-token prices, cache prices); {} if unknown."""
     v = _entries().get(model_id)
     return v if isinstance(v, dict) else {}
@@ -124,3 +124,25 @@ def problems(model_id: str, region: str) -> list[str]:
                 f"use global.{base} if it exists"
             )
     return found
+
+
+IN_REGION = "in-region"  # the profile name for a bare model ID, served on demand in the calling region
+
+
+def profile_of(model_id: str) -> str:
+    """The profile a model ID names: its prefix (`global`, `apac`, ...), or `in-region` for a bare ID."""
+    return split_profile(model_id)[0] or IN_REGION
+
+
+def with_profile(model_id: str, profile: str) -> str:
+    """The ID of the same foundation model through `profile`: ("global.anthropic.x", "apac") -> "apac.anthropic.x"."""
+    base = split_profile(model_id)[1]
+    return base if profile == IN_REGION else f"{profile}.{base}"
+
+
+def prices(model_id: str) -> tuple[Decimal, Decimal] | None:
+    """USD per input and per output token at the pinned litellm's prices; None when it has no price."""
+    v = _entries().get(model_id)
+    if not isinstance(v, dict) or not v.get("input_cost_per_token") or not v.get("output_cost_per_token"):
+        return None
+    return Decimal(str(v["input_cost_per_token"])), Decimal(str(v["output_cost_per_token"]))

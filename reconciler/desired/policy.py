@@ -36,6 +36,14 @@ class Model:
     # the output cap Bedrock gets when a client sends no max_tokens (else Bedrock's default: the
     # model's maximum output, 64,000 for the Claude 4.5 models: more than LiteLLM reserved). docs/architecture.md.
     default_max_tokens: int = LITELLM_RESERVED_OUTPUT_TOKENS
+    # the same model through another profile, tried when Bedrock throttles bedrock_model_id (models.yaml
+    # `fallback:`, reconciler/desired/residency.py); None: no fallback
+    fallback_model_id: str | None = None
+
+    @property
+    def served_by(self) -> tuple[str, ...]:
+        """Every Bedrock ID a call to this alias may be served (and billed) by, primary first."""
+        return (self.bedrock_model_id,) + ((self.fallback_model_id,) if self.fallback_model_id else ())
 
 
 def _same(value: Any) -> Any:

@@ -73,20 +73,51 @@ def _q(value: str) -> str:
     return json.dumps(value)  # a JSON string is a valid YAML double-quoted scalar
 
 
+# Why a fallback is a second deployment of the same model_name (policies/models.yaml `fallback:`).
+FALLBACK_NOTE = """\
+    # The same model through its fallback profile (policies/models.yaml `fallback:`). LiteLLM 1.108.7 sends
+    # a call to the lowest `order` and, when that deployment fails (Bedrock's 429 ThrottlingException
+    # after num_retries), to the next order of the same model group: the alias the key allows is
+    # unchanged, and the spend is this deployment's price (tests/test_fallback.py).
+"""
+
+
+def _fallback_deployment(alias: str, m: Model, region: str, guarded: list[str]) -> list[str]:
+    """The fallback deployment; `guarded` (its tier's guardrailConfig lines) too, or a throttled primary
+    would hand a guarded tier's call to an unguarded deployment."""
+    if not m.fallback_model_id:
+        return []
+    return [
+        f"  - model_name: {alias}",
+        FALLBACK_NOTE.rstrip("\n"),
+        "    litellm_params:",
+        f"      model: {_q('bedrock/' + m.fallback_model_id)}",
+        f"      aws_region_name: {region}",
+        f"      max_tokens: {m.default_max_tokens}",
+        *guarded,
+        "      order: 2",
+        "    model_info:",
+        f"      description: {_q(m.display_name + ' (fallback)')}",
+    ]
+
+
 def render_config(region: str, models: dict[str, Model], guardrail_tiers: dict[str, str] | None = None) -> str:
     """`guardrail_tiers`: model alias -> the guarded tier whose guardrail it carries (guardrails.model_tiers)."""
     lines = [HEADER, "model_list:", MAX_TOKENS_NOTE.rstrip("\n")]
     for alias in sorted(models):
         m = models[alias]
+        guarded = guardrails.config_lines((guardrail_tiers or {}).get(alias))
         lines += [
             f"  - model_name: {alias}",
             "    litellm_params:",
             f"      model: {_q('bedrock/' + m.bedrock_model_id)}",
             f"      aws_region_name: {region}",
             f"      max_tokens: {m.default_max_tokens}",
-            *guardrails.config_lines((guardrail_tiers or {}).get(alias)),
+            *guarded,
+            *(["      order: 1"] if m.fallback_model_id else []),
             "    model_info:",
             f"      description: {_q(m.display_name)}",
         ]
+        lines += _fallback_deployment(alias, m, region, guarded)
     # The timezone LiteLLM resets budgets in is the one gatewayctl computes expiries and months in.
     return "\n".join(lines) + "\n\n" + BODY.replace("{timezone}", BUDGET_TZ.key)

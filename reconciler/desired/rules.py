@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from reconciler.desired import bedrock, guardrails
+from reconciler.desired import bedrock, guardrails, residency
 from reconciler.desired.policy import LITELLM_RESERVED_OUTPUT_TOKENS, Model, Tier
 
 MODELS_FILE = "policies/models.yaml"
@@ -70,6 +70,7 @@ class Subject:
     allow_expired: bool = False
     base: dict | None = None  # this user at --base (None: a new user, or no --base)
     has_base: bool = False
+    profiles: residency.ProfileTable | None = None  # None: the pinned profile table is unusable (already an error)
 
 
 @dataclass(frozen=True)
@@ -128,12 +129,13 @@ def _tier_unknown_model(s: Subject):
 def _tier_request_bound(s: Subject):
     bound = s.tier.max_request_usd
     for alias in s.spec["models"]:
-        worst = bedrock.worst_request_usd(s.models[alias].bedrock_model_id) if alias in s.models else None
-        if worst is not None and worst > bound:
-            yield Finding(("tiers", s.key, "max_request_usd"),
-                          f"max_request_usd {bound} is below what one request to {alias} can cost: ${worst:.4f} "
-                          f"({s.models[alias].bedrock_model_id}: whole context in, maximum output out, at the "
-                          "pinned LiteLLM's prices); the stated overshoot bound would not hold")
+        for model_id in s.models[alias].served_by if alias in s.models else ():  # its fallback bills at its price
+            worst = bedrock.worst_request_usd(model_id)
+            if worst is not None and worst > bound:
+                yield Finding(("tiers", s.key, "max_request_usd"),
+                              f"max_request_usd {bound} is below what one request to {alias} can cost: ${worst:.4f} "
+                              f"({model_id}: whole context in, maximum output out, at the "
+                              "pinned LiteLLM's prices); the stated overshoot bound would not hold")
 
 
 def _tier_overlap(s: Subject):
@@ -256,9 +258,18 @@ def _guardrail(check):
     return lambda s: (Finding(path, message) for path, message in check(s.key, s.spec, s.tiers or {}))
 
 
+def _pinned(check: Callable[[Subject], Iterable[tuple]]) -> Callable[[Subject], Iterable[Finding]]:
+    """A rule of reconciler/desired/residency.py, whose (path, message, severity) become findings."""
+    return lambda s: (Finding(path, message, severity) for path, message, severity in check(s))
+
+
 RULES: tuple[Rule, ...] = (
     Rule("models/reserved-name", "model", _model_reserved),
     Rule("bedrock/model-id", "model", _model_id),
+    Rule("bedrock/profile-offered", "model", _pinned(residency.profile_offered)),
+    Rule("models/fallback", "model", _pinned(residency.fallback_allowed)),
+    Rule("bedrock/priced", "model", _pinned(residency.priced)),
+    Rule("bedrock/end-of-life", "model", _pinned(residency.end_of_life)),
     Rule("models/default-max-tokens", "model", _model_output_cap),
     Rule("tiers/budget-precision", "tier", _tier_cents),
     Rule("tiers/reserved-model", "tier", _tier_reserved_model),

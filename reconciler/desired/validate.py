@@ -16,7 +16,7 @@ from pathlib import Path
 
 import jsonschema
 
-from reconciler.desired import guardrails, mapping, render, rules, shards, yamlfile
+from reconciler.desired import guardrails, mapping, render, residency, rules, shards, yamlfile
 from reconciler.desired.diagnostics import Diagnostic, InputError
 from reconciler.desired.policy import LITELLM_RESERVED_OUTPUT_TOKENS, BudgetException, DesiredState, Model, Tier, User
 from reconciler.desired.rules import (  # noqa: F401 - also known by these names here
@@ -146,12 +146,14 @@ def check(root: Path, *, today: dt.date | None = None, allow_expired: bool = Fal
     diags, models_doc, tiers_doc, email_doc, user_docs = _load_docs(root)
     around = Subject("", {}, today=today, allow_expired=allow_expired, has_base=base_users is not None,
                      domains=_email_domains(root, email_doc, diags))
+    around.profiles = _profile_table(root, diags)
     if _schema_ok(root, models_doc, "models.schema.json", diags):
         around.region = models_doc.data["region"]
         for alias, spec in models_doc.data["models"].items():
             diags += rules.run("model", models_doc, replace(around, key=alias, spec=spec))
             around.models[alias] = Model(alias, spec["display_name"], spec["bedrock_model_id"],
-                                         spec.get("default_max_tokens", LITELLM_RESERVED_OUTPUT_TOKENS))
+                                         spec.get("default_max_tokens", LITELLM_RESERVED_OUTPUT_TOKENS),
+                                         residency.fallback_model_id(spec))
     if _schema_ok(root, tiers_doc, "tiers.schema.json", diags):
         around.tiers = {}
         for key, spec in tiers_doc.data["tiers"].items():
@@ -180,6 +182,16 @@ def _approver_diagnostics(root: Path) -> list[Diagnostic]:
         return schema_errors(root, yamlfile.load(root / APPROVERS_FILE, APPROVERS_FILE), "approvers.schema.json")
     except InputError as exc:
         return exc.diagnostics
+
+
+def _profile_table(root: Path, diags: list[Diagnostic]) -> residency.ProfileTable | None:
+    """The pinned table of Bedrock inference profiles; None (and the reason in `diags`) when unusable."""
+    try:
+        doc = residency.load_document(root)
+    except InputError as exc:
+        diags += exc.diagnostics
+        return None
+    return residency.table(doc.data) if _schema_ok(root, doc, "bedrock-profiles.schema.json", diags) else None
 
 
 def _schema_ok(root: Path, doc: Document | None, schema: str, diags: list[Diagnostic]) -> bool:

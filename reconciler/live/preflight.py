@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 import yaml
 
 from reconciler.desired.bedrock import split_profile
+from reconciler.desired.residency import fallback_model_id
 from reconciler.errors import EXIT_ERROR, EXIT_OK, GatewayctlError
 
 MODELS_FILE = "policies/models.yaml"
@@ -109,6 +110,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         doc = yaml.safe_load(path.read_text(encoding="utf-8"))
         region, models = doc["region"], {a: m["bedrock_model_id"] for a, m in doc["models"].items()}
+        # A fallback profile is called as well, when Bedrock throttles the first (models.yaml `fallback:`).
+        models.update({f"{a} fallback": fallback_model_id(m) for a, m in doc["models"].items() if fallback_model_id(m)})
     except (OSError, yaml.YAMLError, KeyError, TypeError) as exc:
         raise GatewayctlError(f"cannot read {MODELS_FILE}: {exc}") from None
     session = boto3.session.Session()

@@ -167,9 +167,10 @@ def test_first_deploy_from_an_empty_account(rh: Rehearsal, state: dict):
     # 3. Bedrock access before the first call (docs/runbook.md, "Bedrock access"): the emulated account,
     # like a fresh one, has not submitted Anthropic's use case; preflight names each model and the step.
     blocked = rh.script("scripts/ci/preflight", expect=(1,))
-    assert blocked.stdout.count("CANNOT be called") == 3 and "first-use form" in blocked.stdout, blocked.stdout
+    # 3 models and model-cheap's fallback profile (policies/models.yaml `fallback:`), which the gateway calls too
+    assert blocked.stdout.count("CANNOT be called") == 4 and "first-use form" in blocked.stdout, blocked.stdout
     rh.aws("bedrock").put_use_case_for_model_access(formData=b'{"companyName": "Example Org"}')
-    assert rh.script("scripts/ci/preflight").stdout.count("can be called") == 3
+    assert rh.script("scripts/ci/preflight").stdout.count("can be called") == 4
 
     # 4. The merge that follows deploys unpaused.
     rh.script("scripts/ci/terraform-apply")

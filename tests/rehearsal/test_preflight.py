@@ -58,7 +58,8 @@ def test_not_authorised_until_the_anthropic_use_case_is_submitted(emulator, repo
     # One error annotation per model, naming it and saying what to do.
     errors = [line for line in blocked.stdout.splitlines() if line.startswith("::error")]
     assert [e.split("::")[1] for e in errors] == [f"error title=Bedrock preflight: {a}"
-                                                  for a in ("model-balanced", "model-cheap", "model-reasoning")]
+                                                  for a in ("model-balanced", "model-cheap", "model-cheap fallback",
+                                                            "model-reasoning")]  # the fallback is called too
     cheap = next(e for e in errors if "model-cheap" in e)
     assert f"has not submitted Anthropic's first-use form for {HAIKU}" in cheap
     assert "put-use-case-for-model-access" in cheap and 'docs/runbook.md, "Bedrock access"' in cheap
@@ -71,9 +72,9 @@ def test_not_authorised_until_the_anthropic_use_case_is_submitted(emulator, repo
         {"companyName": "Example Org", "intendedUsers": "0", "useCases": "internal LLM gateway"}).encode())
     ready = preflight(emulator, repo, account)
     assert ready.returncode == 0, ready.stdout + ready.stderr
-    assert ready.stdout.count("can be called") == 3 and "::error" not in ready.stdout
+    assert ready.stdout.count("can be called") == 4 and "::error" not in ready.stdout  # 3 models, 1 fallback
     # No agreement yet is not a blocker: the first call subscribes (the task role may).
-    assert ready.stdout.count("the gateway's first call subscribes the account") == 3
+    assert ready.stdout.count("the gateway's first call subscribes the account") == 4
 
 
 def test_an_accepted_offer_is_reported_as_the_agreement_in_place(emulator, repo):
@@ -101,5 +102,5 @@ def test_a_profile_the_region_does_not_serve_is_named_with_its_model(emulator, r
     # Credentials for another Region than policies/models.yaml's: every model says so.
     other = preflight(emulator, repo, account, AWS_REGION="us-east-1", AWS_DEFAULT_REGION="us-east-1")
     errors = [line for line in other.stdout.splitlines() if line.startswith("::error")]
-    assert other.returncode == 1 and len(errors) == 3
+    assert other.returncode == 1 and len(errors) == 4
     assert all("the credentials are for us-east-1, policies/models.yaml says ap-south-1" in e for e in errors)

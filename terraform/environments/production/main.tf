@@ -8,7 +8,19 @@ locals {
   # Single source of truth for which models exist: policies/models.yaml.
   models_file = coalesce(var.models_file_path, "${path.module}/../../../policies/models.yaml")
   models_doc  = yamldecode(file(local.models_file))
-  bedrock_ids = sort(distinct([for alias, m in local.models_doc.models : m.bedrock_model_id]))
+  # Each model's ID and, with `fallback:`, the same model through that profile (reconciler/desired/bedrock.py
+  # with_profile says the same): the task role may invoke what the gateway may be served by.
+  profile_prefix = "/^(global|us|us-gov|eu|apac|jp|au|ca)\\./"
+  bedrock_ids = sort(distinct(flatten([for alias, m in local.models_doc.models : [
+    m.bedrock_model_id,
+    [for p in compact([try(m.fallback, null)]) : p == "in-region" ? replace(m.bedrock_model_id, local.profile_prefix, "") : "${p}.${replace(m.bedrock_model_id, local.profile_prefix, "")}"],
+  ]])))
+  # Where each geographic profile routes: the pinned table validate checks models.yaml against.
+  profiles_file = coalesce(var.profiles_file_path, "${path.module}/../../../policies/bedrock-profiles.yaml")
+  inference_profile_regions = {
+    for id in local.bedrock_ids : id => yamldecode(file(local.profiles_file)).models[replace(id, local.profile_prefix, "")].profiles[regex("^[a-z-]+", id)]
+    if replace(id, local.profile_prefix, "") != id && !startswith(id, "global.")
+  }
 
   gateway_config_file = coalesce(var.gateway_config_path, "${path.module}/../../../gateway/config.yaml")
   # Connections per LiteLLM worker, as the gateway reads it (the connection budget's unit).
@@ -224,14 +236,16 @@ module "ecs_cluster" {
 module "gateway_tasks" {
   source = "../../modules/gateway-tasks"
 
-  name                 = var.name
-  image                = var.litellm_image
-  config_file_path     = local.gateway_config_file
-  config_bucket        = module.config_bucket.id
-  kms_key_arn          = module.kms.key_arn
-  bedrock_model_ids    = local.bedrock_ids
-  permissions_boundary = local.permissions_boundary_arn
-  guardrails           = module.guardrails.guardrails
+  name              = var.name
+  image             = var.litellm_image
+  config_file_path  = local.gateway_config_file
+  config_bucket     = module.config_bucket.id
+  kms_key_arn       = module.kms.key_arn
+  bedrock_model_ids = local.bedrock_ids
+  # geographic profiles: the foundation model in the Regions each routes to
+  inference_profile_regions = local.inference_profile_regions
+  permissions_boundary      = local.permissions_boundary_arn
+  guardrails                = module.guardrails.guardrails
 
   master_key_secret_arn = module.secrets.master_key_secret_arn
   salt_key_secret_arn   = module.secrets.salt_key_secret_arn

@@ -33,6 +33,12 @@ variable "models_file_path" {
   default     = null
 }
 
+variable "profiles_file_path" {
+  description = "Path of policies/bedrock-profiles.yaml, the pinned Regions each inference profile routes to (null = repository default)."
+  type        = string
+  default     = null
+}
+
 variable "gateway_config_path" {
   description = "Path of the LiteLLM config uploaded to S3 (null = gateway/config.yaml in the repository)."
   type        = string

@@ -57,3 +57,8 @@ output "db_bootstrap_execution_role_arn" {
   description = "Execution role of the one-off db-bootstrap task (RDS master secret, app secret, logs)."
   value       = aws_iam_role.this["db_bootstrap_execution"].arn
 }
+
+output "task_bedrock_policy" {
+  description = "The task role's Bedrock invoke policy (JSON): the inference profiles of policies/models.yaml and the foundation model in the Regions each routes to."
+  value       = aws_iam_role_policy.task_bedrock.policy
+}

@@ -49,6 +49,12 @@ locals {
       prefix      = try(regex(local.profile_prefix_regex, id)[0], null)
       fm_id       = replace(id, "/${local.profile_prefix_regex}/", "")
       profile_arn = "arn:${local.partition}:bedrock:${local.region}:${local.account_id}:inference-profile/${id}"
+      # The foundation model in each Region the profile routes to (var.inference_profile_regions); any
+      # Region, still only through this profile, when they are not given.
+      regional_fm_arns = [
+        for r in lookup(var.inference_profile_regions, id, ["*"]) :
+        "arn:${local.partition}:bedrock:${r}::foundation-model/${replace(id, "/${local.profile_prefix_regex}/", "")}"
+      ]
     }
   }
   invoke_actions = ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"]
@@ -68,7 +74,7 @@ locals {
       Sid      = "InvokeRegionalModelViaProfile${index(sort(keys(local.profile_models)), id)}"
       Effect   = "Allow"
       Action   = local.invoke_actions
-      Resource = "arn:${local.partition}:bedrock:*::foundation-model/${local.models[id].fm_id}"
+      Resource = local.models[id].regional_fm_arns
       Condition = {
         StringEquals = { "bedrock:InferenceProfileArn" = local.models[id].profile_arn }
       }

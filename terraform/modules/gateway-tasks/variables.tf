@@ -81,6 +81,18 @@ variable "bedrock_model_ids" {
   }
 }
 
+variable "inference_profile_regions" {
+  description = "Per geographic inference-profile ID, the Regions it routes to (policies/bedrock-profiles.yaml): the task role may invoke the foundation model there only. An ID left out may reach the model in any Region, through its profile only."
+  type        = map(list(string))
+  default     = {}
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for id, regions in var.inference_profile_regions : length(regions) > 0 && alltrue([for r in regions : can(regex("^[a-z]{2}(-gov)?-[a-z]+-[0-9]$", r))])])
+    error_message = "inference_profile_regions must map each profile ID to a non-empty list of Region names such as ap-south-1."
+  }
+}
+
 variable "bedrock_mantle_project_id" {
   description = "bedrock-mantle project whose CountTokens the task role may call: LiteLLM's count_tokens retry sends no project, which Mantle bills to `default`."
   type        = string

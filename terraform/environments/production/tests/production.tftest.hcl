@@ -21,8 +21,23 @@ run "default_stack_applies" {
   command = apply
 
   assert {
-    condition     = output.bedrock_model_ids == sort(distinct([for a, m in yamldecode(file("../../../policies/models.yaml")).models : m.bedrock_model_id]))
-    error_message = "Task role models must come from policies/models.yaml."
+    condition = output.bedrock_model_ids == sort(distinct(concat(
+      [for a, m in yamldecode(file("../../../policies/models.yaml")).models : m.bedrock_model_id],
+      [for a, m in yamldecode(file("../../../policies/models.yaml")).models : replace(m.bedrock_model_id, "/^[a-z-]+\\./", "${m.fallback}.") if try(m.fallback, null) != null],
+    )))
+    error_message = "Task role models must come from policies/models.yaml: each model's ID and its fallback profile's."
+  }
+
+  # model-cheap (global, falling back to apac): the global profile and the Region-less model, the apac
+  # profile and the model in the Regions it routes to (policies/bedrock-profiles.yaml).
+  assert {
+    condition = toset(flatten([for st in jsondecode(module.gateway_tasks.task_bedrock_policy).Statement : flatten([st.Resource])])) == toset(concat(
+      [for p in ["apac.anthropic.claude-haiku-4-5-20251001-v1:0", "global.anthropic.claude-haiku-4-5-20251001-v1:0", "global.anthropic.claude-opus-4-5-20251101-v1:0", "global.anthropic.claude-sonnet-4-5-20250929-v1:0"] : "arn:aws:bedrock:ap-south-1:123456789012:inference-profile/${p}"],
+      [for m in ["anthropic.claude-haiku-4-5-20251001-v1:0", "anthropic.claude-opus-4-5-20251101-v1:0", "anthropic.claude-sonnet-4-5-20250929-v1:0"] : "arn:aws:bedrock:*::foundation-model/${m}"],
+      [for m in ["anthropic.claude-haiku-4-5-20251001-v1:0", "anthropic.claude-opus-4-5-20251101-v1:0", "anthropic.claude-sonnet-4-5-20250929-v1:0"] : "arn:aws:bedrock:::foundation-model/${m}"],
+      [for r in yamldecode(file("../../../policies/bedrock-profiles.yaml")).models["anthropic.claude-haiku-4-5-20251001-v1:0"].profiles.apac : "arn:aws:bedrock:${r}::foundation-model/anthropic.claude-haiku-4-5-20251001-v1:0"],
+    ))
+    error_message = "The task role may invoke each model's profile and fallback profile, and the model where each routes, nothing else."
   }
 
   assert {
@@ -245,13 +260,13 @@ run "sender_identity_must_be_the_address_or_its_domain" {
 
 # The AWS Budget follows from policies/tiers.yaml, not from a constant. For the default mix (50 Drafting,
 # 40 Coding, 10 Architect) each member's budget plus one request's overshoot:
-# 50 * (2.00 + 0.52) + 40 * (20.00 + 1.56) + 10 * (500.00 + 2.60) = 126 + 862.40 + 5026 = 6014.40,
+# 50 * (2.00 + 0.58) + 40 * (20.00 + 1.56) + 10 * (500.00 + 2.60) = 129 + 862.40 + 5026 = 6017.40,
 # and with the stack's own 215: 6229.40 (docs/architecture.md, "Monthly cost").
 run "aws_budget_follows_the_tiers" {
   command = plan
 
   assert {
-    condition     = abs(output.bedrock_ceiling_usd - 6014.40) < 0.005 && abs(output.monthly_budget_usd - 6229.40) < 0.005
+    condition     = abs(output.bedrock_ceiling_usd - 6017.40) < 0.005 && abs(output.monthly_budget_usd - 6232.40) < 0.005
     error_message = "The Bedrock ceiling and the AWS Budget follow policies/tiers.yaml for the default user mix."
   }
 }
@@ -339,4 +354,40 @@ run "identity_center_rejects_a_literal_user_id" {
   }
 
   expect_failures = [var.identity_center_user_id_attribute, var.identity_center_session_duration]
+}
+
+# The one-line PR of docs/runbook.md ("Change a model"): model-cheap's ID from global. to apac. (the
+# fixture is policies/models.yaml with that line changed; tests/test_residency.py checks it stays so).
+# Its `fallback: apac` now names its own profile, so it has none: the task role loses the global profile
+# and the Region-less model for Haiku, keeps apac in the APAC Regions, and Sonnet and Opus are unchanged.
+run "model_cheap_switched_to_apac" {
+  command = plan
+
+  variables {
+    models_file_path = "tests/fixtures/models-cheap-apac.yaml"
+  }
+
+  assert {
+    condition     = output.bedrock_model_ids == tolist(["apac.anthropic.claude-haiku-4-5-20251001-v1:0", "global.anthropic.claude-opus-4-5-20251101-v1:0", "global.anthropic.claude-sonnet-4-5-20250929-v1:0"])
+    error_message = "Only the apac profile of Haiku is left for model-cheap."
+  }
+
+  assert {
+    condition = toset(flatten([for st in jsondecode(module.gateway_tasks.task_bedrock_policy).Statement : flatten([st.Resource])])) == toset(concat(
+      [for p in ["apac.anthropic.claude-haiku-4-5-20251001-v1:0", "global.anthropic.claude-opus-4-5-20251101-v1:0", "global.anthropic.claude-sonnet-4-5-20250929-v1:0"] : "arn:aws:bedrock:ap-south-1:123456789012:inference-profile/${p}"],
+      [for m in ["anthropic.claude-opus-4-5-20251101-v1:0", "anthropic.claude-sonnet-4-5-20250929-v1:0"] : "arn:aws:bedrock:*::foundation-model/${m}"],
+      [for m in ["anthropic.claude-opus-4-5-20251101-v1:0", "anthropic.claude-sonnet-4-5-20250929-v1:0"] : "arn:aws:bedrock:::foundation-model/${m}"],
+      [for r in yamldecode(file("../../../policies/bedrock-profiles.yaml")).models["anthropic.claude-haiku-4-5-20251001-v1:0"].profiles.apac : "arn:aws:bedrock:${r}::foundation-model/anthropic.claude-haiku-4-5-20251001-v1:0"],
+    ))
+    error_message = "Switching model-cheap to apac removes Haiku's global profile and Region-less model, and nothing else."
+  }
+
+  assert {
+    condition = alltrue([
+      for st in jsondecode(module.gateway_tasks.task_bedrock_policy).Statement :
+      st.Condition.StringEquals["bedrock:InferenceProfileArn"] == "arn:aws:bedrock:ap-south-1:123456789012:inference-profile/apac.anthropic.claude-haiku-4-5-20251001-v1:0"
+      if strcontains(jsonencode(st.Resource), "foundation-model/anthropic.claude-haiku")
+    ])
+    error_message = "Haiku in the APAC Regions only through the apac profile."
+  }
 }

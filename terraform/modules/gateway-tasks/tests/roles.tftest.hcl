@@ -250,3 +250,38 @@ run "task_definitions_run_as_these_roles" {
     error_message = "The execution role writes to the tasks' own log group."
   }
 }
+
+# A geographic profile with its destination Regions (policies/bedrock-profiles.yaml, passed by the
+# production root): the foundation model in exactly those Regions, only through that profile.
+run "geographic_profile_scoped_to_its_regions" {
+  command = plan
+
+  variables {
+    bedrock_model_ids         = ["apac.anthropic.claude-haiku-4-5-20251001-v1:0"]
+    inference_profile_regions = { "apac.anthropic.claude-haiku-4-5-20251001-v1:0" = ["ap-south-1", "ap-northeast-1"] }
+  }
+
+  assert {
+    condition = [
+      for st in jsondecode(aws_iam_role_policy.task_bedrock.policy).Statement : st
+      if strcontains(jsonencode(st.Resource), "foundation-model/")
+      ] == [{
+        Sid       = "InvokeRegionalModelViaProfile0"
+        Effect    = "Allow"
+        Action    = ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"]
+        Resource  = ["arn:aws:bedrock:ap-south-1::foundation-model/anthropic.claude-haiku-4-5-20251001-v1:0", "arn:aws:bedrock:ap-northeast-1::foundation-model/anthropic.claude-haiku-4-5-20251001-v1:0"]
+        Condition = { StringEquals = { "bedrock:InferenceProfileArn" = "arn:aws:bedrock:ap-south-1:123456789012:inference-profile/apac.anthropic.claude-haiku-4-5-20251001-v1:0" } }
+    }]
+    error_message = "An apac profile reaches Haiku only in the Regions it routes to, only through the profile, and no global model."
+  }
+}
+
+run "profile_regions_must_be_region_names" {
+  command = plan
+
+  variables {
+    inference_profile_regions = { "global.anthropic.claude-haiku-4-5-20251001-v1:0" = ["*"] }
+  }
+
+  expect_failures = [var.inference_profile_regions]
+}
