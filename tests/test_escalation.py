@@ -356,11 +356,13 @@ def test_a_users_key_reaches_no_bedrock_passthrough_not_even_for_its_own_model(g
     invoke = {"anthropic_version": "bedrock-2023-05-31", "max_tokens": 5,
               "messages": [{"role": "user", "content": "hi"}]}
     before = len(gateway.harness.fake_bedrock_requests()) if gateway.harness else None
-    for path in [*BEDROCK_PATHS, "/bedrock/model/model-cheap/converse", "/model/info", "/v1/model/info"]:
+    for path in [*BEDROCK_PATHS, "/bedrock/model/model-cheap/converse"]:
         r = httpx.post(gateway.base_url + path, headers=headers, json=invoke if "/invoke" in path else converse,
                        timeout=60, trust_env=False)
-        assert r.status_code in (401, 403), (path, r.status_code, r.text)
-        assert "Only allowed to call routes" in r.text, (path, r.text)
+        assert r.status_code in (401, 403) and "Only allowed to call routes" in r.text, (path, r.status_code, r.text)
+    for path in ("/model/info", "/v1/model/info"):  # each deployment's litellm_params, the Bedrock endpoint too
+        r = httpx.get(gateway.base_url + path, headers=headers, timeout=60, trust_env=False)
+        assert r.status_code in (401, 403) and "Only allowed to call routes" in r.text, (path, r.status_code, r.text)
     if before is not None:
         assert len(gateway.harness.fake_bedrock_requests()) == before  # Bedrock was never asked
     assert chat(gateway.base_url, secret_key("alice"), "model-cheap").status_code == 200
