@@ -344,26 +344,28 @@ BEDROCK_PATHS = [
 ]
 
 
-def test_bedrock_passthrough_refuses_another_tiers_model(gatewayctl, gateway):
-    """Issue 19: `llm_api_routes` lets a user's key reach LiteLLM's /bedrock/* pass-through (the ALB
-    does not serve it, but from inside the VPC it answers). A Drafting key
-    asking for the Architect tier's model there, by Bedrock id or alias, encoded or not, is refused
-    by LiteLLM's team model check before Bedrock is called; its own model works the same way."""
+def test_a_users_key_reaches_no_bedrock_passthrough_not_even_for_its_own_model(gatewayctl, gateway):
+    """A user's key may call exactly the model APIs the load balancer publishes (USER_KEY_ROUTES), not
+    LiteLLM's `llm_api_routes` group: that holds the /bedrock/* pass-through, which forwards a body as
+    written (a Converse body without maxTokens gets Bedrock's 64,000, past what the budget reserved) and
+    answers inside the VPC. Every pass-through path, for another tier's model or its own, by Bedrock id
+    or alias, encoded or not, is refused before Bedrock is called; the chat API still answers."""
     gatewayctl("apply", "--confirm", check=True)
     headers = {"Authorization": f"Bearer {secret_key('alice')}"}  # Drafting: model-cheap only
     converse = {"messages": [{"role": "user", "content": [{"text": "hi [[usage in=10 out=5]]"}]}]}
     invoke = {"anthropic_version": "bedrock-2023-05-31", "max_tokens": 5,
               "messages": [{"role": "user", "content": "hi"}]}
     before = len(gateway.harness.fake_bedrock_requests()) if gateway.harness else None
-    for path in BEDROCK_PATHS:
+    for path in [*BEDROCK_PATHS, "/bedrock/model/model-cheap/converse"]:
         r = httpx.post(gateway.base_url + path, headers=headers, json=invoke if "/invoke" in path else converse,
                        timeout=60, trust_env=False)
-        assert r.status_code == 403 and r.json()["error"]["type"] == "team_model_access_denied", (path, r.text)
+        assert r.status_code in (401, 403) and "Only allowed to call routes" in r.text, (path, r.status_code, r.text)
+    for path in ("/model/info", "/v1/model/info"):  # each deployment's litellm_params, the Bedrock endpoint too
+        r = httpx.get(gateway.base_url + path, headers=headers, timeout=60, trust_env=False)
+        assert r.status_code in (401, 403) and "Only allowed to call routes" in r.text, (path, r.status_code, r.text)
     if before is not None:
         assert len(gateway.harness.fake_bedrock_requests()) == before  # Bedrock was never asked
-    own = httpx.post(gateway.base_url + "/bedrock/model/model-cheap/converse", headers=headers, json=converse,
-                     timeout=60, trust_env=False)
-    assert own.status_code == 200, own.text
+    assert chat(gateway.base_url, secret_key("alice"), "model-cheap").status_code == 200
 
 
 def test_litellm_reads_all_proxy_models_as_every_model(admin, gateway):

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 from decimal import Decimal
+from pathlib import Path
 
 from reconciler.desired import mapping
 from reconciler.desired.policy import MANAGED_BY, DesiredState, Model, Tier, User
@@ -323,3 +325,12 @@ def test_deferral_is_a_processor_and_plans_no_user_twice(monkeypatch):
     assert deferred.refused is None and [a.target for a in deferred.actions] == ["user:u00", "user:u01", "user:u02"]
     assert any("9 user(s)' scheduled key rotation" in w for w in deferred.warnings)
     assert planned == [u.id for u in users]  # each user once
+
+
+def test_user_key_routes_are_the_load_balancers_public_model_paths():
+    """One list, two places: what a key may call is what the ALB publishes (less its health checks)."""
+    module = Path(__file__).resolve().parent.parent / "terraform" / "modules" / "gateway-load-balancer"
+    variables = (module / "variables.tf").read_text()
+    block = re.search(r'variable "public_paths" \{.*?default = \[(.*?)\n  \]', variables, re.S).group(1)
+    public = re.findall(r'"(/[^"]+)"', re.sub(r"#[^\n]*", "", block))
+    assert sorted(p for p in public if not p.startswith("/health/")) == sorted(USER_KEY_ROUTES)

@@ -30,8 +30,10 @@ pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parent.parent
 GUIDE = REPO / "docs" / "using-the-gateway.md"
 TIERS = yaml.safe_load((REPO / "policies" / "tiers.yaml").read_text())["tiers"]
+# Each alias's primary deployment (order 1, or the only one): a fallback serves only when it is throttled.
 MODEL_IDS = {m["model_name"]: m["litellm_params"]["model"].removeprefix("bedrock/")
-             for m in yaml.safe_load((REPO / "gateway" / "config.yaml").read_text())["model_list"]}
+             for m in yaml.safe_load((REPO / "gateway" / "config.yaml").read_text())["model_list"]
+             if m["litellm_params"].get("order", 1) == 1}
 CACHED = {"type": "ephemeral"}
 # A typical Claude Code request: ~18k tokens of context (system prompt, tools, the conversation so far),
 # a new turn, and a few hundred tokens of answer. The fake counts one token per 4 characters of JSON.

@@ -17,6 +17,7 @@ from reconciler.desired.policy import DesiredState, Model, Tier, end_of_day_utc
 from reconciler.live.keystore import key_hash
 from reconciler.live.state import LiveMembership, LiveState
 from reconciler.plan import SafetyLimits, rotation
+from reconciler.plan.keys import USER_KEY_ROUTES
 
 ISSUED = dt.date(2026, 1, 1)
 
@@ -232,7 +233,7 @@ def test_the_retiring_key_keeps_the_current_keys_limits_and_its_window_end():
     live.keys = keys
     (action,) = plan_on(day, d, live).actions
     (fix,) = action.steps
-    assert fix.args == {"key": old, "allowed_routes": ["llm_api_routes"],
+    assert fix.args == {"key": old, "allowed_routes": list(USER_KEY_ROUTES),
                         "expires_at": end_of_day_utc(day + dt.timedelta(days=7))}
 
 

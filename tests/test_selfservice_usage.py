@@ -21,6 +21,8 @@ import pytest
 from gatewayctl_me import contract
 from helpers import chat, clean_slate, employee_credentials, install_gatewayctl_me, secret_key, secrets_client
 
+from reconciler.plan.keys import USER_KEY_ROUTES
+
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parent.parent
@@ -60,10 +62,11 @@ def as_employee(aws_env: dict, user_id: str) -> dict:
 
 @pytest.mark.litellm_contract
 def test_a_members_key_reads_no_spend_route(clean, gatewayctl, gateway, admin):
-    """The measurement behind the choice (docs/adr/0007-employee-usage-in-secret-tags.md). With the routes the
-    plan gives a member's key (`llm_api_routes`), every LiteLLM route that tells spend or budget answers 403.
-    Widened by /key/info and /user/info, a key reads only lifetime spend (of the key, of the user): neither
-    route holds the member's budget row (this window's spend, the budget, the reset) that LiteLLM enforces."""
+    """The measurement behind the choice (docs/adr/0007-employee-usage-in-secret-tags.md). With the routes
+    the plan gives a member's key (the model APIs, USER_KEY_ROUTES), every LiteLLM route that tells spend
+    or budget answers 403. Widened by /key/info and /user/info, a key reads only lifetime spend (of the key,
+    of the user): neither route holds the member's budget row (this window's spend, the budget, the reset)
+    that LiteLLM enforces."""
     gatewayctl("apply", "--confirm", check=True)
     key = secret_key("alice")
     auth = {"Authorization": f"Bearer {key}"}
@@ -77,11 +80,11 @@ def test_a_members_key_reads_no_spend_route(clean, gatewayctl, gateway, admin):
                     ("/global/spend/logs", {}), ("/customer/info", {}))
     answers = {(route, tuple(params)): get(route, **params) for route, params in spend_routes}
     assert {r.status_code for r in answers.values()} == {403}, {k: r.status_code for k, r in answers.items()}
-    assert all("Only allowed to call routes: ['llm_api_routes']" in r.text for r in answers.values())
+    assert all("Only allowed to call routes: ['/v1/chat/completions'" in r.text for r in answers.values())
     assert chat(gateway.base_url, key, "model-cheap").status_code == 200  # the key itself works
 
     token = admin.get("/key/info", params={"key": key}).json()["key"]
-    admin.post("/key/update", json={"key": token, "allowed_routes": ["llm_api_routes", "/key/info", "/user/info"]}
+    admin.post("/key/update", json={"key": token, "allowed_routes": [*USER_KEY_ROUTES, "/key/info", "/user/info"]}
                ).raise_for_status()
     deadline = time.monotonic() + 30
     while (own := get("/key/info")).status_code != 200:  # the key's routes reach LiteLLM's cache a little later

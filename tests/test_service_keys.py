@@ -90,7 +90,9 @@ def test_only_a_proxy_admin_viewer_key_limited_to_spend_logs_v2_reads_all_spend_
     assert info["user_role"] == "proxy_admin_viewer"
 
     spend, other, rows = _measure(gateway.base_url, reader)
-    assert spend["/spend/logs/v2"] == 200 and rows == 1, (spend, rows)
+    every_row = admin.get("/spend/logs/v2", params=_window()).json()["data"]  # earlier tests' rows of alice too
+    rows_for_the_master_key = len([x for x in every_row if x.get("user") == "alice"])
+    assert spend["/spend/logs/v2"] == 200 and rows == rows_for_the_master_key >= 1, (spend, rows)
     assert all(s in (401, 403) for p, s in spend.items() if p != "/spend/logs/v2"), spend
     assert all(s in (401, 403) for s in other.values()), other
 
@@ -104,9 +106,6 @@ def test_only_a_proxy_admin_viewer_key_limited_to_spend_logs_v2_reads_all_spend_
     spend, other, rows = _measure(gateway.base_url, narrow)
     assert spend["/spend/logs/v2"] == 200 and rows == 0, (spend, rows)
 
-    # The master key sees the same row.
-    rows = admin.get("/spend/logs/v2", params=_window()).json()["data"]
-    assert [x["user"] for x in rows if x.get("user") == "alice"] == ["alice"]
 
     # `gatewayctl report` with the spend reader's key gives the master key's figures.
     for cmd in (["init", "-q", "-b", "main"], ["add", "-A"], ["-c", "user.name=t", "-c", "user.email=t@e",

@@ -16,7 +16,15 @@ from reconciler.plan.steps import Op
 EXPIRY_TOLERANCE_S = 300
 # Users' keys may call the model APIs and nothing else: every admin route answers 403, whatever the
 # user's role (also after a promotion to proxy_admin). Only a proxy admin can set or change this.
-USER_KEY_ROUTES = ("llm_api_routes",)
+# Exactly the load balancer's public model paths (modules/gateway-load-balancer `public_paths`, without
+# the health checks; tests/test_escalation.py keeps the two equal), not LiteLLM's `llm_api_routes`: that
+# group also holds the /bedrock/* pass-through, which sends a body to Bedrock as written (no max_tokens
+# default, so no budget bound), /model/info (the deployments' settings), MCP, agents and more.
+USER_KEY_ROUTES = (
+    "/v1/chat/completions", "/chat/completions", "/v1/completions", "/completions",
+    "/v1/embeddings", "/embeddings", "/v1/messages", "/v1/messages/count_tokens",
+    "/v1/models", "/models", "/v1/responses", "/responses",
+)
 KEY_MODELS = ("all-team-models",)  # a key follows its team's (tier's) models, also across tier moves
 
 Change = tuple[str, Any, Any]
