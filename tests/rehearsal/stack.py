@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -56,6 +57,7 @@ class Rehearsal:
         self.gateway = None  # a started LiteLLMHarness
         self.settings: dict[str, str] = {}  # the repository secrets, as bootstrap and outputs name them
         self.network = None  # a network.Network once the gateway runs: scripts then reach it as their job would
+        self.tasks: list[GatewayTask] = []  # tasks of later revisions, started by roll_gateway
         self._step = 0
 
     # ------------------------------------------------------------------ repository
@@ -234,7 +236,33 @@ class Rehearsal:
         self.gateway.start()
         return self.gateway
 
+    def roll_gateway(self, family: str = "llm-gateway-gateway") -> GatewayTask:
+        """What the ECS service does once a deploy registers a new revision: a task of the latest revision
+        starts beside the running one, on the same database, and takes over its traffic (the caller points
+        the network's relay to the tasks at it). The image's runtime (the harness's LiteLLM, its Prisma
+        engine, the database and the fake Bedrock) is the first task's own process environment; the
+        revision's environment and secrets replace their part of it."""
+        first = self.gateway.info
+        runtime = dict(item.split("=", 1) for item in
+                       Path(f"/proc/{first['proxy']['pid']}/environ").read_bytes().decode().split("\0") if "=" in item)
+        env, command = self.task_definition_environment(family)
+        env.pop("DATABASE_URL", None)  # the harness owns the database endpoint, as in start_gateway
+        port = free_port()
+        if "--port" in command:
+            i = command.index("--port")
+            del command[i:i + 2]
+        workdir = self.workdir / f"gateway-task-{len(self.tasks) + 2}"
+        workdir.mkdir()
+        litellm = Path(first["cache_dir"]) / "venv" / "bin" / "litellm"
+        task = GatewayTask([str(litellm), "--config", first["config"], "--host", "127.0.0.1", "--port", str(port),
+                            *command], {**runtime, **env}, workdir)
+        self.tasks.append(task)
+        task.wait_ready()
+        return task
+
     def close(self) -> None:
+        for task in self.tasks:
+            task.stop()
         if self.network is not None:
             self.network.close()
         if self.gateway is not None:
@@ -245,3 +273,43 @@ class Rehearsal:
                 self.emulator.wait(10)
             except subprocess.TimeoutExpired:
                 self.emulator.kill()
+
+
+class GatewayTask:
+    """One task of the gateway service beside the harness's first: the genuine proxy, started as ECS starts a
+    task of a new revision."""
+
+    def __init__(self, command: list[str], env: dict[str, str], workdir: Path):
+        self.log = workdir / "proxy.log"
+        self.address = ("127.0.0.1", int(command[command.index("--port") + 1]))
+        self.base_url = "http://{}:{}".format(*self.address)
+        with self.log.open("w") as out:
+            self.proc = subprocess.Popen(command, cwd=workdir, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                         stdin=subprocess.DEVNULL, start_new_session=True)
+
+    def wait_ready(self, timeout: float = 600) -> None:
+        """Until /health/liveliness answers, as the container's health check asks."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise StepFailed(f"the new gateway task exited ({self.proc.returncode}); see {self.log}")
+            try:
+                with socket.create_connection(self.address, timeout=2) as s:
+                    s.sendall(b"GET /health/liveliness HTTP/1.0\r\n\r\n")
+                    if s.recv(64).split(b" ")[1:2] == [b"200"]:
+                        return
+            except (OSError, IndexError):
+                pass
+            time.sleep(1)
+        raise StepFailed(f"the new gateway task did not answer within {timeout:.0f} s; see {self.log}")
+
+    def stop(self) -> None:
+        """ECS stops a task with SIGTERM to the container, then SIGKILL; the proxy's workers are its group."""
+        if self.proc.poll() is not None:
+            return
+        os.killpg(self.proc.pid, signal.SIGTERM)
+        try:
+            self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)

@@ -18,11 +18,13 @@ import json
 import math
 import shutil
 import time
+import urllib.parse
 from pathlib import Path
 
 import httpx
 import iam_analysis
 import pytest
+import yaml
 from github_emulator import GitHubEmulator
 from helpers import USER_TEMPLATE, SmtpSink
 from network import ALB, INTERNET, RUNNER, Network
@@ -522,6 +524,120 @@ def test_drift_is_clean_then_catches_a_key_blocked_out_of_band(rh: Rehearsal, st
         assert c.post("/key/unblock", json={"key": state["keys"]["bob"]}).status_code == 200
     report(0)
     assert [i["state"] for i in github.issues.values()] == ["closed"]
+
+
+# ---------------------------------------------------------------------------- a model's profile
+HAIKU = "anthropic.claude-haiku-4-5-20251001-v1:0"
+
+
+def task_bedrock_resources(rh: Rehearsal) -> set[str]:
+    """Every resource the task role's Bedrock policy names, as IAM holds it in the emulator."""
+    doc = rh.aws("iam").get_role_policy(RoleName="llm-gateway-ecs-task",
+                                        PolicyName="invoke-configured-bedrock-models")["PolicyDocument"]
+    doc = json.loads(urllib.parse.unquote(doc)) if isinstance(doc, str) else doc
+    return {r for st in doc["Statement"] for r in ([st["Resource"]] if isinstance(st["Resource"], str)
+                                                   else st["Resource"])}
+
+
+def gateway_revision(rh: Rehearsal) -> dict[str, str]:
+    """The environment of the gateway's latest task definition revision."""
+    td = rh.aws("ecs").describe_task_definition(taskDefinition="llm-gateway-gateway")["taskDefinition"]
+    return {e["name"]: e["value"] for e in td["containerDefinitions"][0]["environment"]}
+
+
+def served_model_ids(rh: Rehearsal, key: str) -> list[str]:
+    """A model-cheap call through the load balancer from the internet, and the model IDs it reached Bedrock with."""
+    logged = len(rh.gateway.fake_bedrock_requests())
+    with from_(INTERNET) as internet:
+        r = internet.post("http://{}:{}/v1/chat/completions".format(*rh.network.lb.address),
+                          headers={"Authorization": f"Bearer {key}"},
+                          json={"model": "model-cheap", "messages": [{"role": "user", "content": "hello"}]})
+    assert r.status_code == 200, r.text
+    return [q["model_id"] for q in rh.gateway.fake_bedrock_requests()[logged:] if q.get("operation") == "converse"]
+
+
+def test_switching_model_cheap_to_the_apac_profile_is_one_line_deployed_and_switched_back(rh: Rehearsal, state: dict,
+                                                                                          github):
+    """issue #23: the one-line models.yaml PR, validated and rendered as the PR does, deployed as deploy.yml
+    does (terraform-apply, preflight, the service rolling to the new revision, reconcile); then reverted."""
+    started = time.monotonic()
+    account = rh.aws("sts").get_caller_identity()["Account"]
+    profile = f"arn:aws:bedrock:ap-south-1:{account}:inference-profile/{{}}.{HAIKU}".format
+    apac_regions = yaml.safe_load((rh.repo / "policies/bedrock-profiles.yaml").read_text())["models"][HAIKU][
+        "profiles"]["apac"]
+    apac_models = {f"arn:aws:bedrock:{r}::foundation-model/{HAIKU}" for r in apac_regions}
+    # Haiku through its global profile: the profile, the model in any Region and Region-less (roles.tf).
+    through_global = {profile("global"), f"arn:aws:bedrock:*::foundation-model/{HAIKU}",
+                      f"arn:aws:bedrock:::foundation-model/{HAIKU}"}
+    before, first_revision = task_bedrock_resources(rh), gateway_revision(rh)
+    assert through_global <= before, before  # as committed
+    alice = state["keys"]["alice"]  # Drafting: model-cheap
+    assert set(served_model_ids(rh, alice)) == {f"global.{HAIKU}"}
+
+    # The pull request: one line of policies/models.yaml and the config its author renders from it.
+    models = rh.repo / "policies" / "models.yaml"
+    text = models.read_text()
+    assert text.count(f"bedrock_model_id: global.{HAIKU}") == 1
+    models.write_text(text.replace(f"bedrock_model_id: global.{HAIKU}", f"bedrock_model_id: apac.{HAIKU}"))
+    rh.run([rh.env()["GATEWAYCTL"], "render-config"])
+    changed = rh.git("diff", "--numstat").split("\n")
+    assert any(line.split() == ["1", "1", "policies/models.yaml"] for line in changed), changed
+    rh.commit("model-cheap: Haiku through its apac profile (issue #23)")
+    checked = rh.script("scripts/ci/validate", "origin/main")  # the PR's check: validate + render-config --check
+    assert f"fallback apac is the profile apac.{HAIKU}" in checked.stdout, checked.stdout
+
+    # deploy.yml's terraform job.
+    rh.script("scripts/ci/terraform-apply")
+    assert f"apac.{HAIKU}" in (rh.repo / PROD / "tfplan.txt").read_text()
+    after = task_bedrock_resources(rh)
+    assert profile("apac") in after and apac_models <= after, after
+    # Haiku's global profile is gone with the model anywhere; the apac profile and Haiku in the APAC Regions
+    # (the table's) stay, nothing else changes.
+    assert after == (before - through_global) | {profile("apac")} | apac_models, after ^ before
+    assert not through_global & after
+    preflight = rh.script("scripts/ci/preflight")
+    assert f"model-cheap (apac.{HAIKU}): can be called" in preflight.stdout, preflight.stdout
+    revision = gateway_revision(rh)
+    config = rh.repo / "gateway" / "config.yaml"
+    assert revision["LITELLM_CONFIG_SHA256"] == hashlib.sha256(config.read_bytes()).hexdigest()
+    assert revision["LITELLM_CONFIG_SHA256"] != first_revision["LITELLM_CONFIG_SHA256"]
+    uploaded = rh.aws("s3").get_object(Bucket=revision["LITELLM_CONFIG_BUCKET_NAME"],
+                                       Key=revision["LITELLM_CONFIG_BUCKET_OBJECT_KEY"])["Body"].read()
+    assert uploaded == config.read_bytes()
+
+    # The service rolls: a task of the new revision takes the traffic, then the old one would stop.
+    roll_started = time.monotonic()
+    first_task = rh.network.tasks.upstream
+    task = rh.roll_gateway()
+    rh.network.tasks.upstream = task.address
+    state["roll_seconds"] = time.monotonic() - roll_started
+    try:
+        with httpx.Client(base_url=task.base_url, headers={"Authorization": f"Bearer {rh.gateway.master_key}"},
+                          timeout=60, trust_env=False) as c:
+            running = sorted(d["litellm_params"]["model"] for d in c.get("/model/info").json()["data"]
+                             if d["model_name"] == "model-cheap")
+        # the config the new task read from S3
+        assert [m.removeprefix("bedrock/") for m in running] == [f"apac.{HAIKU}"], running
+        plan = deploy(rh, github)  # deploy.yml's reconcile job: the models changed, nobody's key
+        # a policies/ change plans in full
+        assert plan["scope"]["users"] is None and "policies/models.yaml" in plan["scope"]["full_reason"], plan
+        for user, key in state["keys"].items():
+            assert user_key(rh, user) == key, f"{user}'s key must not change"
+        assert set(served_model_ids(rh, alice)) == {f"apac.{HAIKU}"}
+
+        # Switched back by reverting the pull request: the same path, and the first task's definition again.
+        rh.git("revert", "--no-edit", "HEAD")
+        rh.script("scripts/ci/validate", "origin/main")
+        rh.script("scripts/ci/terraform-apply")
+        assert task_bedrock_resources(rh) == before
+        assert gateway_revision(rh) == first_revision  # so the first task, still running, is one of it
+    finally:
+        rh.network.tasks.upstream = first_task
+        task.stop()
+    deploy(rh, github)
+    assert set(served_model_ids(rh, alice)) == {f"global.{HAIKU}"}
+    state["profile_step_seconds"] = time.monotonic() - started
+    print(f"profile switch: {state['profile_step_seconds']:.0f} s, of which the roll {state['roll_seconds']:.0f} s")
 
 
 # ---------------------------------------------------------------------------- expiry
