@@ -246,6 +246,7 @@ module "gateway_tasks" {
   inference_profile_regions = local.inference_profile_regions
   permissions_boundary      = local.permissions_boundary_arn
   guardrails                = module.guardrails.guardrails
+  application_profiles      = module.application_profiles.profiles
 
   master_key_secret_arn = module.secrets.master_key_secret_arn
   salt_key_secret_arn   = module.secrets.salt_key_secret_arn

@@ -157,3 +157,8 @@ output "identity_center_permission_set_arn" {
   description = "The key-access permission set employees sign in with (null while identity_center_instance_arn is empty)."
   value       = try(module.identity_center[0].permission_set_arn, null)
 }
+
+output "bedrock_application_profiles" {
+  description = "The tiers' application inference profiles by <tier>-<model alias>: ARN and the profile each copies ({} unless bedrock_application_profiles)."
+  value       = module.application_profiles.profiles
+}

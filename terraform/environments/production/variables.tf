@@ -479,3 +479,10 @@ variable "identity_center_session_duration" {
     error_message = "identity_center_session_duration must be PT1H to PT12H."
   }
 }
+
+variable "bedrock_application_profiles" {
+  description = "Create a Bedrock application inference profile per tier and model of policies/tiers.yaml, tagged with the tier for Cost Explorer, and let the task role invoke them (docs/adr/0009-application-inference-profiles.md). Off by default: the gateway's rendered config does not call them yet."
+  type        = bool
+  default     = false
+  nullable    = false
+}

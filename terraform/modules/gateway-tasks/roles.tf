@@ -60,8 +60,16 @@ locals {
   invoke_actions = ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"]
 
   profile_models = { for id, m in local.models : id => m if m.prefix != null }
-  global_models  = { for id, m in local.models : id => m if m.prefix == "global" }
-  direct_models  = { for id, m in local.models : id => m if m.prefix == null }
+  # The tiers' application inference profiles (modules/bedrock-application-profiles, ADR 0009). A call
+  # through one carries its ARN as bedrock:InferenceProfileArn, so the foundation-model statements of the
+  # profile it copies admit it as well. Without any the condition stays the one string it was.
+  application_profiles = sort([for p in values(var.application_profiles) : p.arn])
+  copies_of            = { for id, m in local.models : id => sort([for p in values(var.application_profiles) : p.arn if p.copy_from == m.profile_arn]) }
+  profile_condition = { for id, m in local.models : id => jsondecode(
+    length(local.copies_of[id]) == 0 ? jsonencode(m.profile_arn) : jsonencode(concat([m.profile_arn], local.copies_of[id]))
+  ) }
+  global_models = { for id, m in local.models : id => m if m.prefix == "global" }
+  direct_models = { for id, m in local.models : id => m if m.prefix == null }
 
   bedrock_statements = concat(
     length(local.profile_models) == 0 ? [] : [{
@@ -70,13 +78,19 @@ locals {
       Action   = local.invoke_actions
       Resource = sort([for m in values(local.profile_models) : m.profile_arn])
     }],
+    length(local.application_profiles) == 0 ? [] : [{
+      Sid      = "InvokeTierApplicationProfiles"
+      Effect   = "Allow"
+      Action   = local.invoke_actions
+      Resource = local.application_profiles
+    }],
     [for id in sort(keys(local.profile_models)) : {
       Sid      = "InvokeRegionalModelViaProfile${index(sort(keys(local.profile_models)), id)}"
       Effect   = "Allow"
       Action   = local.invoke_actions
       Resource = local.models[id].regional_fm_arns
       Condition = {
-        StringEquals = { "bedrock:InferenceProfileArn" = local.models[id].profile_arn }
+        StringEquals = { "bedrock:InferenceProfileArn" = local.profile_condition[id] }
       }
     }],
     # Global cross-Region inference: the global foundation-model ARN has no Region and
@@ -89,7 +103,7 @@ locals {
       Condition = {
         StringEquals = {
           "aws:RequestedRegion"         = "unspecified"
-          "bedrock:InferenceProfileArn" = local.models[id].profile_arn
+          "bedrock:InferenceProfileArn" = local.profile_condition[id]
         }
       }
     }],

@@ -235,3 +235,18 @@ variable "guardrails" {
     error_message = "guardrails: tier keys as in policies/tiers.yaml, each with a guardrail ARN (no wildcard)."
   }
 }
+
+variable "application_profiles" {
+  description = "The tiers' Bedrock application inference profiles (modules/bedrock-application-profiles' output): the task role may invoke these, and the foundation models of the profile each copies through them. {}: none."
+  type = map(object({
+    arn       = string
+    copy_from = string
+  }))
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = alltrue([for p in values(var.application_profiles) : can(regex("^arn:[a-z-]+:bedrock:[a-z0-9-]+:[0-9]{12}:application-inference-profile/[a-z0-9]+$", p.arn))])
+    error_message = "application_profiles: each an application inference profile ARN (no wildcard)."
+  }
+}

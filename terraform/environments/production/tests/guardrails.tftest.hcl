@@ -5,6 +5,12 @@ mock_provider "aws" {
   override_during = plan
 }
 
+mock_provider "aws" {
+  alias           = "identity_center"
+  source          = "../../tests/mocks/aws"
+  override_during = plan
+}
+
 variables {
   certificate_arn            = "arn:aws:acm:ap-south-1:123456789012:certificate/0f0e0d0c-0b0a-0908-0706-050403020100"
   github_repository          = "example-org/llm-gateway-gitops"

@@ -285,3 +285,53 @@ run "profile_regions_must_be_region_names" {
 
   expect_failures = [var.inference_profile_regions]
 }
+
+run "application_profiles_are_invoked_exactly" {
+  command = plan
+
+  variables {
+    application_profiles = {
+      drafting-model-cheap = {
+        arn       = "arn:aws:bedrock:ap-south-1:123456789012:application-inference-profile/drafting0cheap"
+        copy_from = "arn:aws:bedrock:ap-south-1:123456789012:inference-profile/global.anthropic.claude-haiku-4-5-20251001-v1:0"
+      }
+    }
+  }
+
+  assert {
+    condition = [
+      for st in jsondecode(aws_iam_role_policy.task_bedrock.policy).Statement : st.Resource
+      if st.Sid == "InvokeTierApplicationProfiles"
+    ] == [["arn:aws:bedrock:ap-south-1:123456789012:application-inference-profile/drafting0cheap"]]
+    error_message = "The task role may invoke exactly the tiers' application profiles."
+  }
+
+  assert {
+    condition = {
+      for st in jsondecode(aws_iam_role_policy.task_bedrock.policy).Statement : st.Sid => st.Condition.StringEquals["bedrock:InferenceProfileArn"]
+      if strcontains(jsonencode(st.Resource), "foundation-model/")
+      } == {
+      # sorted model ids: 0 is Haiku, 1 is Sonnet; Regional: any Region through the profile, Global: no Region
+      InvokeRegionalModelViaProfile0 = ["arn:aws:bedrock:ap-south-1:123456789012:inference-profile/global.anthropic.claude-haiku-4-5-20251001-v1:0", "arn:aws:bedrock:ap-south-1:123456789012:application-inference-profile/drafting0cheap"]
+      InvokeGlobalModelViaProfile0   = ["arn:aws:bedrock:ap-south-1:123456789012:inference-profile/global.anthropic.claude-haiku-4-5-20251001-v1:0", "arn:aws:bedrock:ap-south-1:123456789012:application-inference-profile/drafting0cheap"]
+      InvokeRegionalModelViaProfile1 = "arn:aws:bedrock:ap-south-1:123456789012:inference-profile/global.anthropic.claude-sonnet-4-5-20250929-v1:0"
+      InvokeGlobalModelViaProfile1   = "arn:aws:bedrock:ap-south-1:123456789012:inference-profile/global.anthropic.claude-sonnet-4-5-20250929-v1:0"
+    }
+    error_message = "Haiku's foundation model is reached through its profile or the application profile copying it; Sonnet's through its profile only."
+  }
+}
+
+run "an_application_profile_wildcard_is_refused" {
+  command = plan
+
+  variables {
+    application_profiles = {
+      drafting-model-cheap = {
+        arn       = "arn:aws:bedrock:ap-south-1:123456789012:application-inference-profile/*"
+        copy_from = "arn:aws:bedrock:ap-south-1:123456789012:inference-profile/global.anthropic.claude-haiku-4-5-20251001-v1:0"
+      }
+    }
+  }
+
+  expect_failures = [var.application_profiles]
+}
