@@ -1,10 +1,12 @@
-"""A state applied before the task roles joined module "gateway_tasks" plans to no change at all.
+"""A state applied before the task roles joined module "gateway_tasks" keeps every resource the merge moved.
 
 `terraform test` applies the production root as it was at PRE_MERGE (git history) with the mock
-provider, then plans today's root on the same state (`state_key`). Each resource the merge touched,
-as a whole object, must plan to the value it had: a resource that would be destroyed and re-created
-has unknown attributes in the plan, so the assertion cannot even be evaluated, and a changed policy,
-name or task definition compares unequal. environments/production/moved.tf is what makes it pass.
+provider, then plans today's root on the same state (`state_key`). Each resource the merge touched must
+plan to the identity it had (ARN, id; a task definition its family): a resource that would be destroyed
+and re-created has unknown identity in the plan, so the assertion cannot even be evaluated.
+environments/production/moved.tf is what makes it pass. Contents may differ: features since the merge
+(guardrails, inference profiles) change policies and task definitions, and an ECS task definition is
+replaced by a new revision whenever its containers change, so it is compared by family.
 """
 
 from __future__ import annotations
@@ -26,21 +28,20 @@ PRE_MERGE = "76db4faf81c18e416ef4fb3272cfd8d73d698e5a"  # pragma: allowlist secr
 PRODUCTION = Path("terraform/environments/production")
 
 ROLE_RESOURCES = {
-    "roles": "aws_iam_role.this",
-    "execution": "aws_iam_role_policy.execution",
-    "task_bedrock": "aws_iam_role_policy.task_bedrock",
-    "task_marketplace": "aws_iam_role_policy.task_marketplace",
-    "task_count_tokens": "aws_iam_role_policy.task_count_tokens",
-    "task_config": "aws_iam_role_policy.task_config",
-    "db_bootstrap_execution": "aws_iam_role_policy.db_bootstrap_execution",
+    "roles": "{ for k, v in aws_iam_role.this : k => v.arn }",
+    "execution": "aws_iam_role_policy.execution.id",
+    "task_bedrock": "aws_iam_role_policy.task_bedrock.id",
+    "task_marketplace": "[for p in aws_iam_role_policy.task_marketplace : p.id]",
+    "task_count_tokens": "aws_iam_role_policy.task_count_tokens.id",
+    "task_config": "aws_iam_role_policy.task_config.id",
+    "db_bootstrap_execution": "aws_iam_role_policy.db_bootstrap_execution.id",
 }
 TASK_RESOURCES = {
-    # `source` is the file's path as the root sees it, and the old root runs from elsewhere here.
-    "config": '{ for k, v in aws_s3_object.config : k => v if k != "source" }',
-    "log_group": "aws_cloudwatch_log_group.this",
-    "gateway": "aws_ecs_task_definition.gateway",
-    "migrate": "aws_ecs_task_definition.migrate",
-    "db_bootstrap": "aws_ecs_task_definition.db_bootstrap",
+    "config": "aws_s3_object.config.id",
+    "log_group": "aws_cloudwatch_log_group.this.arn",
+    "gateway": "aws_ecs_task_definition.gateway.family",
+    "migrate": "aws_ecs_task_definition.migrate.family",
+    "db_bootstrap": "aws_ecs_task_definition.db_bootstrap.family",
 }
 
 
@@ -53,7 +54,7 @@ def _assertions(resources: dict[str, str]) -> str:
     return "".join(
         f"""  assert {{
     condition     = output.zz_moved_objects.{key} == run.applied_before_the_merge.zz_moved_objects.{key}
-    error_message = "{key} of module gateway_tasks would change or be re-created."
+    error_message = "{key} of module gateway_tasks would be re-created."
   }}
 """
         for key, address in resources.items()
@@ -103,6 +104,11 @@ def test_state_before_the_task_module_merge_plans_without_changes(tmp_path: Path
     old_root = Path("../../../../old") / PRODUCTION  # from the new root
     (root / "tests" / "zz_state_moves.tftest.hcl").write_text(
         f"""mock_provider "aws" {{
+  source = "../../tests/mocks/aws"
+}}
+
+mock_provider "aws" {{
+  alias  = "identity_center"
   source = "../../tests/mocks/aws"
 }}
 
