@@ -128,9 +128,6 @@ PROBES = {
     "completions, no max_tokens": ("/v1/completions", {}, None),
     "messages, max_tokens 1000": ("/v1/messages", {"max_tokens": 1000}, 1000),
     "messages, no max_tokens": ("/v1/messages", {}, None),
-    # The gap that stays: LiteLLM forwards a pass-through body as sent, so Bedrock's default (Haiku 4.5's
-    # maximum output) applies. The ALB does not serve /bedrock; a user's key reaches it only inside the VPC.
-    "bedrock pass-through, no maxTokens": ("/bedrock/model/model-cheap/converse", {}, 64000),
     "responses, no max_output_tokens": ("/v1/responses", {}, None),
     "responses, max_output_tokens 1000": ("/v1/responses", {"max_output_tokens": 1000}, 1000),
 }
@@ -167,6 +164,11 @@ def test_calls_without_max_tokens_overshoot_the_budget_by_at_most_one_request(sl
     with cf.ThreadPoolExecutor(len(PROBES)) as pool:
         markers = dict(zip(PROBES, pool.map(probe, enumerate(PROBES, start=1)), strict=True))
     served = [r for r in h.fake_bedrock_requests() if r["operation"] in MODEL_CALLS]
+    # LiteLLM forwards a /bedrock pass-through body as sent (no maxTokens: Bedrock's 64,000, more than it
+    # reserved), so a user's key may not call it at all (USER_KEY_ROUTES): refused, Bedrock never asked.
+    passthrough = call(probe_key, "probe [[usage in=7 out=99]]", "/bedrock/model/model-cheap/converse")
+    assert passthrough.status_code == 403 and "Only allowed to call routes" in passthrough.text, passthrough.text
+    assert not [r for r in h.fake_bedrock_requests() if "out=99]]" in json.dumps(r["body"])]
     # the output cap Bedrock received, by what the client sent
     caps = {name: output_cap(next(r for r in served if marker in json.dumps(r["body"])))
             for name, marker in markers.items()}
