@@ -22,7 +22,8 @@ TIERS = yaml.safe_load((REPO / "policies" / "tiers.yaml").read_text(encoding="ut
 MODELS = yaml.safe_load((REPO / "policies" / "models.yaml").read_text(encoding="utf-8"))["models"]
 CARD = "4111 1111 1111 1111"  # a Visa test number (passes the Luhn check)
 CARD_PROMPT = f"Draft a refund reply; the customer paid with card {CARD}. [[usage in=10 out=5]]"
-AWS_KEY = "AKIAIOSFODNN7EXAMPLE"  # pragma: allowlist secret (AWS's documentation example)
+# Not a credential: "AKIA" and 16 letters spelling out that it is a test value, the shape the guardrail looks for.
+AWS_KEY = "AKIA" + "TESTONLYNOTAKEY0"
 ANSWER_WITH_CONTACTS = "Dear customer, write to support@example.com or call +91 98765 43210."
 
 
